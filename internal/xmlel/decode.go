@@ -1,0 +1,142 @@
+package xmlel
+
+import (
+	"encoding/xml"
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+)
+
+// Limits bounds what Decode accepts, so a hostile peer cannot make one
+// stanza exhaust memory or the stack.
+type Limits struct {
+	// MaxDepth is the deepest nesting allowed below the top element.
+	MaxDepth int
+	// MaxBytes bounds the characters of names, attribute values and text of
+	// one stanza (an approximation of its size that needs no byte counting).
+	MaxBytes int
+}
+
+// DefaultLimits are generous for chat and small enough to refuse abuse.
+var DefaultLimits = Limits{MaxDepth: 32, MaxBytes: 256 << 10}
+
+// Errors from Decode.
+var (
+	ErrTooDeep       = errors.New("xmlel: element nested too deeply")
+	ErrTooLarge      = errors.New("xmlel: element too large")
+	ErrRestricted    = errors.New("xmlel: restricted XML (DTD, processing instruction)")
+	ErrUnexpectedEOF = errors.New("xmlel: unexpected end of input inside element")
+)
+
+// Decode reads the rest of the element that start opened from r, which must
+// resolve namespaces (as encoding/xml's Decoder does).
+func Decode(r xml.TokenReader, start xml.StartElement, lim Limits) (*Element, error) {
+	if lim.MaxDepth <= 0 {
+		lim.MaxDepth = DefaultLimits.MaxDepth
+	}
+	if lim.MaxBytes <= 0 {
+		lim.MaxBytes = DefaultLimits.MaxBytes
+	}
+	size := 0
+	root := fromStart(start, &size)
+	stack := []*Element{root}
+	for {
+		if size > lim.MaxBytes {
+			return nil, ErrTooLarge
+		}
+		tok, err := r.Token()
+		if err != nil {
+			if err == io.EOF {
+				return nil, ErrUnexpectedEOF
+			}
+			return nil, err
+		}
+		top := stack[len(stack)-1]
+		switch t := tok.(type) {
+		case xml.StartElement:
+			if len(stack) > lim.MaxDepth {
+				return nil, ErrTooDeep
+			}
+			el := fromStart(t, &size)
+			top.Nodes = append(top.Nodes, Node{Elem: el})
+			stack = append(stack, el)
+		case xml.EndElement:
+			stack = stack[:len(stack)-1]
+			if len(stack) == 0 {
+				return root, nil
+			}
+		case xml.CharData:
+			size += len(t)
+			// Merge adjacent runs (encoding/xml splits at entities).
+			if n := len(top.Nodes); n > 0 && top.Nodes[n-1].Elem == nil {
+				top.Nodes[n-1].Text += string(t)
+			} else {
+				top.Nodes = append(top.Nodes, Node{Text: string(t)})
+			}
+		case xml.Comment:
+		case xml.ProcInst, xml.Directive:
+			return nil, ErrRestricted
+		}
+	}
+}
+
+func fromStart(s xml.StartElement, size *int) *Element {
+	e := &Element{Space: foldSpace(s.Name.Space), Local: s.Name.Local}
+	*size += len(s.Name.Local) + len(s.Name.Space)
+	for _, a := range s.Attr {
+		if a.Name.Space == "xmlns" || (a.Name.Space == "" && a.Name.Local == "xmlns") {
+			continue
+		}
+		sp := a.Name.Space
+		if sp == "xml" {
+			sp = NSXML
+		}
+		*size += len(a.Name.Local) + len(a.Value)
+		e.Attrs = append(e.Attrs, Attr{Space: sp, Local: a.Name.Local, Value: a.Value})
+	}
+	return e
+}
+
+func foldSpace(s string) string {
+	switch s {
+	case NSComponent, NSServer:
+		return NSClient
+	}
+	return s
+}
+
+// Parse decodes one element from s; the top element and its unqualified
+// descendants default to NSClient.
+func Parse(s string) (*Element, error) {
+	return parse(s, true)
+}
+
+// ParseLoose is Parse with encoding/xml's non-strict mode: undeclared
+// prefixes are kept as the namespace name. Test scripts need it.
+func ParseLoose(s string) (*Element, error) {
+	return parse(s, false)
+}
+
+func parse(s string, strict bool) (*Element, error) {
+	d := xml.NewDecoder(strings.NewReader("<wrap xmlns='" + NSClient + "'>" + s + "</wrap>"))
+	d.Strict = strict
+	for {
+		tok, err := d.Token()
+		if err != nil {
+			return nil, fmt.Errorf("xmlel: %w", err)
+		}
+		if st, ok := tok.(xml.StartElement); ok && st.Name.Local != "wrap" {
+			return Decode(d, st, Limits{MaxDepth: 1000, MaxBytes: 1 << 30})
+		}
+	}
+}
+
+// MustParse is Parse for literals in tests and tables; it panics on error.
+func MustParse(s string) *Element {
+	e, err := Parse(s)
+	if err != nil {
+		panic(err)
+	}
+	return e
+}
