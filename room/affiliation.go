@@ -1,0 +1,109 @@
+package room
+
+import (
+	"chorus/affiliations"
+	"chorus/internal/xmlel"
+)
+
+// affChange is one affiliation change, checked before any is applied.
+type affChange struct {
+	target string // bare JID (or a domain)
+	aff    affiliations.Affiliation
+	reason string
+	nick   string // reserved nick to record, if given
+	keep   bool   // keep the reserved nick and reason already on record
+}
+
+// checkAffiliation decides whether actor may make change c (XEP-0045
+// §5.2.1); actor "" is the room itself (registration, invitations).
+func (r *Room) checkAffiliation(actor string, c affChange) *stanzaError {
+	if actor == "" {
+		return nil
+	}
+	actorAff := r.affiliation(actor)
+	cur := r.affs[c.target].aff
+	if !affiliations.MaySetAffiliation(actorAff, cur, c.aff) {
+		return errNotAllowed.withText("You may not make that affiliation change")
+	}
+	if cur == affiliations.Owner && c.aff != affiliations.Owner && r.lastOwner(c.target) {
+		// XEP-0045 §10.6: a room always has an owner.
+		return errConflict.withText("The room must keep at least one owner")
+	}
+	return nil
+}
+
+func (r *Room) lastOwner(bare string) bool {
+	for j, rec := range r.affs {
+		if rec.aff == affiliations.Owner && j != bare {
+			return false
+		}
+	}
+	return true
+}
+
+// setAffiliation applies c: records it, updates the roles of the target's
+// occupants and tells the room (XEP-0045 §9-10). actor may be "".
+func (r *Room) setAffiliation(actor string, c affChange) {
+	prev := r.affs[c.target]
+	if c.aff == affiliations.None {
+		// Unaffiliated users have nothing on record (XEP-0045 §9.2).
+		delete(r.affs, c.target)
+	} else {
+		rec := affRecord{aff: c.aff, reason: c.reason, nick: c.nick}
+		if c.keep {
+			if rec.reason == "" {
+				rec.reason = prev.reason
+			}
+			if rec.nick == "" {
+				rec.nick = prev.nick
+			}
+		}
+		r.affs[c.target] = rec
+	}
+
+	aff := r.affiliation(c.target)
+	role := r.defaultRole(aff)
+	var codes []string
+	if role == affiliations.RoleNone {
+		if aff == affiliations.Outcast {
+			codes = []string{statusBanned}
+		} else {
+			codes = []string{statusAffRemoved}
+		}
+	}
+	var touched []*Occupant
+	for _, o := range r.occupants {
+		if o.Bare == c.target || (aff == affiliations.Outcast && domainOf(o.Bare) == c.target) {
+			touched = append(touched, o)
+		}
+	}
+	for _, o := range touched {
+		downgrade := aff < prev.aff
+		if o.Role != role && (downgrade || o.Role < role) {
+			o.Role = role
+		}
+		r.publish(o, statusChange{codes: codes, actor: actor, reason: c.reason})
+		if o.Role == affiliations.RoleNone {
+			r.removeOccupant(o)
+		}
+	}
+	if len(touched) > 0 {
+		return
+	}
+	// XEP-0045 §9.4 example: the room is told about changes to users who
+	// are not in it; in a semi-anonymous room only moderators, who may see
+	// real JIDs.
+	x := xmlel.New(NSMUCUser, "x")
+	for _, code := range codes {
+		x.Add(statusEl(code))
+	}
+	it := xmlel.New(NSMUCUser, "item", "affiliation", c.aff.String(), "jid", c.target)
+	if c.reason != "" {
+		it.Add(xmlel.New(NSMUCUser, "reason").AddText(c.reason))
+	}
+	x.Add(it)
+	to := r.allSessions(func(o *Occupant) bool {
+		return r.cfg.Whois == WhoisAnyone || o.Role == affiliations.Moderator
+	})
+	r.sendTo(to, xmlel.New(NSClient, "message", "from", r.jid, "id", r.svc.newID()).Add(x))
+}

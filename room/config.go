@@ -1,0 +1,279 @@
+package room
+
+import (
+	"chorus/affiliations"
+	"chorus/forms"
+	"chorus/internal/xmlel"
+)
+
+// Whois settings (muc#roomconfig_whois).
+const (
+	WhoisModerators = "moderators" // semi-anonymous
+	WhoisAnyone     = "anyone"     // non-anonymous
+)
+
+// Config is a room's configuration (muc#roomconfig). It is comparable so a
+// change can be detected with ==.
+type Config struct {
+	Name          string
+	Description   string
+	Persistent    bool
+	Public        bool
+	Moderated     bool
+	MembersOnly   bool
+	Password      string
+	Whois         string
+	ChangeSubject bool
+	HistoryLength int
+}
+
+func defaultConfig() Config {
+	return Config{
+		Whois:         WhoisModerators,
+		HistoryLength: defaultHistoryLength,
+	}
+}
+
+// configField is one muc#roomconfig field: how to show it and how to read a
+// submitted value into a Config.
+type configField struct {
+	field func(c *Config) forms.Field
+	parse func(c *Config, f *forms.Field) error
+}
+
+func boolParser(at func(*Config) *bool) func(*Config, *forms.Field) error {
+	return func(c *Config, f *forms.Field) error {
+		b, err := forms.ParseBool(f.Value())
+		if err != nil {
+			return errNotAcceptable.withText("Field " + f.Var + " must be a boolean")
+		}
+		*at(c) = b
+		return nil
+	}
+}
+
+func textParser(at func(*Config) *string) func(*Config, *forms.Field) error {
+	return func(c *Config, f *forms.Field) error {
+		*at(c) = f.Value()
+		return nil
+	}
+}
+
+// configForm builds the muc#roomconfig form with the current values.
+func (r *Room) configForm() *forms.Form {
+	f := &forms.Form{
+		Type:         forms.TypeForm,
+		Title:        "Configuration for " + r.jid,
+		Instructions: "Complete and submit this form to configure the room.",
+	}
+	f.Add(forms.HiddenFormType(forms.RoomConfig))
+	for _, ft := range features {
+		for _, cf := range ft.config {
+			f.Add(cf.field(&r.cfg))
+		}
+	}
+	return f
+}
+
+// ownerGet returns the configuration form to an owner (XEP-0045 §10.2).
+func (r *Room) ownerGet(req *request) {
+	if r.affiliation(req.bare) != affiliations.Owner {
+		r.replyError(req, errForbidden.withText("Only owners can configure rooms"))
+		return
+	}
+	q := xmlel.New(NSMUCOwner, "query").Add(r.configForm().Element())
+	r.send(req.from, iqResult(req.st).Add(q))
+}
+
+// ownerSet handles a submitted configuration form or a destroy request.
+func (r *Room) ownerSet(req *request) {
+	if r.affiliation(req.bare) != affiliations.Owner {
+		r.replyError(req, errForbidden.withText("Only owners can configure rooms"))
+		return
+	}
+	child := req.st.FirstChild().FirstChild()
+	switch {
+	case child == nil:
+		r.replyError(req, errBadRequest)
+	case child.Is(NSMUCOwner, "destroy"):
+		r.ownerDestroy(req, child)
+	case child.Is(forms.NS, "x"):
+		r.submitConfig(req, child)
+	default:
+		r.replyError(req, errServiceUnavailable)
+	}
+}
+
+// submitConfig applies a submitted configuration form atomically: every
+// field is read into a copy first, so a bad value changes nothing.
+func (r *Room) submitConfig(req *request, x *xmlel.Element) {
+	form, err := forms.Parse(x)
+	if err != nil {
+		r.replyError(req, errBadRequest.withText("Malformed data form"))
+		return
+	}
+	switch form.Type {
+	case forms.TypeCancel:
+		r.send(req.from, iqResult(req.st))
+		return
+	case forms.TypeSubmit:
+	default:
+		r.replyError(req, errBadRequest.withText("Not a submitted form"))
+		return
+	}
+	// An empty submission makes an instant room (XEP-0045 §10.1.2).
+	if len(form.Fields) > 0 && form.FormType() != forms.RoomConfig {
+		r.replyError(req, errBadRequest.withText("Form is not of type room configuration"))
+		return
+	}
+	next := r.cfg
+	for _, ft := range features {
+		for _, cf := range ft.config {
+			var_ := cf.field(&next).Var
+			if sub := form.Field(var_); sub != nil {
+				if err := cf.parse(&next, sub); err != nil {
+					r.replyError(req, err.(*stanzaError))
+					return
+				}
+			}
+		}
+	}
+	prev := r.cfg
+	r.cfg = next
+	r.locked = false
+	r.send(req.from, iqResult(req.st))
+	r.configChanged(prev, req.bare)
+}
+
+// configChanged tells the room what changed (XEP-0045 §10.2.1) and applies
+// the side effects of the new settings.
+func (r *Room) configChanged(prev Config, actor string) {
+	var codes []string
+	privacy := prev.Whois != r.cfg.Whois
+	rest := prev
+	rest.Whois = r.cfg.Whois
+	if rest != r.cfg {
+		codes = append(codes, statusConfigChange)
+	}
+	if privacy {
+		if r.cfg.Whois == WhoisAnyone {
+			codes = append(codes, statusNonAnonymous)
+		} else {
+			codes = append(codes, statusSemiAnonymous)
+		}
+	}
+	if r.cfg.MembersOnly && !prev.MembersOnly {
+		r.removeNonMembers(actor)
+	}
+	if len(codes) == 0 {
+		return
+	}
+	x := xmlel.New(NSMUCUser, "x")
+	for _, c := range codes {
+		x.Add(statusEl(c))
+	}
+	msg := xmlel.New(NSClient, "message", "from", r.jid, "type", "groupchat", "id", r.svc.newID()).Add(x)
+	r.sendTo(r.allSessions(nil), msg)
+}
+
+// The simple configuration features.
+
+var nameFeature = feature{
+	name: "name",
+	config: []configField{{
+		field: func(c *Config) forms.Field {
+			return forms.Field{Var: forms.ConfigRoomName, Type: forms.TextSingle, Label: "Title", Values: []string{c.Name}}
+		},
+		parse: textParser(func(c *Config) *string { return &c.Name }),
+	}},
+}
+
+var descriptionFeature = feature{
+	name: "description",
+	config: []configField{{
+		field: func(c *Config) forms.Field {
+			return forms.Field{Var: forms.ConfigRoomDesc, Type: forms.TextSingle, Label: "Description", Values: []string{c.Description}}
+		},
+		parse: textParser(func(c *Config) *string { return &c.Description }),
+	}},
+	roomInfo: func(r *Room) []forms.Field {
+		return []forms.Field{{Var: "muc#roominfo_description", Label: "Description", Values: []string{r.cfg.Description}}}
+	},
+}
+
+var persistentFeature = feature{
+	name: "persistent",
+	config: []configField{{
+		field: func(c *Config) forms.Field {
+			return forms.Field{Var: forms.ConfigPersistent, Type: forms.Boolean, Label: "Persistent (room stays when empty)", Values: []string{forms.Bool(c.Persistent)}}
+		},
+		parse: boolParser(func(c *Config) *bool { return &c.Persistent }),
+	}},
+	disco: func(r *Room) []string {
+		if r.cfg.Persistent {
+			return []string{"muc_persistent"}
+		}
+		return []string{"muc_temporary"}
+	},
+}
+
+var publicFeature = feature{
+	name: "public",
+	config: []configField{{
+		field: func(c *Config) forms.Field {
+			return forms.Field{Var: forms.ConfigPublic, Type: forms.Boolean, Label: "Include room information in public lists", Values: []string{forms.Bool(c.Public)}}
+		},
+		parse: boolParser(func(c *Config) *bool { return &c.Public }),
+	}},
+	disco: func(r *Room) []string {
+		if r.cfg.Public {
+			return []string{"muc_public"}
+		}
+		return []string{"muc_hidden"}
+	},
+}
+
+var moderatedFeature = feature{
+	name: "moderated",
+	config: []configField{{
+		field: func(c *Config) forms.Field {
+			return forms.Field{Var: forms.ConfigModerated, Type: forms.Boolean, Label: "Moderated (only occupants with voice may speak)", Values: []string{forms.Bool(c.Moderated)}}
+		},
+		parse: boolParser(func(c *Config) *bool { return &c.Moderated }),
+	}},
+	disco: func(r *Room) []string {
+		if r.cfg.Moderated {
+			return []string{"muc_moderated"}
+		}
+		return []string{"muc_unmoderated"}
+	},
+}
+
+var whoisFeature = feature{
+	name: "whois",
+	config: []configField{{
+		field: func(c *Config) forms.Field {
+			return forms.Field{Var: forms.ConfigWhois, Type: forms.ListSingle,
+				Label:  "Addresses (JIDs) of room occupants may be viewed by",
+				Values: []string{c.Whois},
+				Options: []forms.Option{
+					{Label: "Moderators only", Value: WhoisModerators},
+					{Label: "Anyone", Value: WhoisAnyone},
+				}}
+		},
+		parse: func(c *Config, f *forms.Field) error {
+			switch v := f.Value(); v {
+			case WhoisModerators, WhoisAnyone:
+				c.Whois = v
+				return nil
+			}
+			return errNotAcceptable.withText("muc#roomconfig_whois must be moderators or anyone")
+		},
+	}},
+	disco: func(r *Room) []string {
+		if r.cfg.Whois == WhoisAnyone {
+			return []string{"muc_nonanonymous"}
+		}
+		return []string{"muc_semianonymous"}
+	},
+}

@@ -1,0 +1,40 @@
+package room
+
+import (
+	"chorus/affiliations"
+	"chorus/internal/xmlel"
+)
+
+// ownerDestroy destroys the room on its owner's request (XEP-0045 §10.9).
+func (r *Room) ownerDestroy(req *request, d *xmlel.Element) {
+	alt := d.Attr("jid")
+	if alt != "" {
+		if _, ok := parseJID(alt); !ok {
+			r.replyError(req, errJIDMalformed)
+			return
+		}
+	}
+	r.destroy(alt, d.ChildText(NSMUCOwner, "reason"), d.ChildText(NSMUCOwner, "password"))
+	r.send(req.from, iqResult(req.st))
+}
+
+// destroy removes every occupant with a <destroy/> notice and closes the
+// room; the registry forgets it. Each occupant is told only of its own
+// removal (XEP-0045 §10.9 advises against a storm of unavailables).
+func (r *Room) destroy(alt, reason, password string) {
+	d := xmlel.New(NSMUCUser, "destroy", "jid", alt)
+	if reason != "" {
+		d.Add(xmlel.New(NSMUCUser, "reason").AddText(reason))
+	}
+	if password != "" {
+		d.Add(xmlel.New(NSMUCUser, "password").AddText(password))
+	}
+	for _, o := range r.occupants {
+		o.Role = affiliations.RoleNone
+	}
+	for _, o := range append([]*Occupant(nil), r.occupants...) {
+		r.publish(o, statusChange{destroy: d, onlySelf: true})
+		r.removeOccupant(o)
+	}
+	r.closed = true
+}

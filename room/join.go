@@ -1,0 +1,266 @@
+package room
+
+import (
+	"strings"
+
+	"chorus/affiliations"
+	"chorus/internal/xmlel"
+)
+
+// joinAttempt is what entry checks look at.
+type joinAttempt struct {
+	req      *request
+	nick     string
+	aff      affiliations.Affiliation
+	muc      *xmlel.Element // the <x xmlns='http://jabber.org/protocol/muc'/> payload
+	existing *Occupant      // occupant already holding the nick, if any
+	newRoom  bool
+}
+
+// presenceToRoom handles presence sent to the bare room JID. Some clients
+// send presence updates there; an occupant's goes to its nick
+// (as Prosody does). A join needs a nick (XEP-0045 §7.2.1).
+func (r *Room) presenceToRoom(req *request) {
+	if o := r.occupantBySession(req.from); o != nil {
+		req.nick = o.Nick
+		req.to = r.occupantJID(o.Nick)
+		r.presenceToOccupant(req)
+		return
+	}
+	if req.typ == "" {
+		r.replyError(req, errJIDMalformed.withText("A nickname is required to enter the room"))
+	}
+}
+
+// presenceToOccupant handles presence sent to room@service/nick.
+func (r *Room) presenceToOccupant(req *request) {
+	switch req.typ {
+	case "error":
+		r.kickForError(req)
+	case "", "unavailable", "probe":
+		r.normalPresence(req)
+	case "visible", "invisible":
+		// Legacy XEP-0018 presences some servers forward: nothing to do.
+	default:
+		r.replyError(req, errBadRequest.withText("Unexpected presence type"))
+	}
+}
+
+func (r *Room) normalPresence(req *request) {
+	orig := r.occupantBySession(req.from)
+	muc := req.st.Child(NSMUC, "x")
+	switch {
+	case req.typ == "unavailable":
+		if orig != nil {
+			r.leave(orig, req)
+		}
+	case req.typ == "probe":
+		r.answerProbe(orig, req)
+	case orig == nil && muc == nil:
+		// An available presence from a non-occupant without the MUC
+		// payload is a client that thinks it is still in the room.
+		r.replyError(req, errItemNotFound.withText("You are not currently connected to this chat"))
+	case orig == nil:
+		r.join(req, muc)
+	case orig.Nick == req.nick:
+		r.updatePresence(orig, req, muc != nil)
+	default:
+		r.changeNick(orig, req)
+	}
+}
+
+// join enters a session into the room, creating the room on first join.
+func (r *Room) join(req *request, muc *xmlel.Element) {
+	ja := &joinAttempt{
+		req:      req,
+		nick:     req.nick,
+		aff:      r.affiliation(req.bare),
+		muc:      muc,
+		existing: r.byNick[req.nick],
+		newRoom:  !r.created,
+	}
+	if ja.newRoom {
+		// XEP-0045 §10.1.1: the creator is the room's owner.
+		ja.aff = affiliations.Owner
+	}
+	for _, f := range features {
+		if f.preJoin == nil {
+			continue
+		}
+		if e := f.preJoin(r, ja); e != nil {
+			r.replyError(req, e)
+			return
+		}
+	}
+	var selfCodes []string
+	if ja.newRoom {
+		r.created = true
+		r.affs[req.bare] = affRecord{aff: affiliations.Owner}
+		r.locked = true
+		if pw := muc.ChildText(NSMUC, "password"); pw != "" {
+			r.cfg.Password = pw
+		}
+		selfCodes = append(selfCodes, statusCreated)
+	}
+	if r.cfg.Whois == WhoisAnyone {
+		// XEP-0045 §7.2.4: warn that the room is non-anonymous.
+		selfCodes = append(selfCodes, statusRealJIDPublic)
+	}
+
+	o := ja.existing
+	if o == nil {
+		o = &Occupant{Nick: req.nick, Bare: req.bare, Role: r.defaultRole(ja.aff)}
+		o.setSession(req.from, sanitizePresence(req.st))
+		r.addOccupant(o)
+	} else {
+		// Another session of the same user under the same nick.
+		o.setSession(req.from, sanitizePresence(req.st))
+		r.byReal[req.from] = o
+	}
+	r.sendOccupantList(req.from, o, o)
+	r.publish(o, statusChange{selfCodes: selfCodes})
+	r.sendHistory(req.from, muc)
+	r.sendSubject(req.from)
+}
+
+// updatePresence handles a new presence from an occupant to its own nick.
+// With the MUC payload it is a client resyncing: it gets the whole join.
+func (r *Room) updatePresence(o *Occupant, req *request, resync bool) {
+	o.setSession(req.from, sanitizePresence(req.st))
+	if resync {
+		r.sendOccupantList(req.from, o, o)
+	}
+	r.publish(o, statusChange{})
+	if resync {
+		r.sendHistory(req.from, req.st.Child(NSMUC, "x"))
+		r.sendSubject(req.from)
+	}
+}
+
+// leave handles an unavailable presence from one session of o.
+func (r *Room) leave(o *Occupant, req *request) {
+	base := sanitizePresence(req.st)
+	if len(o.sessions) > 1 {
+		// The user stays through other sessions: only this one is told it
+		// left; the others see the occupant's presence from its primary.
+		wasPrimary := o.sessions[0].jid == req.from
+		r.send(req.from, r.sessionLeftPresence(o, req.from, base))
+		o.removeSession(req.from)
+		delete(r.byReal, req.from)
+		if wasPrimary {
+			r.publish(o, statusChange{noSelf: true})
+		}
+		return
+	}
+	o.Role = affiliations.RoleNone
+	r.publish(o, statusChange{base: base})
+	r.removeOccupant(o)
+}
+
+// sessionLeftPresence is the unavailable self-presence for one session of
+// a multi-session occupant.
+func (r *Room) sessionLeftPresence(o *Occupant, full string, base *xmlel.Element) *xmlel.Element {
+	p := base.ShallowCopy()
+	p.SetAttr("from", r.occupantJID(o.Nick)).SetAttr("type", "unavailable")
+	x := xmlel.New(NSMUCUser, "x")
+	x.Add(xmlel.New(NSMUCUser, "item", "affiliation", r.affiliation(o.Bare).String(), "role", "none", "jid", full))
+	x.Add(statusEl(statusSelf))
+	return p.Add(x)
+}
+
+// changeNick moves a single-session occupant to a new nick, keeping its
+// role (XEP-0045 §7.6): unavailable with 303 and the new nick, then the
+// presence under the new nick.
+func (r *Room) changeNick(o *Occupant, req *request) {
+	ja := &joinAttempt{req: req, nick: req.nick, aff: r.affiliation(req.bare), existing: r.byNick[req.nick]}
+	for _, check := range []func(*Room, *joinAttempt) *stanzaError{checkNick, checkNickConflict, checkReservedNick} {
+		if e := check(r, ja); e != nil {
+			r.replyError(req, e)
+			return
+		}
+	}
+	if ja.existing != nil || len(o.sessions) > 1 {
+		r.replyError(req, errNotAcceptable.withText("Changing the nick of one of several sessions is not supported; leave and join instead"))
+		return
+	}
+	r.publish(o, statusChange{codes: []string{statusNewNick}, newNick: req.nick})
+	r.removeOccupant(o)
+	o.Nick = req.nick
+	o.setSession(req.from, sanitizePresence(req.st))
+	r.addOccupant(o)
+	r.publish(o, statusChange{})
+}
+
+// answerProbe answers a presence probe from an occupant with the probed
+// occupant's current presence, as Prosody does.
+func (r *Room) answerProbe(prober *Occupant, req *request) {
+	if prober == nil {
+		r.replyError(req, errNotAcceptable.withText("You are not currently connected to this chat"))
+		return
+	}
+	target := r.byNick[req.nick]
+	if target == nil {
+		p := xmlel.New(NSClient, "presence", "from", req.to, "type", "unavailable")
+		r.send(req.from, p)
+		return
+	}
+	r.send(req.from, r.presenceOf(target, r.viewOf(prober, target), &statusChange{}, false))
+}
+
+// kickForError removes a session whose client bounced a stanza with an
+// error: it is gone, or its server is (XEP-0045 §18.1 ghost users, 333).
+func (r *Room) kickForError(req *request) {
+	o := r.occupantBySession(req.from)
+	if o == nil {
+		return
+	}
+	cond, text := stanzaErrorOf(req.st)
+	if cond == "" {
+		cond = "presence error"
+	}
+	msg := "Kicked: " + strings.ReplaceAll(cond, "-", " ")
+	if text != "" && r.cfg.Whois == WhoisAnyone {
+		msg += ": " + text
+	}
+	base := xmlel.New(NSClient, "presence").Add(xmlel.New(NSClient, "status").AddText(msg))
+	if len(o.sessions) > 1 {
+		o.removeSession(req.from)
+		delete(r.byReal, req.from)
+		r.publish(o, statusChange{noSelf: true})
+		return
+	}
+	o.Role = affiliations.RoleNone
+	r.publish(o, statusChange{codes: []string{statusKickedForError}, base: base, noSelf: true})
+	r.removeOccupant(o)
+}
+
+// The entry checks that are not features of their own.
+
+var nicknameFeature = feature{name: "nickname", preJoin: checkNick}
+
+// checkNick refuses nicknames that show as nothing (Prosody and XEP-0045
+// §7.2.x: a nick must be a valid, visible resourcepart).
+func checkNick(r *Room, j *joinAttempt) *stanzaError {
+	if strings.TrimSpace(j.nick) == "" {
+		return errJIDMalformed.withText("Nicknames must not be empty or blank")
+	}
+	return nil
+}
+
+var banFeature = feature{name: "ban", preJoin: func(r *Room, j *joinAttempt) *stanzaError {
+	// XEP-0045 §7.2.7: banned users are refused with forbidden.
+	if j.aff == affiliations.Outcast {
+		return errForbidden.withText("You are banned from this room")
+	}
+	return nil
+}}
+
+var nickConflictFeature = feature{name: "nick-conflict", preJoin: checkNickConflict}
+
+// checkNickConflict: XEP-0045 §7.2.9, a nick in use by another user.
+func checkNickConflict(r *Room, j *joinAttempt) *stanzaError {
+	if j.existing != nil && j.existing.Bare != j.req.bare {
+		return errConflict.withText("That nickname is already in use")
+	}
+	return nil
+}

@@ -1,0 +1,46 @@
+package room
+
+import (
+	"chorus/affiliations"
+	"chorus/forms"
+)
+
+var membersOnlyFeature = feature{
+	name: "members-only",
+	// XEP-0045 §7.2.6: only members (and above) may enter.
+	preJoin: func(r *Room, j *joinAttempt) *stanzaError {
+		if r.cfg.MembersOnly && j.aff < affiliations.Member && !j.newRoom {
+			return newError(errAuth, "registration-required").withText("This room is only open to members")
+		}
+		return nil
+	},
+	config: []configField{{
+		field: func(c *Config) forms.Field {
+			return forms.Field{Var: forms.ConfigMembersOnly, Type: forms.Boolean,
+				Label: "Only allow members to join", Values: []string{forms.Bool(c.MembersOnly)}}
+		},
+		parse: boolParser(func(c *Config) *bool { return &c.MembersOnly }),
+	}},
+	disco: func(r *Room) []string {
+		if r.cfg.MembersOnly {
+			return []string{"muc_membersonly"}
+		}
+		return []string{"muc_open"}
+	},
+}
+
+// removeNonMembers applies a switch to members-only: occupants without
+// membership leave with status 322 (XEP-0045 §9.3).
+func (r *Room) removeNonMembers(actor string) {
+	var gone []*Occupant
+	for _, o := range r.occupants {
+		if r.affiliation(o.Bare) < affiliations.Member {
+			gone = append(gone, o)
+		}
+	}
+	for _, o := range gone {
+		o.Role = affiliations.RoleNone
+		r.publish(o, statusChange{codes: []string{statusMembersOnly}})
+		r.removeOccupant(o)
+	}
+}

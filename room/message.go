@@ -1,0 +1,112 @@
+package room
+
+import (
+	"chorus/affiliations"
+	"chorus/internal/xmlel"
+)
+
+// messageToRoom handles messages to the bare room JID.
+func (r *Room) messageToRoom(req *request) {
+	switch req.typ {
+	case "groupchat":
+		r.groupchat(req)
+	case "error":
+		if isKickableError(req.st) {
+			r.kickForError(req)
+		}
+	case "", "normal":
+		if x := req.st.Child(NSMUCUser, "x"); x != nil {
+			r.userExtension(req, x)
+			return
+		}
+		r.replyError(req, errBadRequest.withText("Messages to the room must be of type groupchat"))
+	default:
+		r.replyError(req, errBadRequest.withText("Messages to the room must be of type groupchat"))
+	}
+}
+
+// userExtension handles muc#user payloads in normal messages (mediated
+// invitations and declines).
+func (r *Room) userExtension(req *request, x *xmlel.Element) {
+	r.replyError(req, errFeatureNotImpl.withText("Mediated invitations are not available in this room"))
+}
+
+// groupchat broadcasts an occupant's message to the room (XEP-0045 §7.4).
+func (r *Room) groupchat(req *request) {
+	o := r.occupantBySession(req.from)
+	switch {
+	case o == nil:
+		r.replyError(req, errNotAcceptable.withText("You are not currently connected to this chat"))
+		return
+	case o.Role < affiliations.Participant:
+		// XEP-0045 §7.4: visitors in moderated rooms may not speak.
+		r.replyError(req, errForbidden.withText("You do not currently have permission to speak in this chat"))
+		return
+	}
+	if s := req.st.Child(NSClient, "subject"); s != nil &&
+		req.st.Child(NSClient, "body") == nil && req.st.Child(NSClient, "thread") == nil {
+		r.changeSubject(o, req, s.Text())
+		return
+	}
+	msg := req.st.ShallowCopy()
+	msg.SetAttr("from", r.occupantJID(o.Nick))
+	msg.SetAttr("to", "")
+	if msg.Attr("id") == "" {
+		msg.SetAttr("id", r.svc.newID())
+	}
+	// Delays claiming to be from this room are forgeries.
+	msg.RemoveChildren(func(e *xmlel.Element) bool {
+		return e.Is(NSDelay, "delay") && e.Attr("from") == r.jid
+	})
+	r.broadcastMessage(msg)
+}
+
+// broadcastMessage sends a groupchat message to every occupant and keeps it
+// in the history.
+func (r *Room) broadcastMessage(msg *xmlel.Element) {
+	r.addHistory(msg)
+	r.sendTo(r.allSessions(nil), msg)
+}
+
+// messageToOccupant handles private messages (XEP-0045 §7.5).
+func (r *Room) messageToOccupant(req *request) {
+	from := r.occupantBySession(req.from)
+	switch {
+	case from == nil:
+		if req.typ != "error" {
+			r.replyError(req, errNotAcceptable.withText("You are not currently connected to this chat"))
+		}
+		return
+	case req.typ == "groupchat":
+		r.replyError(req, errBadRequest.withText("Private messages cannot be of type groupchat"))
+		return
+	case req.typ == "error":
+		if isKickableError(req.st) {
+			r.kickForError(req)
+		}
+		return
+	}
+	to := r.byNick[req.nick]
+	if to == nil {
+		r.replyError(req, errItemNotFound.withText("Recipient not in room"))
+		return
+	}
+	msg := req.st.ShallowCopy()
+	msg.RemoveChildren(func(e *xmlel.Element) bool { return e.Space == NSMUC || e.Space == NSMUCUser })
+	msg.SetAttr("from", r.occupantJID(from.Nick))
+	msg.Add(xmlel.New(NSMUCUser, "x"))
+	r.sendTo(to.Sessions(), msg)
+}
+
+// isKickableError reports whether an error bounced by an occupant's client
+// means the occupant is gone (as Prosody judges it).
+func isKickableError(st *xmlel.Element) bool {
+	cond, _ := stanzaErrorOf(st)
+	switch cond {
+	case "", "gone", "internal-server-error", "item-not-found", "jid-malformed",
+		"recipient-unavailable", "redirect", "remote-server-not-found",
+		"remote-server-timeout", "service-unavailable":
+		return true
+	}
+	return false
+}

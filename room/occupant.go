@@ -1,0 +1,80 @@
+package room
+
+import (
+	"chorus/affiliations"
+	"chorus/internal/xmlel"
+)
+
+// Occupant is one nickname in a room. A user may be present through several
+// sessions (resources) under one nick; the first session is the primary,
+// whose presence the room shows to others.
+type Occupant struct {
+	Nick     string
+	Bare     string // bare real JID
+	Role     affiliations.Role
+	sessions []session
+}
+
+type session struct {
+	jid      string         // full real JID
+	presence *xmlel.Element // last available presence, muc payloads removed
+}
+
+// Sessions returns the full real JIDs of the occupant's sessions.
+func (o *Occupant) Sessions() []string {
+	out := make([]string, len(o.sessions))
+	for i, s := range o.sessions {
+		out[i] = s.jid
+	}
+	return out
+}
+
+func (o *Occupant) session(full string) int {
+	for i, s := range o.sessions {
+		if s.jid == full {
+			return i
+		}
+	}
+	return -1
+}
+
+// setSession records the presence of a session, adding it if new.
+func (o *Occupant) setSession(full string, pres *xmlel.Element) {
+	if i := o.session(full); i >= 0 {
+		o.sessions[i].presence = pres
+		return
+	}
+	o.sessions = append(o.sessions, session{jid: full, presence: pres})
+}
+
+func (o *Occupant) removeSession(full string) {
+	if i := o.session(full); i >= 0 {
+		o.sessions = append(o.sessions[:i:i], o.sessions[i+1:]...)
+	}
+}
+
+// presence returns the primary session's presence.
+func (o *Occupant) presence() *xmlel.Element {
+	if len(o.sessions) == 0 {
+		return nil
+	}
+	return o.sessions[0].presence
+}
+
+// sanitizePresence keeps what an occupant's presence says about the user
+// (show, status, priority, capabilities, ...) and drops the addressing and
+// the MUC protocol payloads, which the room writes itself.
+func sanitizePresence(p *xmlel.Element) *xmlel.Element {
+	c := p.ShallowCopy()
+	c.Attrs = c.Attrs[:0]
+	for _, a := range p.Attrs {
+		if a.Space == "" && (a.Local == "to" || a.Local == "from" || a.Local == "type" || a.Local == "id") {
+			continue
+		}
+		c.Attrs = append(c.Attrs, a)
+	}
+	c.RemoveChildren(func(e *xmlel.Element) bool {
+		return e.Space == NSMUC || e.Space == NSMUCUser || e.Space == NSVCardUpdate
+	})
+	return c
+}

@@ -1,0 +1,203 @@
+package room
+
+import (
+	"chorus/affiliations"
+	"chorus/internal/xmlel"
+)
+
+// Status codes (XEP-0045 §15.6).
+const (
+	statusRealJIDPublic  = "100"
+	statusAffChange      = "101"
+	statusConfigChange   = "104"
+	statusSelf           = "110"
+	statusLoggingOn      = "170"
+	statusLoggingOff     = "171"
+	statusNonAnonymous   = "172"
+	statusSemiAnonymous  = "173"
+	statusCreated        = "201"
+	statusNickAssigned   = "210"
+	statusBanned         = "301"
+	statusNewNick        = "303"
+	statusKicked         = "307"
+	statusAffRemoved     = "321"
+	statusMembersOnly    = "322"
+	statusShutdown       = "332"
+	statusKickedForError = "333"
+)
+
+// statusChange describes one occupant presence to publish.
+type statusChange struct {
+	codes     []string       // status codes everyone sees, before the item
+	selfCodes []string       // status codes only the occupant's own sessions see
+	destroy   *xmlel.Element // <destroy/> when the room goes away
+	newNick   string         // nick attribute of the item (status 303)
+	actor     string         // bare real JID of who caused the change
+	reason    string
+	base      *xmlel.Element // presence to show; default: the occupant's own
+	selfTo    []string       // sessions that get the self-presence; default: all
+	noSelf    bool           // the occupant's own sessions are told elsewhere
+	onlySelf  bool           // tell only the occupant's own sessions
+}
+
+// seesRealJIDs reports whether viewer may see occupants' real JIDs
+// (XEP-0045 §4.1 semi-anonymous vs non-anonymous rooms).
+func (r *Room) seesRealJIDs(viewer *Occupant) bool {
+	return r.cfg.Whois == WhoisAnyone || viewer.Role == affiliations.Moderator ||
+		r.affiliation(viewer.Bare) >= affiliations.Admin
+}
+
+// view is how one class of recipients sees an occupant.
+type view int
+
+const (
+	viewAnon view = iota // no real JIDs
+	viewFull             // real JIDs of occupant and actor
+	viewSelf             // the occupant itself (or its other nicks): real JIDs, no actor JID
+)
+
+func (r *Room) viewOf(viewer, o *Occupant) view {
+	switch {
+	case r.seesRealJIDs(viewer):
+		return viewFull
+	case viewer.Bare == o.Bare:
+		return viewSelf
+	}
+	return viewAnon
+}
+
+// items builds the <item/> elements describing o: one per session where
+// real JIDs are shown (XEP-0045 §7.2.3), else one without a JID.
+func (r *Room) items(o *Occupant, v view, c *statusChange) []*xmlel.Element {
+	aff := r.affiliation(o.Bare).String()
+	role := o.Role.String()
+	var actor *xmlel.Element
+	if c.actor != "" {
+		actor = xmlel.New(NSMUCUser, "actor")
+		if a := r.occupantByBare(c.actor); a != nil {
+			actor.SetAttr("nick", a.Nick)
+		}
+		if v == viewFull {
+			actor.SetAttr("jid", c.actor)
+		}
+	}
+	mk := func(realJID string) *xmlel.Element {
+		it := xmlel.New(NSMUCUser, "item", "affiliation", aff, "role", role, "jid", realJID, "nick", c.newNick)
+		if actor != nil {
+			it.Add(actor)
+		}
+		if c.reason != "" {
+			it.Add(xmlel.New(NSMUCUser, "reason").AddText(c.reason))
+		}
+		return it
+	}
+	if v == viewAnon || len(o.sessions) == 0 {
+		return []*xmlel.Element{mk("")}
+	}
+	out := make([]*xmlel.Element, len(o.sessions))
+	for i, s := range o.sessions {
+		out[i] = mk(s.jid)
+	}
+	return out
+}
+
+// presenceOf builds the presence of occupant o as seen through v.
+func (r *Room) presenceOf(o *Occupant, v view, c *statusChange, self bool) *xmlel.Element {
+	base := c.base
+	if base == nil && o.Role != affiliations.RoleNone {
+		// A removed occupant's last presence says nothing true any more.
+		base = o.presence()
+	}
+	var p *xmlel.Element
+	if base == nil {
+		p = xmlel.New(NSClient, "presence")
+	} else {
+		p = base.ShallowCopy()
+	}
+	p.SetAttr("from", r.occupantJID(o.Nick))
+	if o.Role == affiliations.RoleNone || c.newNick != "" {
+		p.SetAttr("type", "unavailable")
+	}
+	x := xmlel.New(NSMUCUser, "x")
+	x.Add(c.destroy)
+	for _, code := range c.codes {
+		x.Add(statusEl(code))
+	}
+	if self {
+		for _, code := range c.selfCodes {
+			x.Add(statusEl(code))
+		}
+	}
+	x.Add(r.items(o, v, c)...)
+	if self {
+		x.Add(statusEl(statusSelf))
+	}
+	r.decoratePresence(o, p)
+	return p.Add(x)
+}
+
+func statusEl(code string) *xmlel.Element {
+	return xmlel.New(NSMUCUser, "status", "code", code)
+}
+
+// publish tells the room about occupant o: every other occupant gets o's
+// presence as its view allows, then o's own sessions get the self-presence
+// with status 110 (XEP-0045 §7.2.3). Recipients that see the same thing
+// share one Out.
+func (r *Room) publish(o *Occupant, c statusChange) {
+	if !c.onlySelf {
+		var byView [3][]string
+		for _, other := range r.occupants {
+			if other == o {
+				continue
+			}
+			v := r.viewOf(other, o)
+			for _, s := range other.sessions {
+				byView[v] = append(byView[v], s.jid)
+			}
+		}
+		for v, to := range byView {
+			if len(to) > 0 {
+				r.sendTo(to, r.presenceOf(o, view(v), &c, false))
+			}
+		}
+	}
+	if c.noSelf {
+		return
+	}
+	selfTo := c.selfTo
+	if selfTo == nil {
+		selfTo = o.Sessions()
+	}
+	r.sendTo(selfTo, r.presenceOf(o, viewSelf, &c, true))
+}
+
+// sendOccupantList sends the presence of every occupant except skip to one
+// session that is joining (XEP-0045 §7.2.3, existing occupants first).
+func (r *Room) sendOccupantList(to string, viewer, skip *Occupant) {
+	for _, o := range r.occupants {
+		if o == skip {
+			continue
+		}
+		r.send(to, r.presenceOf(o, r.viewOf(viewer, o), &statusChange{}, false))
+	}
+}
+
+// occupantByBare returns an occupant whose real bare JID is bare.
+func (r *Room) occupantByBare(bare string) *Occupant {
+	for _, o := range r.occupants {
+		if o.Bare == bare {
+			return o
+		}
+	}
+	return nil
+}
+
+// decoratePresence adds what features put in every occupant presence.
+func (r *Room) decoratePresence(o *Occupant, p *xmlel.Element) {
+	for _, f := range features {
+		if f.decoratePresence != nil {
+			f.decoratePresence(r, o, p)
+		}
+	}
+}

@@ -1,0 +1,105 @@
+package room
+
+import (
+	"chorus/affiliations"
+	"chorus/forms"
+	"chorus/internal/xmlel"
+)
+
+// registerFeature: users register with a room to reserve a nickname
+// (XEP-0045 §7.10); a reserved nick is refused to everyone else.
+var registerFeature = feature{
+	name:    "register",
+	preJoin: checkReservedNick,
+	disco:   func(r *Room) []string { return []string{NSRegister} },
+}
+
+func checkReservedNick(r *Room, j *joinAttempt) *stanzaError {
+	if owner := r.reservedBy(j.nick); owner != "" && owner != j.req.bare {
+		return errConflict.withText("That nickname is reserved")
+	}
+	return nil
+}
+
+// reservedBy returns the bare JID that reserved nick, or "".
+func (r *Room) reservedBy(nick string) string {
+	for j, rec := range r.affs {
+		if rec.nick == nick {
+			return j
+		}
+	}
+	return ""
+}
+
+// register handles jabber:iq:register queries to the room.
+func (r *Room) register(req *request) {
+	aff := r.affiliation(req.bare)
+	switch {
+	case aff == affiliations.Outcast:
+		r.replyError(req, errForbidden)
+		return
+	case aff < affiliations.Member && r.cfg.MembersOnly:
+		r.replyError(req, newError(errAuth, "registration-required"))
+		return
+	}
+	q := req.st.FirstChild()
+	rec := r.affs[req.bare]
+	if req.typ == "get" {
+		res := xmlel.New(NSRegister, "query")
+		if rec.nick != "" {
+			res.Add(xmlel.New(NSRegister, "registered"), xmlel.New(NSRegister, "username").AddText(rec.nick))
+		} else {
+			res.Add(registrationForm().Element())
+		}
+		r.send(req.from, iqResult(req.st).Add(res))
+		return
+	}
+	if q.Child(NSRegister, "remove") != nil {
+		// XEP-0045 §7.10 (cancellation): members lose their membership;
+		// admins and owners keep their rank and only lose the nick.
+		next := affiliations.None
+		if aff > affiliations.Member && r.affs[req.bare].aff > affiliations.Member {
+			next = aff
+		}
+		r.setAffiliation("", affChange{target: req.bare, aff: next})
+		r.send(req.from, iqResult(req.st))
+		return
+	}
+	x := q.Child(forms.NS, "x")
+	form, err := forms.Parse(x)
+	if err != nil || form.Type != forms.TypeSubmit || form.FormType() != forms.Register {
+		r.replyError(req, errBadRequest.withText("Submit the muc#register form"))
+		return
+	}
+	nick := form.Field("muc#register_roomnick").Value()
+	if pj, ok := parseJID(r.jid + "/" + nick); !ok || nick == "" {
+		r.replyError(req, errBadRequest.withText("Invalid nickname"))
+		return
+	} else {
+		nick = pj.Resourcepart()
+	}
+	if o := r.byNick[nick]; o != nil && o.Bare != req.bare {
+		r.replyError(req, errConflict)
+		return
+	}
+	if by := r.reservedBy(nick); by != "" && by != req.bare {
+		r.replyError(req, errConflict)
+		return
+	}
+	if rec.nick != nick {
+		next := max(aff, affiliations.Member)
+		if r.affs[req.bare].aff == affiliations.None && aff > affiliations.Member {
+			// A service admin's effective rank is not recorded as such.
+			next = affiliations.Member
+		}
+		r.setAffiliation("", affChange{target: req.bare, aff: next, nick: nick, keep: true})
+	}
+	r.send(req.from, iqResult(req.st))
+}
+
+func registrationForm() *forms.Form {
+	f := &forms.Form{Type: forms.TypeForm, Title: "Room registration",
+		Instructions: "Choose the nickname to reserve in this room."}
+	return f.Add(forms.HiddenFormType(forms.Register),
+		forms.Field{Var: "muc#register_roomnick", Type: forms.TextSingle, Label: "Nickname", Required: true})
+}

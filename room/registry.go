@@ -1,0 +1,206 @@
+package room
+
+import (
+	"crypto/rand"
+	"encoding/base64"
+	"sort"
+	"sync"
+	"time"
+
+	"chorus/affiliations"
+	"chorus/internal/xmlel"
+)
+
+// Options configure a Registry.
+type Options struct {
+	// Domain is the MUC service's domain, e.g. conference.example.com.
+	Domain string
+	// Admins are bare JIDs of service administrators: owners of every room.
+	Admins []string
+	// Now is the clock; time.Now when nil.
+	Now func() time.Time
+	// NewID makes stanza ids; random when nil.
+	NewID func() string
+}
+
+// service is what every room shares.
+type service struct {
+	domain string
+	admins map[string]bool
+	now    func() time.Time
+	newID  func() string
+}
+
+// Registry holds the rooms of one MUC service, by bare JID.
+type Registry struct {
+	svc   *service
+	mu    sync.Mutex
+	rooms map[string]*Room
+}
+
+// NewRegistry returns an empty registry.
+func NewRegistry(o Options) *Registry {
+	svc := &service{domain: o.Domain, admins: map[string]bool{}, now: o.Now, newID: o.NewID}
+	for _, a := range o.Admins {
+		if j, ok := parseJID(a); ok {
+			svc.admins[j.Bare().String()] = true
+		}
+	}
+	if svc.now == nil {
+		svc.now = time.Now
+	}
+	if svc.newID == nil {
+		svc.newID = randomID
+	}
+	return &Registry{svc: svc, rooms: map[string]*Room{}}
+}
+
+func randomID() string {
+	var b [12]byte
+	_, _ = rand.Read(b[:])
+	return base64.RawURLEncoding.EncodeToString(b[:])
+}
+
+// IsAdmin reports whether bare is a service administrator.
+func (g *Registry) IsAdmin(bare string) bool { return g.svc.admins[bare] }
+
+// Handle processes one stanza addressed to a room or an occupant of this
+// service and returns what to send. Stanzas with unusable addresses are
+// answered with an error where an answer can be addressed, else dropped.
+func (g *Registry) Handle(st *xmlel.Element) []Out {
+	from, ok := parseJID(st.Attr("from"))
+	if !ok {
+		return nil // nobody to answer
+	}
+	req := &request{st: st, from: from.String(), bare: from.Bare().String(), typ: st.Attr("type")}
+	to, ok := parseJID(st.Attr("to"))
+	if !ok || to.Localpart() == "" || to.Domainpart() != g.svc.domain {
+		if req.typ == "error" || req.typ == "result" {
+			return nil
+		}
+		return []Out{To1(req.from, errorReply(st, errJIDMalformed, ""))}
+	}
+	req.to, req.nick = to.String(), to.Resourcepart()
+	roomJID := to.Bare().String()
+	for {
+		r := g.lookup(roomJID, st)
+		if r == nil {
+			if req.typ == "error" || (st.Local == "iq" && req.typ == "result") {
+				return nil
+			}
+			return []Out{To1(req.from, errorReply(st, errItemNotFound.withText("No such room"), roomJID))}
+		}
+		outs, ok := r.handle(req)
+		if !ok {
+			continue // the room closed while we waited; look again
+		}
+		g.collect(r)
+		return outs
+	}
+}
+
+// lookup returns the room, creating it when st is a join (XEP-0045
+// §10.1.1: entering a room that does not exist creates it).
+func (g *Registry) lookup(roomJID string, st *xmlel.Element) *Room {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if r := g.rooms[roomJID]; r != nil {
+		return r
+	}
+	if st.Local != "presence" || st.Attr("type") != "" || st.Child(NSMUC, "x") == nil {
+		return nil
+	}
+	r := newRoom(g.svc, roomJID)
+	g.rooms[roomJID] = r
+	return r
+}
+
+// collect forgets r if it was destroyed, or is temporary and empty.
+func (g *Registry) collect(r *Room) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.closed || (r.isEmpty() && !r.cfg.Persistent) || !r.created {
+		r.closed = true
+		if g.rooms[r.jid] == r {
+			delete(g.rooms, r.jid)
+		}
+	}
+}
+
+// Shutdown empties every room, telling each occupant that the service is
+// going away (status 332), and returns those stanzas.
+func (g *Registry) Shutdown() []Out {
+	g.mu.Lock()
+	rooms := make([]*Room, 0, len(g.rooms))
+	for _, r := range g.rooms {
+		rooms = append(rooms, r)
+	}
+	g.mu.Unlock()
+	sort.Slice(rooms, func(i, j int) bool { return rooms[i].jid < rooms[j].jid })
+	var outs []Out
+	for _, r := range rooms {
+		r.mu.Lock()
+		for _, o := range r.occupants {
+			o.Role = affiliations.RoleNone
+			p := r.presenceOf(o, viewSelf, &statusChange{codes: []string{statusShutdown}}, true)
+			outs = append(outs, Out{To: o.Sessions(), Stanza: p})
+		}
+		r.mu.Unlock()
+	}
+	return outs
+}
+
+// Destroy destroys a room as a service administrator does, returning the
+// stanzas to send and whether the room existed.
+func (g *Registry) Destroy(roomJID, alt, reason string) ([]Out, bool) {
+	g.mu.Lock()
+	r := g.rooms[roomJID]
+	g.mu.Unlock()
+	if r == nil {
+		return nil, false
+	}
+	r.mu.Lock()
+	if r.closed {
+		r.mu.Unlock()
+		return nil, false
+	}
+	r.out = nil
+	r.destroy(alt, reason, "")
+	outs := r.out
+	r.out = nil
+	r.mu.Unlock()
+	g.collect(r)
+	return outs, true
+}
+
+// RoomItem describes a room for service discovery.
+type RoomItem struct {
+	JID, Name string
+}
+
+// PublicRooms lists the rooms that are public and unlocked, by JID
+// (XEP-0045 §6.3).
+func (g *Registry) PublicRooms() []RoomItem {
+	g.mu.Lock()
+	rooms := make([]*Room, 0, len(g.rooms))
+	for _, r := range g.rooms {
+		rooms = append(rooms, r)
+	}
+	g.mu.Unlock()
+	var items []RoomItem
+	for _, r := range rooms {
+		r.mu.Lock()
+		if r.cfg.Public && !r.locked && !r.closed {
+			name := r.cfg.Name
+			if name == "" {
+				name = localOf(r.jid)
+			}
+			items = append(items, RoomItem{JID: r.jid, Name: name})
+		}
+		r.mu.Unlock()
+	}
+	sort.Slice(items, func(i, j int) bool { return items[i].JID < items[j].JID })
+	return items
+}

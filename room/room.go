@@ -1,0 +1,203 @@
+package room
+
+import (
+	"sync"
+
+	"mellium.im/xmpp/jid"
+
+	"chorus/affiliations"
+	"chorus/internal/xmlel"
+)
+
+// Room is one chat room. Every method that takes a stanza runs under mu and
+// appends what it sends to out; nothing here touches the network.
+type Room struct {
+	mu  sync.Mutex
+	jid string // bare room JID
+	svc *service
+
+	cfg     Config
+	created bool // the first join has happened
+	locked  bool // XEP-0045 §10.1.1: new rooms wait for their owner's configuration
+	closed  bool // removed from the registry; callers must look the room up again
+
+	subject subject
+	affs    map[string]affRecord // by bare JID (or domain for host-wide entries)
+	history history
+
+	occupants []*Occupant // in order of joining, for stable fan-out
+	byNick    map[string]*Occupant
+	byReal    map[string]*Occupant // full real JID of each session
+
+	out []Out
+}
+
+// affRecord is what a room keeps about an affiliated user.
+type affRecord struct {
+	aff    affiliations.Affiliation
+	reason string
+	nick   string // reserved nickname (jabber:iq:register)
+}
+
+func newRoom(svc *service, roomJID string) *Room {
+	return &Room{
+		jid:     roomJID,
+		svc:     svc,
+		cfg:     defaultConfig(),
+		affs:    map[string]affRecord{},
+		byNick:  map[string]*Occupant{},
+		byReal:  map[string]*Occupant{},
+		history: history{},
+	}
+}
+
+// JID returns the room's bare JID.
+func (r *Room) JID() string { return r.jid }
+
+// request is one inbound stanza with its parsed addresses.
+type request struct {
+	st   *xmlel.Element
+	from string // sender's full JID, normalized
+	bare string // sender's bare JID
+	to   string // room or occupant JID, normalized
+	nick string // resourcepart of to; empty when the room itself is addressed
+	typ  string
+}
+
+// handle runs one stanza through the room. ok is false when the room was
+// closed before the stanza got the lock; the caller looks it up again.
+func (r *Room) handle(req *request) (outs []Out, ok bool) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.closed {
+		return nil, false
+	}
+	r.out = r.out[:0]
+	defer func() { r.out = nil }()
+	r.dispatch(req)
+	return r.out, true
+}
+
+// send queues st for one recipient.
+func (r *Room) send(to string, st *xmlel.Element) {
+	r.out = append(r.out, To1(to, st))
+}
+
+// sendTo queues st for several recipients.
+func (r *Room) sendTo(to []string, st *xmlel.Element) {
+	if len(to) > 0 {
+		r.out = append(r.out, Out{To: to, Stanza: st})
+	}
+}
+
+// reply queues an error response to the request, unless the request was
+// itself an error (RFC 6120 §8.3.1: never answer an error with an error).
+func (r *Room) replyError(req *request, e *stanzaError) {
+	if req.typ == "error" || (req.st.Local == "iq" && req.typ == "result") {
+		return
+	}
+	r.send(req.from, errorReply(req.st, e, r.jid))
+}
+
+// occupantJID returns room@service/nick.
+func (r *Room) occupantJID(nick string) string {
+	return r.jid + "/" + nick
+}
+
+// affiliation returns the effective affiliation of a bare or full JID:
+// service admins own every room; a ban of a whole domain covers its users.
+func (r *Room) affiliation(someJID string) affiliations.Affiliation {
+	bare := bareOf(someJID)
+	if r.svc.admins[bare] {
+		return affiliations.Owner
+	}
+	if rec, ok := r.affs[bare]; ok {
+		return rec.aff
+	}
+	if rec, ok := r.affs[domainOf(bare)]; ok && rec.aff == affiliations.Outcast {
+		return affiliations.Outcast
+	}
+	return affiliations.None
+}
+
+func (r *Room) roomKind() affiliations.RoomKind {
+	return affiliations.RoomKind{MembersOnly: r.cfg.MembersOnly, Moderated: r.cfg.Moderated}
+}
+
+func (r *Room) defaultRole(a affiliations.Affiliation) affiliations.Role {
+	return affiliations.DefaultRole(a, r.roomKind())
+}
+
+func (r *Room) occupantBySession(full string) *Occupant {
+	return r.byReal[full]
+}
+
+// addOccupant stores a new occupant.
+func (r *Room) addOccupant(o *Occupant) {
+	r.occupants = append(r.occupants, o)
+	r.byNick[o.Nick] = o
+	for _, s := range o.sessions {
+		r.byReal[s.jid] = o
+	}
+}
+
+// removeOccupant forgets an occupant and all its sessions.
+func (r *Room) removeOccupant(o *Occupant) {
+	for i, x := range r.occupants {
+		if x == o {
+			r.occupants = append(r.occupants[:i:i], r.occupants[i+1:]...)
+			break
+		}
+	}
+	if r.byNick[o.Nick] == o {
+		delete(r.byNick, o.Nick)
+	}
+	for _, s := range o.sessions {
+		if r.byReal[s.jid] == o {
+			delete(r.byReal, s.jid)
+		}
+	}
+}
+
+// isEmpty reports whether nobody is in the room.
+func (r *Room) isEmpty() bool { return len(r.occupants) == 0 }
+
+// allSessions lists the sessions of every occupant, optionally filtered.
+func (r *Room) allSessions(keep func(*Occupant) bool) []string {
+	var to []string
+	for _, o := range r.occupants {
+		if keep == nil || keep(o) {
+			for _, s := range o.sessions {
+				to = append(to, s.jid)
+			}
+		}
+	}
+	return to
+}
+
+func bareOf(s string) string {
+	for i := 0; i < len(s); i++ {
+		if s[i] == '/' {
+			return s[:i]
+		}
+	}
+	return s
+}
+
+func domainOf(bare string) string {
+	for i := 0; i < len(bare); i++ {
+		if bare[i] == '@' {
+			return bare[i+1:]
+		}
+	}
+	return bare
+}
+
+// parseJID normalizes an address, reporting whether it is valid.
+func parseJID(s string) (jid.JID, bool) {
+	if s == "" {
+		return jid.JID{}, false
+	}
+	j, err := jid.Parse(s)
+	return j, err == nil
+}
