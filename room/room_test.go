@@ -281,15 +281,15 @@ func TestAffiliationPermissions(t *testing.T) {
 	for i, tc := range [...]struct {
 		actor, item, want string
 	}{
-		0: {juliet, `<item affiliation='member' jid='nurse@localhost'/>`, "cancel/not-allowed"},             // a member
-		1: {nurse, `<item affiliation='owner' jid='nurse@localhost'/>`, "cancel/not-allowed"},               // an admin cannot make owners
-		2: {nurse, `<item affiliation='none' jid='romeo@localhost'/>`, "cancel/not-allowed"},                // an admin cannot demote owners
-		3: {romeo, `<item affiliation='admin' jid='romeo@localhost'/>`, "cancel/conflict"},                  // last owner
-		4: {romeo, `<item affiliation='king' jid='x@localhost'/>`, "modify/bad-request"},                    // unknown
-		5: {romeo, `<item affiliation='member' jid='x@localhost/res'/>`, "modify/jid-malformed"},            // full JID
-		6: {romeo, `<item affiliation='member'/>`, "modify/bad-request"},                                    // no target
-		7: {romeo, `<item affiliation='member' role='visitor' nick='Juliet'/>`, "modify/bad-request"},       // both
-		8: {nurse, `<item affiliation='outcast' jid='juliet@localhost'><reason>x</reason></item>`, ""},      // admin bans member
+		0: {juliet, `<item affiliation='member' jid='nurse@localhost'/>`, "cancel/not-allowed"},                       // a member
+		1: {nurse, `<item affiliation='owner' jid='nurse@localhost'/>`, "cancel/not-allowed"},                         // an admin cannot make owners
+		2: {nurse, `<item affiliation='none' jid='romeo@localhost'/>`, "cancel/not-allowed"},                          // an admin cannot demote owners
+		3: {romeo, `<item affiliation='admin' jid='romeo@localhost'/>`, "cancel/conflict"},                            // last owner
+		4: {romeo, `<item affiliation='king' jid='x@localhost'/>`, "modify/bad-request"},                              // unknown
+		5: {romeo, `<item affiliation='member' jid='x@localhost/res'/>`, "modify/jid-malformed"},                      // full JID
+		6: {romeo, `<item affiliation='member'/>`, "modify/bad-request"},                                              // no target
+		7: {romeo, `<item affiliation='member' role='visitor' nick='Juliet'/>`, "modify/bad-request"},                 // both
+		8: {nurse, `<item affiliation='outcast' jid='juliet@localhost'><reason>x</reason></item>`, ""},                // admin bans member
 		9: {romeo, `<item affiliation='owner' jid='juliet@localhost'/><item affiliation='x'/>`, "modify/bad-request"}, // atomic
 	} {
 		h := newHarness(t)
