@@ -1,0 +1,264 @@
+package scansion
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+
+	"chorus/internal/xmlel"
+)
+
+// NSScansion is the namespace of the scansion: directives. Scripts use the
+// prefix without declaring it; Parse binds it to this name, and an element
+// from xmlel.ParseLoose, where the prefix itself stands for the namespace,
+// works as well.
+const NSScansion = "https://matthewwild.co.uk/projects/scansion"
+
+// anyValue as an expected attribute value accepts any value.
+const anyValue = "{scansion:any}"
+
+// Match reports whether the received stanza got satisfies the expected one,
+// and if not, where and why they differ.
+//
+// Names and namespaces must be equal. Elements in the stanza namespace
+// (jabber:client) are compared loosely: every expected attribute must be
+// present with its value, and every expected child must match a distinct
+// received child, in any order; extra received attributes and children are
+// fine. An element whose namespace differs from its parent's, and
+// everything inside it, is compared strictly: the attribute sets must be
+// equal and the children must match one to one, in order. A
+// scansion:strict attribute on an expected element overrides this for the
+// element and what it contains. Text is compared, trimmed, only where the
+// expected element has some; scansion: attributes and namespace
+// declarations are never compared.
+func Match(expected, got *xmlel.Element) error {
+	if expected == nil || got == nil {
+		return errors.New("nil stanza")
+	}
+	return match(expected, got, expected.Space != xmlel.NSClient, xmlel.NSClient, "")
+}
+
+// match compares one element; strict is what the context implies before
+// any scansion:strict override, and parent (the namespace in scope) and
+// path (the parent's path) are for messages.
+func match(exp, got *xmlel.Element, strict bool, parent, path string) error {
+	path += "/" + exp.Local
+	if exp.Local != got.Local || exp.Space != got.Space {
+		return fmt.Errorf("%s: expected %s, got %s", path, startTag(exp, parent), startTag(got, parent))
+	}
+	if v, ok := directive(exp, "strict"); ok {
+		strict = v == "true"
+	}
+	if err := matchAttrs(exp, got, strict); err != nil {
+		return fmt.Errorf("%s: %w", path, err)
+	}
+	if want := strings.TrimSpace(exp.Text()); want != "" {
+		if have := strings.TrimSpace(got.Text()); have != want {
+			return fmt.Errorf("%s: text: expected %q, got %q", path, want, have)
+		}
+	}
+	if strict {
+		return matchChildrenInOrder(exp, got, path)
+	}
+	return matchChildrenAnyOrder(exp, got, path)
+}
+
+// childStrict is whether child is compared strictly by default inside a
+// parent compared with strict.
+func childStrict(parent, child *xmlel.Element, strict bool) bool {
+	return strict || child.Space != parent.Space
+}
+
+func matchAttrs(exp, got *xmlel.Element, strict bool) error {
+	for _, a := range exp.Attrs {
+		if isDirective(a) {
+			continue
+		}
+		v, ok := lookupAttr(got, a.Space, a.Local)
+		switch {
+		case !ok:
+			return fmt.Errorf("missing attribute %s (expected %q)", attrName(a), a.Value)
+		case a.Value != anyValue && v != a.Value:
+			return fmt.Errorf("attribute %s: expected %q, got %q", attrName(a), a.Value, v)
+		}
+	}
+	if strict {
+		for _, a := range got.Attrs {
+			if _, ok := lookupAttr(exp, a.Space, a.Local); !ok && !isDirective(a) {
+				return fmt.Errorf("unexpected attribute %s=%q (strict element)", attrName(a), a.Value)
+			}
+		}
+	}
+	return nil
+}
+
+func matchChildrenInOrder(exp, got *xmlel.Element, path string) error {
+	ec, gc := exp.Children(), got.Children()
+	for i := range min(len(ec), len(gc)) {
+		if err := match(ec[i], gc[i], true, exp.Space, path); err != nil {
+			return fmt.Errorf("%w (child %d of strict <%s>)", err, i+1, exp.Local)
+		}
+	}
+	switch {
+	case len(ec) > len(gc):
+		return fmt.Errorf("%s: missing child %s (strict: expected %d children, got %d)", path, startTag(ec[len(gc)], exp.Space), len(ec), len(gc))
+	case len(gc) > len(ec):
+		return fmt.Errorf("%s: unexpected child %s (strict: expected %d children, got %d)", path, startTag(gc[len(ec)], exp.Space), len(ec), len(gc))
+	}
+	return nil
+}
+
+func matchChildrenAnyOrder(exp, got *xmlel.Element, path string) error {
+	ec, gc := exp.Children(), got.Children()
+	if len(ec) == 0 {
+		return nil
+	}
+	// fits[i] lists the received children that expected child i matches.
+	fits := make([][]int, len(ec))
+	for i, e := range ec {
+		for j, g := range gc {
+			if match(e, g, childStrict(exp, e, false), exp.Space, path) == nil {
+				fits[i] = append(fits[i], j)
+			}
+		}
+		if len(fits[i]) == 0 {
+			return missingChild(exp, e, gc, path)
+		}
+	}
+	if i := assign(fits, len(gc)); i >= 0 {
+		return fmt.Errorf("%s: no distinct received child left for %s (the ones it matches are needed by other expected children)", path, startTag(ec[i], exp.Space))
+	}
+	return nil
+}
+
+// missingChild explains why no received child matched e, using the most
+// similar received child when there is one with the same name.
+func missingChild(parent, e *xmlel.Element, gc []*xmlel.Element, path string) error {
+	best, bestScore := -1, 0
+	for j, g := range gc {
+		if s := similarity(e, g); s > bestScore {
+			best, bestScore = j, s
+		}
+	}
+	if best < 0 {
+		return fmt.Errorf("%s: missing child %s", path, startTag(e, parent.Space))
+	}
+	err := match(e, gc[best], childStrict(parent, e, false), parent.Space, path)
+	return fmt.Errorf("%s: no received child matches %s; closest: %w", path, startTag(e, parent.Space), err)
+}
+
+// assign finds a matching in which every expected child gets its own
+// received child (Kuhn's augmenting paths; stanzas are small). It returns
+// -1 on success, or an expected child left without a partner.
+func assign(fits [][]int, n int) int {
+	owner := make([]int, n) // received child -> expected child, or -1
+	for j := range owner {
+		owner[j] = -1
+	}
+	var try func(i int, seen []bool) bool
+	try = func(i int, seen []bool) bool {
+		for _, j := range fits[i] {
+			if seen[j] {
+				continue
+			}
+			seen[j] = true
+			if owner[j] < 0 || try(owner[j], seen) {
+				owner[j] = i
+				return true
+			}
+		}
+		return false
+	}
+	for i := range fits {
+		if !try(i, make([]bool, n)) {
+			return i
+		}
+	}
+	return -1
+}
+
+// similarity scores how much of exp's shape got shares: 0 for a different
+// name, more for each agreeing attribute, text and child. It picks the
+// closest miss to show when nothing matches.
+func similarity(exp, got *xmlel.Element) int {
+	if exp.Local != got.Local || exp.Space != got.Space {
+		return 0
+	}
+	score := 1
+	for _, a := range exp.Attrs {
+		if isDirective(a) {
+			continue
+		}
+		if v, ok := lookupAttr(got, a.Space, a.Local); ok {
+			score++
+			if v == a.Value || a.Value == anyValue {
+				score++
+			}
+		}
+	}
+	if want := strings.TrimSpace(exp.Text()); want != "" && want == strings.TrimSpace(got.Text()) {
+		score++
+	}
+	gc := got.Children()
+	for _, e := range exp.Children() {
+		best := 0
+		for _, g := range gc {
+			best = max(best, similarity(e, g))
+		}
+		score += best
+	}
+	return score
+}
+
+func isDirective(a xmlel.Attr) bool {
+	return a.Space == NSScansion || a.Space == "scansion"
+}
+
+func directive(e *xmlel.Element, local string) (string, bool) {
+	for _, a := range e.Attrs {
+		if isDirective(a) && a.Local == local {
+			return a.Value, true
+		}
+	}
+	return "", false
+}
+
+func lookupAttr(e *xmlel.Element, space, local string) (string, bool) {
+	for _, a := range e.Attrs {
+		if a.Space == space && a.Local == local {
+			return a.Value, true
+		}
+	}
+	return "", false
+}
+
+func attrName(a xmlel.Attr) string {
+	switch a.Space {
+	case "":
+		return a.Local
+	case xmlel.NSXML:
+		return "xml:" + a.Local
+	}
+	return "{" + a.Space + "}" + a.Local
+}
+
+// startTag renders e's start tag for messages; xmlns is shown where it
+// differs from parent, the namespace in scope.
+func startTag(e *xmlel.Element, parent string) string {
+	var b strings.Builder
+	b.WriteString("<" + e.Local)
+	if e.Space != parent {
+		fmt.Fprintf(&b, " xmlns='%s'", e.Space)
+	}
+	for _, a := range e.Attrs {
+		if !isDirective(a) {
+			fmt.Fprintf(&b, " %s='%s'", attrName(a), a.Value)
+		}
+	}
+	if len(e.Nodes) > 0 {
+		b.WriteString(">")
+	} else {
+		b.WriteString("/>")
+	}
+	return b.String()
+}
