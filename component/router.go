@@ -1,0 +1,114 @@
+package component
+
+import (
+	"chorus/internal/xmlel"
+	"chorus/room"
+
+	"mellium.im/xmpp/jid"
+)
+
+// Namespaces answered by the service itself.
+const (
+	nsDiscoInfo  = "http://jabber.org/protocol/disco#info"
+	nsDiscoItems = "http://jabber.org/protocol/disco#items"
+	nsMUC        = "http://jabber.org/protocol/muc"
+	nsStanzas    = "urn:ietf:params:xml:ns:xmpp-stanzas"
+)
+
+// Router routes stanzas by address class: the service's own domain is
+// answered here (discovery, service commands); rooms and occupants go to
+// the room registry.
+type Router struct {
+	domain string
+	rooms  *room.Registry
+}
+
+// NewRouter returns a Router for the service at domain.
+func NewRouter(domain string, rooms *room.Registry) *Router {
+	return &Router{domain: domain, rooms: rooms}
+}
+
+// HandleStanza implements Handler.
+func (rt *Router) HandleStanza(st *xmlel.Element) []room.Out {
+	to, err := jid.Parse(st.Attr("to"))
+	if err != nil || to.Localpart() != "" {
+		return rt.rooms.Handle(st)
+	}
+	if to.Resourcepart() != "" {
+		return rt.errorReply(st, "cancel", "service-unavailable")
+	}
+	return rt.service(st)
+}
+
+// Shutdown implements Handler.
+func (rt *Router) Shutdown() []room.Out {
+	return rt.rooms.Shutdown()
+}
+
+// service handles stanzas to the service domain.
+func (rt *Router) service(st *xmlel.Element) []room.Out {
+	typ := st.Attr("type")
+	if st.Local != "iq" {
+		// Presence and messages to the service itself mean nothing here;
+		// a message gets an error so its sender is not left guessing.
+		if st.Local == "message" && typ != "error" {
+			return rt.errorReply(st, "cancel", "service-unavailable")
+		}
+		return nil
+	}
+	if typ != "get" && typ != "set" {
+		if typ != "result" && typ != "error" {
+			return rt.errorReply(st, "modify", "bad-request")
+		}
+		return nil
+	}
+	children := st.Children()
+	if len(children) != 1 {
+		return rt.errorReply(st, "modify", "bad-request")
+	}
+	q := children[0]
+	switch {
+	case typ == "get" && q.Is(nsDiscoInfo, "query") && q.Attr("node") == "":
+		return rt.discoInfo(st)
+	case typ == "get" && q.Is(nsDiscoItems, "query") && q.Attr("node") == "":
+		return rt.discoItems(st)
+	}
+	return rt.errorReply(st, "cancel", "service-unavailable")
+}
+
+// discoInfo: XEP-0045 §6.1, the service is a text conference service.
+func (rt *Router) discoInfo(st *xmlel.Element) []room.Out {
+	q := xmlel.New(nsDiscoInfo, "query")
+	q.Add(xmlel.New(nsDiscoInfo, "identity", "category", "conference", "type", "text", "name", "Chorus"))
+	for _, f := range []string{nsMUC, nsDiscoInfo, nsDiscoItems} {
+		q.Add(xmlel.New(nsDiscoInfo, "feature", "var", f))
+	}
+	return rt.result(st, q)
+}
+
+// discoItems: XEP-0045 §6.3, the public rooms.
+func (rt *Router) discoItems(st *xmlel.Element) []room.Out {
+	q := xmlel.New(nsDiscoItems, "query")
+	for _, it := range rt.rooms.PublicRooms() {
+		q.Add(xmlel.New(nsDiscoItems, "item", "jid", it.JID, "name", it.Name))
+	}
+	return rt.result(st, q)
+}
+
+func (rt *Router) result(st, payload *xmlel.Element) []room.Out {
+	res := xmlel.New(xmlel.NSClient, "iq", "type", "result", "id", st.Attr("id"), "from", rt.domain)
+	return []room.Out{room.To1(st.Attr("from"), res.Add(payload))}
+}
+
+func (rt *Router) errorReply(st *xmlel.Element, typ, cond string) []room.Out {
+	if st.Attr("from") == "" {
+		return nil
+	}
+	from := st.Attr("to")
+	if from == "" {
+		from = rt.domain
+	}
+	e := xmlel.New(xmlel.NSClient, "error", "type", typ).Add(xmlel.New(nsStanzas, cond))
+	res := xmlel.New(xmlel.NSClient, st.Local, "type", "error", "id", st.Attr("id"), "from", from)
+	return []room.Out{room.To1(st.Attr("from"), res.Add(e))}
+}

@@ -1,0 +1,117 @@
+package integration
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/rs/zerolog"
+
+	"chorus/component"
+	"chorus/room"
+)
+
+// Domains the scripts assume.
+const (
+	Host      = "localhost"
+	Service   = "conference.localhost"
+	AdminJID  = "admin@localhost"
+	linkSetup = 15 * time.Second
+)
+
+// StartChorus runs Chorus in-process against a server's component port and
+// waits until the link is up. It stops when the test ends.
+func StartChorus(tb testing.TB, server, secret string) {
+	tb.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	up := make(chan struct{}, 1)
+	cfg := component.Config{
+		Domain:     Service,
+		Secret:     secret,
+		Server:     server,
+		Logger:     zerolog.New(zerolog.NewTestWriter(tb)).Level(zerolog.WarnLevel),
+		MinBackoff: 50 * time.Millisecond,
+		MaxBackoff: time.Second,
+		OnState: func(ok bool) {
+			if ok {
+				select {
+				case up <- struct{}{}:
+				default:
+				}
+			}
+		},
+	}
+	reg := room.NewRegistry(room.Options{Domain: Service, Admins: []string{AdminJID}})
+	done := make(chan error, 1)
+	go func() { done <- component.Run(ctx, cfg, component.NewRouter(Service, reg)) }()
+	tb.Cleanup(func() {
+		cancel()
+		select {
+		case err := <-done:
+			if err != nil {
+				tb.Errorf("chorus: %v", err)
+			}
+		case <-time.After(10 * time.Second):
+			tb.Errorf("chorus did not stop")
+		}
+	})
+	select {
+	case <-up:
+	case err := <-done:
+		tb.Fatalf("chorus stopped before connecting: %v", err)
+	case <-time.After(linkSetup):
+		tb.Fatalf("chorus did not connect to %s within %v", server, linkSetup)
+	}
+}
+
+// ModuleRoot finds the directory holding go.mod.
+func ModuleRoot() (string, error) {
+	dir, err := os.Getwd()
+	if err != nil {
+		return "", err
+	}
+	for {
+		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
+			return dir, nil
+		}
+		parent := filepath.Dir(dir)
+		if parent == dir {
+			return "", errors.New("integration: go.mod not found")
+		}
+		dir = parent
+	}
+}
+
+// SharedScripts returns the directory of Prosody's MUC scripts: the
+// CHORUS_SCANSION_DIR variable, else ../shared/scansion beside the project.
+func SharedScripts() (string, error) {
+	if d := os.Getenv("CHORUS_SCANSION_DIR"); d != "" {
+		return d, nil
+	}
+	root, err := ModuleRoot()
+	if err != nil {
+		return "", err
+	}
+	d := filepath.Join(root, "..", "shared", "scansion")
+	if _, err := os.Stat(d); err != nil {
+		return "", fmt.Errorf("Prosody's MUC scripts not found at %s (set CHORUS_SCANSION_DIR): %w", d, err)
+	}
+	return d, nil
+}
+
+// require skips a test whose prerequisite is missing, or fails it under
+// CI=true, where a missing tool is a broken setup.
+func require(tb testing.TB, err error) {
+	tb.Helper()
+	if err == nil {
+		return
+	}
+	if os.Getenv("CI") == "true" {
+		tb.Fatal(err)
+	}
+	tb.Skip(err)
+}
