@@ -41,10 +41,10 @@ func (r *Room) adminSet(req *request) {
 		}
 	}
 	for _, a := range affs {
-		r.setAffiliation(req.bare, a)
+		r.setAffiliation(req.from, a)
 	}
 	for _, rc := range roles {
-		r.setRole(req.bare, rc)
+		r.setRole(req.from, rc)
 	}
 	r.send(req.from, iqResult(req.st))
 }

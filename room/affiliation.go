@@ -14,8 +14,9 @@ type affChange struct {
 	keep   bool   // keep the reserved nick and reason already on record
 }
 
-// checkAffiliation decides whether actor may make change c (XEP-0045
-// §5.2.1); actor "" is the room itself (registration, invitations).
+// checkAffiliation decides whether actor (a bare or full JID) may make
+// change c (XEP-0045 §5.2.1); actor "" is the room itself (registration,
+// invitations).
 func (r *Room) checkAffiliation(actor string, c affChange) *stanzaError {
 	if actor == "" {
 		return nil
@@ -42,7 +43,8 @@ func (r *Room) lastOwner(bare string) bool {
 }
 
 // setAffiliation applies c: records it, updates the roles of the target's
-// occupants and tells the room (XEP-0045 §9-10). actor may be "".
+// occupants and tells the room (XEP-0045 §9-10). actor is the full JID of
+// who asked, or "" for the room itself.
 func (r *Room) setAffiliation(actor string, c affChange) {
 	prev := r.affs[c.target]
 	if c.aff == affiliations.None {

@@ -32,7 +32,7 @@ type statusChange struct {
 	selfCodes []string       // status codes only the occupant's own sessions see
 	destroy   *xmlel.Element // <destroy/> when the room goes away
 	newNick   string         // nick attribute of the item (status 303)
-	actor     string         // bare real JID of who caused the change
+	actor     string         // real (full) JID of who caused the change
 	reason    string
 	base      *xmlel.Element // presence to show; default: the occupant's own
 	selfTo    []string       // sessions that get the self-presence; default: all
@@ -74,7 +74,11 @@ func (r *Room) items(o *Occupant, v view, c *statusChange) []*xmlel.Element {
 	var actor *xmlel.Element
 	if c.actor != "" {
 		actor = xmlel.New(NSMUCUser, "actor")
-		if a := r.occupantByBare(c.actor); a != nil {
+		a := r.occupantBySession(c.actor)
+		if a == nil {
+			a = r.occupantByBare(bareOf(c.actor))
+		}
+		if a != nil {
 			actor.SetAttr("nick", a.Nick)
 		}
 		if v == viewFull {

@@ -410,6 +410,13 @@ func TestKickBanAndNickChange(t *testing.T) {
 	if len(toJ) != 1 || codes(toJ[0]) != "307,110" || toJ[0].Child(NSMUCUser, "x").Child(NSMUCUser, "item").ChildText(NSMUCUser, "reason") != "out" {
 		t.Errorf("kick: %v", out)
 	}
+	// Moderators see the actor's real JID, the kicked user only its nick.
+	if toR := pick(out, romeo, "presence"); len(toR) != 1 || toR[0].Child(NSMUCUser, "x").Child(NSMUCUser, "item").Child(NSMUCUser, "actor").Attr("jid") != romeo {
+		t.Errorf("actor for moderators: %v", toR)
+	}
+	if a := toJ[0].Child(NSMUCUser, "x").Child(NSMUCUser, "item").Child(NSMUCUser, "actor"); a.Attr("jid") != "" || a.Attr("nick") != "Romeo" {
+		t.Errorf("actor for the kicked: %v", a)
+	}
 	out = h.send(juliet, admin1(`<item role='none' nick='Nurse'/>`))
 	if len(out) != 1 || condition(out[0]) != "cancel/not-allowed" {
 		t.Errorf("non-occupant kicked: %v", out)
