@@ -22,9 +22,13 @@ func TestRouterService(t *testing.T) {
 		1: {`<iq type='get' id='2' from='a@localhost/r' to='conference.localhost'><query xmlns='http://jabber.org/protocol/disco#items'/></iq>`, "result",
 			func(e *xmlel.Element) bool { return e.FirstChild().Is(nsDiscoItems, "query") }},
 		2: {`<iq type='get' id='3' from='a@localhost/r' to='conference.localhost'><query xmlns='urn:x'/></iq>`, "error",
-			func(e *xmlel.Element) bool { return e.Child(xmlel.NSClient, "error").Child(nsStanzas, "service-unavailable") != nil }},
+			func(e *xmlel.Element) bool {
+				return e.Child(xmlel.NSClient, "error").Child(nsStanzas, "service-unavailable") != nil
+			}},
 		3: {`<iq type='get' id='4' from='a@localhost/r' to='conference.localhost'/>`, "error",
-			func(e *xmlel.Element) bool { return e.Child(xmlel.NSClient, "error").Child(nsStanzas, "bad-request") != nil }},
+			func(e *xmlel.Element) bool {
+				return e.Child(xmlel.NSClient, "error").Child(nsStanzas, "bad-request") != nil
+			}},
 		4: {`<message from='a@localhost/r' to='conference.localhost'><body>hi</body></message>`, "error", nil},
 	} {
 		out := room.Flatten(rt.HandleStanza(xmlel.MustParse(tc.in)))

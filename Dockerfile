@@ -1,0 +1,13 @@
+# Build a static binary, then ship it alone in a minimal image.
+FROM golang:1.26-bookworm AS build
+WORKDIR /src
+COPY go.mod go.sum ./
+RUN go mod download
+COPY . .
+RUN CGO_ENABLED=0 go build -trimpath -ldflags='-s -w' -o /out/chorus ./cmd/chorus
+
+FROM gcr.io/distroless/static-debian12
+COPY --from=build /out/chorus /usr/local/bin/chorus
+# Numeric user so runtimes can enforce non-root without a passwd entry.
+USER 65532:65532
+ENTRYPOINT ["/usr/local/bin/chorus"]

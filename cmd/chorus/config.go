@@ -1,0 +1,125 @@
+package main
+
+import (
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"reflect"
+	"strconv"
+	"strings"
+	"text/tabwriter"
+
+	"github.com/kelseyhightower/envconfig"
+	"github.com/rs/zerolog"
+	"mellium.im/xmpp/jid"
+)
+
+// config is read from the environment only.
+//
+// Each variable is named in full in its envconfig tag and read with an empty
+// prefix: with a prefix, envconfig falls back to the bare tag name (DOMAIN,
+// SERVER, ...), so an unrelated variable could configure the service.
+type config struct {
+	Domain    string   `envconfig:"CHORUS_DOMAIN" required:"true" desc:"address of the MUC service, the component domain on the server (e.g. conference.example.com)"`
+	Secret    string   `envconfig:"CHORUS_SECRET" required:"true" desc:"shared secret of the component connection (the server's component_secret)"`
+	Server    string   `envconfig:"CHORUS_SERVER" default:"127.0.0.1:5347" desc:"host:port of the server's component listener"`
+	Admins    []string `envconfig:"CHORUS_ADMINS" desc:"comma-separated bare JIDs that administer every room"`
+	LogLevel  string   `envconfig:"CHORUS_LOG_LEVEL" default:"info" desc:"trace, debug, info, warn or error"`
+	LogFormat string   `envconfig:"CHORUS_LOG_FORMAT" default:"json" desc:"json, or console for people reading a terminal"`
+
+	// Derived by loadConfig.
+	level zerolog.Level
+}
+
+var logLevels = map[string]zerolog.Level{
+	"trace": zerolog.TraceLevel,
+	"debug": zerolog.DebugLevel,
+	"info":  zerolog.InfoLevel,
+	"warn":  zerolog.WarnLevel,
+	"error": zerolog.ErrorLevel,
+}
+
+// loadConfig reads and checks the environment. Its errors are one line that
+// names the variable at fault.
+func loadConfig() (config, error) {
+	var c config
+	// envconfig accepts a required variable that is set but empty; check
+	// that first so the message is the same whether it is unset or empty.
+	for _, f := range reflect.VisibleFields(reflect.TypeFor[config]()) {
+		key := f.Tag.Get("envconfig")
+		if f.Tag.Get("required") != "true" {
+			continue
+		}
+		if v, ok := os.LookupEnv(key); !ok || strings.TrimSpace(v) == "" {
+			return c, fmt.Errorf("%s is required: %s", key, f.Tag.Get("desc"))
+		}
+	}
+	if err := envconfig.Process("", &c); err != nil {
+		return c, err
+	}
+	return c, c.check()
+}
+
+// check validates and normalises the values read.
+func (c *config) check() error {
+	d, err := jid.Parse(strings.TrimSpace(c.Domain))
+	if err != nil || d.Localpart() != "" || d.Resourcepart() != "" {
+		return fmt.Errorf("CHORUS_DOMAIN=%q is not a domain name (want e.g. conference.example.com)", c.Domain)
+	}
+	c.Domain = d.String()
+
+	host, port, err := net.SplitHostPort(c.Server)
+	if n, perr := strconv.Atoi(port); err != nil || host == "" || perr != nil || n < 1 || n > 65535 {
+		return fmt.Errorf("CHORUS_SERVER=%q is not host:port (want e.g. 127.0.0.1:5347)", c.Server)
+	}
+
+	admins := make([]string, 0, len(c.Admins))
+	for _, a := range c.Admins {
+		a = strings.TrimSpace(a)
+		if a == "" {
+			continue
+		}
+		j, err := jid.Parse(a)
+		if err != nil || j.Resourcepart() != "" {
+			return fmt.Errorf("CHORUS_ADMINS: %q is not a bare JID (want e.g. alice@example.com)", a)
+		}
+		admins = append(admins, j.String())
+	}
+	c.Admins = admins
+
+	lvl, ok := logLevels[strings.ToLower(c.LogLevel)]
+	if !ok {
+		return fmt.Errorf("CHORUS_LOG_LEVEL=%q is not one of trace, debug, info, warn, error", c.LogLevel)
+	}
+	c.level = lvl
+
+	switch c.LogFormat = strings.ToLower(c.LogFormat); c.LogFormat {
+	case "json", "console":
+	default:
+		return fmt.Errorf("CHORUS_LOG_FORMAT=%q is not json or console", c.LogFormat)
+	}
+	return nil
+}
+
+const usageHeader = `Usage: chorus
+
+Chorus is an XEP-0045 Multi-User Chat service. It runs as an external
+component (XEP-0114) of an XMPP server such as Prosody or ejabberd, and is
+configured only through these environment variables:
+
+`
+
+const usageTable = `VARIABLE	DEFAULT	REQUIRED	DESCRIPTION
+{{range .}}{{usage_key .}}	{{or (usage_default .) "-"}}	{{if eq (usage_required .) "true"}}yes{{else}}no{{end}}	{{usage_description .}}
+{{end}}`
+
+// usage writes the help text: the variables with defaults and descriptions.
+func usage(w io.Writer) {
+	io.WriteString(w, usageHeader)
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	if err := envconfig.Usagef("", &config{}, tw, usageTable); err != nil {
+		panic(err) // the template is a constant
+	}
+	tw.Flush()
+}

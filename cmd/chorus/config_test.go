@@ -1,0 +1,153 @@
+package main
+
+import (
+	"bytes"
+	"os"
+	"reflect"
+	"strings"
+	"testing"
+
+	"github.com/rs/zerolog"
+)
+
+// unrelated are variables other software sets; none of them may configure
+// the service.
+var unrelated = []string{"DOMAIN", "SECRET", "SERVER", "ADMINS", "LOG_LEVEL", "LOG_FORMAT", "LOGLEVEL", "PORT"}
+
+// setEnv makes env the only CHORUS_ variables (and the only unrelated ones)
+// for the rest of the test.
+func setEnv(t *testing.T, env map[string]string) {
+	t.Helper()
+	for _, kv := range os.Environ() {
+		k, _, _ := strings.Cut(kv, "=")
+		if strings.HasPrefix(k, "CHORUS_") {
+			t.Setenv(k, "")
+			os.Unsetenv(k)
+		}
+	}
+	for _, k := range unrelated {
+		t.Setenv(k, "")
+		os.Unsetenv(k)
+	}
+	for k, v := range env {
+		t.Setenv(k, v)
+	}
+}
+
+func TestLoadConfig(t *testing.T) {
+	base := func(kv ...string) map[string]string {
+		m := map[string]string{"CHORUS_DOMAIN": "conference.example.com", "CHORUS_SECRET": "s3cret"}
+		for i := 0; i+1 < len(kv); i += 2 {
+			m[kv[i]] = kv[i+1]
+		}
+		return m
+	}
+	leaky := base()
+	delete(leaky, "CHORUS_DOMAIN")
+	for _, k := range unrelated {
+		leaky[k] = "leak"
+	}
+	leaky["DOMAIN"] = "leak.example.com"
+	leaky["SERVER"] = "leak.example.com:1"
+	leaky["PORT"] = "1"
+
+	for i, tc := range [...]struct {
+		env  map[string]string
+		want config // compared when err is empty
+		err  string // substring of the error
+	}{
+		0: {env: base(), want: config{Domain: "conference.example.com", Secret: "s3cret", Server: "127.0.0.1:5347",
+			Admins: []string{}, LogLevel: "info", LogFormat: "json", level: zerolog.InfoLevel}},
+		1: {env: base("CHORUS_SERVER", "xmpp.internal:5275", "CHORUS_ADMINS", " alice@example.com, Bob@Example.com ,",
+			"CHORUS_LOG_LEVEL", "DEBUG", "CHORUS_LOG_FORMAT", "console", "CHORUS_DOMAIN", "Conference.Example.com"),
+			want: config{Domain: "conference.example.com", Secret: "s3cret", Server: "xmpp.internal:5275",
+				Admins: []string{"alice@example.com", "bob@example.com"}, LogLevel: "DEBUG", LogFormat: "console", level: zerolog.DebugLevel}},
+		2:  {env: map[string]string{"CHORUS_SECRET": "s"}, err: "CHORUS_DOMAIN is required"},
+		3:  {env: base("CHORUS_DOMAIN", ""), err: "CHORUS_DOMAIN is required"},
+		4:  {env: base("CHORUS_SECRET", ""), err: "CHORUS_SECRET is required"},
+		5:  {env: base("CHORUS_SECRET", "  "), err: "CHORUS_SECRET is required"},
+		6:  {env: map[string]string{"CHORUS_DOMAIN": "x.example"}, err: "CHORUS_SECRET is required"},
+		7:  {env: leaky, err: "CHORUS_DOMAIN is required"},
+		8:  {env: base("CHORUS_DOMAIN", "room@conference.example.com"), err: "CHORUS_DOMAIN="},
+		9:  {env: base("CHORUS_DOMAIN", "conference.example.com/res"), err: "CHORUS_DOMAIN="},
+		10: {env: base("CHORUS_DOMAIN", "a b"), err: "CHORUS_DOMAIN="},
+		11: {env: base("CHORUS_SERVER", "localhost"), err: "CHORUS_SERVER="},
+		12: {env: base("CHORUS_SERVER", ":5347"), err: "CHORUS_SERVER="},
+		13: {env: base("CHORUS_SERVER", "localhost:xmpp"), err: "CHORUS_SERVER="},
+		14: {env: base("CHORUS_SERVER", "localhost:70000"), err: "CHORUS_SERVER="},
+		15: {env: base("CHORUS_SERVER", ""), err: "CHORUS_SERVER="},
+		16: {env: base("CHORUS_ADMINS", "alice@example.com/phone"), err: "CHORUS_ADMINS"},
+		17: {env: base("CHORUS_ADMINS", "alice@example.com,@bad"), err: "CHORUS_ADMINS"},
+		18: {env: base("CHORUS_LOG_LEVEL", "verbose"), err: "CHORUS_LOG_LEVEL"},
+		19: {env: base("CHORUS_LOG_LEVEL", ""), err: "CHORUS_LOG_LEVEL"},
+		20: {env: base("CHORUS_LOG_FORMAT", "text"), err: "CHORUS_LOG_FORMAT"},
+		21: {env: base("CHORUS_SERVER", "[::1]:5347"), want: config{Domain: "conference.example.com", Secret: "s3cret",
+			Server: "[::1]:5347", Admins: []string{}, LogLevel: "info", LogFormat: "json", level: zerolog.InfoLevel}},
+	} {
+		setEnv(t, tc.env)
+		got, err := loadConfig()
+		switch {
+		case tc.err != "":
+			if err == nil || !strings.Contains(err.Error(), tc.err) {
+				t.Errorf("%d: error %v, want one containing %q", i, err, tc.err)
+			} else if strings.Contains(err.Error(), "\n") {
+				t.Errorf("%d: error is not one line: %q", i, err)
+			}
+		case err != nil:
+			t.Errorf("%d: %v", i, err)
+		case !reflect.DeepEqual(got, tc.want):
+			t.Errorf("%d: got %+v, want %+v", i, got, tc.want)
+		}
+	}
+}
+
+func TestRunExitStatus(t *testing.T) {
+	for i, tc := range [...]struct {
+		args   []string
+		env    map[string]string
+		status int
+		stdout string // substring
+		stderr string // substring; the output must be one line
+	}{
+		0: {args: []string{"-h"}, status: 0, stdout: "CHORUS_LOG_FORMAT"},
+		1: {args: []string{"--help"}, status: 0, stdout: "127.0.0.1:5347"},
+		2: {args: nil, status: 2, stderr: "chorus: CHORUS_DOMAIN is required"},
+		3: {args: []string{"serve"}, status: 2, stderr: `unexpected argument "serve"`},
+		4: {args: []string{"-config", "x"}, status: 2, stderr: "see chorus -h"},
+		5: {env: map[string]string{"CHORUS_DOMAIN": "c.example", "CHORUS_SECRET": "s", "CHORUS_LOG_FORMAT": "xml"},
+			status: 2, stderr: "CHORUS_LOG_FORMAT"},
+	} {
+		setEnv(t, tc.env)
+		var stdout, stderr bytes.Buffer
+		if got := run(tc.args, &stdout, &stderr); got != tc.status {
+			t.Errorf("%d: status %d, want %d (stderr %q)", i, got, tc.status, stderr.String())
+		}
+		if !strings.Contains(stdout.String(), tc.stdout) {
+			t.Errorf("%d: stdout %q, want %q in it", i, stdout.String(), tc.stdout)
+		}
+		if !strings.Contains(stderr.String(), tc.stderr) || strings.Count(stderr.String(), "\n") > 1 {
+			t.Errorf("%d: stderr %q, want one line with %q", i, stderr.String(), tc.stderr)
+		}
+	}
+}
+
+func TestUsageListsEveryVariable(t *testing.T) {
+	var b bytes.Buffer
+	usage(&b)
+	typ := reflect.TypeFor[config]()
+	for _, f := range reflect.VisibleFields(typ) {
+		key := f.Tag.Get("envconfig")
+		if key == "" {
+			continue
+		}
+		if !strings.HasPrefix(key, "CHORUS_") {
+			t.Errorf("%s: variable %s lacks the CHORUS_ prefix", f.Name, key)
+		}
+		if f.Tag.Get("desc") == "" {
+			t.Errorf("%s has no description", key)
+		}
+		if !strings.Contains(b.String(), key) {
+			t.Errorf("usage does not list %s", key)
+		}
+	}
+}

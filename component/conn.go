@@ -1,0 +1,248 @@
+package component
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"net"
+	"strings"
+	"time"
+
+	"github.com/rs/zerolog"
+	"mellium.im/xmpp"
+	"mellium.im/xmpp/component"
+	"mellium.im/xmpp/jid"
+	"mellium.im/xmpp/stream"
+
+	"chorus/internal/xmlel"
+	"chorus/room"
+)
+
+// Handler takes one inbound stanza (namespace folded, from/to as received)
+// and returns what to send.
+//
+// HandleStanza and Shutdown are never called concurrently with each other by
+// Run; the stanzas they return are written in the order they are returned.
+type Handler interface {
+	HandleStanza(st *xmlel.Element) []room.Out
+	// Shutdown returns the stanzas to send when the service stops
+	// (unavailable presence with status 332 for every occupant).
+	Shutdown() []room.Out
+}
+
+// Defaults for the zero values of Config.
+const (
+	DefaultMinBackoff = time.Second
+	DefaultMaxBackoff = 30 * time.Second
+)
+
+// Timeouts of the link. A server that does not complete the handshake or
+// take our output within these is treated as gone.
+const (
+	dialTimeout      = 10 * time.Second
+	handshakeTimeout = 15 * time.Second
+	writeTimeout     = 30 * time.Second
+	// closeWait bounds how long shutdown waits for the server to close its
+	// side of the stream after we closed ours.
+	closeWait = 2 * time.Second
+)
+
+// Config describes the component link.
+type Config struct {
+	// Domain is the component's address, e.g. conference.example.com.
+	Domain string
+	// Secret is the shared secret the server expects in the handshake.
+	Secret string
+	// Server is the host:port of the server's component listener.
+	Server string
+	// Logger receives one line per link event; stanzas are logged at debug.
+	Logger zerolog.Logger
+	// MaxStanzaBytes bounds one inbound stanza (see xmlel.Limits.MaxBytes);
+	// larger stanzas are refused with policy-violation. Zero means
+	// xmlel.DefaultLimits.
+	MaxStanzaBytes int
+	// MinBackoff and MaxBackoff bound the wait between connection attempts;
+	// zero means DefaultMinBackoff and DefaultMaxBackoff.
+	MinBackoff, MaxBackoff time.Duration
+	// OnState, if set, is called with true when the handshake succeeded and
+	// with false when that connection ends. It is called from Run's
+	// goroutine and must not block.
+	OnState func(up bool)
+}
+
+// Run keeps the component connected to cfg.Server and serves h until ctx is
+// cancelled. On cancellation it sends h.Shutdown's stanzas (when connected),
+// closes the stream and returns nil. It returns an error only for an unusable
+// Config; connection failures are logged and retried with backoff.
+func Run(ctx context.Context, cfg Config, h Handler) error {
+	if h == nil {
+		return errors.New("component: nil handler")
+	}
+	domain, err := jid.Parse(cfg.Domain)
+	if err != nil || domain.Localpart() != "" || domain.Resourcepart() != "" {
+		return fmt.Errorf("component: domain %q is not a bare domain", cfg.Domain)
+	}
+	if cfg.Secret == "" {
+		return errors.New("component: empty secret")
+	}
+	if cfg.Server == "" {
+		return errors.New("component: empty server address")
+	}
+	if cfg.MinBackoff <= 0 {
+		cfg.MinBackoff = DefaultMinBackoff
+	}
+	if cfg.MaxBackoff <= 0 {
+		cfg.MaxBackoff = DefaultMaxBackoff
+	}
+	cfg.MaxBackoff = max(cfg.MaxBackoff, cfg.MinBackoff)
+	log := cfg.Logger.With().Str("domain", domain.String()).Str("server", cfg.Server).Logger()
+	r := &runner{cfg: cfg, h: h, log: log, domain: domain}
+
+	b := backoff{min: cfg.MinBackoff, max: cfg.MaxBackoff}
+	for {
+		up, err := r.connectOnce(ctx)
+		if ctx.Err() != nil {
+			log.Info().Msg("component stopped")
+			return nil
+		}
+		// A link that stayed up longer than the longest wait was not
+		// flapping: start the next series of attempts from the shortest wait.
+		if up >= cfg.MaxBackoff {
+			b.reset()
+		}
+		wait := b.next()
+		r.logFailure(err, up > 0, wait)
+		t := time.NewTimer(wait)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			log.Info().Msg("component stopped")
+			return nil
+		case <-t.C:
+		}
+	}
+}
+
+// runner holds what outlives a single connection.
+type runner struct {
+	cfg    Config
+	h      Handler
+	log    zerolog.Logger
+	domain jid.JID
+}
+
+// connectOnce dials, negotiates and serves one connection. It returns how
+// long the link was up (zero when the handshake did not succeed) and why it
+// ended.
+func (r *runner) connectOnce(ctx context.Context) (time.Duration, error) {
+	d := net.Dialer{Timeout: dialTimeout}
+	nc, err := d.DialContext(ctx, "tcp", r.cfg.Server)
+	if err != nil {
+		return 0, err
+	}
+	sess, err := r.handshake(ctx, nc)
+	if err != nil {
+		nc.Close()
+		return 0, err
+	}
+	start := time.Now()
+	r.log.Info().Msg("component connected")
+	if r.cfg.OnState != nil {
+		r.cfg.OnState(true)
+	}
+	err = newLink(r, sess.Conn(), sess.TokenReader()).serve(ctx)
+	if r.cfg.OnState != nil {
+		r.cfg.OnState(false)
+	}
+	return time.Since(start), err
+}
+
+// aLongTimeAgo is a deadline in the past, to interrupt blocked I/O.
+var aLongTimeAgo = time.Unix(1, 0)
+
+// handshakeError is the server's refusal of the XEP-0114 handshake.
+type handshakeError struct{ err stream.Error }
+
+func (e handshakeError) Error() string { return "handshake refused: " + describeStreamError(e.err) }
+func (e handshakeError) Unwrap() error { return e.err }
+
+func (r *runner) handshake(ctx context.Context, nc net.Conn) (*xmpp.Session, error) {
+	// The deadline bounds a server that accepts TCP but never answers;
+	// cancelling ctx interrupts the handshake the same way. mellium gets a
+	// background context so that its own deadline watcher cannot fire after
+	// the handshake, in the middle of our reads.
+	nc.SetDeadline(time.Now().Add(handshakeTimeout))
+	stop := context.AfterFunc(ctx, func() { nc.SetDeadline(aLongTimeAgo) })
+	sess, err := component.NewSession(context.Background(), r.domain, []byte(r.cfg.Secret), nc)
+	if !stop() {
+		return nil, ctx.Err()
+	}
+	if err != nil {
+		var se stream.Error
+		if errors.As(err, &se) {
+			return nil, handshakeError{se}
+		}
+		return nil, fmt.Errorf("handshake: %w", err)
+	}
+	nc.SetDeadline(time.Time{})
+	return sess, nil
+}
+
+func (r *runner) logFailure(err error, wasUp bool, wait time.Duration) {
+	// A rounded duration string reads well in both log formats.
+	in := wait.Round(10 * time.Millisecond).String()
+	var he handshakeError
+	switch {
+	case errors.As(err, &he) && he.err.Err == stream.NotAuthorized.Err:
+		r.log.Error().Str("condition", he.err.Err).Str("retry_in", in).
+			Msg("component handshake refused: check CHORUS_SECRET, it must equal the server's component secret for this domain")
+	case errors.As(err, &he) && he.err.Err == stream.Conflict.Err:
+		r.log.Warn().Str("condition", he.err.Err).Str("retry_in", in).
+			Msg("component handshake refused: the server still holds another connection for this domain")
+	case errors.As(err, &he) && he.err.Err == stream.HostUnknown.Err:
+		r.log.Error().Str("condition", he.err.Err).Str("retry_in", in).
+			Msg("component handshake refused: the server has no component configured for this domain")
+	case errors.As(err, &he):
+		r.log.Error().Str("error", describeStreamError(he.err)).Str("retry_in", in).
+			Msg("component handshake refused")
+	case wasUp:
+		r.log.Warn().Err(err).Str("retry_in", in).Msg("component disconnected")
+	default:
+		r.log.Warn().Err(err).Str("retry_in", in).Msg("component connection failed")
+	}
+}
+
+// describeStreamError renders a stream error with its text, which mellium's
+// Error method leaves out.
+func describeStreamError(e stream.Error) string {
+	s := "stream error " + e.Err
+	var texts []string
+	for _, t := range e.Text {
+		if t.Value != "" {
+			texts = append(texts, t.Value)
+		}
+	}
+	if len(texts) > 0 {
+		s += ": " + strings.Join(texts, "; ")
+	}
+	return s
+}
+
+// backoff is exponential backoff with jitter: each wait is drawn from the
+// upper half of the current step, so reconnecting components spread out
+// while the wait still grows.
+type backoff struct {
+	min, max, cur time.Duration
+}
+
+func (b *backoff) next() time.Duration {
+	if b.cur < b.min {
+		b.cur = b.min
+	}
+	d := b.cur/2 + rand.N(b.cur/2+1)
+	b.cur = min(2*b.cur, b.max)
+	return d
+}
+
+func (b *backoff) reset() { b.cur = 0 }

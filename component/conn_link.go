@@ -1,0 +1,372 @@
+package component
+
+import (
+	"bufio"
+	"context"
+	"encoding/xml"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"runtime/debug"
+	"strings"
+	"sync"
+	"time"
+
+	"mellium.im/xmlstream"
+	"mellium.im/xmpp/stream"
+
+	"chorus/internal/xmlel"
+	"chorus/room"
+)
+
+// queueLen bounds the batches waiting for the writer; when it is full the
+// reader stops reading, which pushes back on the server instead of growing
+// memory.
+const queueLen = 64
+
+// shutdownTimeout bounds writing the shutdown stanzas to a server that does
+// not take them.
+const shutdownTimeout = 5 * time.Second
+
+// link is one authenticated connection: a reader that feeds the handler and
+// a writer that owns the socket's write side.
+type link struct {
+	r      *runner
+	nc     net.Conn
+	tr     xmlstream.TokenReadCloser
+	limits xmlel.Limits
+	domain string
+
+	out        chan []room.Out
+	writerDone chan struct{}
+	werr       error // set by the writer before writerDone is closed
+
+	// hmu serialises handler calls with the end of the link, so that
+	// Shutdown never runs beside HandleStanza and nothing is queued after
+	// out is closed.
+	hmu     sync.Mutex
+	closing bool
+}
+
+func newLink(r *runner, nc net.Conn, tr xmlstream.TokenReadCloser) *link {
+	return &link{
+		r:          r,
+		nc:         nc,
+		tr:         tr,
+		limits:     xmlel.Limits{MaxBytes: r.cfg.MaxStanzaBytes},
+		domain:     r.domain.String(),
+		out:        make(chan []room.Out, queueLen),
+		writerDone: make(chan struct{}),
+	}
+}
+
+// serve runs the link until it fails or ctx is cancelled, and returns why it
+// ended. The socket is closed when serve returns.
+func (l *link) serve(ctx context.Context) error {
+	defer l.nc.Close()
+	go l.writeLoop()
+	readErr := make(chan error, 1)
+	go func() {
+		readErr <- l.readLoop()
+		l.tr.Close()
+	}()
+
+	select {
+	case err := <-readErr:
+		// Answer the server's close (or the broken socket) with ours; the
+		// timer keeps a peer that takes no more data from holding us up.
+		l.stop(nil)
+		t := time.AfterFunc(closeWait, func() { l.nc.Close() })
+		<-l.writerDone
+		t.Stop()
+		return err
+	case <-l.writerDone:
+		l.nc.Close()
+		<-readErr
+		return fmt.Errorf("write: %w", l.werr)
+	case <-ctx.Done():
+		l.r.log.Info().Msg("component shutting down")
+		t := time.AfterFunc(shutdownTimeout, func() { l.nc.Close() })
+		l.stop(l.shutdownStanzas)
+		<-l.writerDone
+		t.Stop()
+		// Wait briefly for the server to close its side, so it sees an
+		// orderly end rather than a reset.
+		t = time.AfterFunc(closeWait, func() { l.nc.Close() })
+		<-readErr
+		t.Stop()
+		return nil
+	}
+}
+
+// stop ends the write side after queueing final's stanzas, if any.
+func (l *link) stop(final func() []room.Out) {
+	l.hmu.Lock()
+	defer l.hmu.Unlock()
+	if l.closing {
+		return
+	}
+	l.closing = true
+	if final != nil {
+		if outs := final(); len(outs) > 0 {
+			l.enqueue(outs)
+		}
+	}
+	close(l.out)
+}
+
+func (l *link) shutdownStanzas() (outs []room.Out) {
+	defer func() {
+		if v := recover(); v != nil {
+			l.r.log.Error().Str("panic", fmt.Sprint(v)).Str("stack", string(debug.Stack())).
+				Msg("handler panic in Shutdown")
+			outs = nil
+		}
+	}()
+	return l.r.h.Shutdown()
+}
+
+// enqueue hands outs to the writer, or drops them when the writer is gone
+// (the link is failing and the server will bounce the senders).
+func (l *link) enqueue(outs []room.Out) {
+	select {
+	case l.out <- outs:
+	case <-l.writerDone:
+	}
+}
+
+// readLoop decodes one top-level element at a time and dispatches it. It
+// returns the reason the stream ended.
+func (l *link) readLoop() error {
+	dr := &depthReader{r: l.tr}
+	for {
+		tok, err := dr.Token()
+		if err != nil {
+			return readError(err)
+		}
+		start, ok := tok.(xml.StartElement)
+		if !ok {
+			// Whitespace between stanzas (keepalives).
+			continue
+		}
+		st, err := xmlel.Decode(dr, start, l.limits)
+		if errors.Is(err, xmlel.ErrTooLarge) || errors.Is(err, xmlel.ErrTooDeep) {
+			// One oversized stanza must not cost every room its link:
+			// skip the rest of it and refuse it to its sender.
+			for dr.depth > 0 {
+				if _, err := dr.Token(); err != nil {
+					return readError(err)
+				}
+			}
+			l.refuse(start, err)
+			continue
+		}
+		if err != nil {
+			return readError(err)
+		}
+		l.dispatch(st)
+	}
+}
+
+func (l *link) dispatch(st *xmlel.Element) {
+	l.hmu.Lock()
+	defer l.hmu.Unlock()
+	if l.closing {
+		return
+	}
+	if e := l.r.log.Debug(); e.Enabled() {
+		e.Str("stanza", st.String()).Msg("recv")
+	}
+	if outs := l.handle(st); len(outs) > 0 {
+		l.enqueue(outs)
+	}
+}
+
+// handle calls the handler, turning a panic into an internal-server-error
+// reply so that one bad stanza does not take the service down (as net/http
+// recovers per request).
+func (l *link) handle(st *xmlel.Element) (outs []room.Out) {
+	defer func() {
+		if v := recover(); v != nil {
+			l.r.log.Error().Str("panic", fmt.Sprint(v)).Str("stack", string(debug.Stack())).
+				Str("stanza", st.Local).Str("from", st.Attr("from")).Str("to", st.Attr("to")).
+				Str("id", st.Attr("id")).Msg("handler panic")
+			outs = errorReply(st, "wait", "internal-server-error", l.domain)
+		}
+	}()
+	return l.r.h.HandleStanza(st)
+}
+
+// refuse answers a stanza that exceeded the decoding limits, using only its
+// start element.
+func (l *link) refuse(start xml.StartElement, why error) {
+	stub := &xmlel.Element{Space: xmlel.NSClient, Local: start.Name.Local}
+	for _, a := range start.Attr {
+		if a.Name.Space == "" {
+			stub.Attrs = append(stub.Attrs, xmlel.Attr{Local: a.Name.Local, Value: a.Value})
+		}
+	}
+	l.r.log.Debug().Err(why).Str("from", stub.Attr("from")).Msg("inbound stanza refused")
+	l.hmu.Lock()
+	defer l.hmu.Unlock()
+	if l.closing {
+		return
+	}
+	if outs := errorReply(stub, "modify", "policy-violation", l.domain); len(outs) > 0 {
+		l.enqueue(outs)
+	}
+}
+
+// errorReply builds a stanza error of the given type and condition for st
+// (RFC 6120 §8.3), or nil when st must not be answered: errors and results
+// never get error replies, and a stanza without sender has nobody to reply
+// to.
+func errorReply(st *xmlel.Element, errType, condition, domain string) []room.Out {
+	switch st.Local {
+	case "iq", "message", "presence":
+	default:
+		return nil
+	}
+	switch st.Attr("type") {
+	case "error", "result":
+		return nil
+	}
+	to := st.Attr("from")
+	if to == "" {
+		return nil
+	}
+	from := st.Attr("to")
+	if from == "" || !inDomain(from, domain) {
+		from = domain
+	}
+	e := xmlel.New(xmlel.NSClient, st.Local, "from", from, "id", st.Attr("id"), "type", "error")
+	e.Add(xmlel.New(xmlel.NSClient, "error", "type", errType).Add(xmlel.New(nsStanzas, condition)))
+	return []room.Out{room.To1(to, e)}
+}
+
+// writeLoop owns the write side of the socket. It drains whatever batches
+// are queued, flushes once, and when out is closed ends the stream.
+func (l *link) writeLoop() {
+	defer close(l.writerDone)
+	bw := bufio.NewWriterSize(l.nc, 32<<10)
+	var buf []byte
+	open := true
+	for open {
+		batch, ok := <-l.out
+		if !ok {
+			break
+		}
+		l.nc.SetWriteDeadline(time.Now().Add(writeTimeout))
+		buf = l.writeBatch(bw, batch, buf)
+	drain:
+		for {
+			select {
+			case batch, ok = <-l.out:
+				if !ok {
+					open = false
+					break drain
+				}
+				l.nc.SetWriteDeadline(time.Now().Add(writeTimeout))
+				buf = l.writeBatch(bw, batch, buf)
+			default:
+				break drain
+			}
+		}
+		if err := bw.Flush(); err != nil {
+			l.werr = err
+			return
+		}
+	}
+	l.nc.SetWriteDeadline(time.Now().Add(closeWait))
+	bw.WriteString("</stream:stream>")
+	l.werr = bw.Flush()
+}
+
+// writeBatch encodes each stanza once per recipient. Write errors stick in
+// bw and surface at Flush.
+func (l *link) writeBatch(bw *bufio.Writer, batch []room.Out, buf []byte) []byte {
+	for _, o := range batch {
+		if o.Stanza == nil {
+			continue
+		}
+		// Prosody closes the whole stream with invalid-from for one
+		// stanza from outside our domain; dropping it keeps every room up.
+		if from := o.Stanza.Attr("from"); !inDomain(from, l.domain) {
+			l.r.log.Error().Str("stanza", o.Stanza.Local).Str("from", from).Strs("to", o.To).
+				Msg("dropped outbound stanza: from is not in the component's domain")
+			continue
+		}
+		for _, to := range o.To {
+			if to == "" {
+				// The server would answer bad-request to a stanza without to.
+				l.r.log.Error().Str("stanza", o.Stanza.Local).Str("from", o.Stanza.Attr("from")).
+					Msg("dropped outbound stanza: empty recipient")
+				continue
+			}
+			buf = o.Stanza.AppendWithTo(buf[:0], to)
+			if e := l.r.log.Debug(); e.Enabled() {
+				e.Bytes("stanza", buf).Msg("send")
+			}
+			bw.Write(buf)
+		}
+	}
+	return buf
+}
+
+// inDomain reports whether addr is domain or a JID at domain (room@domain,
+// room@domain/nick, domain/resource), splitting as the server does: the
+// resource starts at the first '/', the local part ends at the first '@'
+// before it.
+func inDomain(addr, domain string) bool {
+	bare, res, hasRes := strings.Cut(addr, "/")
+	if hasRes && res == "" {
+		return false
+	}
+	if local, host, ok := strings.Cut(bare, "@"); ok {
+		if local == "" {
+			return false
+		}
+		bare = host
+	}
+	return bare != "" && bare == domain
+}
+
+// streamError is a stream error the server sent on an established link.
+type streamError struct{ err stream.Error }
+
+func (e streamError) Error() string { return describeStreamError(e.err) }
+func (e streamError) Unwrap() error { return e.err }
+
+// readError turns the reader's error into the reason the link ended.
+func readError(err error) error {
+	var se stream.Error
+	var syn *xml.SyntaxError
+	switch {
+	case errors.As(err, &se):
+		return streamError{se}
+	case errors.Is(err, io.EOF):
+		return errors.New("server closed the stream")
+	case errors.As(err, &syn) && syn.Msg == "unexpected EOF", errors.Is(err, xmlel.ErrUnexpectedEOF):
+		return errors.New("server closed the connection")
+	}
+	return err
+}
+
+// depthReader counts open elements so that the reader can skip the rest of
+// a stanza it refused mid-way.
+type depthReader struct {
+	r     xml.TokenReader
+	depth int
+}
+
+func (d *depthReader) Token() (xml.Token, error) {
+	tok, err := d.r.Token()
+	switch tok.(type) {
+	case xml.StartElement:
+		d.depth++
+	case xml.EndElement:
+		d.depth--
+	}
+	return tok, err
+}

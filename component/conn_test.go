@@ -1,0 +1,392 @@
+package component
+
+import (
+	"context"
+	"strings"
+	"testing"
+	"time"
+
+	"chorus/internal/xmlel"
+	"chorus/room"
+)
+
+const (
+	testDomain = "conference.localhost"
+	testSecret = "s3cret"
+)
+
+func testConfig(srv *fakeServer) Config {
+	return Config{Domain: testDomain, Secret: testSecret, Server: srv.addr()}
+}
+
+func TestHandshakeAndFanOut(t *testing.T) {
+	srv := newFakeServer(t, testDomain, testSecret)
+	got := make(chan *xmlel.Element, 1)
+	h := funcHandler{handle: func(st *xmlel.Element) []room.Out {
+		got <- st
+		msg := xmlel.New(xmlel.NSClient, "message", "from", "room@"+testDomain+"/alice", "type", "groupchat")
+		msg.Add(xmlel.New(xmlel.NSClient, "body").AddText("hi & bye"))
+		return []room.Out{{To: []string{"alice@localhost/a", "bob@localhost/b", "carol@localhost/c"}, Stanza: msg}}
+	}}
+	hs := startRun(t, testConfig(srv), h)
+	c := srv.next(t)
+	hs.waitState(t, true)
+
+	c.send(t, `<message from='alice@localhost/a' to='room@conference.localhost' type='groupchat'><body>hi &amp; bye</body></message>`)
+	in := <-got
+	if in.Space != xmlel.NSClient || in.Attr("to") != "room@"+testDomain || in.ChildText(xmlel.NSClient, "body") != "hi & bye" {
+		t.Errorf("handler got %s (space %q)", in, in.Space)
+	}
+	for i, want := range []string{"alice@localhost/a", "bob@localhost/b", "carol@localhost/c"} {
+		st := c.read(t)
+		if st == nil {
+			t.Fatalf("%d: stream closed", i)
+		}
+		if st.Attr("to") != want || st.Attr("from") != "room@"+testDomain+"/alice" || st.ChildText(xmlel.NSClient, "body") != "hi & bye" {
+			t.Errorf("%d: got %s, want to=%s", i, st, want)
+		}
+	}
+	if n := hs.logs.count(`"message":"component connected"`); n != 1 {
+		t.Errorf("%d connected lines", n)
+	}
+}
+
+func TestWrongSecretRetries(t *testing.T) {
+	srv := newFakeServer(t, testDomain, testSecret)
+	cfg := testConfig(srv)
+	cfg.Secret = "wrong"
+	hs := startRun(t, cfg, funcHandler{})
+	deadline := time.Now().Add(5 * time.Second)
+	for srv.attempts.Load() < 3 && time.Now().Before(deadline) {
+		time.Sleep(10 * time.Millisecond)
+	}
+	hs.stop(t)
+	if n := srv.attempts.Load(); n < 2 {
+		t.Fatalf("%d attempts, want at least 2", n)
+	}
+	if n := hs.logs.count("component handshake refused: check CHORUS_SECRET"); n < 2 {
+		t.Errorf("%d handshake-refused lines, want at least 2", n)
+	}
+	select {
+	case up := <-hs.states:
+		t.Errorf("state changed to %v with a wrong secret", up)
+	default:
+	}
+}
+
+func TestConflictRetries(t *testing.T) {
+	srv := newFakeServer(t, testDomain, testSecret)
+	srv.refuse = func(n int32) string {
+		if n <= 2 {
+			return "conflict"
+		}
+		return ""
+	}
+	hs := startRun(t, testConfig(srv), funcHandler{})
+	srv.next(t)
+	hs.waitState(t, true)
+	if n := hs.logs.count("the server still holds another connection for this domain"); n != 2 {
+		t.Errorf("%d conflict lines, want 2:\n%s", n, hs.logs)
+	}
+}
+
+func TestReconnectAfterServerClose(t *testing.T) {
+	srv := newFakeServer(t, testDomain, testSecret)
+	hs := startRun(t, testConfig(srv), funcHandler{handle: func(st *xmlel.Element) []room.Out {
+		return []room.Out{room.To1(st.Attr("from"), xmlel.New(xmlel.NSClient, "iq", "from", st.Attr("to"), "id", st.Attr("id"), "type", "result"))}
+	}})
+	c := srv.next(t)
+	hs.waitState(t, true)
+	c.send(t, `</stream:stream>`)
+	if st := c.read(t); st != nil {
+		t.Fatalf("got %s, want the component's </stream:stream>", st)
+	}
+	c.c.Close()
+	hs.waitState(t, false)
+
+	c = srv.next(t)
+	hs.waitState(t, true)
+	c.send(t, `<iq from='a@localhost/x' to='conference.localhost' id='p1' type='get'><ping xmlns='urn:xmpp:ping'/></iq>`)
+	if st := c.read(t); st == nil || st.Attr("id") != "p1" || st.Attr("type") != "result" {
+		t.Fatalf("after reconnect got %v", st)
+	}
+
+	// A socket closed without a stream end is a loss too.
+	c.c.Close()
+	hs.waitState(t, false)
+	srv.next(t)
+	hs.waitState(t, true)
+	if n := hs.logs.count(`"message":"component disconnected"`); n != 2 {
+		t.Errorf("%d disconnected lines, want 2", n)
+	}
+}
+
+func TestStreamErrorIsLoss(t *testing.T) {
+	srv := newFakeServer(t, testDomain, testSecret)
+	hs := startRun(t, testConfig(srv), funcHandler{})
+	c := srv.next(t)
+	hs.waitState(t, true)
+	c.send(t, `<stream:error><system-shutdown xmlns='urn:ietf:params:xml:ns:xmpp-streams'/><text xmlns='urn:ietf:params:xml:ns:xmpp-streams'>Going down</text></stream:error></stream:stream>`)
+	hs.waitState(t, false)
+	srv.next(t)
+	hs.waitState(t, true)
+	if n := hs.logs.count("stream error system-shutdown: Going down"); n != 1 {
+		t.Errorf("stream error logged %d times:\n%s", n, hs.logs)
+	}
+}
+
+func TestShutdown(t *testing.T) {
+	srv := newFakeServer(t, testDomain, testSecret)
+	h := funcHandler{shutdown: func() []room.Out {
+		p := xmlel.New(xmlel.NSClient, "presence", "from", "room@"+testDomain+"/alice", "type", "unavailable")
+		p.Add(xmlel.New("http://jabber.org/protocol/muc#user", "x").Add(
+			xmlel.New("http://jabber.org/protocol/muc#user", "status", "code", "332")))
+		return []room.Out{{To: []string{"alice@localhost/a", "bob@localhost/b"}, Stanza: p}}
+	}}
+	hs := startRun(t, testConfig(srv), h)
+	c := srv.next(t)
+	hs.waitState(t, true)
+
+	hs.cancel()
+	for _, want := range []string{"alice@localhost/a", "bob@localhost/b"} {
+		st := c.read(t)
+		if st == nil || st.Attr("to") != want || st.Attr("type") != "unavailable" {
+			t.Fatalf("got %v, want unavailable presence to %s", st, want)
+		}
+	}
+	if st := c.read(t); st != nil {
+		t.Fatalf("got %s, want </stream:stream>", st)
+	}
+	// Run waits for our close before it returns.
+	select {
+	case err := <-hs.done:
+		t.Fatalf("Run returned (%v) before the server closed its stream", err)
+	case <-time.After(50 * time.Millisecond):
+	}
+	c.send(t, `</stream:stream>`)
+	select {
+	case err := <-hs.done:
+		if err != nil {
+			t.Fatal(err)
+		}
+		close(hs.done)
+	case <-time.After(5 * time.Second):
+		t.Fatal("Run did not return")
+	}
+	if !strings.Contains(hs.logs.String(), "component shutting down") {
+		t.Error("no shutdown line")
+	}
+}
+
+func TestShutdownWithoutServerClose(t *testing.T) {
+	srv := newFakeServer(t, testDomain, testSecret)
+	hs := startRun(t, testConfig(srv), funcHandler{})
+	c := srv.next(t)
+	hs.waitState(t, true)
+	start := time.Now()
+	hs.cancel()
+	if st := c.read(t); st != nil {
+		t.Fatalf("got %s, want </stream:stream>", st)
+	}
+	select {
+	case err := <-hs.done:
+		close(hs.done)
+		if err != nil {
+			t.Fatal(err)
+		}
+	case <-time.After(closeWait + 3*time.Second):
+		t.Fatal("Run did not return")
+	}
+	if d := time.Since(start); d > closeWait+time.Second {
+		t.Errorf("shutdown took %v", d)
+	}
+}
+
+func TestCancelWhileDisconnected(t *testing.T) {
+	srv := newFakeServer(t, testDomain, testSecret)
+	addr := srv.addr()
+	srv.ln.Close()
+	hs := startRun(t, Config{Domain: testDomain, Secret: testSecret, Server: addr,
+		MinBackoff: time.Hour, MaxBackoff: time.Hour}, funcHandler{})
+	deadline := time.Now().Add(5 * time.Second)
+	for hs.logs.count("component connection failed") == 0 && time.Now().Before(deadline) {
+		time.Sleep(5 * time.Millisecond)
+	}
+	hs.stop(t)
+	if !strings.Contains(hs.logs.String(), "component stopped") {
+		t.Errorf("log:\n%s", hs.logs)
+	}
+}
+
+func TestHandlerPanic(t *testing.T) {
+	srv := newFakeServer(t, testDomain, testSecret)
+	h := funcHandler{handle: func(st *xmlel.Element) []room.Out {
+		if st.Attr("id") == "boom" || st.Attr("id") == "boom-result" {
+			panic("room exploded")
+		}
+		return []room.Out{room.To1(st.Attr("from"), xmlel.New(xmlel.NSClient, "iq", "from", st.Attr("to"), "id", st.Attr("id"), "type", "result"))}
+	}}
+	hs := startRun(t, testConfig(srv), h)
+	c := srv.next(t)
+	hs.waitState(t, true)
+
+	c.send(t, `<iq from='a@localhost/x' to='room@conference.localhost' id='boom' type='set'><query xmlns='urn:example'/></iq>`)
+	st := c.read(t)
+	if st == nil || st.Local != "iq" || st.Attr("type") != "error" || st.Attr("id") != "boom" ||
+		st.Attr("to") != "a@localhost/x" || st.Attr("from") != "room@"+testDomain {
+		t.Fatalf("got %v", st)
+	}
+	if e := st.Child(xmlel.NSClient, "error"); e.Attr("type") != "wait" || e.Child(nsStanzas, "internal-server-error") == nil {
+		t.Errorf("error %s", st)
+	}
+	// A result is never answered with an error; the next stanza is served.
+	c.send(t, `<iq from='a@localhost/x' to='room@conference.localhost' id='boom-result' type='result'/>`)
+	c.send(t, `<iq from='a@localhost/x' to='room@conference.localhost' id='ok' type='get'><ping xmlns='urn:xmpp:ping'/></iq>`)
+	if st := c.read(t); st == nil || st.Attr("id") != "ok" || st.Attr("type") != "result" {
+		t.Fatalf("after panic got %v", st)
+	}
+	if n := hs.logs.count(`"message":"handler panic"`); n != 2 {
+		t.Errorf("%d panic lines, want 2", n)
+	}
+}
+
+func TestForeignFromNotWritten(t *testing.T) {
+	srv := newFakeServer(t, testDomain, testSecret)
+	h := funcHandler{handle: func(st *xmlel.Element) []room.Out {
+		mk := func(from, body string) *xmlel.Element {
+			return xmlel.New(xmlel.NSClient, "message", "from", from).Add(xmlel.New(xmlel.NSClient, "body").AddText(body))
+		}
+		return []room.Out{
+			room.To1("a@localhost", mk("", "no from")),
+			room.To1("a@localhost", mk("room@evil.example/x", "foreign")),
+			room.To1("a@localhost", mk("room@"+testDomain+".evil.example", "suffix")),
+			room.To1("a@localhost", mk("localhost", "server")),
+			{To: []string{""}, Stanza: mk("room@"+testDomain, "empty to")},
+			room.To1("a@localhost", mk("room@"+testDomain+"/nick", "ok")),
+		}
+	}}
+	hs := startRun(t, testConfig(srv), h)
+	c := srv.next(t)
+	hs.waitState(t, true)
+	c.send(t, `<message from='a@localhost' to='room@conference.localhost'><body>x</body></message>`)
+	st := c.read(t)
+	if st == nil || st.ChildText(xmlel.NSClient, "body") != "ok" {
+		t.Fatalf("got %v, want only the stanza from our domain", st)
+	}
+	if n := hs.logs.count("dropped outbound stanza: from is not in the component's domain"); n != 4 {
+		t.Errorf("%d drop lines, want 4", n)
+	}
+	if n := hs.logs.count("dropped outbound stanza: empty recipient"); n != 1 {
+		t.Errorf("%d empty-recipient lines, want 1", n)
+	}
+}
+
+func TestOversizedStanzaRefused(t *testing.T) {
+	srv := newFakeServer(t, testDomain, testSecret)
+	cfg := testConfig(srv)
+	cfg.MaxStanzaBytes = 1000
+	var seen []string
+	h := funcHandler{handle: func(st *xmlel.Element) []room.Out {
+		seen = append(seen, st.Attr("id"))
+		return []room.Out{room.To1(st.Attr("from"), xmlel.New(xmlel.NSClient, "iq", "from", st.Attr("to"), "id", st.Attr("id"), "type", "result"))}
+	}}
+	hs := startRun(t, cfg, h)
+	c := srv.next(t)
+	hs.waitState(t, true)
+	c.send(t, `<message from='a@localhost/x' to='room@conference.localhost' id='big'><body>`+strings.Repeat("x", 5000)+`</body><x xmlns='urn:example'><y/></x></message>`)
+	c.send(t, `<iq from='a@localhost/x' to='room@conference.localhost' id='small' type='get'><ping xmlns='urn:xmpp:ping'/></iq>`)
+	st := c.read(t)
+	if st == nil || st.Attr("id") != "big" || st.Attr("type") != "error" ||
+		st.Child(xmlel.NSClient, "error").Child(nsStanzas, "policy-violation") == nil {
+		t.Fatalf("got %v, want policy-violation", st)
+	}
+	if st := c.read(t); st == nil || st.Attr("id") != "small" {
+		t.Fatalf("got %v, want the reply to the next stanza", st)
+	}
+	c.c.Close()
+	hs.stop(t)
+	if len(seen) != 1 || seen[0] != "small" {
+		t.Errorf("handler saw %v", seen)
+	}
+}
+
+func TestRunRejectsBadConfig(t *testing.T) {
+	for i, cfg := range [...]Config{
+		0: {Domain: "", Secret: "s", Server: "127.0.0.1:1"},
+		1: {Domain: "room@conference.localhost", Secret: "s", Server: "127.0.0.1:1"},
+		2: {Domain: "conference.localhost/x", Secret: "s", Server: "127.0.0.1:1"},
+		3: {Domain: "conference.localhost", Secret: "", Server: "127.0.0.1:1"},
+		4: {Domain: "conference.localhost", Secret: "s", Server: ""},
+	} {
+		if err := Run(context.Background(), cfg, funcHandler{}); err == nil {
+			t.Errorf("%d: no error", i)
+		}
+	}
+}
+
+func TestInDomain(t *testing.T) {
+	for i, tc := range [...]struct {
+		addr string
+		ok   bool
+	}{
+		0:  {"conference.localhost", true},
+		1:  {"room@conference.localhost", true},
+		2:  {"room@conference.localhost/nick", true},
+		3:  {"room@conference.localhost/ni/ck@x", true},
+		4:  {"conference.localhost/res", true},
+		5:  {"", false},
+		6:  {"localhost", false},
+		7:  {"room@localhost", false},
+		8:  {"room@conference.localhost.evil", false},
+		9:  {"@conference.localhost", false},
+		10: {"room@conference.localhost/", false},
+		11: {"a@b@conference.localhost", false},
+		12: {"xconference.localhost", false},
+	} {
+		if got := inDomain(tc.addr, "conference.localhost"); got != tc.ok {
+			t.Errorf("%d: inDomain(%q) = %v", i, tc.addr, got)
+		}
+	}
+}
+
+func TestBackoff(t *testing.T) {
+	b := backoff{min: time.Second, max: 30 * time.Second}
+	steps := []time.Duration{time.Second, 2 * time.Second, 4 * time.Second, 8 * time.Second, 16 * time.Second, 30 * time.Second, 30 * time.Second}
+	for i, step := range steps {
+		d := b.next()
+		if d < step/2 || d > step {
+			t.Errorf("%d: wait %v outside [%v, %v]", i, d, step/2, step)
+		}
+	}
+	b.reset()
+	if d := b.next(); d > time.Second {
+		t.Errorf("after reset: %v", d)
+	}
+}
+
+func TestErrorReply(t *testing.T) {
+	for i, tc := range [...]struct {
+		in   string
+		want string
+	}{
+		0: {`<iq from='a@b/c' to='r@conference.localhost' id='1' type='get'/>`,
+			`<iq to='a@b/c' from='r@conference.localhost' id='1' type='error'><error type='wait'><internal-server-error xmlns='urn:ietf:params:xml:ns:xmpp-stanzas'/></error></iq>`},
+		1: {`<iq from='a@b/c' to='r@conference.localhost' id='1' type='result'/>`, ``},
+		2: {`<message from='a@b/c' to='r@conference.localhost' type='error'/>`, ``},
+		3: {`<presence to='r@conference.localhost/n'/>`, ``},
+		4: {`<message from='a@b/c'/>`,
+			`<message to='a@b/c' from='conference.localhost' type='error'><error type='wait'><internal-server-error xmlns='urn:ietf:params:xml:ns:xmpp-stanzas'/></error></message>`},
+		5: {`<foo from='a@b/c'/>`, ``},
+	} {
+		outs := errorReply(xmlel.MustParse(tc.in), "wait", "internal-server-error", "conference.localhost")
+		var got string
+		for _, o := range outs {
+			for _, to := range o.To {
+				got += string(o.Stanza.AppendWithTo(nil, to))
+			}
+		}
+		if got != tc.want {
+			t.Errorf("%d: got %s, want %s", i, got, tc.want)
+		}
+	}
+}

@@ -1,0 +1,19 @@
+// Package component connects Chorus to an XMPP server as an external
+// component (XEP-0114) and moves stanzas between that link and a Handler.
+//
+// Run dials the server, performs the handshake, and then keeps one reader and
+// one writer per connection: the reader decodes one top-level stanza at a
+// time and hands it to the Handler; the writer encodes the stanzas the
+// Handler returns, once per recipient, and flushes once per batch. When the
+// link fails Run reconnects with exponential backoff; the Handler and the
+// rooms it holds outlive any single connection.
+//
+// Router is the Handler the service runs: it answers stanzas addressed to
+// the service itself and passes those for rooms and occupants to the room
+// registry.
+//
+// The server trusts the component to address stanzas correctly and closes the
+// whole stream when it does not (Prosody answers a foreign "from" with the
+// invalid-from stream error), so the writer drops any stanza whose "from" is
+// not in the component's domain instead of sending it.
+package component

@@ -1,0 +1,368 @@
+// Package prosody runs a disposable Prosody for integration tests: its own
+// temporary config, data directory, pidfile and log, on free loopback ports,
+// with open (insecure) client authentication and one external component.
+package prosody
+
+import (
+	"bytes"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"text/template"
+	"time"
+)
+
+// Options configure the server. Zero values take the defaults.
+type Options struct {
+	// Host is the VirtualHost clients log in to; default "localhost".
+	Host string
+	// Component is the external component's domain; default
+	// "conference." + Host.
+	Component string
+	// Secret is the component secret; default random.
+	Secret string
+	// StartTimeout bounds the wait for the listeners; default 10 s.
+	StartTimeout time.Duration
+}
+
+// Server is one Prosody process and the files it owns.
+type Server struct {
+	tb       testing.TB
+	opts     Options
+	dir      string
+	cfgPath  string
+	logPath  string
+	c2sPort  int
+	compPort int
+
+	mu     sync.Mutex
+	cmd    *exec.Cmd
+	exited chan struct{} // closed when cmd has been waited for
+}
+
+const binary = "prosody"
+
+// Available reports why Prosody cannot be used here, or nil.
+func Available() error {
+	if _, err := exec.LookPath(binary); err != nil {
+		return fmt.Errorf("%s is not on PATH (apt-get install prosody): %w", binary, err)
+	}
+	return nil
+}
+
+// Require skips the test when Prosody is not installed, or fails it when
+// the environment variable CI is "true", where a missing Prosody means a
+// broken CI setup rather than a developer's machine without it.
+func Require(tb testing.TB) {
+	tb.Helper()
+	if err := Available(); err != nil {
+		if os.Getenv("CI") == "true" {
+			tb.Fatalf("prosody not installed: %v", err)
+		}
+		tb.Skipf("prosody not installed: %v", err)
+	}
+}
+
+// Start writes a config into a fresh temporary directory, starts Prosody and
+// waits until its client and component ports accept connections. The server
+// is stopped when tb's test ends, and its log tail is printed if the test
+// failed.
+func Start(tb testing.TB, opts Options) (*Server, error) {
+	tb.Helper()
+	if err := Available(); err != nil {
+		return nil, err
+	}
+	if opts.Host == "" {
+		opts.Host = "localhost"
+	}
+	if opts.Component == "" {
+		opts.Component = "conference." + opts.Host
+	}
+	if opts.Secret == "" {
+		b := make([]byte, 12)
+		rand.Read(b)
+		opts.Secret = hex.EncodeToString(b)
+	}
+	if opts.StartTimeout <= 0 {
+		opts.StartTimeout = 10 * time.Second
+	}
+	s := &Server{tb: tb, opts: opts, dir: tb.TempDir()}
+	s.cfgPath = filepath.Join(s.dir, "prosody.cfg.lua")
+	s.logPath = filepath.Join(s.dir, "prosody.log")
+	for _, sub := range []string{"data", "certs"} {
+		if err := os.Mkdir(filepath.Join(s.dir, sub), 0o700); err != nil {
+			return nil, err
+		}
+	}
+	ports, err := freePorts(2)
+	if err != nil {
+		return nil, err
+	}
+	s.c2sPort, s.compPort = ports[0], ports[1]
+	if err := s.writeConfig(); err != nil {
+		return nil, err
+	}
+	tb.Cleanup(func() {
+		if tb.Failed() {
+			tb.Logf("prosody log (%s), last lines:\n%s", s.logPath, s.LogTail(40))
+		}
+		if err := s.Stop(); err != nil {
+			tb.Errorf("prosody: stop: %v", err)
+		}
+	})
+	if err := s.start(); err != nil {
+		return nil, err
+	}
+	return s, nil
+}
+
+// C2SAddr is the client listener, host:port.
+func (s *Server) C2SAddr() string { return net.JoinHostPort("127.0.0.1", fmt.Sprint(s.c2sPort)) }
+
+// ComponentAddr is the component listener, host:port.
+func (s *Server) ComponentAddr() string {
+	return net.JoinHostPort("127.0.0.1", fmt.Sprint(s.compPort))
+}
+
+// Secret is the component secret.
+func (s *Server) Secret() string { return s.opts.Secret }
+
+// Host is the VirtualHost clients log in to.
+func (s *Server) Host() string { return s.opts.Host }
+
+// Component is the external component's domain.
+func (s *Server) Component() string { return s.opts.Component }
+
+// Dir is the temporary directory holding the config, data and log.
+func (s *Server) Dir() string { return s.dir }
+
+// LogPath is Prosody's log file.
+func (s *Server) LogPath() string { return s.logPath }
+
+// LogTail returns the last n lines of Prosody's log.
+func (s *Server) LogTail(n int) string {
+	b, err := os.ReadFile(s.logPath)
+	if err != nil {
+		return fmt.Sprintf("(no log: %v)", err)
+	}
+	lines := strings.SplitAfter(string(b), "\n")
+	if len(lines) > 0 && lines[len(lines)-1] == "" {
+		lines = lines[:len(lines)-1]
+	}
+	if len(lines) > n {
+		lines = lines[len(lines)-n:]
+	}
+	return strings.Join(lines, "")
+}
+
+// Restart stops the server if it runs and starts it again on the same
+// ports, with the same config.
+func (s *Server) Restart() error {
+	if err := s.Stop(); err != nil {
+		return err
+	}
+	return s.start()
+}
+
+// stopTimeout is how long Stop waits after SIGTERM; a clean shutdown of a
+// test instance takes well under a second.
+const stopTimeout = 3 * time.Second
+
+// Stop terminates Prosody (SIGTERM, then SIGKILL after stopTimeout) and
+// waits for it.
+// Stopping a stopped server does nothing.
+func (s *Server) Stop() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.cmd == nil {
+		return nil
+	}
+	cmd, exited := s.cmd, s.exited
+	s.cmd = nil
+	select {
+	case <-exited:
+		return nil
+	default:
+	}
+	if err := cmd.Process.Signal(syscall.SIGTERM); err != nil && !errors.Is(err, os.ErrProcessDone) {
+		return err
+	}
+	select {
+	case <-exited:
+		return nil
+	case <-time.After(stopTimeout):
+	}
+	// Prosody 0.12.3 can hang in shutdown when SIGTERM arrives while a
+	// client session is being torn down (mod_c2s calls close on the retired
+	// session); killing it is then the only way, and harmless for a
+	// throwaway instance.
+	s.tb.Logf("prosody did not stop within %v of SIGTERM; killed it", stopTimeout)
+	if err := cmd.Process.Kill(); err != nil && !errors.Is(err, os.ErrProcessDone) {
+		return err
+	}
+	<-exited
+	return nil
+}
+
+func (s *Server) start() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.cmd != nil {
+		return errors.New("prosody: already running")
+	}
+	out, err := os.OpenFile(filepath.Join(s.dir, "prosody.out"), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
+	if err != nil {
+		return err
+	}
+	defer out.Close()
+	// -F keeps it in the foreground so that Stop can wait for it.
+	cmd := exec.Command(binary, "-F", "--config", s.cfgPath)
+	cmd.Dir = s.dir
+	cmd.Stdout, cmd.Stderr = out, out
+	// Its own process group keeps a terminal's Ctrl-C from reaching it
+	// before the test's cleanup does.
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	if err := cmd.Start(); err != nil {
+		return fmt.Errorf("prosody: %w", err)
+	}
+	exited := make(chan struct{})
+	go func() {
+		cmd.Wait()
+		close(exited)
+	}()
+	s.cmd, s.exited = cmd, exited
+
+	deadline := time.Now().Add(s.opts.StartTimeout)
+	for _, addr := range []string{s.C2SAddr(), s.ComponentAddr()} {
+		for {
+			c, err := net.DialTimeout("tcp", addr, 200*time.Millisecond)
+			if err == nil {
+				c.Close()
+				break
+			}
+			select {
+			case <-exited:
+				s.cmd = nil
+				return fmt.Errorf("prosody exited during startup (%v); output:\n%s\nlog:\n%s",
+					cmd.ProcessState, s.output(), s.LogTail(30))
+			case <-time.After(50 * time.Millisecond):
+			}
+			if time.Now().After(deadline) {
+				cmd.Process.Kill()
+				<-exited
+				s.cmd = nil
+				return fmt.Errorf("prosody: %s not accepting connections after %v; output:\n%s\nlog:\n%s",
+					addr, s.opts.StartTimeout, s.output(), s.LogTail(30))
+			}
+		}
+	}
+	return nil
+}
+
+func (s *Server) output() string {
+	b, _ := os.ReadFile(filepath.Join(s.dir, "prosody.out"))
+	return string(bytes.TrimSpace(b))
+}
+
+// freePorts finds n distinct free loopback ports by listening on port 0. A
+// port can be taken by someone else before Prosody binds it; Start then
+// fails with a clear error.
+func freePorts(n int) ([]int, error) {
+	var ports []int
+	var lns []net.Listener
+	defer func() {
+		for _, ln := range lns {
+			ln.Close()
+		}
+	}()
+	for range n {
+		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			return nil, err
+		}
+		lns = append(lns, ln)
+		ports = append(ports, ln.Addr().(*net.TCPAddr).Port)
+	}
+	return ports, nil
+}
+
+var configTemplate = template.Must(template.New("cfg").Funcs(template.FuncMap{"lua": luaString}).Parse(`-- Generated for one test run.
+run_as_root = true
+daemonize = false
+pidfile = {{lua .Pidfile}}
+data_path = {{lua .Data}}
+certificates = {{lua .Certs}}
+storage = "memory"
+log = { { levels = { min = "debug" }, to = "file", filename = {{lua .Log}} } }
+
+c2s_require_encryption = false
+allow_unencrypted_plain_auth = true
+authentication = "insecure"
+insecure_open_authentication = "Yes please, I know what I'm doing!"
+
+modules_enabled = { "roster", "saslauth", "disco", "ping" }
+modules_disabled = { "s2s", "tls" }
+
+c2s_ports = { {{.C2SPort}} }
+c2s_interfaces = { "127.0.0.1" }
+c2s_direct_tls_ports = {}
+legacy_ssl_ports = {}
+component_ports = { {{.ComponentPort}} }
+component_interfaces = { "127.0.0.1" }
+s2s_ports = {}
+s2s_direct_tls_ports = {}
+http_ports = {}
+https_ports = {}
+
+VirtualHost {{lua .Host}}
+
+Component {{lua .Component}}
+	component_secret = {{lua .Secret}}
+`))
+
+// luaString quotes s as a Lua string literal.
+func luaString(s string) string {
+	var b strings.Builder
+	b.WriteByte('"')
+	for i := 0; i < len(s); i++ {
+		switch c := s[i]; {
+		case c == '"' || c == '\\':
+			b.WriteByte('\\')
+			b.WriteByte(c)
+		case c < 0x20 || c == 0x7f:
+			fmt.Fprintf(&b, "\\%03d", c)
+		default:
+			b.WriteByte(c)
+		}
+	}
+	b.WriteByte('"')
+	return b.String()
+}
+
+func (s *Server) writeConfig() error {
+	var b bytes.Buffer
+	err := configTemplate.Execute(&b, map[string]any{
+		"Pidfile":       filepath.Join(s.dir, "prosody.pid"),
+		"Data":          filepath.Join(s.dir, "data"),
+		"Certs":         filepath.Join(s.dir, "certs"),
+		"Log":           s.logPath,
+		"C2SPort":       s.c2sPort,
+		"ComponentPort": s.compPort,
+		"Host":          s.opts.Host,
+		"Component":     s.opts.Component,
+		"Secret":        s.opts.Secret,
+	})
+	if err != nil {
+		return err
+	}
+	return os.WriteFile(s.cfgPath, b.Bytes(), 0o600)
+}
