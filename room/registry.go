@@ -132,15 +132,8 @@ func (g *Registry) collect(r *Room) {
 // Shutdown empties every room, telling each occupant that the service is
 // going away (status 332), and returns those stanzas.
 func (g *Registry) Shutdown() []Out {
-	g.mu.Lock()
-	rooms := make([]*Room, 0, len(g.rooms))
-	for _, r := range g.rooms {
-		rooms = append(rooms, r)
-	}
-	g.mu.Unlock()
-	sort.Slice(rooms, func(i, j int) bool { return rooms[i].jid < rooms[j].jid })
 	var outs []Out
-	for _, r := range rooms {
+	for _, r := range g.snapshot() {
 		r.mu.Lock()
 		for _, o := range r.occupants {
 			o.Role = affiliations.RoleNone
@@ -183,14 +176,8 @@ type RoomItem struct {
 // PublicRooms lists the rooms that are public and unlocked, by JID
 // (XEP-0045 §6.3).
 func (g *Registry) PublicRooms() []RoomItem {
-	g.mu.Lock()
-	rooms := make([]*Room, 0, len(g.rooms))
-	for _, r := range g.rooms {
-		rooms = append(rooms, r)
-	}
-	g.mu.Unlock()
 	var items []RoomItem
-	for _, r := range rooms {
+	for _, r := range g.snapshot() {
 		r.mu.Lock()
 		if r.cfg.Public && !r.locked && !r.closed {
 			name := r.cfg.Name
@@ -201,6 +188,18 @@ func (g *Registry) PublicRooms() []RoomItem {
 		}
 		r.mu.Unlock()
 	}
-	sort.Slice(items, func(i, j int) bool { return items[i].JID < items[j].JID })
 	return items
+}
+
+// snapshot returns the live rooms in JID order, so callers can visit them
+// without holding the registry lock.
+func (g *Registry) snapshot() []*Room {
+	g.mu.Lock()
+	rooms := make([]*Room, 0, len(g.rooms))
+	for _, r := range g.rooms {
+		rooms = append(rooms, r)
+	}
+	g.mu.Unlock()
+	sort.Slice(rooms, func(i, j int) bool { return rooms[i].jid < rooms[j].jid })
+	return rooms
 }
