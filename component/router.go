@@ -72,6 +72,10 @@ func (rt *Router) service(st *xmlel.Element) []room.Out {
 		return rt.discoInfo(st)
 	case typ == "get" && q.Is(nsDiscoItems, "query") && q.Attr("node") == "":
 		return rt.discoItems(st)
+	case typ == "get" && q.Is(nsDiscoItems, "query") && q.Attr("node") == nsCommands:
+		return rt.commandList(st)
+	case typ == "set" && q.Is(nsCommands, "command"):
+		return rt.command(st, q)
 	}
 	return rt.errorReply(st, "cancel", "service-unavailable")
 }
@@ -80,7 +84,7 @@ func (rt *Router) service(st *xmlel.Element) []room.Out {
 func (rt *Router) discoInfo(st *xmlel.Element) []room.Out {
 	q := xmlel.New(nsDiscoInfo, "query")
 	q.Add(xmlel.New(nsDiscoInfo, "identity", "category", "conference", "type", "text", "name", "Chorus"))
-	for _, f := range []string{nsMUC, nsDiscoInfo, nsDiscoItems} {
+	for _, f := range []string{nsMUC, nsDiscoInfo, nsDiscoItems, nsCommands} {
 		q.Add(xmlel.New(nsDiscoInfo, "feature", "var", f))
 	}
 	return rt.result(st, q)
@@ -91,6 +95,16 @@ func (rt *Router) discoItems(st *xmlel.Element) []room.Out {
 	q := xmlel.New(nsDiscoItems, "query")
 	for _, it := range rt.rooms.PublicRooms() {
 		q.Add(xmlel.New(nsDiscoItems, "item", "jid", it.JID, "name", it.Name))
+	}
+	return rt.result(st, q)
+}
+
+// commandList lists the service's ad-hoc commands (XEP-0050 §2.2), to
+// administrators only.
+func (rt *Router) commandList(st *xmlel.Element) []room.Out {
+	q := xmlel.New(nsDiscoItems, "query", "node", nsCommands)
+	if from, err := jid.Parse(st.Attr("from")); err == nil && rt.rooms.IsAdmin(from.Bare().String()) {
+		q.Add(xmlel.New(nsDiscoItems, "item", "jid", rt.domain, "node", nodeDestroy, "name", "Destroy rooms"))
 	}
 	return rt.result(st, q)
 }

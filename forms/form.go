@@ -100,7 +100,9 @@ func Parse(x *xmlel.Element) (*Form, error) {
 		Instructions: x.ChildText(NS, "instructions"),
 	}
 	switch f.Type {
-	case TypeForm, TypeSubmit, TypeCancel, TypeResult:
+	case TypeForm, TypeSubmit, TypeCancel, TypeResult, "":
+		// An absent type is left for the caller to judge: some clients
+		// leave it off a submission.
 	default:
 		return nil, fmt.Errorf("forms: unknown form type %q", f.Type)
 	}

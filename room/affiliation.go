@@ -46,6 +46,12 @@ func (r *Room) lastOwner(bare string) bool {
 // occupants and tells the room (XEP-0045 §9-10). actor is the full JID of
 // who asked, or "" for the room itself.
 func (r *Room) setAffiliation(actor string, c affChange) {
+	if c.nick != "" {
+		if o := r.byNick[c.nick]; o != nil && o.Bare != c.target {
+			// The nick now belongs to someone else (as Prosody does).
+			r.remove(o, statusChange{codes: []string{statusKicked}, reason: "This nickname is reserved"})
+		}
+	}
 	prev := r.affs[c.target]
 	if c.aff == affiliations.None {
 		// Unaffiliated users have nothing on record (XEP-0045 §9.2).
@@ -80,14 +86,15 @@ func (r *Room) setAffiliation(actor string, c affChange) {
 		}
 	}
 	for _, o := range touched {
-		downgrade := aff < prev.aff
-		if o.Role != role && (downgrade || o.Role < role) {
+		change := statusChange{codes: codes, actor: actor, reason: c.reason, prevRole: o.Role}
+		if role == affiliations.RoleNone {
+			r.remove(o, change)
+			continue
+		}
+		if o.Role != role && (aff < prev.aff || o.Role < role) {
 			o.Role = role
 		}
-		r.publish(o, statusChange{codes: codes, actor: actor, reason: c.reason})
-		if o.Role == affiliations.RoleNone {
-			r.removeOccupant(o)
-		}
+		r.publish(o, change)
 	}
 	if len(touched) > 0 {
 		return

@@ -25,12 +25,18 @@ type Config struct {
 	Whois         string
 	ChangeSubject bool
 	HistoryLength int
+	// NoInvites restricts invitations to admins and owners
+	// (muc#roomconfig_allowinvites off).
+	NoInvites bool
+	// PresenceBroadcast holds the roles whose presence is shown.
+	PresenceBroadcast roleSet
 }
 
 func defaultConfig() Config {
 	return Config{
-		Whois:         WhoisModerators,
-		HistoryLength: defaultHistoryLength,
+		Whois:             WhoisModerators,
+		HistoryLength:     defaultHistoryLength,
+		PresenceBroadcast: defaultBroadcast,
 	}
 }
 
@@ -164,6 +170,9 @@ func (r *Room) configChanged(prev Config, actor string) {
 	}
 	if r.cfg.MembersOnly && !prev.MembersOnly {
 		r.removeNonMembers(actor)
+	}
+	if r.cfg.PresenceBroadcast != prev.PresenceBroadcast {
+		r.presenceBroadcastChanged(prev.PresenceBroadcast)
 	}
 	if len(codes) == 0 {
 		return

@@ -1,9 +1,6 @@
 package room
 
-import (
-	"chorus/affiliations"
-	"chorus/internal/xmlel"
-)
+import "chorus/internal/xmlel"
 
 // ownerDestroy destroys the room on its owner's request (XEP-0045 §10.9).
 func (r *Room) ownerDestroy(req *request, d *xmlel.Element) {
@@ -29,12 +26,8 @@ func (r *Room) destroy(alt, reason, password string) {
 	if password != "" {
 		d.Add(xmlel.New(NSMUCUser, "password").AddText(password))
 	}
-	for _, o := range r.occupants {
-		o.Role = affiliations.RoleNone
-	}
 	for _, o := range append([]*Occupant(nil), r.occupants...) {
-		r.publish(o, statusChange{destroy: d, onlySelf: true})
-		r.removeOccupant(o)
+		r.remove(o, statusChange{destroy: d, onlySelf: true})
 	}
 	r.closed = true
 }

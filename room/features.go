@@ -40,4 +40,6 @@ var features = []feature{
 	whoisFeature,
 	subjectFeature,
 	historyFeature,
+	presenceBroadcastFeature,
+	inviteFeature,
 }

@@ -118,6 +118,7 @@ func (r *Room) join(req *request, muc *xmlel.Element) {
 		r.byReal[req.from] = o
 	}
 	r.sendOccupantList(req.from, o, o)
+	r.sendOfflineMembers(req.from, o)
 	r.publish(o, statusChange{selfCodes: selfCodes})
 	r.sendHistory(req.from, muc)
 	r.sendSubject(req.from)
@@ -152,9 +153,7 @@ func (r *Room) leave(o *Occupant, req *request) {
 		}
 		return
 	}
-	o.Role = affiliations.RoleNone
-	r.publish(o, statusChange{base: base})
-	r.removeOccupant(o)
+	r.remove(o, statusChange{base: base})
 }
 
 // sessionLeftPresence is the unavailable self-presence for one session of
@@ -229,9 +228,7 @@ func (r *Room) kickForError(req *request) {
 		r.publish(o, statusChange{noSelf: true})
 		return
 	}
-	o.Role = affiliations.RoleNone
-	r.publish(o, statusChange{codes: []string{statusKickedForError}, base: base, noSelf: true})
-	r.removeOccupant(o)
+	r.remove(o, statusChange{codes: []string{statusKickedForError}, base: base, noSelf: true})
 }
 
 // The entry checks that are not features of their own.

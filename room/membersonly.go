@@ -39,8 +39,6 @@ func (r *Room) removeNonMembers(actor string) {
 		}
 	}
 	for _, o := range gone {
-		o.Role = affiliations.RoleNone
-		r.publish(o, statusChange{codes: []string{statusMembersOnly}})
-		r.removeOccupant(o)
+		r.remove(o, statusChange{codes: []string{statusMembersOnly}})
 	}
 }

@@ -25,12 +25,6 @@ func (r *Room) messageToRoom(req *request) {
 	}
 }
 
-// userExtension handles muc#user payloads in normal messages (mediated
-// invitations and declines).
-func (r *Room) userExtension(req *request, x *xmlel.Element) {
-	r.replyError(req, errFeatureNotImpl.withText("Mediated invitations are not available in this room"))
-}
-
 // groupchat broadcasts an occupant's message to the room (XEP-0045 §7.4).
 func (r *Room) groupchat(req *request) {
 	o := r.occupantBySession(req.from)
@@ -91,8 +85,7 @@ func (r *Room) messageToOccupant(req *request) {
 		r.replyError(req, errItemNotFound.withText("Recipient not in room"))
 		return
 	}
-	msg := req.st.ShallowCopy()
-	msg.RemoveChildren(func(e *xmlel.Element) bool { return e.Space == NSMUC || e.Space == NSMUCUser })
+	msg := stripMUC(req.st)
 	msg.SetAttr("from", r.occupantJID(from.Nick))
 	msg.Add(xmlel.New(NSMUCUser, "x"))
 	r.sendTo(to.Sessions(), msg)

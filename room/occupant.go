@@ -62,8 +62,8 @@ func (o *Occupant) presence() *xmlel.Element {
 }
 
 // sanitizePresence keeps what an occupant's presence says about the user
-// (show, status, priority, capabilities, ...) and drops the addressing and
-// the MUC protocol payloads, which the room writes itself.
+// (show, status, priority, capabilities, avatar hash, ...) and drops the
+// addressing and the MUC protocol payloads, which the room writes itself.
 func sanitizePresence(p *xmlel.Element) *xmlel.Element {
 	c := p.ShallowCopy()
 	c.Attrs = c.Attrs[:0]
@@ -74,7 +74,7 @@ func sanitizePresence(p *xmlel.Element) *xmlel.Element {
 		c.Attrs = append(c.Attrs, a)
 	}
 	c.RemoveChildren(func(e *xmlel.Element) bool {
-		return e.Space == NSMUC || e.Space == NSMUCUser || e.Space == NSVCardUpdate
+		return e.Space == NSMUC || e.Space == NSMUCUser
 	})
 	return c
 }

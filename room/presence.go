@@ -34,10 +34,14 @@ type statusChange struct {
 	newNick   string         // nick attribute of the item (status 303)
 	actor     string         // real (full) JID of who caused the change
 	reason    string
-	base      *xmlel.Element // presence to show; default: the occupant's own
-	selfTo    []string       // sessions that get the self-presence; default: all
-	noSelf    bool           // the occupant's own sessions are told elsewhere
-	onlySelf  bool           // tell only the occupant's own sessions
+	base      *xmlel.Element    // presence to show; default: the occupant's own
+	selfTo    []string          // sessions that get the self-presence; default: all
+	noSelf    bool              // the occupant's own sessions are told elsewhere
+	onlySelf  bool              // tell only the occupant's own sessions
+	prevRole  affiliations.Role // role before this change, for presence broadcast
+	// forceUnavailable shows the occupant as gone to others (its role is
+	// no longer broadcast).
+	forceUnavailable bool
 }
 
 // seesRealJIDs reports whether viewer may see occupants' real JIDs
@@ -86,7 +90,7 @@ func (r *Room) items(o *Occupant, v view, c *statusChange) []*xmlel.Element {
 		}
 	}
 	mk := func(realJID string) *xmlel.Element {
-		it := xmlel.New(NSMUCUser, "item", "affiliation", aff, "role", role, "jid", realJID, "nick", c.newNick)
+		it := itemEl(aff, role, realJID, c.newNick)
 		if actor != nil {
 			it.Add(actor)
 		}
@@ -119,7 +123,7 @@ func (r *Room) presenceOf(o *Occupant, v view, c *statusChange, self bool) *xmle
 		p = base.ShallowCopy()
 	}
 	p.SetAttr("from", r.occupantJID(o.Nick))
-	if o.Role == affiliations.RoleNone || c.newNick != "" {
+	if o.Role == affiliations.RoleNone || c.newNick != "" || (c.forceUnavailable && !self) {
 		p.SetAttr("type", "unavailable")
 	}
 	x := xmlel.New(NSMUCUser, "x")
@@ -149,6 +153,14 @@ func statusEl(code string) *xmlel.Element {
 // with status 110 (XEP-0045 §7.2.3). Recipients that see the same thing
 // share one Out.
 func (r *Room) publish(o *Occupant, c statusChange) {
+	bc := r.cfg.PresenceBroadcast
+	if !bc.has(o.Role) && !(c.prevRole != affiliations.RoleNone && bc.has(c.prevRole)) {
+		// XEP-0045 §15.5.3 presencebroadcast: nobody else hears of it,
+		// unless its previous role was shown, then they see it go.
+		c.onlySelf = true
+	} else if !bc.has(o.Role) {
+		c.forceUnavailable = true
+	}
 	if !c.onlySelf {
 		var byView [3][]string
 		for _, other := range r.occupants {
@@ -180,11 +192,33 @@ func (r *Room) publish(o *Occupant, c statusChange) {
 // session that is joining (XEP-0045 §7.2.3, existing occupants first).
 func (r *Room) sendOccupantList(to string, viewer, skip *Occupant) {
 	for _, o := range r.occupants {
-		if o == skip {
+		if o == skip || !(r.cfg.PresenceBroadcast.has(o.Role) || o.Bare == viewer.Bare) {
 			continue
 		}
 		r.send(to, r.presenceOf(o, r.viewOf(viewer, o), &statusChange{}, false))
 	}
+}
+
+// remove takes o out of the room, telling the room as c says.
+func (r *Room) remove(o *Occupant, c statusChange) {
+	c.prevRole = o.Role
+	o.Role = affiliations.RoleNone
+	r.publish(o, c)
+	r.removeOccupant(o)
+}
+
+// Builders of the muc#user payloads.
+
+func presenceEl(from, typ string) *xmlel.Element {
+	return xmlel.New(NSClient, "presence", "from", from, "type", typ)
+}
+
+func userX(children ...*xmlel.Element) *xmlel.Element {
+	return xmlel.New(NSMUCUser, "x").Add(children...)
+}
+
+func itemEl(aff, role, realJID, nick string) *xmlel.Element {
+	return xmlel.New(NSMUCUser, "item", "affiliation", aff, "role", role, "jid", realJID, "nick", nick)
 }
 
 // occupantByBare returns an occupant whose real bare JID is bare.

@@ -38,8 +38,10 @@ func (r *Room) register(req *request) {
 	case aff == affiliations.Outcast:
 		r.replyError(req, errForbidden)
 		return
-	case aff < affiliations.Member && r.cfg.MembersOnly:
-		r.replyError(req, newError(errAuth, "registration-required"))
+	case aff < affiliations.Member:
+		// As in Prosody: registering is for members; owners and admins grant
+		// membership (and may reserve a nick with it) through muc#admin.
+		r.replyError(req, newError(errAuth, "registration-required").withText("Only members may register with this room"))
 		return
 	}
 	q := req.st.FirstChild()
@@ -98,8 +100,7 @@ func (r *Room) register(req *request) {
 }
 
 func registrationForm() *forms.Form {
-	f := &forms.Form{Type: forms.TypeForm, Title: "Room registration",
-		Instructions: "Choose the nickname to reserve in this room."}
+	f := &forms.Form{Type: forms.TypeForm}
 	return f.Add(forms.HiddenFormType(forms.Register),
 		forms.Field{Var: "muc#register_roomnick", Type: forms.TextSingle, Label: "Nickname", Required: true})
 }

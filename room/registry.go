@@ -191,6 +191,16 @@ func (g *Registry) PublicRooms() []RoomItem {
 	return items
 }
 
+// RoomJIDs lists every live room.
+func (g *Registry) RoomJIDs() []string {
+	rooms := g.snapshot()
+	out := make([]string, len(rooms))
+	for i, r := range rooms {
+		out[i] = r.jid
+	}
+	return out
+}
+
 // snapshot returns the live rooms in JID order, so callers can visit them
 // without holding the registry lock.
 func (g *Registry) snapshot() []*Room {

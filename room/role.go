@@ -30,9 +30,12 @@ func (r *Room) setRole(actor string, c roleChange) {
 	if c.role == affiliations.RoleNone {
 		codes = []string{statusKicked}
 	}
-	o.Role = c.role
-	r.publish(o, statusChange{codes: codes, actor: actor, reason: c.reason})
-	if o.Role == affiliations.RoleNone {
-		r.removeOccupant(o)
+	change := statusChange{codes: codes, actor: actor, reason: c.reason}
+	if c.role == affiliations.RoleNone {
+		r.remove(o, change)
+		return
 	}
+	change.prevRole = o.Role
+	o.Role = c.role
+	r.publish(o, change)
 }

@@ -309,7 +309,7 @@ allow_unencrypted_plain_auth = true
 authentication = "insecure"
 insecure_open_authentication = "Yes please, I know what I'm doing!"
 
-modules_enabled = { "roster", "saslauth", "disco", "ping" }
+modules_enabled = { "roster", "saslauth", "disco", "ping", "pep", "vcard_legacy" }
 modules_disabled = { "s2s", "tls" }
 
 c2s_ports = { {{.C2SPort}} }

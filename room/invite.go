@@ -1,0 +1,155 @@
+package room
+
+import (
+	"chorus/affiliations"
+	"chorus/forms"
+	"chorus/internal/xmlel"
+)
+
+// NSConference is XEP-0249's direct invitation payload, which Chorus adds
+// to mediated invitations for clients that only know that form.
+const NSConference = "jabber:x:conference"
+
+var inviteFeature = feature{
+	name: "invite",
+	config: []configField{{
+		field: func(c *Config) forms.Field {
+			return forms.Field{Var: forms.ConfigAllowInvites, Type: forms.Boolean,
+				Label: "Allow occupants to invite others", Values: []string{forms.Bool(!c.NoInvites)}}
+		},
+		parse: func(c *Config, f *forms.Field) error {
+			b, err := forms.ParseBool(f.Value())
+			if err != nil {
+				return errNotAcceptable.withText("Field " + f.Var + " must be a boolean")
+			}
+			c.NoInvites = !b
+			return nil
+		},
+	}},
+	roomInfo: func(r *Room) []forms.Field {
+		return []forms.Field{{Var: forms.ConfigAllowInvites, Type: forms.Boolean, Values: []string{forms.Bool(!r.cfg.NoInvites)}}}
+	},
+}
+
+// userExtension handles muc#user payloads in normal messages to the room:
+// mediated invitations and declines (XEP-0045 §7.8).
+func (r *Room) userExtension(req *request, x *xmlel.Element) {
+	invites := x.ChildrenNamed(NSMUCUser, "invite")
+	declines := x.ChildrenNamed(NSMUCUser, "decline")
+	switch {
+	case len(invites) > 0 && len(declines) == 0:
+		r.invite(req, invites)
+	case len(declines) == 1 && len(invites) == 0:
+		r.decline(req, declines[0])
+	default:
+		r.replyError(req, errBadRequest.withText("Expected invitations or one decline"))
+	}
+}
+
+// mayInvite: occupants with a voice may invite; where invitations are
+// restricted, and in members-only rooms, only admins and owners (XEP-0045
+// §7.8.2, §9.3 and muc#roomconfig_allowinvites).
+func (r *Room) mayInvite(req *request) *stanzaError {
+	aff := r.affiliation(req.bare)
+	role := r.defaultRole(aff)
+	if o := r.occupantBySession(req.from); o != nil {
+		role = o.Role
+	}
+	switch {
+	case role <= affiliations.Visitor && aff < affiliations.Admin:
+		return errForbidden.withText("You may not invite people to this room")
+	case r.cfg.NoInvites && aff < affiliations.Admin:
+		return errForbidden.withText("Only admins may invite people to this room")
+	case r.cfg.MembersOnly && aff < affiliations.Member:
+		return errForbidden.withText("Only members may invite people to this room")
+	}
+	return nil
+}
+
+func (r *Room) invite(req *request, invites []*xmlel.Element) {
+	var invitees []string
+	for _, inv := range invites {
+		j, ok := parseJID(inv.Attr("to"))
+		if !ok {
+			r.replyError(req, errJIDMalformed.withText("Invalid invitee address"))
+			return
+		}
+		invitees = append(invitees, j.String())
+	}
+	if err := r.mayInvite(req); err != nil {
+		r.replyError(req, err)
+		return
+	}
+	for i, inv := range invites {
+		to := invitees[i]
+		reason := inv.ChildText(NSMUCUser, "reason")
+		if r.cfg.MembersOnly && r.affiliation(to) < affiliations.Member && r.affiliation(to) != affiliations.Outcast {
+			// XEP-0045 §9.3: inviting into a members-only room makes the
+			// invitee a member, or the invitation would be useless.
+			r.setAffiliation("", affChange{target: bareOf(to), aff: affiliations.Member, reason: "Invited by " + req.bare})
+		}
+		r.send(to, r.invitation(req, to, reason))
+	}
+}
+
+// invitation builds what the invitee receives: the muc#user invite, an
+// XEP-0249 payload and a body for clients that understand neither.
+func (r *Room) invitation(req *request, to, reason string) *xmlel.Element {
+	from := req.from
+	if o := r.occupantBySession(req.from); o != nil && r.cfg.Whois != WhoisAnyone &&
+		r.defaultRole(r.affiliation(to)) != affiliations.Moderator {
+		// Semi-anonymous: the invitee learns the inviter's nick only.
+		from = r.occupantJID(o.Nick)
+	}
+	msg := stripMUC(req.st)
+	msg.SetAttr("from", r.jid)
+	msg.SetAttr("to", "")
+	x := userX(xmlel.New(NSMUCUser, "invite", "from", from).Add(xmlel.New(NSMUCUser, "reason").AddText(reason)))
+	if r.cfg.Password != "" {
+		x.Add(xmlel.New(NSMUCUser, "password").AddText(r.cfg.Password))
+	}
+	msg.Add(x, xmlel.New(NSConference, "x", "jid", r.jid).AddText(reason))
+	if msg.Child(NSClient, "body") == nil {
+		text := from + " invited you to the room " + r.jid
+		if reason != "" {
+			text += " (" + reason + ")"
+		}
+		msg.Add(xmlel.New(NSClient, "body").AddText(text))
+	}
+	return msg
+}
+
+// decline passes an invitee's refusal back to the inviter.
+func (r *Room) decline(req *request, d *xmlel.Element) {
+	to, ok := parseJID(d.Attr("to"))
+	if !ok {
+		r.replyError(req, errJIDMalformed.withText("Invalid address to decline to"))
+		return
+	}
+	reason := d.ChildText(NSMUCUser, "reason")
+	msg := stripMUC(req.st)
+	msg.SetAttr("from", r.jid)
+	msg.SetAttr("to", "")
+	msg.Add(userX(xmlel.New(NSMUCUser, "decline", "from", req.bare).Add(xmlel.New(NSMUCUser, "reason").AddText(reason))))
+	if msg.Child(NSClient, "body") == nil {
+		text := req.bare + " declined your invitation to the room " + r.jid
+		if reason != "" {
+			text += " (" + reason + ")"
+		}
+		msg.Add(xmlel.New(NSClient, "body").AddText(text))
+	}
+	if to.Bare().String() == r.jid {
+		if o := r.byNick[to.Resourcepart()]; o != nil {
+			r.sendTo(o.Sessions(), msg)
+		}
+		return
+	}
+	r.send(to.String(), msg)
+}
+
+// stripMUC copies a message without its MUC payloads.
+func stripMUC(st *xmlel.Element) *xmlel.Element {
+	m := st.ShallowCopy()
+	m.RemoveChildren(func(e *xmlel.Element) bool { return e.Space == NSMUC || e.Space == NSMUCUser })
+	return m
+}

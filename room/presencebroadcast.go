@@ -1,0 +1,102 @@
+package room
+
+import (
+	"chorus/affiliations"
+	"chorus/forms"
+)
+
+// roleSet is a set of roles, one bit per role.
+type roleSet uint8
+
+func rolesOf(roles ...affiliations.Role) roleSet {
+	var s roleSet
+	for _, r := range roles {
+		s |= 1 << r
+	}
+	return s
+}
+
+func (s roleSet) has(r affiliations.Role) bool { return s&(1<<r) != 0 }
+
+// names lists the roles in the set, highest first.
+func (s roleSet) names() []string {
+	var out []string
+	for r := affiliations.Moderator; r >= affiliations.RoleNone; r-- {
+		if s.has(r) {
+			out = append(out, r.String())
+		}
+	}
+	return out
+}
+
+// defaultBroadcast shows everybody who is in the room.
+var defaultBroadcast = rolesOf(affiliations.Visitor, affiliations.Participant, affiliations.Moderator)
+
+// presenceBroadcastFeature: muc#roomconfig_presencebroadcast chooses whose
+// presence the room shows; "none" also shows affiliated users who are not
+// in the room, as unavailable, to those who join.
+var presenceBroadcastFeature = feature{
+	name: "presence-broadcast",
+	config: []configField{{
+		field: func(c *Config) forms.Field {
+			f := forms.Field{Var: forms.ConfigPresenceBroadcast, Type: forms.ListMulti,
+				Label: "Only show participants with roles", Values: c.PresenceBroadcast.names()}
+			for r := affiliations.Moderator; r >= affiliations.RoleNone; r-- {
+				f.Options = append(f.Options, forms.Option{Label: r.String(), Value: r.String()})
+			}
+			return f
+		},
+		parse: func(c *Config, f *forms.Field) error {
+			var s roleSet
+			for _, v := range f.Values {
+				r, ok := affiliations.ParseRole(v)
+				if !ok {
+					return errNotAcceptable.withText("Unknown role in " + f.Var)
+				}
+				s |= rolesOf(r)
+			}
+			c.PresenceBroadcast = s
+			return nil
+		},
+	}},
+}
+
+// presenceBroadcastChanged shows or hides occupants whose role's visibility
+// changed with the configuration.
+func (r *Room) presenceBroadcastChanged(prev roleSet) {
+	for _, o := range r.occupants {
+		was, is := prev.has(o.Role), r.cfg.PresenceBroadcast.has(o.Role)
+		switch {
+		case is && !was:
+			r.publish(o, statusChange{noSelf: true})
+		case was && !is:
+			r.publish(o, statusChange{noSelf: true, forceUnavailable: true})
+		}
+	}
+}
+
+// sendOfflineMembers tells a joining session about affiliated users who are
+// not in the room, when the room broadcasts role "none": by reserved nick,
+// and with their JIDs where the joiner may see real JIDs.
+func (r *Room) sendOfflineMembers(to string, viewer *Occupant) {
+	if !r.cfg.PresenceBroadcast.has(affiliations.RoleNone) {
+		return
+	}
+	full := r.seesRealJIDs(viewer)
+	for _, j := range sortedKeys(r.affs) {
+		rec := r.affs[j]
+		if r.occupantByBare(j) != nil || (rec.nick == "" && !full) {
+			continue
+		}
+		from := r.jid
+		if rec.nick != "" {
+			from = r.occupantJID(rec.nick)
+		}
+		item := itemEl(rec.aff.String(), affiliations.RoleNone.String(), "", rec.nick)
+		if full {
+			item.SetAttr("jid", j)
+		}
+		p := presenceEl(from, "unavailable").Add(userX(item))
+		r.send(to, p)
+	}
+}
