@@ -116,7 +116,8 @@ func (r *Room) adminGet(req *request) {
 			r.replyError(req, errBadRequest.withText("Unknown affiliation"))
 			return
 		}
-		if !affiliations.MayListAffiliation(r.affiliation(req.bare), list, false) {
+		if !affiliations.MayListAffiliation(r.affiliation(req.bare), list, false) &&
+			!(list == affiliations.Member && r.mayGetMemberList(req.from)) {
 			r.replyError(req, errForbidden)
 			return
 		}

@@ -17,6 +17,7 @@ const (
 type Config struct {
 	Name          string
 	Description   string
+	Lang          string
 	Persistent    bool
 	Public        bool
 	Moderated     bool
@@ -30,6 +31,14 @@ type Config struct {
 	NoInvites bool
 	// PresenceBroadcast holds the roles whose presence is shown.
 	PresenceBroadcast roleSet
+	// AllowPM says who may send private messages (PMAnyone, ...).
+	AllowPM string
+	// MaxUsers bounds the occupants; 0 is no limit.
+	MaxUsers int
+	// GetMemberList holds the roles that may retrieve the member list.
+	GetMemberList roleSet
+	// Logging says whether messages are archived.
+	Logging bool
 }
 
 func defaultConfig() Config {
@@ -37,6 +46,8 @@ func defaultConfig() Config {
 		Whois:             WhoisModerators,
 		HistoryLength:     defaultHistoryLength,
 		PresenceBroadcast: defaultBroadcast,
+		AllowPM:           PMAnyone,
+		GetMemberList:     rolesOf(affiliations.Moderator),
 	}
 }
 
@@ -155,18 +166,18 @@ func (r *Room) submitConfig(req *request, x *xmlel.Element) {
 // the side effects of the new settings.
 func (r *Room) configChanged(prev Config, actor string) {
 	var codes []string
-	privacy := prev.Whois != r.cfg.Whois
+	// Privacy changes have codes of their own (XEP-0045 §10.2.1); 104 is
+	// for everything else.
 	rest := prev
-	rest.Whois = r.cfg.Whois
+	rest.Whois, rest.Logging = r.cfg.Whois, r.cfg.Logging
 	if rest != r.cfg {
 		codes = append(codes, statusConfigChange)
 	}
-	if privacy {
-		if r.cfg.Whois == WhoisAnyone {
-			codes = append(codes, statusNonAnonymous)
-		} else {
-			codes = append(codes, statusSemiAnonymous)
-		}
+	if prev.Logging != r.cfg.Logging {
+		codes = append(codes, map[bool]string{true: statusLoggingOn, false: statusLoggingOff}[r.cfg.Logging])
+	}
+	if prev.Whois != r.cfg.Whois {
+		codes = append(codes, map[bool]string{true: statusNonAnonymous, false: statusSemiAnonymous}[r.cfg.Whois == WhoisAnyone])
 	}
 	if r.cfg.MembersOnly && !prev.MembersOnly {
 		r.removeNonMembers(actor)

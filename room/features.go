@@ -19,6 +19,9 @@ type feature struct {
 	roomInfo func(r *Room) []forms.Field
 	// decoratePresence adds payloads to every occupant presence.
 	decoratePresence func(r *Room, o *Occupant, p *xmlel.Element)
+	// decorateMessage adds payloads to every groupchat message from an
+	// occupant (o), before it is broadcast and kept.
+	decorateMessage func(r *Room, o *Occupant, msg *xmlel.Element)
 }
 
 // features is the one ordered table of room features. Entry checks run in
@@ -30,6 +33,7 @@ var features = []feature{
 	banFeature,
 	membersOnlyFeature,
 	passwordFeature,
+	maxUsersFeature,
 	nickConflictFeature,
 	registerFeature,
 	nameFeature,
@@ -42,4 +46,10 @@ var features = []feature{
 	historyFeature,
 	presenceBroadcastFeature,
 	inviteFeature,
+	stanzaIDFeature,
+	occupantIDFeature,
+	privateMessagesFeature,
+	memberListFeature,
+	loggingFeature,
+	langFeature,
 }

@@ -52,7 +52,17 @@ func (r *Room) groupchat(req *request) {
 	msg.RemoveChildren(func(e *xmlel.Element) bool {
 		return e.Is(NSDelay, "delay") && e.Attr("from") == r.jid
 	})
+	r.decorateMessage(o, msg)
 	r.broadcastMessage(msg)
+}
+
+// decorateMessage adds what features put in every occupant message.
+func (r *Room) decorateMessage(o *Occupant, msg *xmlel.Element) {
+	for _, f := range features {
+		if f.decorateMessage != nil {
+			f.decorateMessage(r, o, msg)
+		}
+	}
 }
 
 // broadcastMessage sends a groupchat message to every occupant and keeps it
@@ -78,6 +88,10 @@ func (r *Room) messageToOccupant(req *request) {
 		if isKickableError(req.st) {
 			r.kickForError(req)
 		}
+		return
+	}
+	if !r.mayPM(from) {
+		r.replyError(req, errForbidden.withText("Private messages are not allowed in this room"))
 		return
 	}
 	to := r.byNick[req.nick]

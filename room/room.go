@@ -24,6 +24,7 @@ type Room struct {
 	subject subject
 	affs    map[string]affRecord // by bare JID (or domain for host-wide entries)
 	history history
+	salt    []byte // keys occupant ids (XEP-0421)
 
 	occupants []*Occupant // in order of joining, for stable fan-out
 	byNick    map[string]*Occupant

@@ -62,5 +62,6 @@ func (r *Room) changeSubject(o *Occupant, req *request, text string) {
 	if id := req.st.Attr("id"); id != "" {
 		msg.SetAttr("id", id)
 	}
+	r.decorateMessage(o, msg)
 	r.sendTo(r.allSessions(nil), msg)
 }

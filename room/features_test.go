@@ -1,0 +1,264 @@
+package room
+
+import (
+	"strings"
+	"testing"
+
+	"chorus/internal/xmlel"
+)
+
+func child(st *xmlel.Element, path ...string) *xmlel.Element {
+	e := st
+	for i := 0; i+1 < len(path); i += 2 {
+		e = e.Child(path[i], path[i+1])
+	}
+	return e
+}
+
+func TestStanzaIDAndOccupantID(t *testing.T) {
+	h := newHarness(t)
+	h.createRoom()
+	h.send(juliet, join("Juliet"))
+	out := h.send(juliet, `<message type='groupchat' to='`+room1+`'><body>hi</body>`+
+		`<stanza-id xmlns='urn:xmpp:sid:0' by='`+room1+`' id='forged'/><occupant-id xmlns='urn:xmpp:occupant-id:0' id='forged'/></message>`)
+	if len(out) != 2 {
+		t.Fatalf("%v", out)
+	}
+	m := out[0]
+	ids := m.ChildrenNamed(NSStanzaID, "stanza-id")
+	if len(ids) != 1 || ids[0].Attr("id") == "forged" || ids[0].Attr("by") != room1 {
+		t.Errorf("stanza-id: %v", m)
+	}
+	oids := m.ChildrenNamed(NSOccupantID, "occupant-id")
+	if len(oids) != 1 || oids[0].Attr("id") == "forged" || strings.Contains(oids[0].Attr("id"), "juliet") {
+		t.Errorf("occupant-id: %v", m)
+	}
+	// Stable across messages and presences, different per user.
+	out2 := h.send(juliet, `<message type='groupchat' to='`+room1+`'><body>again</body></message>`)
+	if out2[0].Child(NSOccupantID, "occupant-id").Attr("id") != oids[0].Attr("id") {
+		t.Error("occupant-id not stable")
+	}
+	if out2[0].Child(NSStanzaID, "stanza-id").Attr("id") == ids[0].Attr("id") {
+		t.Error("stanza-id reused")
+	}
+	out = h.send(nurse, join("Nurse"))
+	var seenJuliet, seenNurse string
+	for _, p := range pick(out, nurse, "presence") {
+		id := p.Child(NSOccupantID, "occupant-id").Attr("id")
+		switch p.Attr("from") {
+		case room1 + "/Juliet":
+			seenJuliet = id
+		case room1 + "/Nurse":
+			seenNurse = id
+		}
+	}
+	if seenJuliet != oids[0].Attr("id") || seenNurse == "" || seenNurse == seenJuliet {
+		t.Errorf("occupant-id in presence: juliet %q nurse %q", seenJuliet, seenNurse)
+	}
+}
+
+func TestAllowPM(t *testing.T) {
+	h := newHarness(t)
+	h.createRoom()
+	h.send(juliet, join("Juliet"))
+	pm := `<message type='chat' to='` + room1 + `/Romeo'><body>psst</body></message>`
+	out := h.send(juliet, pm)
+	if len(out) != 1 || out[0].Attr("to") != romeo || out[0].Attr("from") != room1+"/Juliet" || out[0].Child(NSMUCUser, "x") == nil {
+		t.Fatalf("pm: %v", out)
+	}
+	h.send(romeo, config("muc#roomconfig_allowpm", "moderators"))
+	if out := h.send(juliet, pm); len(out) != 1 || condition(out[0]) != "auth/forbidden" {
+		t.Errorf("pm from participant with allowpm=moderators: %v", out)
+	}
+	if out := h.send(romeo, `<message type='chat' to='`+room1+`/Juliet'><body>ok</body></message>`); len(out) != 1 || out[0].Attr("to") != juliet {
+		t.Errorf("pm from moderator: %v", out)
+	}
+}
+
+func TestMaxUsers(t *testing.T) {
+	h := newHarness(t)
+	h.createRoom("muc#roomconfig_maxusers", "2")
+	h.send(juliet, join("Juliet"))
+	if out := h.send(nurse, join("Nurse")); len(out) != 1 || condition(out[0]) != "cancel/service-unavailable" {
+		t.Errorf("full room admitted: %v", out)
+	}
+	// Admins may exceed the limit.
+	if out := h.send(admin, join("Admin")); len(pick(out, admin, "presence")) < 2 {
+		t.Errorf("admin refused: %v", out)
+	}
+}
+
+func TestGetMemberList(t *testing.T) {
+	h := newHarness(t)
+	h.createRoom()
+	h.send(juliet, join("Juliet"))
+	get := `<iq type='get' id='m' to='` + room1 + `'><query xmlns='http://jabber.org/protocol/muc#admin'><item affiliation='member'/></query></iq>`
+	if out := h.send(juliet, get); condition(out[0]) != "auth/forbidden" {
+		t.Errorf("participant got member list: %v", out)
+	}
+	h.send(romeo, config("muc#roomconfig_getmemberlist", "participant"))
+	if out := h.send(juliet, get); out[0].Attr("type") != "result" {
+		t.Errorf("participant refused member list: %v", out)
+	}
+}
+
+func TestLoggingAndLangNotifications(t *testing.T) {
+	h := newHarness(t)
+	h.createRoom()
+	out := h.send(romeo, config("muc#roomconfig_enablelogging", "1"))
+	if m := pick(out, romeo, "message"); len(m) != 1 || codes(m[0]) != "170" {
+		t.Errorf("logging on: %v", out)
+	}
+	out = h.send(romeo, config("muc#roomconfig_enablelogging", "0", "muc#roomconfig_lang", "en"))
+	if m := pick(out, romeo, "message"); len(m) != 1 || codes(m[0]) != "104,171" {
+		t.Errorf("logging off with another change: %v", out)
+	}
+	out = h.send(romeo, `<iq type='get' id='i' to='`+room1+`'><query xmlns='http://jabber.org/protocol/disco#info'/></iq>`)
+	if !strings.Contains(out[0].String(), "<field var='muc#roominfo_lang'><value>en</value>") {
+		t.Errorf("roominfo lang: %v", out)
+	}
+}
+
+func TestModeratedRoomAndRoleList(t *testing.T) {
+	h := newHarness(t)
+	h.createRoom("muc#roomconfig_moderatedroom", "1")
+	out := h.send(juliet, join("Juliet"))
+	self := pick(out, juliet, "presence")[1]
+	if child(self, NSMUCUser, "x", NSMUCUser, "item").Attr("role") != "visitor" {
+		t.Fatalf("unaffiliated user is not a visitor: %v", self)
+	}
+	if out := h.send(juliet, `<message type='groupchat' to='`+room1+`'><body>hi</body></message>`); condition(out[0]) != "auth/forbidden" {
+		t.Errorf("visitor spoke: %v", out)
+	}
+	out = h.send(romeo, `<iq type='get' id='v' to='`+room1+`'><query xmlns='http://jabber.org/protocol/muc#admin'><item role='visitor'/></query></iq>`)
+	items := out[0].FirstChild().Children()
+	if len(items) != 1 || items[0].Attr("nick") != "Juliet" || items[0].Attr("jid") != juliet {
+		t.Errorf("visitor list: %v", out)
+	}
+	if out := h.send(juliet, `<iq type='get' id='v' to='`+room1+`'><query xmlns='http://jabber.org/protocol/muc#admin'><item role='visitor'/></query></iq>`); condition(out[0]) != "auth/forbidden" {
+		t.Errorf("visitor read the role list: %v", out)
+	}
+	// Grant voice.
+	out = h.send(romeo, admin1(`<item role='participant' nick='Juliet'/>`))
+	if p := pick(out, juliet, "presence"); len(p) != 1 || child(p[0], NSMUCUser, "x", NSMUCUser, "item").Attr("role") != "participant" {
+		t.Errorf("voice: %v", out)
+	}
+	if out := h.send(juliet, `<message type='groupchat' to='`+room1+`'><body>hi</body></message>`); len(out) != 2 {
+		t.Errorf("participant silenced: %v", out)
+	}
+}
+
+func TestInvitations(t *testing.T) {
+	h := newHarness(t)
+	h.createRoom("muc#roomconfig_membersonly", "1", "muc#roomconfig_roomsecret", "pw")
+	out := h.send(romeo, `<message to='`+room1+`' id='i1'><x xmlns='http://jabber.org/protocol/muc#user'><invite to='juliet@localhost'><reason>Come</reason></invite></x></message>`)
+	inv := pick(out, "juliet@localhost", "message")
+	if len(inv) != 1 {
+		t.Fatalf("invitation: %v", out)
+	}
+	m := inv[0]
+	if m.Attr("from") != room1 || m.Attr("id") != "i1" || child(m, NSMUCUser, "x", NSMUCUser, "invite").Attr("from") != room1+"/Romeo" ||
+		child(m, NSMUCUser, "x", NSMUCUser, "password").Text() != "pw" || child(m, NSConference, "x").Attr("jid") != room1 ||
+		!strings.Contains(m.ChildText(NSClient, "body"), "(Come)") {
+		t.Errorf("invitation content: %v", m)
+	}
+	if h.g.rooms[room1].affs["juliet@localhost"].aff.String() != "member" {
+		t.Error("invitation into a members-only room did not grant membership")
+	}
+	out = h.send(juliet, `<message to='`+room1+`'><x xmlns='http://jabber.org/protocol/muc#user'><decline to='romeo@localhost'><reason>No</reason></decline></x></message>`)
+	if d := pick(out, "romeo@localhost", "message"); len(d) != 1 || child(d[0], NSMUCUser, "x", NSMUCUser, "decline").Attr("from") != "juliet@localhost" {
+		t.Errorf("decline: %v", out)
+	}
+	// Outsiders cannot invite into a members-only room.
+	out = h.send(nurse, `<message to='`+room1+`'><x xmlns='http://jabber.org/protocol/muc#user'><invite to='tybalt@localhost'/></x></message>`)
+	if len(out) != 1 || condition(out[0]) != "auth/forbidden" {
+		t.Errorf("outsider invited: %v", out)
+	}
+	out = h.send(romeo, `<message to='`+room1+`'><x xmlns='http://jabber.org/protocol/muc#user'><invite to='not a jid@@'/></x></message>`)
+	if len(out) != 1 || condition(out[0]) != "modify/jid-malformed" {
+		t.Errorf("bad invitee: %v", out)
+	}
+}
+
+func TestPresenceBroadcastRoles(t *testing.T) {
+	h := newHarness(t)
+	h.createRoom("muc#roomconfig_moderatedroom", "1", "muc#roomconfig_presencebroadcast", "moderator")
+	out := h.send(juliet, join("Juliet"))
+	if p := pick(out, romeo, "presence"); len(p) != 0 {
+		t.Errorf("a visitor's presence was broadcast: %v", p)
+	}
+	if p := pick(out, juliet, "presence"); len(p) != 2 {
+		t.Errorf("the visitor should still see the moderator and itself: %v", p)
+	}
+}
+
+func TestRegistration(t *testing.T) {
+	h := newHarness(t)
+	h.createRoom()
+	reg := `<iq type='set' id='r' to='` + room1 + `'><query xmlns='jabber:iq:register'><x xmlns='jabber:x:data' type='submit'>` +
+		`<field var='FORM_TYPE'><value>http://jabber.org/protocol/muc#register</value></field>` +
+		`<field var='muc#register_roomnick'><value>Jules</value></field></x></query></iq>`
+	if out := h.send(juliet, reg); condition(out[0]) != "auth/registration-required" {
+		t.Errorf("unaffiliated registered: %v", out)
+	}
+	h.send(romeo, admin1(`<item affiliation='member' jid='juliet@localhost'/>`))
+	if out := h.send(juliet, reg); out[len(out)-1].Attr("type") != "result" {
+		t.Fatalf("member registration: %v", out)
+	}
+	if out := h.send(nurse, join("Jules")); condition(out[0]) != "cancel/conflict" {
+		t.Errorf("reserved nick taken: %v", out)
+	}
+	out := h.send(juliet, `<iq type='get' id='n' to='`+room1+`'><query xmlns='http://jabber.org/protocol/disco#info' node='x-roomuser-item'/></iq>`)
+	if id := child(out[0], NSDiscoInfo, "query", NSDiscoInfo, "identity"); id.Attr("name") != "Jules" {
+		t.Errorf("reserved nick discovery: %v", out)
+	}
+	out = h.send(juliet, `<iq type='get' id='g' to='`+room1+`'><query xmlns='jabber:iq:register'/></iq>`)
+	if child(out[0], NSRegister, "query", NSRegister, "username").Text() != "Jules" {
+		t.Errorf("registered query: %v", out)
+	}
+}
+
+func TestMultiSession(t *testing.T) {
+	h := newHarness(t)
+	h.createRoom()
+	h.send(juliet, join("Juliet"))
+	phone := "juliet@localhost/phone"
+	out := h.send(phone, join("Juliet"))
+	self := pick(out, phone, "presence")
+	if len(self) < 2 || codes(self[len(self)-1]) != "110" {
+		t.Fatalf("second session: %v", out)
+	}
+	items := child(self[len(self)-1], NSMUCUser, "x").ChildrenNamed(NSMUCUser, "item")
+	if len(items) != 2 {
+		t.Errorf("self-presence should list both sessions: %v", self[len(self)-1])
+	}
+	if len(pick(h.send(romeo, `<message type='groupchat' to='`+room1+`'><body>x</body></message>`), phone, "message")) != 1 {
+		t.Error("second session does not get messages")
+	}
+	// One session leaves: the occupant stays.
+	out = h.send(phone, `<presence type='unavailable' to='`+room1+`/Juliet'/>`)
+	if p := pick(out, romeo, "presence"); len(p) != 0 {
+		t.Errorf("room told of a session leaving: %v", p)
+	}
+	if len(h.g.rooms[room1].byNick) != 2 {
+		t.Error("occupant removed with one session left")
+	}
+	// Another user cannot take the nick.
+	if out := h.send(nurse, join("Juliet")); condition(out[0]) != "cancel/conflict" {
+		t.Errorf("nick taken over: %v", out)
+	}
+}
+
+func TestProbe(t *testing.T) {
+	h := newHarness(t)
+	h.createRoom()
+	h.send(juliet, join("Juliet"))
+	out := h.send(juliet, `<presence type='probe' to='`+room1+`/Romeo'/>`)
+	if len(out) != 1 || out[0].Attr("from") != room1+"/Romeo" || out[0].Attr("type") != "" {
+		t.Errorf("probe: %v", out)
+	}
+	out = h.send(nurse, `<presence type='probe' to='`+room1+`/Romeo'/>`)
+	if len(out) != 1 || condition(out[0]) != "cancel/not-acceptable" {
+		t.Errorf("probe from outsider: %v", out)
+	}
+}

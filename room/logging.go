@@ -1,0 +1,20 @@
+package room
+
+import "chorus/forms"
+
+// loggingFeature: muc#roomconfig_enablelogging says whether the room's
+// messages are archived; turning it on or off is a privacy change that
+// occupants are told with 170 or 171 (XEP-0045 §10.2.1).
+var loggingFeature = feature{
+	name: "logging",
+	config: []configField{{
+		field: func(c *Config) forms.Field {
+			return forms.Field{Var: forms.ConfigEnableLogging, Type: forms.Boolean,
+				Label: "Archive the room's messages", Values: []string{forms.Bool(c.Logging)}}
+		},
+		parse: boolParser(func(c *Config) *bool { return &c.Logging }),
+	}},
+	roomInfo: func(r *Room) []forms.Field {
+		return []forms.Field{{Var: "muc#roominfo_logs", Values: []string{forms.Bool(r.cfg.Logging)}}}
+	},
+}

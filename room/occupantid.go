@@ -1,0 +1,44 @@
+package room
+
+import (
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/base64"
+
+	"chorus/internal/xmlel"
+)
+
+// NSOccupantID is XEP-0421's namespace.
+const NSOccupantID = "urn:xmpp:occupant-id:0"
+
+// occupantIDFeature tags presences and messages with an id that is stable
+// for one user in one room but reveals nothing about the real JID
+// (XEP-0421): an HMAC of the bare JID keyed by a per-room secret.
+var occupantIDFeature = feature{
+	name:  "occupant-id",
+	disco: func(r *Room) []string { return []string{NSOccupantID} },
+	decoratePresence: func(r *Room, o *Occupant, p *xmlel.Element) {
+		setOccupantID(r, o, p)
+	},
+	decorateMessage: func(r *Room, o *Occupant, msg *xmlel.Element) {
+		setOccupantID(r, o, msg)
+	},
+}
+
+func setOccupantID(r *Room, o *Occupant, st *xmlel.Element) {
+	// XEP-0421 §4: whatever the sender put there is not to be trusted.
+	st.RemoveChildren(func(e *xmlel.Element) bool { return e.Is(NSOccupantID, "occupant-id") })
+	if o == nil {
+		return
+	}
+	st.Add(xmlel.New(NSOccupantID, "occupant-id", "id", r.occupantID(o.Bare)))
+}
+
+func (r *Room) occupantID(bare string) string {
+	if r.salt == nil {
+		r.salt = []byte(r.svc.newID() + r.svc.newID())
+	}
+	m := hmac.New(sha256.New, r.salt)
+	m.Write([]byte(bare))
+	return base64.RawStdEncoding.EncodeToString(m.Sum(nil)[:16])
+}
