@@ -52,4 +52,5 @@ var features = []feature{
 	memberListFeature,
 	loggingFeature,
 	langFeature,
+	voiceRequestFeature,
 }

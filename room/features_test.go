@@ -262,3 +262,30 @@ func TestProbe(t *testing.T) {
 		t.Errorf("probe from outsider: %v", out)
 	}
 }
+
+func TestVoiceRequest(t *testing.T) {
+	h := newHarness(t)
+	h.createRoom("muc#roomconfig_moderatedroom", "1")
+	h.send(juliet, join("Juliet"))
+	out := h.send(juliet, `<message to='`+room1+`'><x xmlns='jabber:x:data' type='submit'>`+
+		`<field var='FORM_TYPE'><value>http://jabber.org/protocol/muc#request</value></field>`+
+		`<field var='muc#role'><value>participant</value></field></x></message>`)
+	fwd := pick(out, romeo, "message")
+	if len(out) != 1 || len(fwd) != 1 || !strings.Contains(fwd[0].String(), "<value>Juliet</value>") {
+		t.Fatalf("request not forwarded to the moderator only: %v", out)
+	}
+	// The moderator approves by submitting the form back.
+	x := fwd[0].Child("jabber:x:data", "x")
+	x.SetAttr("type", "submit")
+	for _, f := range x.ChildrenNamed("jabber:x:data", "field") {
+		if f.Attr("var") == "muc#request_allow" {
+			f.Nodes = nil
+			f.Add(xmlel.New("jabber:x:data", "value").AddText("true"))
+		}
+	}
+	approve := xmlel.New(NSClient, "message", "to", room1, "from", romeo).Add(x)
+	out = Flatten(h.g.Handle(approve))
+	if p := pick(out, juliet, "presence"); len(p) != 1 || child(p[0], NSMUCUser, "x", NSMUCUser, "item").Attr("role") != "participant" {
+		t.Errorf("voice not granted: %v", out)
+	}
+}

@@ -2,6 +2,7 @@ package room
 
 import (
 	"chorus/affiliations"
+	"chorus/forms"
 	"chorus/internal/xmlel"
 )
 
@@ -18,6 +19,12 @@ func (r *Room) messageToRoom(req *request) {
 		if x := req.st.Child(NSMUCUser, "x"); x != nil {
 			r.userExtension(req, x)
 			return
+		}
+		if x := req.st.Child(forms.NS, "x"); x != nil {
+			if f, err := forms.Parse(x); err == nil && f.FormType() == forms.Request {
+				r.handleRequestForm(req, f)
+				return
+			}
 		}
 		r.replyError(req, errBadRequest.withText("Messages to the room must be of type groupchat"))
 	default:
