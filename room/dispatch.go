@@ -72,9 +72,10 @@ func (r *Room) dispatch(req *request) {
 }
 
 // iqToOccupant handles IQs to room/nick: XEP-0410 self-pings are answered
-// by the room; other requests are not relayed to keep real JIDs private.
+// by the room; other requests and their answers are relayed.
 func (r *Room) iqToOccupant(req *request) {
 	if req.typ == "result" || req.typ == "error" {
+		r.iqReturn(req)
 		return
 	}
 	from := r.occupantBySession(req.from)
@@ -91,5 +92,5 @@ func (r *Room) iqToOccupant(req *request) {
 		r.send(req.from, iqResult(req.st))
 		return
 	}
-	r.replyError(req, errServiceUnavailable)
+	r.iqForward(req, from, target)
 }

@@ -289,3 +289,30 @@ func TestVoiceRequest(t *testing.T) {
 		t.Errorf("voice not granted: %v", out)
 	}
 }
+
+func TestIQRelayBetweenOccupants(t *testing.T) {
+	h := newHarness(t)
+	h.createRoom()
+	h.send(juliet, join("Juliet"))
+	out := h.send(juliet, `<iq type='get' id='v1' to='`+room1+`/Romeo'><query xmlns='jabber:iq:version'/></iq>`)
+	if len(out) != 1 || out[0].Attr("to") != romeo || out[0].Attr("from") != room1+"/Juliet" || out[0].Attr("id") == "v1" {
+		t.Fatalf("relay: %v", out)
+	}
+	if strings.Contains(out[0].String(), "juliet@") {
+		t.Errorf("relay leaks the asker's JID: %v", out[0])
+	}
+	id := out[0].Attr("id")
+	out = h.send(romeo, `<iq type='result' id='`+id+`' to='`+room1+`/Juliet'><query xmlns='jabber:iq:version'><name>x</name></query></iq>`)
+	if len(out) != 1 || out[0].Attr("to") != juliet || out[0].Attr("from") != room1+"/Romeo" || out[0].Attr("id") != "v1" {
+		t.Errorf("answer: %v", out)
+	}
+	// A forged answer from someone else goes nowhere.
+	if out := h.send(nurse, `<iq type='result' id='`+id+`' to='`+room1+`/Juliet'/>`); len(out) != 0 {
+		t.Errorf("forged answer routed: %v", out)
+	}
+	// vCard requests go to the bare JID.
+	out = h.send(juliet, `<iq type='get' id='vc' to='`+room1+`/Romeo'><vCard xmlns='vcard-temp'/></iq>`)
+	if out[0].Attr("to") != "romeo@localhost" {
+		t.Errorf("vcard relay: %v", out)
+	}
+}

@@ -35,10 +35,15 @@ func setOccupantID(r *Room, o *Occupant, st *xmlel.Element) {
 }
 
 func (r *Room) occupantID(bare string) string {
-	if r.salt == nil {
-		r.salt = []byte(r.svc.newID() + r.svc.newID())
-	}
-	m := hmac.New(sha256.New, r.salt)
+	m := hmac.New(sha256.New, r.roomSalt())
 	m.Write([]byte(bare))
 	return base64.RawStdEncoding.EncodeToString(m.Sum(nil)[:16])
+}
+
+// roomSalt is the room's secret key for ids derived from real JIDs.
+func (r *Room) roomSalt() []byte {
+	if r.salt == nil {
+		r.salt = []byte(randomID() + randomID())
+	}
+	return r.salt
 }
