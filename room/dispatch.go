@@ -26,6 +26,7 @@ var routes = [...]route{
 	{kind: "iq", iqType: "set", ns: NSMUCOwner, local: "query", handle: (*Room).ownerSet},
 	{kind: "iq", iqType: "get", ns: NSRegister, local: "query", handle: (*Room).register},
 	{kind: "iq", iqType: "set", ns: NSRegister, local: "query", handle: (*Room).register},
+	{kind: "iq", iqType: "set", ns: NSModerate, local: "moderate", handle: (*Room).moderate},
 }
 
 // dispatch sends one stanza to its handler.

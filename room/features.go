@@ -53,4 +53,5 @@ var features = []feature{
 	loggingFeature,
 	langFeature,
 	voiceRequestFeature,
+	moderationFeature,
 }

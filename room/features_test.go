@@ -316,3 +316,52 @@ func TestIQRelayBetweenOccupants(t *testing.T) {
 		t.Errorf("vcard relay: %v", out)
 	}
 }
+
+func TestModerationAndRetraction(t *testing.T) {
+	h := newHarness(t)
+	h.createRoom()
+	h.send(juliet, join("Juliet"))
+	h.send(nurse, join("Nurse"))
+	out := h.send(juliet, `<message type='groupchat' id='bad' to='`+room1+`'><body>rude</body></message>`)
+	sid := out[0].Child(NSStanzaID, "stanza-id").Attr("id")
+	mod := `<iq type='set' id='mod' to='` + room1 + `'><moderate xmlns='urn:xmpp:message-moderate:1' id='` + sid + `'><retract xmlns='urn:xmpp:message-retract:1'/><reason>spam</reason></moderate></iq>`
+	if out := h.send(nurse, mod); len(out) != 1 || condition(out[0]) != "auth/forbidden" {
+		t.Errorf("participant moderated: %v", out)
+	}
+	out = h.send(romeo, mod)
+	if res := pick(out, romeo, "iq"); len(res) != 1 || res[0].Attr("type") != "result" {
+		t.Fatalf("moderation: %v", out)
+	}
+	ret := pick(out, nurse, "message")
+	if len(ret) != 1 || child(ret[0], NSRetract, "retract").Attr("id") != sid ||
+		child(ret[0], NSRetract, "retract", NSModerate, "moderated").Attr("by") != room1+"/Romeo" ||
+		child(ret[0], NSRetract, "retract", NSRetract, "reason").Text() != "spam" {
+		t.Errorf("retraction broadcast: %v", ret)
+	}
+	// Later joiners see a tombstone, not the message.
+	out = h.send("tybalt@localhost/x", join("Tybalt"))
+	if s := fmtAll(pick(out, "tybalt@localhost/x", "message")); strings.Contains(s, "rude") || !strings.Contains(s, "retracted") {
+		t.Errorf("history after moderation: %s", s)
+	}
+	if out := h.send(romeo, strings.Replace(mod, sid, "nope", 1)); condition(out[0]) != "cancel/item-not-found" {
+		t.Errorf("unknown id: %v", out)
+	}
+	// Authors may retract their own messages, nobody else's.
+	out = h.send(juliet, `<message type='groupchat' to='`+room1+`'><body>oops</body></message>`)
+	sid = out[0].Child(NSStanzaID, "stanza-id").Attr("id")
+	retract := `<message type='groupchat' to='` + room1 + `'><retract xmlns='urn:xmpp:message-retract:1' id='` + sid + `'/></message>`
+	if out := h.send(nurse, retract); len(out) != 1 || condition(out[0]) != "auth/forbidden" {
+		t.Errorf("retraction by another: %v", out)
+	}
+	if out := h.send(juliet, retract); len(out) != 4 {
+		t.Errorf("retraction by the author: %v", out)
+	}
+}
+
+func fmtAll(els []*xmlel.Element) string {
+	var b strings.Builder
+	for _, e := range els {
+		b.WriteString(e.String())
+	}
+	return b.String()
+}

@@ -49,6 +49,12 @@ func (r *Room) groupchat(req *request) {
 		r.changeSubject(o, req, s.Text())
 		return
 	}
+	if rt := req.st.Child(NSRetract, "retract"); rt != nil {
+		if e := r.authorRetraction(o, req, rt); e != nil {
+			r.replyError(req, e)
+			return
+		}
+	}
 	msg := req.st.ShallowCopy()
 	msg.SetAttr("from", r.occupantJID(o.Nick))
 	msg.SetAttr("to", "")
