@@ -6,6 +6,7 @@ import "chorus/internal/xmlel"
 // an optional human-readable text.
 type stanzaError struct {
 	typ, condition, text string
+	detail               string // character data of the condition element (gone, redirect)
 }
 
 // Error types (RFC 6120 §8.3.2).
@@ -62,7 +63,7 @@ func errorReply(st *xmlel.Element, e *stanzaError, by string) *xmlel.Element {
 
 func errorElement(e *stanzaError, by string) *xmlel.Element {
 	el := xmlel.New(NSClient, "error", "type", e.typ, "by", by)
-	el.Add(xmlel.New(NSStanzas, e.condition))
+	el.Add(xmlel.New(NSStanzas, e.condition).AddText(e.detail))
 	if e.text != "" {
 		el.Add(xmlel.New(NSStanzas, "text").AddText(e.text))
 	}

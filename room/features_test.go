@@ -3,6 +3,7 @@ package room
 import (
 	"strings"
 	"testing"
+	"time"
 
 	"chorus/internal/xmlel"
 )
@@ -364,4 +365,59 @@ func fmtAll(els []*xmlel.Element) string {
 		b.WriteString(e.String())
 	}
 	return b.String()
+}
+
+func TestTombstone(t *testing.T) {
+	h := newHarness(t)
+	h.createRoom("muc#roomconfig_persistentroom", "1")
+	h.send(romeo, `<iq type='set' id='d' to='`+room1+`'><query xmlns='http://jabber.org/protocol/muc#owner'><destroy jid='new@conference.localhost'><reason>moved</reason></destroy></query></iq>`)
+	out := h.send(juliet, join("Juliet"))
+	if len(out) != 1 || condition(out[0]) != "cancel/gone" ||
+		child(out[0], NSClient, "error", NSStanzas, "gone").Text() != "xmpp:new@conference.localhost?join" {
+		t.Fatalf("join after destroy: %v", out)
+	}
+	// Service admins may bring the room back.
+	if out := h.send(admin, join("Admin")); codes(pick(out, admin, "presence")[0]) != "201,110" {
+		t.Errorf("admin recreation: %v", out)
+	}
+	// Tombstones expire.
+	h2 := newHarness(t)
+	h2.createRoom("muc#roomconfig_persistentroom", "1")
+	h2.send(romeo, `<iq type='set' id='d' to='`+room1+`'><query xmlns='http://jabber.org/protocol/muc#owner'><destroy/></query></iq>`)
+	h2.now = h2.now.Add(32 * 24 * time.Hour)
+	if out := h2.send(juliet, join("Juliet")); codes(pick(out, juliet, "presence")[0]) != "201,110" {
+		t.Errorf("join after expiry: %v", out)
+	}
+	// Temporary rooms leave no tombstone.
+	h3 := newHarness(t)
+	h3.createRoom()
+	h3.send(romeo, `<iq type='set' id='d' to='`+room1+`'><query xmlns='http://jabber.org/protocol/muc#owner'><destroy/></query></iq>`)
+	if out := h3.send(juliet, join("Juliet")); codes(pick(out, juliet, "presence")[0]) != "201,110" {
+		t.Errorf("temporary room tombstoned: %v", out)
+	}
+}
+
+func TestCreationPolicy(t *testing.T) {
+	for i, tc := range [...]struct {
+		policy, from string
+		allowed      bool
+	}{
+		0: {CreateAnyone, "x@elsewhere/r", true},
+		1: {CreateLocal, "x@elsewhere/r", false},
+		2: {CreateLocal, romeo, true},
+		3: {CreateAdmins, romeo, false},
+		4: {CreateAdmins, admin, true},
+	} {
+		g := NewRegistry(Options{Domain: "conference.localhost", Admins: []string{"admin@localhost"}, Creation: tc.policy, LocalDomain: "localhost"})
+		st := xmlel.MustParse(join("Nick"))
+		st.SetAttr("from", tc.from)
+		out := Flatten(g.Handle(st))
+		got := len(out) == 2
+		if got != tc.allowed {
+			t.Errorf("%d: %s by %s: %v", i, tc.policy, tc.from, out)
+		}
+		if !tc.allowed && (len(out) != 1 || condition(out[0]) != "cancel/not-allowed") {
+			t.Errorf("%d: refusal %v", i, out)
+		}
+	}
 }

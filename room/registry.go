@@ -21,14 +21,40 @@ type Options struct {
 	Now func() time.Time
 	// NewID makes stanza ids; random when nil.
 	NewID func() string
+	// Creation says who may create rooms: CreateAnyone (the default),
+	// CreateLocal (users of LocalDomain) or CreateAdmins.
+	Creation string
+	// LocalDomain is the host's domain, for CreateLocal.
+	LocalDomain string
+	// TombstoneTTL is how long a destroyed persistent room answers
+	// "gone"; 31 days when zero.
+	TombstoneTTL time.Duration
 }
+
+// Room creation policies.
+const (
+	CreateAnyone = "anyone"
+	CreateLocal  = "local"
+	CreateAdmins = "admins"
+)
 
 // service is what every room shares.
 type service struct {
-	domain string
-	admins map[string]bool
-	now    func() time.Time
-	newID  func() string
+	domain      string
+	admins      map[string]bool
+	now         func() time.Time
+	newID       func() string
+	creation    string
+	localDomain string
+	tombTTL     time.Duration
+}
+
+// tombstone is what remains of a destroyed persistent room: joins get
+// "gone" with the new address for a while, so clients update bookmarks
+// instead of recreating the room by accident (XEP-0045 §10.9).
+type tombstone struct {
+	alt, reason string
+	until       time.Time
 }
 
 // Registry holds the rooms of one MUC service, by bare JID.
@@ -36,11 +62,19 @@ type Registry struct {
 	svc   *service
 	mu    sync.Mutex
 	rooms map[string]*Room
+	tombs map[string]*tombstone
 }
 
 // NewRegistry returns an empty registry.
 func NewRegistry(o Options) *Registry {
-	svc := &service{domain: o.Domain, admins: map[string]bool{}, now: o.Now, newID: o.NewID}
+	svc := &service{domain: o.Domain, admins: map[string]bool{}, now: o.Now, newID: o.NewID,
+		creation: o.Creation, localDomain: o.LocalDomain, tombTTL: o.TombstoneTTL}
+	if svc.creation == "" {
+		svc.creation = CreateAnyone
+	}
+	if svc.tombTTL == 0 {
+		svc.tombTTL = 31 * 24 * time.Hour
+	}
 	for _, a := range o.Admins {
 		if j, ok := parseJID(a); ok {
 			svc.admins[j.Bare().String()] = true
@@ -52,7 +86,7 @@ func NewRegistry(o Options) *Registry {
 	if svc.newID == nil {
 		svc.newID = randomID
 	}
-	return &Registry{svc: svc, rooms: map[string]*Room{}}
+	return &Registry{svc: svc, rooms: map[string]*Room{}, tombs: map[string]*tombstone{}}
 }
 
 func randomID() string {
@@ -83,12 +117,12 @@ func (g *Registry) Handle(st *xmlel.Element) []Out {
 	req.to, req.nick = to.String(), to.Resourcepart()
 	roomJID := to.Bare().String()
 	for {
-		r := g.lookup(roomJID, st)
-		if r == nil {
+		r, err := g.lookup(roomJID, req)
+		if err != nil {
 			if req.typ == "error" || (st.Local == "iq" && req.typ == "result") {
 				return nil
 			}
-			return []Out{To1(req.from, errorReply(st, errItemNotFound.withText("No such room"), roomJID))}
+			return []Out{To1(req.from, errorReply(st, err, roomJID))}
 		}
 		outs, ok := r.handle(req)
 		if !ok {
@@ -99,20 +133,53 @@ func (g *Registry) Handle(st *xmlel.Element) []Out {
 	}
 }
 
-// lookup returns the room, creating it when st is a join (XEP-0045
-// §10.1.1: entering a room that does not exist creates it).
-func (g *Registry) lookup(roomJID string, st *xmlel.Element) *Room {
+// lookup returns the room, creating it when the stanza is a join by someone
+// allowed to create rooms (XEP-0045 §10.1.1), or the error to answer.
+func (g *Registry) lookup(roomJID string, req *request) (*Room, *stanzaError) {
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	if r := g.rooms[roomJID]; r != nil {
-		return r
+		return r, nil
 	}
-	if st.Local != "presence" || st.Attr("type") != "" || st.Child(NSMUC, "x") == nil {
-		return nil
+	st := req.st
+	isJoin := st.Local == "presence" && req.typ == "" && st.Child(NSMUC, "x") != nil
+	if t := g.tombs[roomJID]; t != nil {
+		switch {
+		case g.svc.now().After(t.until):
+			delete(g.tombs, roomJID)
+		case isJoin && g.svc.admins[req.bare]:
+			delete(g.tombs, roomJID) // an admin may bring it back
+		default:
+			e := newError(errCancel, "gone").withText("This room has been destroyed")
+			if t.reason != "" {
+				e = e.withText(t.reason)
+			}
+			if t.alt != "" {
+				e.detail = "xmpp:" + t.alt + "?join"
+			}
+			return nil, e
+		}
+	}
+	if !isJoin {
+		return nil, errItemNotFound.withText("No such room")
+	}
+	if !g.mayCreate(req.bare) {
+		return nil, errNotAllowed.withText("Room creation is restricted")
 	}
 	r := newRoom(g.svc, roomJID)
 	g.rooms[roomJID] = r
-	return r
+	return r, nil
+}
+
+// mayCreate applies the room creation policy.
+func (g *Registry) mayCreate(bare string) bool {
+	switch g.svc.creation {
+	case CreateAdmins:
+		return g.svc.admins[bare]
+	case CreateLocal:
+		return g.svc.admins[bare] || domainOf(bare) == g.svc.localDomain
+	}
+	return true
 }
 
 // collect forgets r if it was destroyed, or is temporary and empty.
@@ -125,6 +192,10 @@ func (g *Registry) collect(r *Room) {
 		r.closed = true
 		if g.rooms[r.jid] == r {
 			delete(g.rooms, r.jid)
+		}
+		if t := r.destroyed; t != nil && r.cfg.Persistent {
+			t.until = g.svc.now().Add(g.svc.tombTTL)
+			g.tombs[r.jid] = t
 		}
 	}
 }

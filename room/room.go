@@ -20,6 +20,9 @@ type Room struct {
 	created bool // the first join has happened
 	locked  bool // XEP-0045 §10.1.1: new rooms wait for their owner's configuration
 	closed  bool // removed from the registry; callers must look the room up again
+	// destroyed is set when an owner or admin destroyed the room; the
+	// registry keeps it as a tombstone for persistent rooms.
+	destroyed *tombstone
 
 	subject subject
 	affs    map[string]affRecord // by bare JID (or domain for host-wide entries)

@@ -25,11 +25,21 @@ type config struct {
 	Secret    string   `envconfig:"CHORUS_SECRET" required:"true" desc:"shared secret of the component connection (the server's component_secret)"`
 	Server    string   `envconfig:"CHORUS_SERVER" default:"127.0.0.1:5347" desc:"host:port of the server's component listener"`
 	Admins    []string `envconfig:"CHORUS_ADMINS" desc:"comma-separated bare JIDs that administer every room"`
+	Creation  string   `envconfig:"CHORUS_ROOM_CREATION" default:"anyone" desc:"who may create rooms: anyone, local (users of the server's domain, CHORUS_DOMAIN without its first label) or admins"`
 	LogLevel  string   `envconfig:"CHORUS_LOG_LEVEL" default:"info" desc:"trace, debug, info, warn or error"`
 	LogFormat string   `envconfig:"CHORUS_LOG_FORMAT" default:"json" desc:"json, or console for people reading a terminal"`
 
 	// Derived by loadConfig.
 	level zerolog.Level
+}
+
+// localDomain is the server's own domain: the service's domain without its
+// first label (conference.example.com serves example.com).
+func (c config) localDomain() string {
+	if _, rest, ok := strings.Cut(c.Domain, "."); ok {
+		return rest
+	}
+	return c.Domain
 }
 
 var logLevels = map[string]zerolog.Level{
@@ -87,6 +97,12 @@ func (c *config) check() error {
 		admins = append(admins, j.String())
 	}
 	c.Admins = admins
+
+	switch c.Creation = strings.ToLower(strings.TrimSpace(c.Creation)); c.Creation {
+	case "anyone", "local", "admins":
+	default:
+		return fmt.Errorf("CHORUS_ROOM_CREATION=%q is not one of anyone, local, admins", c.Creation)
+	}
 
 	lvl, ok := logLevels[strings.ToLower(c.LogLevel)]
 	if !ok {

@@ -57,11 +57,12 @@ func TestLoadConfig(t *testing.T) {
 		err  string // substring of the error
 	}{
 		0: {env: base(), want: config{Domain: "conference.example.com", Secret: "s3cret", Server: "127.0.0.1:5347",
-			Admins: []string{}, LogLevel: "info", LogFormat: "json", level: zerolog.InfoLevel}},
+			Admins: []string{}, Creation: "anyone", LogLevel: "info", LogFormat: "json", level: zerolog.InfoLevel}},
 		1: {env: base("CHORUS_SERVER", "xmpp.internal:5275", "CHORUS_ADMINS", " alice@example.com, Bob@Example.com ,",
-			"CHORUS_LOG_LEVEL", "DEBUG", "CHORUS_LOG_FORMAT", "console", "CHORUS_DOMAIN", "Conference.Example.com"),
+			"CHORUS_LOG_LEVEL", "DEBUG", "CHORUS_LOG_FORMAT", "console", "CHORUS_DOMAIN", "Conference.Example.com",
+			"CHORUS_ROOM_CREATION", "Local"),
 			want: config{Domain: "conference.example.com", Secret: "s3cret", Server: "xmpp.internal:5275",
-				Admins: []string{"alice@example.com", "bob@example.com"}, LogLevel: "DEBUG", LogFormat: "console", level: zerolog.DebugLevel}},
+				Admins: []string{"alice@example.com", "bob@example.com"}, Creation: "local", LogLevel: "DEBUG", LogFormat: "console", level: zerolog.DebugLevel}},
 		2:  {env: map[string]string{"CHORUS_SECRET": "s"}, err: "CHORUS_DOMAIN is required"},
 		3:  {env: base("CHORUS_DOMAIN", ""), err: "CHORUS_DOMAIN is required"},
 		4:  {env: base("CHORUS_SECRET", ""), err: "CHORUS_SECRET is required"},
@@ -81,8 +82,9 @@ func TestLoadConfig(t *testing.T) {
 		18: {env: base("CHORUS_LOG_LEVEL", "verbose"), err: "CHORUS_LOG_LEVEL"},
 		19: {env: base("CHORUS_LOG_LEVEL", ""), err: "CHORUS_LOG_LEVEL"},
 		20: {env: base("CHORUS_LOG_FORMAT", "text"), err: "CHORUS_LOG_FORMAT"},
+		22: {env: base("CHORUS_ROOM_CREATION", "everyone"), err: "CHORUS_ROOM_CREATION"},
 		21: {env: base("CHORUS_SERVER", "[::1]:5347"), want: config{Domain: "conference.example.com", Secret: "s3cret",
-			Server: "[::1]:5347", Admins: []string{}, LogLevel: "info", LogFormat: "json", level: zerolog.InfoLevel}},
+			Server: "[::1]:5347", Admins: []string{}, Creation: "anyone", LogLevel: "info", LogFormat: "json", level: zerolog.InfoLevel}},
 	} {
 		setEnv(t, tc.env)
 		got, err := loadConfig()
