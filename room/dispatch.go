@@ -27,6 +27,8 @@ var routes = [...]route{
 	{kind: "iq", iqType: "get", ns: NSRegister, local: "query", handle: (*Room).register},
 	{kind: "iq", iqType: "set", ns: NSRegister, local: "query", handle: (*Room).register},
 	{kind: "iq", iqType: "set", ns: NSModerate, local: "moderate", handle: (*Room).moderate},
+	{kind: "iq", iqType: "get", ns: NSVCard, local: "vCard", handle: (*Room).vcardGet},
+	{kind: "iq", iqType: "set", ns: NSVCard, local: "vCard", handle: (*Room).vcardSet},
 }
 
 // dispatch sends one stanza to its handler.

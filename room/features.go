@@ -54,4 +54,5 @@ var features = []feature{
 	langFeature,
 	voiceRequestFeature,
 	moderationFeature,
+	vcardFeature,
 }

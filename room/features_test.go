@@ -421,3 +421,27 @@ func TestCreationPolicy(t *testing.T) {
 		}
 	}
 }
+
+func TestRoomVCard(t *testing.T) {
+	h := newHarness(t)
+	h.createRoom()
+	h.send(juliet, join("Juliet"))
+	set := `<iq type='set' id='v' to='` + room1 + `'><vCard xmlns='vcard-temp'><PHOTO><TYPE>image/png</TYPE><BINVAL>aGVsbG8=</BINVAL></PHOTO></vCard></iq>`
+	if out := h.send(juliet, set); condition(out[0]) != "auth/forbidden" {
+		t.Errorf("non-owner set the vCard: %v", out)
+	}
+	out := h.send(romeo, set)
+	const hash = "aaf4c61ddcc5e8a2dabede0f3b482cd9aea9434d" // sha1("hello")
+	p := pick(out, juliet, "presence")
+	if len(p) != 1 || p[0].Attr("from") != room1 || child(p[0], NSVCardUpdate, "x", NSVCardUpdate, "photo").Text() != hash {
+		t.Errorf("avatar announcement: %v", out)
+	}
+	out = h.send(nurse, join("Nurse"))
+	if !strings.Contains(fmtAll(pick(out, nurse, "presence")), hash) {
+		t.Errorf("joiner not told the avatar: %v", out)
+	}
+	out = h.send(nurse, `<iq type='get' id='g' to='`+room1+`'><vCard xmlns='vcard-temp'/></iq>`)
+	if child(out[0], NSVCard, "vCard", NSVCard, "PHOTO") == nil {
+		t.Errorf("vCard get: %v", out)
+	}
+}

@@ -120,6 +120,7 @@ func (r *Room) join(req *request, muc *xmlel.Element) {
 	r.sendOccupantList(req.from, o, o)
 	r.sendOfflineMembers(req.from, o)
 	r.publish(o, statusChange{selfCodes: selfCodes})
+	r.sendAvatar(req.from)
 	r.sendHistory(req.from, muc)
 	r.sendSubject(req.from)
 }

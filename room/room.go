@@ -29,6 +29,9 @@ type Room struct {
 	history history
 	salt    []byte // keys occupant ids (XEP-0421)
 
+	vcard      *xmlel.Element // the room's vCard, set by an owner
+	avatarHash string         // SHA-1 of the vCard photo, hex
+
 	occupants []*Occupant // in order of joining, for stable fan-out
 	byNick    map[string]*Occupant
 	byReal    map[string]*Occupant // full real JID of each session
