@@ -31,10 +31,20 @@ func NewRouter(domain string, rooms *room.Registry) *Router {
 // HandleStanza implements Handler.
 func (rt *Router) HandleStanza(st *xmlel.Element) []room.Out {
 	to, err := jid.Parse(st.Attr("to"))
-	if err != nil || to.Localpart() != "" {
-		return rt.rooms.Handle(st)
+	if err == nil {
+		// Answers go out from the canonical form of the address.
+		st.SetAttr("to", to.String())
 	}
-	if to.Resourcepart() != "" {
+	switch {
+	case err != nil:
+		return rt.rooms.Handle(st) // answers jid-malformed from the service
+	case to.Domainpart() != rt.domain:
+		// The host routes only our domain here; answer from the service,
+		// since replying from a foreign address would break the stream.
+		return rt.errorFrom(st, rt.domain, "cancel", "item-not-found")
+	case to.Localpart() != "":
+		return rt.rooms.Handle(st)
+	case to.Resourcepart() != "":
 		return rt.errorReply(st, "cancel", "service-unavailable")
 	}
 	return rt.service(st)
@@ -115,12 +125,18 @@ func (rt *Router) result(st, payload *xmlel.Element) []room.Out {
 }
 
 func (rt *Router) errorReply(st *xmlel.Element, typ, cond string) []room.Out {
-	if st.Attr("from") == "" {
-		return nil
-	}
 	from := st.Attr("to")
 	if from == "" {
 		from = rt.domain
+	}
+	return rt.errorFrom(st, from, typ, cond)
+}
+
+// errorFrom answers st with an error sent from the given address, unless
+// st is itself an error or result (RFC 6120 §8.3.1).
+func (rt *Router) errorFrom(st *xmlel.Element, from, typ, cond string) []room.Out {
+	if st.Attr("from") == "" || st.Attr("type") == "error" || (st.Local == "iq" && st.Attr("type") == "result") {
+		return nil
 	}
 	e := xmlel.New(xmlel.NSClient, "error", "type", typ).Add(xmlel.New(nsStanzas, cond))
 	res := xmlel.New(xmlel.NSClient, st.Local, "type", "error", "id", st.Attr("id"), "from", from)

@@ -112,9 +112,14 @@ func (g *Registry) Handle(st *xmlel.Element) []Out {
 		if req.typ == "error" || req.typ == "result" {
 			return nil
 		}
-		return []Out{To1(req.from, errorReply(st, errJIDMalformed, ""))}
+		// Answer from the service itself: an unusable address cannot be
+		// the sender, and the host would refuse a foreign one.
+		e := errorReply(st, errJIDMalformed, "")
+		e.SetAttr("from", g.svc.domain)
+		return []Out{To1(req.from, e)}
 	}
 	req.to, req.nick = to.String(), to.Resourcepart()
+	st.SetAttr("to", req.to) // replies are sent from the canonical address
 	roomJID := to.Bare().String()
 	for {
 		r, err := g.lookup(roomJID, req)
