@@ -368,8 +368,49 @@ func TestGroupchat(t *testing.T) {
 	if len(msgs) != 2 || msgs[0].ChildText(NSClient, "body") != "hi" || msgs[0].Child(NSDelay, "delay").Attr("from") != room1 {
 		t.Errorf("history: %v", msgs)
 	}
-	out = h.send(nurse, join("Nurse2", `<history maxstanzas='0'/>`))
-	_ = out
+	// XEP-0045 §7.2.15: the joiner's limits are honoured.
+	for i, tc := range [...]struct {
+		history string
+		want    int
+	}{
+		0: {`<history maxstanzas='0'/>`, 0},
+		1: {`<history maxstanzas='5'/>`, 1},
+		2: {`<history seconds='30'/>`, 0}, // the message is a minute old
+		3: {`<history seconds='120'/>`, 1},
+		4: {`<history since='2026-01-02T03:04:00Z'/>`, 1},
+		5: {`<history since='2026-01-02T03:05:00Z'/>`, 0},
+		6: {`<history maxchars='10'/>`, 0},
+		7: {`<history maxchars='100000'/>`, 1},
+	} {
+		who := fmt.Sprintf("h%d@localhost/x", i)
+		out = h.send(who, join(fmt.Sprintf("H%d", i), tc.history))
+		if got := len(pick(out, who, "message")) - 1; got != tc.want {
+			t.Errorf("%d: %s: %d history messages, want %d", i, tc.history, got, tc.want)
+		}
+	}
+}
+
+func TestCorrectionPassesThrough(t *testing.T) {
+	h := newHarness(t)
+	h.createRoom()
+	out := h.send(romeo, `<message type='groupchat' id='c2' to='`+room1+`'><body>fixed</body><replace xmlns='urn:xmpp:message-correct:0' id='c1'/></message>`)
+	if len(out) != 1 || out[0].Child("urn:xmpp:message-correct:0", "replace").Attr("id") != "c1" {
+		t.Errorf("correction: %v", out)
+	}
+}
+
+func TestNickValidation(t *testing.T) {
+	h := newHarness(t)
+	h.createRoom()
+	for i, nick := range []string{"\u0007bell", " \t ", "a\u0000b"} {
+		st := xmlel.MustParse(join("x"))
+		st.SetAttr("to", room1+"/"+nick)
+		st.SetAttr("from", juliet)
+		out := Flatten(h.g.Handle(st))
+		if len(out) != 1 || condition(out[0]) != "modify/jid-malformed" {
+			t.Errorf("%d: nick %q: %v", i, nick, out)
+		}
+	}
 }
 
 func TestSubjectChange(t *testing.T) {
