@@ -1,6 +1,7 @@
 package component
 
 import (
+	"strings"
 	"testing"
 
 	"chorus/internal/xmlel"
@@ -46,5 +47,41 @@ func TestRouterService(t *testing.T) {
 	}
 	if out := rt.HandleStanza(xmlel.MustParse(`<presence from='a@localhost/r' to='conference.localhost'/>`)); len(out) != 0 {
 		t.Errorf("presence to the service answered: %v", out)
+	}
+}
+
+func TestRouterPublicRoomsAndCommands(t *testing.T) {
+	reg := room.NewRegistry(room.Options{Domain: "conference.localhost", Admins: []string{"admin@localhost"}})
+	rt := NewRouter("conference.localhost", reg)
+	send := func(s string) []*xmlel.Element { return room.Flatten(rt.HandleStanza(xmlel.MustParse(s))) }
+	for _, r := range []string{"public", "hidden"} {
+		send(`<presence from='o@localhost/r' to='` + r + `@conference.localhost/o'><x xmlns='http://jabber.org/protocol/muc'/></presence>`)
+		pub := "0"
+		if r == "public" {
+			pub = "1"
+		}
+		send(`<iq type='set' id='c' from='o@localhost/r' to='` + r + `@conference.localhost'><query xmlns='http://jabber.org/protocol/muc#owner'><x xmlns='jabber:x:data' type='submit'>` +
+			`<field var='FORM_TYPE'><value>http://jabber.org/protocol/muc#roomconfig</value></field><field var='muc#roomconfig_publicroom'><value>` + pub + `</value></field></x></query></iq>`)
+	}
+	out := send(`<iq type='get' id='i' from='a@localhost/r' to='conference.localhost'><query xmlns='http://jabber.org/protocol/disco#items'/></iq>`)
+	items := out[0].FirstChild().Children()
+	if len(items) != 1 || items[0].Attr("jid") != "public@conference.localhost" {
+		t.Errorf("public rooms: %v", out)
+	}
+	destroy := `<iq type='set' id='d' from='%s' to='conference.localhost'><command xmlns='http://jabber.org/protocol/commands' node='http://prosody.im/protocol/muc#destroy'>` +
+		`<x xmlns='jabber:x:data' type='submit'><field var='rooms'><value>hidden@conference.localhost</value></field></x></command></iq>`
+	out = send(strings.Replace(destroy, "%s", "o@localhost/r", 1))
+	if len(out) != 1 || out[0].Child(xmlel.NSClient, "error").Child(nsStanzas, "forbidden") == nil {
+		t.Errorf("non-admin ran the destroy command: %v", out)
+	}
+	out = send(strings.Replace(destroy, "%s", "admin@localhost/r", 1))
+	res := out[len(out)-1]
+	if res.Attr("type") != "result" || !strings.Contains(res.String(), "hidden@conference.localhost</note>") || len(reg.RoomJIDs()) != 1 {
+		t.Errorf("admin destroy: %v", out)
+	}
+	// Without a form, the command offers one listing the rooms.
+	out = send(`<iq type='set' id='e' from='admin@localhost/r' to='conference.localhost'><command xmlns='http://jabber.org/protocol/commands' node='http://prosody.im/protocol/muc#destroy' action='execute'/></iq>`)
+	if !strings.Contains(out[0].String(), "status='executing'") || !strings.Contains(out[0].String(), "<value>public@conference.localhost</value>") {
+		t.Errorf("command form: %v", out)
 	}
 }

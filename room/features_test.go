@@ -445,3 +445,43 @@ func TestRoomVCard(t *testing.T) {
 		t.Errorf("vCard get: %v", out)
 	}
 }
+
+func TestMembersOnlySwitchRemovesNonMembers(t *testing.T) {
+	h := newHarness(t)
+	h.createRoom()
+	h.send(romeo, admin1(`<item affiliation='member' jid='nurse@localhost'/>`))
+	h.send(juliet, join("Juliet"))
+	h.send(nurse, join("Nurse"))
+	out := h.send(romeo, config("muc#roomconfig_membersonly", "1"))
+	if p := pick(out, juliet, "presence"); len(p) != 1 || codes(p[0]) != "322,110" || p[0].Attr("type") != "unavailable" {
+		t.Errorf("non-member not removed with 322: %v", out)
+	}
+	if p := pick(out, nurse, "presence"); len(p) != 1 || codes(p[0]) != "322" {
+		t.Errorf("others not told: %v", out)
+	}
+	if len(h.g.rooms[room1].occupants) != 2 {
+		t.Error("wrong occupants left")
+	}
+}
+
+func TestNonAnonymousRoom(t *testing.T) {
+	h := newHarness(t)
+	h.createRoom("muc#roomconfig_whois", "anyone")
+	out := h.send(juliet, join("Juliet"))
+	ps := pick(out, juliet, "presence")
+	if child(ps[0], NSMUCUser, "x", NSMUCUser, "item").Attr("jid") != romeo {
+		t.Errorf("real JID hidden in a non-anonymous room: %v", ps[0])
+	}
+	if codes(ps[1]) != "100,110" {
+		t.Errorf("status 100 missing: %v", ps[1])
+	}
+	// Back to semi-anonymous: 173, and real JIDs hidden again.
+	out = h.send(romeo, config("muc#roomconfig_whois", "moderators"))
+	if m := pick(out, juliet, "message"); len(m) != 1 || codes(m[0]) != "173" {
+		t.Errorf("173: %v", out)
+	}
+	out = h.send(nurse, join("Nurse"))
+	if strings.Contains(fmtAll(pick(out, nurse, "presence")), "romeo@") {
+		t.Errorf("real JID shown in a semi-anonymous room: %v", out)
+	}
+}
