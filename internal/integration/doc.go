@@ -1,5 +1,5 @@
 // Package integration runs conversation scripts (scansion format) against
 // Chorus attached to a host server: the project's own scenarios in
 // testdata/ against the in-process fake host, and those plus Prosody's MUC
-// scripts against a disposable Prosody.
+// scripts against a disposable Prosody and a disposable ejabberd.
 package integration

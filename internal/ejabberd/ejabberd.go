@@ -1,0 +1,478 @@
+// Package ejabberd runs a disposable ejabberd for integration tests: its own
+// temporary config, Mnesia spool and log, on free loopback ports, with
+// client authentication that accepts any username and password, and one
+// external component.
+//
+// The Erlang VM is started directly (erl -s ejabberd) rather than through
+// ejabberdctl: ejabberdctl insists on running as the ejabberd user (it
+// switches to it from root and refuses anyone else), while erl runs as
+// whoever runs the tests. The VM is not distributed, so there is no node
+// name to collide with another instance and no epmd is started or left
+// behind.
+package ejabberd
+
+import (
+	"bytes"
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"text/template"
+	"time"
+)
+
+// Options configure the server. Zero values take the defaults.
+type Options struct {
+	// Host is the virtual host clients log in to; default "localhost".
+	Host string
+	// Component is the external component's domain; default
+	// "conference." + Host.
+	Component string
+	// Secret is the component secret; default random.
+	Secret string
+	// StartTimeout bounds the wait for the listeners; default 30 s.
+	StartTimeout time.Duration
+}
+
+// Server is one ejabberd VM and the files it owns.
+type Server struct {
+	tb       testing.TB
+	opts     Options
+	inst     installation
+	dir      string
+	cfgPath  string
+	logPath  string
+	c2sPort  int
+	compPort int
+
+	mu     sync.Mutex
+	cmd    *exec.Cmd
+	exited chan struct{} // closed when cmd has been waited for
+}
+
+// installation is where the pieces of an ejabberd install are.
+type installation struct {
+	erl, perl string
+	// libs is the ERL_LIBS directory holding ejabberd's application;
+	// Debian keeps it outside Erlang's own lib directory.
+	libs string
+}
+
+// ctlScripts are where ejabberdctl is looked for when it is not on PATH;
+// /usr/sbin is not on an ordinary user's PATH on Debian.
+var ctlScripts = []string{"/usr/sbin/ejabberdctl", "/usr/local/sbin/ejabberdctl"}
+
+// libGlobs find ejabberd's application when ejabberdctl does not say.
+var libGlobs = []string{"/usr/lib/*/ejabberd-*/ebin/ejabberd.app", "/usr/lib/ejabberd-*/ebin/ejabberd.app"}
+
+var erlLibsLine = regexp.MustCompile(`(?m)^\s*ERL_LIBS=['"]?([^'"\s]+)`)
+
+func find() (installation, error) {
+	var inst installation
+	var err error
+	if inst.erl, err = exec.LookPath("erl"); err != nil {
+		return inst, fmt.Errorf("ejabberd: erl is not on PATH (apt-get install ejabberd): %w", err)
+	}
+	// The external authentication script is Perl, which Debian always has.
+	if inst.perl, err = exec.LookPath("perl"); err != nil {
+		return inst, fmt.Errorf("ejabberd: perl, for the authentication script, is not on PATH: %w", err)
+	}
+	ctls := ctlScripts
+	if p, err := exec.LookPath("ejabberdctl"); err == nil {
+		ctls = append([]string{p}, ctls...)
+	}
+	for _, ctl := range ctls {
+		b, err := os.ReadFile(ctl)
+		if err != nil {
+			continue
+		}
+		if m := erlLibsLine.FindSubmatch(b); m != nil && hasApp(string(m[1])) {
+			inst.libs = string(m[1])
+			return inst, nil
+		}
+	}
+	for _, g := range libGlobs {
+		if apps, _ := filepath.Glob(g); len(apps) > 0 {
+			// .../ejabberd-VERSION/ebin/ejabberd.app -> ...
+			inst.libs = filepath.Dir(filepath.Dir(filepath.Dir(apps[len(apps)-1])))
+			return inst, nil
+		}
+	}
+	return inst, errors.New("ejabberd: its Erlang application is not installed (apt-get install ejabberd)")
+}
+
+func hasApp(libs string) bool {
+	apps, _ := filepath.Glob(filepath.Join(libs, "ejabberd*", "ebin", "ejabberd.app"))
+	return len(apps) > 0
+}
+
+// Available reports why ejabberd cannot be used here, or nil.
+func Available() error {
+	_, err := find()
+	return err
+}
+
+// Require skips the test when ejabberd is not installed, or fails it when
+// the environment variable CI is "true", where a missing ejabberd means a
+// broken CI setup rather than a developer's machine without it.
+func Require(tb testing.TB) {
+	tb.Helper()
+	if err := Available(); err != nil {
+		if os.Getenv("CI") == "true" {
+			tb.Fatal(err)
+		}
+		tb.Skip(err)
+	}
+}
+
+// Start writes a config into a fresh temporary directory, starts ejabberd
+// and waits until its client and component ports accept connections. The
+// server is stopped when tb's test ends, and its log tail is printed if the
+// test failed.
+func Start(tb testing.TB, opts Options) (*Server, error) {
+	tb.Helper()
+	inst, err := find()
+	if err != nil {
+		return nil, err
+	}
+	if opts.Host == "" {
+		opts.Host = "localhost"
+	}
+	if opts.Component == "" {
+		opts.Component = "conference." + opts.Host
+	}
+	if opts.Secret == "" {
+		b := make([]byte, 12)
+		rand.Read(b)
+		opts.Secret = hex.EncodeToString(b)
+	}
+	if opts.StartTimeout <= 0 {
+		opts.StartTimeout = 30 * time.Second
+	}
+	s := &Server{tb: tb, opts: opts, inst: inst, dir: tb.TempDir()}
+	s.cfgPath = filepath.Join(s.dir, "ejabberd.yml")
+	s.logPath = filepath.Join(s.dir, "ejabberd.log")
+	if err := os.Mkdir(filepath.Join(s.dir, "spool"), 0o700); err != nil {
+		return nil, err
+	}
+	if err := os.WriteFile(filepath.Join(s.dir, extauthScript), []byte(extauth), 0o600); err != nil {
+		return nil, err
+	}
+	ports, err := freePorts(2)
+	if err != nil {
+		return nil, err
+	}
+	s.c2sPort, s.compPort = ports[0], ports[1]
+	if err := s.writeConfig(); err != nil {
+		return nil, err
+	}
+	tb.Cleanup(func() {
+		if tb.Failed() {
+			tb.Logf("ejabberd log (%s), last lines:\n%s", s.logPath, s.LogTail(40))
+		}
+		if err := s.Stop(); err != nil {
+			tb.Errorf("ejabberd: stop: %v", err)
+		}
+	})
+	if err := s.start(); err != nil {
+		return nil, err
+	}
+	return s, nil
+}
+
+// C2SAddr is the client listener, host:port.
+func (s *Server) C2SAddr() string { return net.JoinHostPort("127.0.0.1", fmt.Sprint(s.c2sPort)) }
+
+// ComponentAddr is the component listener, host:port.
+func (s *Server) ComponentAddr() string {
+	return net.JoinHostPort("127.0.0.1", fmt.Sprint(s.compPort))
+}
+
+// Secret is the component secret.
+func (s *Server) Secret() string { return s.opts.Secret }
+
+// Host is the virtual host clients log in to.
+func (s *Server) Host() string { return s.opts.Host }
+
+// Component is the external component's domain.
+func (s *Server) Component() string { return s.opts.Component }
+
+// Dir is the temporary directory holding the config, spool and logs.
+func (s *Server) Dir() string { return s.dir }
+
+// LogPath is ejabberd's main log file.
+func (s *Server) LogPath() string { return s.logPath }
+
+// LogTail returns the last n lines of ejabberd's log.
+func (s *Server) LogTail(n int) string {
+	b, err := os.ReadFile(s.logPath)
+	if err != nil {
+		return fmt.Sprintf("(no log: %v)", err)
+	}
+	lines := strings.SplitAfter(string(b), "\n")
+	if len(lines) > 0 && lines[len(lines)-1] == "" {
+		lines = lines[:len(lines)-1]
+	}
+	if len(lines) > n {
+		lines = lines[len(lines)-n:]
+	}
+	return strings.Join(lines, "")
+}
+
+// Restart stops the server if it runs and starts it again on the same
+// ports, with the same config and spool.
+func (s *Server) Restart() error {
+	if err := s.Stop(); err != nil {
+		return err
+	}
+	return s.start()
+}
+
+// stopTimeout is how long Stop waits after SIGTERM; the VM's orderly
+// shutdown of a test instance takes one to three seconds.
+const stopTimeout = 10 * time.Second
+
+// Stop terminates ejabberd (SIGTERM, which the Erlang VM turns into an
+// orderly init:stop, then SIGKILL after stopTimeout) and waits for it.
+// Stopping a stopped server does nothing.
+func (s *Server) Stop() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.cmd == nil {
+		return nil
+	}
+	cmd, exited := s.cmd, s.exited
+	s.cmd = nil
+	pgid := cmd.Process.Pid
+	// The VM's helpers (erl_child_setup, the authentication script) end
+	// on their own when it exits; killing its process group makes sure.
+	// The group cannot have been recycled while any member lives.
+	defer syscall.Kill(-pgid, syscall.SIGKILL)
+	select {
+	case <-exited:
+		return nil
+	default:
+	}
+	if err := cmd.Process.Signal(syscall.SIGTERM); err != nil && !errors.Is(err, os.ErrProcessDone) {
+		return err
+	}
+	select {
+	case <-exited:
+		return nil
+	case <-time.After(stopTimeout):
+	}
+	s.tb.Logf("ejabberd did not stop within %v of SIGTERM; killed it", stopTimeout)
+	if err := syscall.Kill(-pgid, syscall.SIGKILL); err != nil && !errors.Is(err, syscall.ESRCH) {
+		return err
+	}
+	<-exited
+	return nil
+}
+
+func (s *Server) start() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.cmd != nil {
+		return errors.New("ejabberd: already running")
+	}
+	out, err := os.OpenFile(filepath.Join(s.dir, "ejabberd.out"), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
+	if err != nil {
+		return err
+	}
+	defer out.Close()
+	// What ejabberdctl foreground runs, minus -sname: without distribution
+	// there is no epmd and no node name to keep unique. "quiet" keeps the
+	// log off the console; it goes to EJABBERD_LOG_PATH.
+	cmd := exec.Command(s.inst.erl, "-noinput",
+		"-mnesia", "dir", erlString(filepath.Join(s.dir, "spool")),
+		"-ejabberd", "quiet", "true",
+		"-s", "ejabberd")
+	// The config names the authentication script relative to here.
+	cmd.Dir = s.dir
+	cmd.Env = append(os.Environ(),
+		"EJABBERD_CONFIG_PATH="+s.cfgPath,
+		"EJABBERD_LOG_PATH="+s.logPath,
+		"ERL_LIBS="+s.inst.libs,
+		// A test instance that crashes leaves no multi-megabyte dump.
+		"ERL_CRASH_DUMP_BYTES=0",
+	)
+	cmd.Stdout, cmd.Stderr = out, out
+	// Its own process group keeps a terminal's Ctrl-C from reaching it
+	// before the test's cleanup does, and lets Stop reach its helpers.
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	if err := cmd.Start(); err != nil {
+		return fmt.Errorf("ejabberd: %w", err)
+	}
+	exited := make(chan struct{})
+	go func() {
+		cmd.Wait()
+		close(exited)
+	}()
+	s.cmd, s.exited = cmd, exited
+
+	deadline := time.Now().Add(s.opts.StartTimeout)
+	for _, addr := range []string{s.C2SAddr(), s.ComponentAddr()} {
+		for {
+			c, err := net.DialTimeout("tcp", addr, 200*time.Millisecond)
+			if err == nil {
+				c.Close()
+				break
+			}
+			select {
+			case <-exited:
+				s.cmd = nil
+				return fmt.Errorf("ejabberd exited during startup (%v); output:\n%s\nlog:\n%s",
+					cmd.ProcessState, s.output(), s.LogTail(30))
+			case <-time.After(50 * time.Millisecond):
+			}
+			if time.Now().After(deadline) {
+				syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
+				<-exited
+				s.cmd = nil
+				return fmt.Errorf("ejabberd: %s not accepting connections after %v; output:\n%s\nlog:\n%s",
+					addr, s.opts.StartTimeout, s.output(), s.LogTail(30))
+			}
+		}
+	}
+	return nil
+}
+
+func (s *Server) output() string {
+	b, _ := os.ReadFile(filepath.Join(s.dir, "ejabberd.out"))
+	return string(bytes.TrimSpace(b))
+}
+
+// freePorts finds n distinct free loopback ports by listening on port 0. A
+// port can be taken by someone else before ejabberd binds it; Start then
+// fails with a clear error.
+func freePorts(n int) ([]int, error) {
+	var ports []int
+	var lns []net.Listener
+	defer func() {
+		for _, ln := range lns {
+			ln.Close()
+		}
+	}()
+	for range n {
+		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			return nil, err
+		}
+		lns = append(lns, ln)
+		ports = append(ports, ln.Addr().(*net.TCPAddr).Port)
+	}
+	return ports, nil
+}
+
+// extauthScript answers every external authentication request (auth,
+// isuser, setpass, ...) with success, so any username and password log in
+// and every user exists. The protocol is ejabberd's: a 2-byte big-endian
+// length and the request, answered by length 2 and the result 1.
+const (
+	extauthScript = "extauth.pl"
+	extauth       = `use strict;
+binmode STDIN;
+binmode STDOUT;
+$| = 1;
+while (read(STDIN, my $len, 2) == 2) {
+	my $n = unpack('n', $len);
+	read(STDIN, my $req, $n) == $n or last;
+	print pack('nn', 2, 1);
+}
+`
+)
+
+var configTemplate = template.Must(template.New("cfg").Funcs(template.FuncMap{"yaml": yamlString}).Parse(`# Generated for one test run.
+hosts:
+  - {{yaml .Host}}
+loglevel: debug
+log_rotate_count: 0
+default_db: mnesia
+
+auth_method: [external]
+# ejabberd spawns this with the VM's working directory, the test's
+# temporary directory; a relative path survives spaces in its name.
+extauth_program: {{yaml .Extauth}}
+extauth_pool_size: 1
+auth_use_cache: false
+disable_sasl_mechanisms: ["X-OAUTH2"]
+
+listen:
+  - port: {{.C2SPort}}
+    ip: "127.0.0.1"
+    module: ejabberd_c2s
+    starttls: false
+    starttls_required: false
+  - port: {{.ComponentPort}}
+    ip: "127.0.0.1"
+    module: ejabberd_service
+    hosts:
+      {{yaml .Component}}:
+        password: {{yaml .Secret}}
+
+acl:
+  local:
+    user_regexp: ""
+access_rules:
+  local:
+    allow: local
+  c2s:
+    allow: all
+
+# No mod_muc: the component serves the MUC domain. mod_vcard_xupdate adds
+# the avatar hash to clients' presence, as mod_vcard_legacy does in the test
+# Prosody; Prosody's MUC scripts expect it in occupant presence.
+modules:
+  mod_disco: {}
+  mod_ping: {}
+  mod_roster: {}
+  mod_vcard: {}
+  mod_vcard_xupdate: {}
+`))
+
+// yamlString quotes s as a YAML double-quoted scalar; JSON's string
+// escapes are a subset of YAML's.
+func yamlString(s string) string {
+	b, _ := json.Marshal(s)
+	return string(b)
+}
+
+// erlString quotes s as an Erlang string term, as -mnesia dir wants.
+func erlString(s string) string {
+	var b strings.Builder
+	b.WriteByte('"')
+	for _, c := range s {
+		if c == '"' || c == '\\' {
+			b.WriteByte('\\')
+		}
+		b.WriteRune(c)
+	}
+	b.WriteByte('"')
+	return b.String()
+}
+
+func (s *Server) writeConfig() error {
+	var b bytes.Buffer
+	err := configTemplate.Execute(&b, map[string]any{
+		"Host":          s.opts.Host,
+		"Component":     s.opts.Component,
+		"Secret":        s.opts.Secret,
+		"Extauth":       s.inst.perl + " " + extauthScript,
+		"C2SPort":       s.c2sPort,
+		"ComponentPort": s.compPort,
+	})
+	if err != nil {
+		return err
+	}
+	return os.WriteFile(s.cfgPath, b.Bytes(), 0o600)
+}
