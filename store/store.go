@@ -1,0 +1,120 @@
+package store
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"time"
+)
+
+// Affiliation is one affiliated user of a room.
+type Affiliation struct {
+	JID         string // bare JID, or a domain for a host-wide ban
+	Affiliation string // owner, admin, member or outcast
+	Reason      string
+	Nick        string // reserved nickname, may be empty
+}
+
+// Tombstone marks a destroyed persistent room until Until.
+type Tombstone struct {
+	Alt, Reason string
+	Until       time.Time
+}
+
+// RoomState is everything stored about one room.
+type RoomState struct {
+	JID string
+	// Data is the room's own record (configuration, subject, vCard, ...),
+	// opaque to the store.
+	Data         json.RawMessage
+	Affiliations []Affiliation
+	// Tombstone is set for a destroyed room; Data and Affiliations are
+	// then empty.
+	Tombstone *Tombstone
+}
+
+// RoomUpdate is one durable change to a room, applied in one transaction.
+type RoomUpdate struct {
+	JID string
+	// Data replaces the room's record when not nil.
+	Data json.RawMessage
+	// SetAffiliations inserts or replaces these entries.
+	SetAffiliations []Affiliation
+	// DeleteAffiliations removes the entries of these JIDs.
+	DeleteAffiliations []string
+}
+
+// Message is one archived groupchat message.
+type Message struct {
+	Room string
+	// ID is the archive id, also the message's XEP-0359 stanza-id; unique
+	// within the store. Ids are chosen by the caller.
+	ID string
+	At time.Time
+	// From is the occupant JID (room@service/nick) the message came from,
+	// for the MAM "with" filter.
+	From string
+	// Stanza is the message as broadcast, without "to", encoded as XML.
+	Stanza []byte
+}
+
+// Query selects archived messages of one room (XEP-0313 with XEP-0059
+// paging). Results are in archive order (oldest first) within the page.
+type Query struct {
+	Room string
+	// Start and End bound At, inclusive; zero means unbounded.
+	Start, End time.Time
+	// With keeps only messages whose From equals it, when not empty.
+	With string
+	// After and Before are archive ids: the page starts after After, or
+	// ends before Before. Only one of them is set.
+	After, Before string
+	// Last asks for the last page (an empty <before/>): the newest Max
+	// messages matching, still returned oldest first.
+	Last bool
+	// Max bounds the page; Query clamps it to 1..1000 (0 means 100).
+	Max int
+}
+
+// Page is one page of results.
+type Page struct {
+	Messages []Message
+	// Complete is true when the page reaches the end of the results in the
+	// direction of paging (the oldest for Before/Last, the newest
+	// otherwise).
+	Complete bool
+}
+
+// ErrNotFound is returned by Query when After or Before names no message
+// of the room (XEP-0313 §5.1.2: item-not-found).
+var ErrNotFound = errors.New("store: no such archive id")
+
+// Store is the persistence of a Chorus service. Methods are safe for
+// concurrent use. A method that returns nil has made its change durable.
+type Store interface {
+	// LoadRoom returns the stored state of a room, or nil and no error
+	// when nothing is stored.
+	LoadRoom(ctx context.Context, jid string) (*RoomState, error)
+	// UpdateRoom applies u in one transaction, creating the room's record
+	// if needed and removing any tombstone of it.
+	UpdateRoom(ctx context.Context, u RoomUpdate) error
+	// DeleteRoom removes a room's record and affiliations (its archive
+	// stays until it expires). With t not nil the room leaves a tombstone.
+	DeleteRoom(ctx context.Context, jid string, t *Tombstone) error
+
+	// Append archives messages, all or none.
+	Append(ctx context.Context, msgs []Message) error
+	// Query returns one page of a room's archive.
+	Query(ctx context.Context, q Query) (Page, error)
+	// Latest returns the newest n messages of a room, oldest first, for the
+	// history sent on join.
+	Latest(ctx context.Context, room string, n int) ([]Message, error)
+	// Replace swaps the stored stanza of one message (a moderation leaves a
+	// tombstone in its place); false when there is no such message.
+	Replace(ctx context.Context, room, id string, stanza []byte) (bool, error)
+	// Expire deletes archived messages older than before and tombstones
+	// whose time has passed; it returns how many messages went.
+	Expire(ctx context.Context, before time.Time) (int64, error)
+
+	Close() error
+}
