@@ -53,6 +53,7 @@ func (r *Room) setAffiliation(actor string, c affChange) {
 		}
 	}
 	prev := r.affs[c.target]
+	r.affChanged(c.target)
 	if c.aff == affiliations.None {
 		// Unaffiliated users have nothing on record (XEP-0045 §9.2).
 		delete(r.affs, c.target)

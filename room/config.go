@@ -15,30 +15,30 @@ const (
 // Config is a room's configuration (muc#roomconfig). It is comparable so a
 // change can be detected with ==.
 type Config struct {
-	Name          string
-	Description   string
-	Lang          string
-	Persistent    bool
-	Public        bool
-	Moderated     bool
-	MembersOnly   bool
-	Password      string
-	Whois         string
-	ChangeSubject bool
-	HistoryLength int
+	Name          string `json:"name,omitempty"`
+	Description   string `json:"description,omitempty"`
+	Lang          string `json:"lang,omitempty"`
+	Persistent    bool   `json:"persistent,omitempty"`
+	Public        bool   `json:"public,omitempty"`
+	Moderated     bool   `json:"moderated,omitempty"`
+	MembersOnly   bool   `json:"members_only,omitempty"`
+	Password      string `json:"password,omitempty"`
+	Whois         string `json:"whois"`
+	ChangeSubject bool   `json:"change_subject,omitempty"`
+	HistoryLength int    `json:"history_length"`
 	// NoInvites restricts invitations to admins and owners
 	// (muc#roomconfig_allowinvites off).
-	NoInvites bool
+	NoInvites bool `json:"no_invites,omitempty"`
 	// PresenceBroadcast holds the roles whose presence is shown.
-	PresenceBroadcast roleSet
+	PresenceBroadcast roleSet `json:"presence_broadcast"`
 	// AllowPM says who may send private messages (PMAnyone, ...).
-	AllowPM string
+	AllowPM string `json:"allow_pm"`
 	// MaxUsers bounds the occupants; 0 is no limit.
-	MaxUsers int
+	MaxUsers int `json:"max_users,omitempty"`
 	// GetMemberList holds the roles that may retrieve the member list.
-	GetMemberList roleSet
-	// Logging says whether messages are archived.
-	Logging bool
+	GetMemberList roleSet `json:"get_member_list"`
+	// Logging says whether messages are archived (persistent rooms only).
+	Logging bool `json:"logging"`
 }
 
 func defaultConfig() Config {
@@ -48,6 +48,9 @@ func defaultConfig() Config {
 		PresenceBroadcast: defaultBroadcast,
 		AllowPM:           PMAnyone,
 		GetMemberList:     rolesOf(affiliations.Moderator),
+		// The archive keeps persistent rooms' messages unless the owner
+		// turns logging off (temporary rooms are never written).
+		Logging: true,
 	}
 }
 
@@ -158,6 +161,7 @@ func (r *Room) submitConfig(req *request, x *xmlel.Element) {
 	prev := r.cfg
 	r.cfg = next
 	r.locked = false
+	r.dirtyData = true
 	r.send(req.from, iqResult(req.st))
 	r.configChanged(prev, req.bare)
 }

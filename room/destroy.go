@@ -30,5 +30,5 @@ func (r *Room) destroy(alt, reason, password string) {
 		r.remove(o, statusChange{destroy: d, onlySelf: true})
 	}
 	r.closed = true
-	r.destroyed = &tombstone{alt: alt, reason: reason}
+	r.destroyed = &tombstone{alt: alt, reason: reason, until: r.svc.now().Add(r.svc.tombTTL)}
 }

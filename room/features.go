@@ -55,4 +55,5 @@ var features = []feature{
 	voiceRequestFeature,
 	moderationFeature,
 	vcardFeature,
+	mamFeature,
 }

@@ -106,13 +106,14 @@ func TestGetMemberList(t *testing.T) {
 func TestLoggingAndLangNotifications(t *testing.T) {
 	h := newHarness(t)
 	h.createRoom()
-	out := h.send(romeo, config("muc#roomconfig_enablelogging", "1"))
-	if m := pick(out, romeo, "message"); len(m) != 1 || codes(m[0]) != "170" {
-		t.Errorf("logging on: %v", out)
-	}
-	out = h.send(romeo, config("muc#roomconfig_enablelogging", "0", "muc#roomconfig_lang", "en"))
+	// Logging is on by default.
+	out := h.send(romeo, config("muc#roomconfig_enablelogging", "0", "muc#roomconfig_lang", "en"))
 	if m := pick(out, romeo, "message"); len(m) != 1 || codes(m[0]) != "104,171" {
 		t.Errorf("logging off with another change: %v", out)
+	}
+	out = h.send(romeo, config("muc#roomconfig_enablelogging", "1"))
+	if m := pick(out, romeo, "message"); len(m) != 1 || codes(m[0]) != "170" {
+		t.Errorf("logging on: %v", out)
 	}
 	out = h.send(romeo, `<iq type='get' id='i' to='`+room1+`'><query xmlns='http://jabber.org/protocol/disco#info'/></iq>`)
 	if !strings.Contains(out[0].String(), "<field var='muc#roominfo_lang'><value>en</value>") {
@@ -384,7 +385,7 @@ func TestTombstone(t *testing.T) {
 	h2 := newHarness(t)
 	h2.createRoom("muc#roomconfig_persistentroom", "1")
 	h2.send(romeo, `<iq type='set' id='d' to='`+room1+`'><query xmlns='http://jabber.org/protocol/muc#owner'><destroy/></query></iq>`)
-	h2.now = h2.now.Add(32 * 24 * time.Hour)
+	h2.advance(32 * 24 * time.Hour)
 	if out := h2.send(juliet, join("Juliet")); codes(pick(out, juliet, "presence")[0]) != "201,110" {
 		t.Errorf("join after expiry: %v", out)
 	}

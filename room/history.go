@@ -47,15 +47,17 @@ var historyFeature = feature{
 
 // addHistory keeps a broadcast message for later joiners when it has a body
 // or subject and no hint against storing it.
+// It goes to the archive too, when the room keeps one.
 func (r *Room) addHistory(msg *xmlel.Element) {
-	if r.cfg.HistoryLength == 0 {
-		r.history.entries = nil
-		return
-	}
 	if msg.Child(NSClient, "body") == nil && msg.Child(NSClient, "subject") == nil {
 		return
 	}
 	if msg.Child("urn:xmpp:hints", "no-store") != nil || msg.Child("urn:xmpp:hints", "no-permanent-store") != nil {
+		return
+	}
+	r.archiveMessage(msg, r.stanzaIDOf(msg))
+	if r.cfg.HistoryLength == 0 {
+		r.history.entries = nil
 		return
 	}
 	e := historyEntry{msg: msg, at: r.svc.now()}

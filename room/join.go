@@ -96,6 +96,7 @@ func (r *Room) join(req *request, muc *xmlel.Element) {
 	if ja.newRoom {
 		r.created = true
 		r.affs[req.bare] = affRecord{aff: affiliations.Owner}
+		r.affChanged(req.bare)
 		r.locked = true
 		if pw := muc.ChildText(NSMUC, "password"); pw != "" {
 			r.cfg.Password = pw

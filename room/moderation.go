@@ -56,6 +56,7 @@ func (r *Room) moderate(req *request) {
 		}
 	}
 	r.history.entries[i].msg = tomb
+	r.archiveReplace(id, tomb)
 
 	msg := xmlel.New(NSClient, "message", "from", r.jid, "type", "groupchat", "id", r.svc.newID()).Add(retract)
 	msg.Add(xmlel.New(NSStanzaID, "stanza-id", "id", r.svc.newID(), "by", r.jid))
@@ -75,6 +76,14 @@ func (r *Room) authorRetraction(o *Occupant, req *request, rt *xmlel.Element) *s
 		return errForbidden.withText("Only the author may retract a message")
 	}
 	r.history.entries = append(r.history.entries[:i:i], r.history.entries[i+1:]...)
+	tomb := xmlel.New(NSClient, "message", "from", orig.Attr("from"), "type", "groupchat", "id", orig.Attr("id")).
+		Add(xmlel.New(NSRetract, "retracted", "stamp", r.svc.now().UTC().Format("2006-01-02T15:04:05Z")))
+	for _, c := range orig.Children() {
+		if c.Is(NSStanzaID, "stanza-id") || c.Is(NSOccupantID, "occupant-id") {
+			tomb.Add(c)
+		}
+	}
+	r.archiveReplace(rt.Attr("id"), tomb)
 	return nil
 }
 

@@ -1,14 +1,19 @@
 package room
 
 import (
+	"context"
 	"crypto/rand"
 	"encoding/base64"
 	"sort"
 	"sync"
 	"time"
 
+	"encoding/json"
+	"fmt"
+
 	"chorus/affiliations"
 	"chorus/internal/xmlel"
+	"chorus/store"
 )
 
 // Options configure a Registry.
@@ -29,6 +34,14 @@ type Options struct {
 	// TombstoneTTL is how long a destroyed persistent room answers
 	// "gone"; 31 days when zero.
 	TombstoneTTL time.Duration
+	// Store keeps persistent rooms and the archive; nil keeps everything
+	// in memory only.
+	Store store.Store
+	// ArchiveExpiry is how long archived messages are kept; 365 days when
+	// zero.
+	ArchiveExpiry time.Duration
+	// OnStoreError hears of store failures that no client is told about.
+	OnStoreError func(error)
 }
 
 // Room creation policies.
@@ -47,6 +60,9 @@ type service struct {
 	creation    string
 	localDomain string
 	tombTTL     time.Duration
+
+	store        store.Store
+	onStoreError func(error)
 }
 
 // tombstone is what remains of a destroyed persistent room: joins get
@@ -63,12 +79,18 @@ type Registry struct {
 	mu    sync.Mutex
 	rooms map[string]*Room
 	tombs map[string]*tombstone
+
+	archive *archiver     // nil without a store
+	expiry  time.Duration // of archived messages
+	stop    chan struct{} // ends the expiry loop
+	stopped sync.WaitGroup
 }
 
 // NewRegistry returns an empty registry.
 func NewRegistry(o Options) *Registry {
 	svc := &service{domain: o.Domain, admins: map[string]bool{}, now: o.Now, newID: o.NewID,
-		creation: o.Creation, localDomain: o.LocalDomain, tombTTL: o.TombstoneTTL}
+		creation: o.Creation, localDomain: o.LocalDomain, tombTTL: o.TombstoneTTL,
+		store: o.Store, onStoreError: o.OnStoreError}
 	if svc.creation == "" {
 		svc.creation = CreateAnyone
 	}
@@ -86,7 +108,56 @@ func NewRegistry(o Options) *Registry {
 	if svc.newID == nil {
 		svc.newID = randomID
 	}
-	return &Registry{svc: svc, rooms: map[string]*Room{}, tombs: map[string]*tombstone{}}
+	g := &Registry{svc: svc, rooms: map[string]*Room{}, tombs: map[string]*tombstone{}, stop: make(chan struct{})}
+	if o.Store != nil {
+		g.archive = newArchiver(o.Store, o.OnStoreError)
+		g.expiry = o.ArchiveExpiry
+		if g.expiry <= 0 {
+			g.expiry = 365 * 24 * time.Hour
+		}
+		g.stopped.Add(1)
+		go g.expireLoop()
+	}
+	return g
+}
+
+// expireInterval is how often old archive entries and tombstones go.
+const expireInterval = time.Hour
+
+// expireLoop deletes what has outlived the retention period, in the
+// background so no stanza waits for it.
+func (g *Registry) expireLoop() {
+	defer g.stopped.Done()
+	t := time.NewTicker(expireInterval)
+	defer t.Stop()
+	for {
+		g.expireOnce()
+		select {
+		case <-g.stop:
+			return
+		case <-t.C:
+		}
+	}
+}
+
+func (g *Registry) expireOnce() {
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	if _, err := g.svc.store.Expire(ctx, g.svc.now().Add(-g.expiry)); err != nil && g.svc.onStoreError != nil {
+		g.svc.onStoreError(fmt.Errorf("archive expiry: %w", err))
+	}
+}
+
+// Close writes what the archive queue holds and stops background work.
+// The store itself belongs to the caller.
+func (g *Registry) Close() {
+	if g.archive == nil {
+		return
+	}
+	close(g.stop)
+	g.stopped.Wait()
+	g.archive.close()
+	g.archive = nil
 }
 
 func randomID() string {
@@ -129,9 +200,15 @@ func (g *Registry) Handle(st *xmlel.Element) []Out {
 			}
 			return []Out{To1(req.from, errorReply(st, err, roomJID))}
 		}
-		outs, ok := r.handle(req)
+		if g.isMAMQuery(req) {
+			return g.mam(r, req)
+		}
+		outs, ops, ok := r.handleArchiving(req)
 		if !ok {
 			continue // the room closed while we waited; look again
+		}
+		if len(ops) > 0 {
+			g.archive.enqueue(ops)
 		}
 		g.collect(r)
 		return outs
@@ -148,12 +225,28 @@ func (g *Registry) lookup(roomJID string, req *request) (*Room, *stanzaError) {
 	}
 	st := req.st
 	isJoin := st.Local == "presence" && req.typ == "" && st.Child(NSMUC, "x") != nil
+	if g.svc.store != nil && g.tombs[roomJID] == nil {
+		// Loaded under the registry lock: loads are rare (first stanza
+		// after a start or an eviction) and this keeps one copy per room.
+		r, err := g.load(roomJID)
+		if err != nil {
+			if g.svc.onStoreError != nil {
+				g.svc.onStoreError(err)
+			}
+			return nil, newError(errWait, "internal-server-error").withText("The room could not be loaded")
+		}
+		if r != nil {
+			g.rooms[roomJID] = r
+			return r, nil
+		}
+	}
 	if t := g.tombs[roomJID]; t != nil {
 		switch {
-		case g.svc.now().After(t.until):
-			delete(g.tombs, roomJID)
-		case isJoin && g.svc.admins[req.bare]:
-			delete(g.tombs, roomJID) // an admin may bring it back
+		case g.svc.now().After(t.until), isJoin && g.svc.admins[req.bare]:
+			// Expired, or an admin brings the room back.
+			if err := g.forgetTombstone(roomJID); err != nil {
+				return nil, newError(errWait, "internal-server-error").withText("The room could not be recreated")
+			}
 		default:
 			e := newError(errCancel, "gone").withText("This room has been destroyed")
 			if t.reason != "" {
@@ -193,21 +286,27 @@ func (g *Registry) collect(r *Room) {
 	defer g.mu.Unlock()
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	if r.closed || (r.isEmpty() && !r.cfg.Persistent) || !r.created {
+	// Empty persistent rooms whose state and messages are all stored are
+	// evicted; the next stanza loads them again.
+	evict := r.isEmpty() && r.cfg.Persistent && r.stored && r.archives() && !r.dirtyData && len(r.dirtyAffs) == 0
+	if r.closed || (r.isEmpty() && !r.cfg.Persistent) || !r.created || evict {
 		r.closed = true
 		if g.rooms[r.jid] == r {
 			delete(g.rooms, r.jid)
 		}
 		if t := r.destroyed; t != nil && r.cfg.Persistent {
-			t.until = g.svc.now().Add(g.svc.tombTTL)
 			g.tombs[r.jid] = t
 		}
 	}
 }
 
 // Shutdown empties every room, telling each occupant that the service is
-// going away (status 332), and returns those stanzas.
+// going away (status 332), and returns those stanzas. Queued archive
+// writes are flushed first.
 func (g *Registry) Shutdown() []Out {
+	if g.archive != nil {
+		g.archive.sync()
+	}
 	var outs []Out
 	for _, r := range g.snapshot() {
 		r.mu.Lock()
@@ -288,4 +387,45 @@ func (g *Registry) snapshot() []*Room {
 	g.mu.Unlock()
 	sort.Slice(rooms, func(i, j int) bool { return rooms[i].jid < rooms[j].jid })
 	return rooms
+}
+
+// load reads a room from the store: nil when none is stored; a stored
+// tombstone is remembered instead.
+func (g *Registry) load(roomJID string) (*Room, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), storeTimeout)
+	defer cancel()
+	st, err := g.svc.store.LoadRoom(ctx, roomJID)
+	if err != nil || st == nil {
+		return nil, err
+	}
+	if t := st.Tombstone; t != nil {
+		g.tombs[roomJID] = &tombstone{alt: t.Alt, reason: t.Reason, until: t.Until}
+		return nil, nil
+	}
+	var rec record
+	_ = json.Unmarshal(st.Data, &rec)
+	n := rec.Config.HistoryLength
+	if n <= 0 || !rec.Config.Logging {
+		n = 0
+	}
+	var hist []store.Message
+	if n > 0 {
+		if hist, err = g.svc.store.Latest(ctx, roomJID, n); err != nil {
+			return nil, err
+		}
+	}
+	return restore(g.svc, st, hist)
+}
+
+// forgetTombstone drops a tombstone from memory and the store.
+func (g *Registry) forgetTombstone(roomJID string) error {
+	if g.svc.store != nil {
+		ctx, cancel := context.WithTimeout(context.Background(), storeTimeout)
+		defer cancel()
+		if err := g.svc.store.DeleteRoom(ctx, roomJID, nil); err != nil {
+			return err
+		}
+	}
+	delete(g.tombs, roomJID)
+	return nil
 }

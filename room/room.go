@@ -37,6 +37,15 @@ type Room struct {
 	byReal    map[string]*Occupant // full real JID of each session
 
 	out []Out
+
+	// Persistence (persist.go): whether the store holds this room, and what
+	// changed since it was last written.
+	stored    bool
+	dirtyData bool
+	dirtyAffs map[string]bool
+	// archive holds messages to archive, taken by the registry after
+	// each stanza.
+	archive []archiveOp
 }
 
 // affRecord is what a room keeps about an affiliated user.
@@ -74,15 +83,8 @@ type request struct {
 // handle runs one stanza through the room. ok is false when the room was
 // closed before the stanza got the lock; the caller looks it up again.
 func (r *Room) handle(req *request) (outs []Out, ok bool) {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	if r.closed {
-		return nil, false
-	}
-	r.out = r.out[:0]
-	defer func() { r.out = nil }()
-	r.dispatch(req)
-	return r.out, true
+	outs, _, ok = r.handleArchiving(req)
+	return outs, ok
 }
 
 // send queues st for one recipient.
@@ -207,4 +209,25 @@ func parseJID(s string) (jid.JID, bool) {
 	}
 	j, err := jid.Parse(s)
 	return j, err == nil
+}
+
+// handleArchiving is handle that also takes the archive writes the stanza
+// caused, for the registry to queue outside the room lock.
+func (r *Room) handleArchiving(req *request) (outs []Out, ops []archiveOp, ok bool) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.closed {
+		return nil, nil, false
+	}
+	r.out = r.out[:0]
+	defer func() { r.out = nil }()
+	r.archive = r.archive[:0]
+	r.dispatch(req)
+	if err := r.persist(); err != nil {
+		r.failAcks(req, err)
+	}
+	if len(r.archive) > 0 {
+		ops = append([]archiveOp(nil), r.archive...)
+	}
+	return r.out, ops, true
 }

@@ -3,6 +3,7 @@ package room
 import (
 	"fmt"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -21,7 +22,20 @@ const (
 type harness struct {
 	t   *testing.T
 	g   *Registry
+	mu  sync.Mutex // guards now, read by the registry's background work
 	now time.Time
+}
+
+func (h *harness) clock() time.Time {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return h.now
+}
+
+func (h *harness) advance(d time.Duration) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.now = h.now.Add(d)
 }
 
 func newHarness(t *testing.T) *harness {
@@ -30,7 +44,7 @@ func newHarness(t *testing.T) *harness {
 	h.g = NewRegistry(Options{
 		Domain: "conference.localhost",
 		Admins: []string{"admin@localhost"},
-		Now:    func() time.Time { return h.now },
+		Now:    h.clock,
 		NewID:  func() string { n++; return fmt.Sprintf("id%d", n) },
 	})
 	return h
@@ -362,7 +376,7 @@ func TestGroupchat(t *testing.T) {
 		t.Errorf("non-occupant: %v", out)
 	}
 	// History with a delay stamped by the room, then the subject.
-	h.now = h.now.Add(time.Minute)
+	h.advance(time.Minute)
 	out = h.send(nurse, join("Nurse"))
 	msgs := pick(out, nurse, "message")
 	if len(msgs) != 2 || msgs[0].ChildText(NSClient, "body") != "hi" || msgs[0].Child(NSDelay, "delay").Attr("from") != room1 {

@@ -58,6 +58,7 @@ func (r *Room) changeSubject(o *Occupant, req *request, text string) {
 		return
 	}
 	r.subject = subject{text: text, from: r.occupantJID(o.Nick), at: r.svc.now()}
+	r.dirtyData = true
 	msg := r.subjectMessage()
 	if id := req.st.Attr("id"); id != "" {
 		msg.SetAttr("id", id)

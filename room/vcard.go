@@ -44,17 +44,15 @@ func (r *Room) vcardSet(req *request) {
 		return
 	}
 	v := req.st.FirstChild().Clone()
-	hash := ""
 	if bin := v.Child(NSVCard, "PHOTO").ChildText(NSVCard, "BINVAL"); bin != "" {
-		data, err := base64.StdEncoding.DecodeString(strings.Join(strings.Fields(bin), ""))
-		if err != nil {
+		if _, err := base64.StdEncoding.DecodeString(strings.Join(strings.Fields(bin), "")); err != nil {
 			r.replyError(req, errBadRequest.withText("The photo is not valid base64"))
 			return
 		}
-		sum := sha1.Sum(data)
-		hash = hex.EncodeToString(sum[:])
 	}
+	hash := photoHash(v)
 	r.vcard = v
+	r.dirtyData = true
 	r.send(req.from, iqResult(req.st))
 	if hash == r.avatarHash {
 		return
@@ -77,4 +75,15 @@ func (r *Room) sendAvatar(to string) {
 	if r.avatarHash != "" {
 		r.send(to, r.avatarPresence())
 	}
+}
+
+// photoHash is the hex SHA-1 of a vCard's photo, or "" without one.
+func photoHash(v *xmlel.Element) string {
+	bin := v.Child(NSVCard, "PHOTO").ChildText(NSVCard, "BINVAL")
+	data, err := base64.StdEncoding.DecodeString(strings.Join(strings.Fields(bin), ""))
+	if bin == "" || err != nil {
+		return ""
+	}
+	sum := sha1.Sum(data)
+	return hex.EncodeToString(sum[:])
 }
