@@ -6,4 +6,14 @@
 // versioned migrations: SQLite (pure Go, the default, nothing to install)
 // and PostgreSQL for deployments that have one. Open picks the backend from
 // the URL (sqlite:///path or postgres://...).
+//
+// The migrations are the files migrations/NNNN_name.sql, embedded and
+// applied in order at Open, each in its own transaction, and recorded in
+// schema_migrations. A released migration never changes; a new one gets the
+// next number. {{autoid}} and {{blob}} stand for the column types that
+// differ between the two databases.
+//
+// A write that returns nil is on disk: SQLite runs in WAL mode with
+// synchronous=FULL and commits writes that queue up together; PostgreSQL
+// relies on the server's synchronous_commit (on by default).
 package store

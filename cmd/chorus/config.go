@@ -9,6 +9,7 @@ import (
 	"strconv"
 	"strings"
 	"text/tabwriter"
+	"time"
 
 	"github.com/kelseyhightower/envconfig"
 	"github.com/rs/zerolog"
@@ -25,12 +26,15 @@ type config struct {
 	Secret    string   `envconfig:"CHORUS_SECRET" required:"true" desc:"shared secret of the component connection (the server's component_secret)"`
 	Server    string   `envconfig:"CHORUS_SERVER" default:"127.0.0.1:5347" desc:"host:port of the server's component listener"`
 	Admins    []string `envconfig:"CHORUS_ADMINS" desc:"comma-separated bare JIDs that administer every room"`
+	Store     string   `envconfig:"CHORUS_STORE" default:"sqlite://chorus.db" desc:"where persistent rooms and the archive live: sqlite:///path/to/chorus.db (embedded, the default is ./chorus.db) or postgres://user:pass@host/db"`
+	Expiry    string   `envconfig:"CHORUS_ARCHIVE_EXPIRY" default:"365d" desc:"how long archived messages are kept: days (365d) or a Go duration (720h)"`
 	Creation  string   `envconfig:"CHORUS_ROOM_CREATION" default:"anyone" desc:"who may create rooms: anyone, local (users of the server's domain, CHORUS_DOMAIN without its first label) or admins"`
 	LogLevel  string   `envconfig:"CHORUS_LOG_LEVEL" default:"info" desc:"trace, debug, info, warn or error"`
 	LogFormat string   `envconfig:"CHORUS_LOG_FORMAT" default:"json" desc:"json, or console for people reading a terminal"`
 
 	// Derived by loadConfig.
-	level zerolog.Level
+	level  zerolog.Level
+	expiry time.Duration
 }
 
 // localDomain is the server's own domain: the service's domain without its
@@ -98,6 +102,15 @@ func (c *config) check() error {
 	}
 	c.Admins = admins
 
+	if !strings.HasPrefix(c.Store, "sqlite:") && !strings.HasPrefix(c.Store, "postgres://") && !strings.HasPrefix(c.Store, "postgresql://") {
+		return fmt.Errorf("CHORUS_STORE=%q is not sqlite:///path or postgres://...", c.Store)
+	}
+	exp, err := parseDays(c.Expiry)
+	if err != nil || exp <= 0 {
+		return fmt.Errorf("CHORUS_ARCHIVE_EXPIRY=%q is not a positive number of days (365d) or a duration (720h)", c.Expiry)
+	}
+	c.expiry = exp
+
 	switch c.Creation = strings.ToLower(strings.TrimSpace(c.Creation)); c.Creation {
 	case "anyone", "local", "admins":
 	default:
@@ -138,4 +151,14 @@ func usage(w io.Writer) {
 		panic(err) // the template is a constant
 	}
 	tw.Flush()
+}
+
+// parseDays reads "365d" as days, anything else as a Go duration.
+func parseDays(s string) (time.Duration, error) {
+	s = strings.TrimSpace(s)
+	if d, ok := strings.CutSuffix(s, "d"); ok {
+		n, err := strconv.Atoi(d)
+		return time.Duration(n) * 24 * time.Hour, err
+	}
+	return time.ParseDuration(s)
 }

@@ -3,9 +3,11 @@ package main
 import (
 	"bytes"
 	"os"
+	"path/filepath"
 	"reflect"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/rs/zerolog"
 )
@@ -57,12 +59,12 @@ func TestLoadConfig(t *testing.T) {
 		err  string // substring of the error
 	}{
 		0: {env: base(), want: config{Domain: "conference.example.com", Secret: "s3cret", Server: "127.0.0.1:5347",
-			Admins: []string{}, Creation: "anyone", LogLevel: "info", LogFormat: "json", level: zerolog.InfoLevel}},
+			Admins: []string{}, Store: "sqlite://chorus.db", Expiry: "365d", expiry: 365 * 24 * time.Hour, Creation: "anyone", LogLevel: "info", LogFormat: "json", level: zerolog.InfoLevel}},
 		1: {env: base("CHORUS_SERVER", "xmpp.internal:5275", "CHORUS_ADMINS", " alice@example.com, Bob@Example.com ,",
 			"CHORUS_LOG_LEVEL", "DEBUG", "CHORUS_LOG_FORMAT", "console", "CHORUS_DOMAIN", "Conference.Example.com",
-			"CHORUS_ROOM_CREATION", "Local"),
+			"CHORUS_ROOM_CREATION", "Local", "CHORUS_STORE", "postgres://db/chorus", "CHORUS_ARCHIVE_EXPIRY", "48h"),
 			want: config{Domain: "conference.example.com", Secret: "s3cret", Server: "xmpp.internal:5275",
-				Admins: []string{"alice@example.com", "bob@example.com"}, Creation: "local", LogLevel: "DEBUG", LogFormat: "console", level: zerolog.DebugLevel}},
+				Admins: []string{"alice@example.com", "bob@example.com"}, Store: "postgres://db/chorus", Expiry: "48h", expiry: 48 * time.Hour, Creation: "local", LogLevel: "DEBUG", LogFormat: "console", level: zerolog.DebugLevel}},
 		2:  {env: map[string]string{"CHORUS_SECRET": "s"}, err: "CHORUS_DOMAIN is required"},
 		3:  {env: base("CHORUS_DOMAIN", ""), err: "CHORUS_DOMAIN is required"},
 		4:  {env: base("CHORUS_SECRET", ""), err: "CHORUS_SECRET is required"},
@@ -83,8 +85,11 @@ func TestLoadConfig(t *testing.T) {
 		19: {env: base("CHORUS_LOG_LEVEL", ""), err: "CHORUS_LOG_LEVEL"},
 		20: {env: base("CHORUS_LOG_FORMAT", "text"), err: "CHORUS_LOG_FORMAT"},
 		22: {env: base("CHORUS_ROOM_CREATION", "everyone"), err: "CHORUS_ROOM_CREATION"},
+		23: {env: base("CHORUS_STORE", "mysql://x"), err: "CHORUS_STORE"},
+		24: {env: base("CHORUS_ARCHIVE_EXPIRY", "forever"), err: "CHORUS_ARCHIVE_EXPIRY"},
+		25: {env: base("CHORUS_ARCHIVE_EXPIRY", "0d"), err: "CHORUS_ARCHIVE_EXPIRY"},
 		21: {env: base("CHORUS_SERVER", "[::1]:5347"), want: config{Domain: "conference.example.com", Secret: "s3cret",
-			Server: "[::1]:5347", Admins: []string{}, Creation: "anyone", LogLevel: "info", LogFormat: "json", level: zerolog.InfoLevel}},
+			Server: "[::1]:5347", Admins: []string{}, Store: "sqlite://chorus.db", Expiry: "365d", expiry: 365 * 24 * time.Hour, Creation: "anyone", LogLevel: "info", LogFormat: "json", level: zerolog.InfoLevel}},
 	} {
 		setEnv(t, tc.env)
 		got, err := loadConfig()
@@ -118,6 +123,11 @@ func TestRunExitStatus(t *testing.T) {
 		4: {args: []string{"-config", "x"}, status: 2, stderr: "see chorus -h"},
 		5: {env: map[string]string{"CHORUS_DOMAIN": "c.example", "CHORUS_SECRET": "s", "CHORUS_LOG_FORMAT": "xml"},
 			status: 2, stderr: "CHORUS_LOG_FORMAT"},
+		// An unusable store stops Chorus; it never falls back to memory.
+		6: {env: map[string]string{"CHORUS_DOMAIN": "c.example", "CHORUS_SECRET": "s", "CHORUS_LOG_LEVEL": "error",
+			"CHORUS_STORE": "sqlite://" + corruptDB(t)}, status: 2, stderr: "CHORUS_STORE"},
+		7: {env: map[string]string{"CHORUS_DOMAIN": "c.example", "CHORUS_SECRET": "s", "CHORUS_LOG_LEVEL": "error",
+			"CHORUS_STORE": "postgres://chorus@127.0.0.1:1/none?connect_timeout=2"}, status: 2, stderr: "CHORUS_STORE"},
 	} {
 		setEnv(t, tc.env)
 		var stdout, stderr bytes.Buffer
@@ -152,4 +162,13 @@ func TestUsageListsEveryVariable(t *testing.T) {
 			t.Errorf("usage does not list %s", key)
 		}
 	}
+}
+
+// corruptDB writes a file that is not a database.
+func corruptDB(t *testing.T) string {
+	p := filepath.Join(t.TempDir(), "broken.db")
+	if err := os.WriteFile(p, bytes.Repeat([]byte("not a database "), 100), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return p
 }

@@ -1,18 +1,26 @@
 package main
 
 import (
+	"github.com/rs/zerolog"
+
 	"chorus/component"
 	"chorus/room"
+	"chorus/store"
 )
 
-// newHandler returns the service's stanza handler: the router in front of
-// the room registry.
-func newHandler(cfg config) component.Handler {
+// newHandler returns the service's stanza handler, the router in front of
+// the room registry, and the registry so main can close it.
+func newHandler(cfg config, st store.Store, log zerolog.Logger) (component.Handler, *room.Registry) {
 	reg := room.NewRegistry(room.Options{
-		Domain:      cfg.Domain,
-		Admins:      cfg.Admins,
-		Creation:    cfg.Creation,
-		LocalDomain: cfg.localDomain(),
+		Domain:        cfg.Domain,
+		Admins:        cfg.Admins,
+		Creation:      cfg.Creation,
+		LocalDomain:   cfg.localDomain(),
+		Store:         st,
+		ArchiveExpiry: cfg.expiry,
+		OnStoreError: func(err error) {
+			log.Error().Err(err).Msg("store error")
+		},
 	})
-	return component.NewRouter(cfg.Domain, reg)
+	return component.NewRouter(cfg.Domain, reg), reg
 }

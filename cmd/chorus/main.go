@@ -10,12 +10,14 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
 	"time"
 
 	"github.com/rs/zerolog"
 
 	"chorus/component"
+	"chorus/store"
 )
 
 func main() {
@@ -56,12 +58,24 @@ func run(args []string, stdout, stderr io.Writer) int {
 	defer stop()
 
 	log.Info().Str("domain", cfg.Domain).Str("server", cfg.Server).Int("admins", len(cfg.Admins)).Msg("chorus starting")
+	openCtx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	st, err := store.Open(openCtx, cfg.Store)
+	cancel()
+	if err != nil {
+		// Never fall back to memory: rooms the admin expects to keep
+		// would silently vanish at the next restart.
+		fmt.Fprintf(stderr, "chorus: CHORUS_STORE: %s\n", strings.Join(strings.Fields(err.Error()), " "))
+		return 2
+	}
+	defer st.Close()
+	h, reg := newHandler(cfg, st, log)
+	defer reg.Close()
 	err = component.Run(ctx, component.Config{
 		Domain: cfg.Domain,
 		Secret: cfg.Secret,
 		Server: cfg.Server,
 		Logger: log,
-	}, newHandler(cfg))
+	}, h)
 	if err != nil {
 		log.Error().Err(err).Msg("chorus cannot run")
 		return 1

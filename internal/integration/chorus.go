@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"sync"
 	"testing"
 	"time"
 
@@ -13,6 +14,7 @@ import (
 
 	"chorus/component"
 	"chorus/room"
+	"chorus/store"
 )
 
 // Domains the scripts assume.
@@ -26,6 +28,14 @@ const (
 // StartChorus runs Chorus in-process against a server's component port and
 // waits until the link is up. It stops when the test ends.
 func StartChorus(tb testing.TB, server, secret string) {
+	tb.Helper()
+	tb.Cleanup(RunChorus(tb, server, secret, nil))
+}
+
+// RunChorus is StartChorus with a store (nil: memory only) and an explicit
+// stop, for tests that restart it. stop waits until Chorus has shut down
+// and written what it holds; the store stays open.
+func RunChorus(tb testing.TB, server, secret string, st store.Store) (stop func()) {
 	tb.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	up := make(chan struct{}, 1)
@@ -45,27 +55,35 @@ func StartChorus(tb testing.TB, server, secret string) {
 			}
 		},
 	}
-	reg := room.NewRegistry(room.Options{Domain: Service, Admins: []string{AdminJID}})
+	reg := room.NewRegistry(room.Options{Domain: Service, Admins: []string{AdminJID}, Store: st,
+		OnStoreError: func(err error) { tb.Errorf("store: %v", err) }})
 	done := make(chan error, 1)
 	go func() { done <- component.Run(ctx, cfg, component.NewRouter(Service, reg)) }()
-	tb.Cleanup(func() {
-		cancel()
-		select {
-		case err := <-done:
-			if err != nil {
-				tb.Errorf("chorus: %v", err)
+	var once sync.Once
+	stop = func() {
+		once.Do(func() {
+			cancel()
+			select {
+			case err := <-done:
+				if err != nil {
+					tb.Errorf("chorus: %v", err)
+				}
+			case <-time.After(10 * time.Second):
+				tb.Errorf("chorus did not stop")
 			}
-		case <-time.After(10 * time.Second):
-			tb.Errorf("chorus did not stop")
-		}
-	})
+			reg.Close()
+		})
+	}
 	select {
 	case <-up:
 	case err := <-done:
+		stop()
 		tb.Fatalf("chorus stopped before connecting: %v", err)
 	case <-time.After(linkSetup):
+		stop()
 		tb.Fatalf("chorus did not connect to %s within %v", server, linkSetup)
 	}
+	return stop
 }
 
 // ModuleRoot finds the directory holding go.mod.
