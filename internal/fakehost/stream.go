@@ -27,6 +27,10 @@ const (
 	nsSession      = "urn:ietf:params:xml:ns:xmpp-session"
 )
 
+// stanzaLimits are a real server's: large enough for the member list of a
+// big room, which servers pass to clients whole.
+var stanzaLimits = xmlel.Limits{MaxDepth: 64, MaxBytes: 16 << 20}
+
 // writeTimeout bounds a write to one peer, so a peer that stops reading
 // cannot stall routing for everybody else; it is disconnected instead.
 const writeTimeout = 5 * time.Second
@@ -103,7 +107,7 @@ func (s *stream) next() (*xmlel.Element, error) {
 		}
 		switch t := tok.(type) {
 		case xml.StartElement:
-			return xmlel.Decode(s.dec, t, xmlel.DefaultLimits)
+			return xmlel.Decode(s.dec, t, stanzaLimits)
 		case xml.EndElement:
 			return nil, errEndOfStream
 		case xml.CharData:

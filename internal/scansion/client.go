@@ -201,7 +201,7 @@ func (c *conn) nextElement() (*xmlel.Element, error) {
 		}
 		switch t := tok.(type) {
 		case xml.StartElement:
-			e, err := xmlel.Decode(c.dec, t, xmlel.DefaultLimits)
+			e, err := xmlel.Decode(c.dec, t, xmlel.Limits{MaxDepth: 64, MaxBytes: 16 << 20}) // what a client takes
 			if err != nil {
 				return nil, err
 			}
