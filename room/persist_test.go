@@ -21,6 +21,8 @@ type memStore struct {
 	rooms map[string]*store.RoomState
 	msgs  []store.Message
 	fail  bool // every write fails
+	// expired records the cutoffs Expire was called with.
+	expired []time.Time
 }
 
 func newMemStore() *memStore { return &memStore{rooms: map[string]*store.RoomState{}} }
@@ -150,8 +152,13 @@ func (m *memStore) Replace(_ context.Context, room, id string, stanza []byte) (b
 	return false, nil
 }
 
-func (m *memStore) Expire(context.Context, time.Time) (int64, error) { return 0, nil }
-func (m *memStore) Close() error                                     { return nil }
+func (m *memStore) Expire(_ context.Context, before time.Time) (int64, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.expired = append(m.expired, before)
+	return 0, nil
+}
+func (m *memStore) Close() error { return nil }
 
 // newStoreHarness is a harness whose registry persists to st.
 func newStoreHarness(t *testing.T, st store.Store, errs *[]error) *harness {
@@ -353,3 +360,23 @@ func TestMAMPermissions(t *testing.T) {
 }
 
 var _ = xmlel.New
+
+func TestArchiveExpiryRuns(t *testing.T) {
+	st := newMemStore()
+	now := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
+	g := NewRegistry(Options{Domain: "conference.localhost", Store: st, ArchiveExpiry: 48 * time.Hour, Now: func() time.Time { return now }})
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		st.mu.Lock()
+		n := len(st.expired)
+		st.mu.Unlock()
+		if n > 0 || time.Now().After(deadline) {
+			break
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	g.Close()
+	if len(st.expired) == 0 || !st.expired[0].Equal(now.Add(-48*time.Hour)) {
+		t.Errorf("expiry cutoffs: %v", st.expired)
+	}
+}
