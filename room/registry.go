@@ -429,3 +429,21 @@ func (g *Registry) forgetTombstone(roomJID string) error {
 	delete(g.tombs, roomJID)
 	return nil
 }
+
+// Stats are gauges of the service.
+type Stats struct {
+	Rooms, Occupants, Sessions int
+}
+
+// Stats counts live rooms and their occupants.
+func (g *Registry) Stats() Stats {
+	var s Stats
+	for _, r := range g.snapshot() {
+		r.mu.Lock()
+		s.Rooms++
+		s.Occupants += len(r.occupants)
+		s.Sessions += len(r.byReal)
+		r.mu.Unlock()
+	}
+	return s
+}
