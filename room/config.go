@@ -158,6 +158,9 @@ func (r *Room) submitConfig(req *request, x *xmlel.Element) {
 			}
 		}
 	}
+	if c := r.svc.limits.MaxOccupants; c > 0 && (next.MaxUsers == 0 || next.MaxUsers > c) {
+		next.MaxUsers = c // the service's ceiling
+	}
 	prev := r.cfg
 	r.cfg = next
 	r.locked = false

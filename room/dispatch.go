@@ -52,6 +52,7 @@ func (r *Room) dispatch(req *request) {
 			}
 		case "result", "error":
 			if !toOccupant {
+				r.sessionCheckAnswer(req)
 				return
 			}
 		default:

@@ -29,6 +29,7 @@ type feature struct {
 // a bad nick before a locked room, a ban before a password prompt.
 var features = []feature{
 	nicknameFeature,
+	nickLengthFeature,
 	lockFeature,
 	banFeature,
 	membersOnlyFeature,

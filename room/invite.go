@@ -80,6 +80,10 @@ func (r *Room) invite(req *request, invites []*xmlel.Element) {
 		r.replyError(req, err)
 		return
 	}
+	if o := r.occupantBySession(req.from); o != nil && !r.allowMessage(o) {
+		r.replyError(req, errTooFast.withText("You are sending invitations too fast"))
+		return
+	}
 	for i, inv := range invites {
 		to := invitees[i]
 		reason := inv.ChildText(NSMUCUser, "reason")

@@ -62,6 +62,8 @@ func (r *Room) normalPresence(req *request) {
 		r.replyError(req, errItemNotFound.withText("You are not currently connected to this chat"))
 	case orig == nil:
 		r.join(req, muc)
+	case !r.allowPresence(orig):
+		r.replyError(req, errTooFast.withText("You are changing your presence too fast"))
 	case orig.Nick == req.nick:
 		r.updatePresence(orig, req, muc != nil)
 	default:
@@ -174,7 +176,7 @@ func (r *Room) sessionLeftPresence(o *Occupant, full string, base *xmlel.Element
 // presence under the new nick.
 func (r *Room) changeNick(o *Occupant, req *request) {
 	ja := &joinAttempt{req: req, nick: req.nick, aff: r.affiliation(req.bare), existing: r.byNick[req.nick]}
-	for _, check := range []func(*Room, *joinAttempt) *stanzaError{checkNick, checkNickConflict, checkReservedNick} {
+	for _, check := range []func(*Room, *joinAttempt) *stanzaError{checkNick, checkNickLength, checkNickConflict, checkReservedNick} {
 		if e := check(r, ja); e != nil {
 			r.replyError(req, e)
 			return

@@ -12,7 +12,7 @@ var maxUsersFeature = feature{
 	// XEP-0045 §7.2.10: a full room refuses newcomers with
 	// service-unavailable; admins and owners may still enter.
 	preJoin: func(r *Room, j *joinAttempt) *stanzaError {
-		if r.cfg.MaxUsers > 0 && j.existing == nil && len(r.occupants) >= r.cfg.MaxUsers && j.aff < affiliations.Admin {
+		if m := r.maxUsers(); m > 0 && j.existing == nil && len(r.occupants) >= m && j.aff < affiliations.Admin {
 			return errServiceUnavailable.withText("The room is full")
 		}
 		return nil

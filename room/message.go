@@ -43,6 +43,13 @@ func (r *Room) groupchat(req *request) {
 		// XEP-0045 §7.4: visitors in moderated rooms may not speak.
 		r.replyError(req, errForbidden.withText("You do not currently have permission to speak in this chat"))
 		return
+	case !r.allowMessage(o):
+		r.replyError(req, errTooFast.withText("You are sending messages too fast"))
+		return
+	}
+	if e := r.checkLengths(req.st.ChildText(NSClient, "body"), req.st.ChildText(NSClient, "subject")); e != nil {
+		r.replyError(req, e)
+		return
 	}
 	if s := req.st.Child(NSClient, "subject"); s != nil &&
 		req.st.Child(NSClient, "body") == nil && req.st.Child(NSClient, "thread") == nil {
@@ -105,6 +112,14 @@ func (r *Room) messageToOccupant(req *request) {
 	}
 	if !r.mayPM(from) {
 		r.replyError(req, errForbidden.withText("Private messages are not allowed in this room"))
+		return
+	}
+	if !r.allowMessage(from) {
+		r.replyError(req, errTooFast.withText("You are sending messages too fast"))
+		return
+	}
+	if e := r.checkLengths(req.st.ChildText(NSClient, "body"), ""); e != nil {
+		r.replyError(req, e)
 		return
 	}
 	to := r.byNick[req.nick]

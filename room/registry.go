@@ -42,6 +42,8 @@ type Options struct {
 	ArchiveExpiry time.Duration
 	// OnStoreError hears of store failures that no client is told about.
 	OnStoreError func(error)
+	// Limits protect the service from abusive clients.
+	Limits Limits
 }
 
 // Room creation policies.
@@ -63,6 +65,7 @@ type service struct {
 
 	store        store.Store
 	onStoreError func(error)
+	limits       Limits
 }
 
 // tombstone is what remains of a destroyed persistent room: joins get
@@ -80,6 +83,8 @@ type Registry struct {
 	rooms map[string]*Room
 	tombs map[string]*tombstone
 
+	created map[string]int // live rooms by creator, for Limits.RoomsPerUser
+
 	archive *archiver     // nil without a store
 	expiry  time.Duration // of archived messages
 	stop    chan struct{} // ends the expiry loop
@@ -90,7 +95,7 @@ type Registry struct {
 func NewRegistry(o Options) *Registry {
 	svc := &service{domain: o.Domain, admins: map[string]bool{}, now: o.Now, newID: o.NewID,
 		creation: o.Creation, localDomain: o.LocalDomain, tombTTL: o.TombstoneTTL,
-		store: o.Store, onStoreError: o.OnStoreError}
+		store: o.Store, onStoreError: o.OnStoreError, limits: o.Limits}
 	if svc.creation == "" {
 		svc.creation = CreateAnyone
 	}
@@ -108,7 +113,7 @@ func NewRegistry(o Options) *Registry {
 	if svc.newID == nil {
 		svc.newID = randomID
 	}
-	g := &Registry{svc: svc, rooms: map[string]*Room{}, tombs: map[string]*tombstone{}, stop: make(chan struct{})}
+	g := &Registry{svc: svc, rooms: map[string]*Room{}, tombs: map[string]*tombstone{}, created: map[string]int{}, stop: make(chan struct{})}
 	if o.Store != nil {
 		g.archive = newArchiver(o.Store, o.OnStoreError)
 		g.expiry = o.ArchiveExpiry
@@ -264,7 +269,15 @@ func (g *Registry) lookup(roomJID string, req *request) (*Room, *stanzaError) {
 	if !g.mayCreate(req.bare) {
 		return nil, errNotAllowed.withText("Room creation is restricted")
 	}
+	if n := g.svc.limits.RoomsPerUser; n > 0 && g.created[req.bare] >= n && !g.svc.isAdmin(req.bare) {
+		return nil, newError(errWait, "resource-constraint").withText("You have created too many rooms")
+	}
 	r := newRoom(g.svc, roomJID)
+	r.creator = req.bare
+	g.created[req.bare]++
+	if m := g.svc.limits.MaxOccupants; m > 0 {
+		r.cfg.MaxUsers = m
+	}
 	g.rooms[roomJID] = r
 	return r, nil
 }
@@ -293,6 +306,12 @@ func (g *Registry) collect(r *Room) {
 		r.closed = true
 		if g.rooms[r.jid] == r {
 			delete(g.rooms, r.jid)
+		}
+		if r.creator != "" {
+			if g.created[r.creator]--; g.created[r.creator] <= 0 {
+				delete(g.created, r.creator)
+			}
+			r.creator = ""
 		}
 		if t := r.destroyed; t != nil && r.cfg.Persistent {
 			g.tombs[r.jid] = t

@@ -29,6 +29,9 @@ type Room struct {
 	history history
 	salt    []byte // keys occupant ids (XEP-0421)
 
+	msgBuckets, presBuckets map[string]*bucket // rate limits by bare JID
+	creator                 string             // who created the room since start, for RoomsPerUser
+
 	vcard      *xmlel.Element // the room's vCard, set by an owner
 	avatarHash string         // SHA-1 of the vCard photo, hex
 
@@ -166,6 +169,7 @@ func (r *Room) removeOccupant(o *Occupant) {
 			delete(r.byReal, s.jid)
 		}
 	}
+	r.forgetBuckets(o.Bare)
 }
 
 // isEmpty reports whether nobody is in the room.

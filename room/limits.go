@@ -1,0 +1,132 @@
+package room
+
+import (
+	"time"
+	"unicode/utf8"
+)
+
+// Limits protect the service from abusive or runaway clients. Zero values
+// mean "no limit".
+type Limits struct {
+	// MessageRate and MessageBurst shape each user's messages (groupchat,
+	// private, invitations) in a room: a token bucket refilled at
+	// MessageRate per second holding at most MessageBurst.
+	MessageRate  float64
+	MessageBurst int
+	// PresenceRate and PresenceBurst do the same for presence updates and
+	// nick changes of occupants (joins and leaves are never held back).
+	PresenceRate  float64
+	PresenceBurst int
+	// MaxNick, MaxSubject and MaxBody bound lengths in characters.
+	MaxNick, MaxSubject, MaxBody int
+	// RoomsPerUser bounds the live rooms one user has created; service
+	// admins are exempt.
+	RoomsPerUser int
+	// MaxOccupants is the default and the ceiling of muc#roomconfig_maxusers.
+	MaxOccupants int
+}
+
+// errTooFast is the answer to a client over its rate (RFC 6120 §8.3.3.12).
+var errTooFast = newError(errWait, "policy-violation")
+
+// bucket is a token bucket.
+type bucket struct {
+	tokens float64
+	last   time.Time
+}
+
+// take spends a token if there is one.
+func (b *bucket) take(now time.Time, rate float64, burst int) bool {
+	if b.last.IsZero() {
+		b.tokens = float64(burst)
+	} else {
+		b.tokens = min(float64(burst), b.tokens+now.Sub(b.last).Seconds()*rate)
+	}
+	b.last = now
+	if b.tokens < 1 {
+		return false
+	}
+	b.tokens--
+	return true
+}
+
+// allowMessage applies the message rate to an occupant.
+func (r *Room) allowMessage(o *Occupant) bool {
+	l := &r.svc.limits
+	if l.MessageRate <= 0 {
+		return true
+	}
+	return r.bucketOf(&r.msgBuckets, o.Bare).take(r.svc.now(), l.MessageRate, max(l.MessageBurst, 1))
+}
+
+// allowPresence applies the presence rate to an occupant.
+func (r *Room) allowPresence(o *Occupant) bool {
+	l := &r.svc.limits
+	if l.PresenceRate <= 0 {
+		return true
+	}
+	return r.bucketOf(&r.presBuckets, o.Bare).take(r.svc.now(), l.PresenceRate, max(l.PresenceBurst, 1))
+}
+
+func (r *Room) bucketOf(m *map[string]*bucket, bare string) *bucket {
+	if *m == nil {
+		*m = map[string]*bucket{}
+	}
+	b := (*m)[bare]
+	if b == nil {
+		b = &bucket{}
+		(*m)[bare] = b
+	}
+	return b
+}
+
+// forgetBuckets drops the rate state of a user who left.
+func (r *Room) forgetBuckets(bare string) {
+	if r.occupantByBare(bare) == nil {
+		delete(r.msgBuckets, bare)
+		delete(r.presBuckets, bare)
+	}
+}
+
+// tooLong reports whether s has more than n characters (n > 0).
+func tooLong(s string, n int) bool {
+	return n > 0 && len(s) > n && utf8.RuneCountInString(s) > n
+}
+
+// checkLengths refuses a message whose body or subject is over the limit.
+func (r *Room) checkLengths(body, subject string) *stanzaError {
+	l := &r.svc.limits
+	switch {
+	case tooLong(body, l.MaxBody):
+		return newError(errModify, "policy-violation").withText("The message is too long")
+	case tooLong(subject, l.MaxSubject):
+		return newError(errModify, "policy-violation").withText("The subject is too long")
+	}
+	return nil
+}
+
+// maxUsers is the effective occupant limit of the room.
+func (r *Room) maxUsers() int {
+	c := r.svc.limits.MaxOccupants
+	switch {
+	case r.cfg.MaxUsers == 0:
+		return c
+	case c == 0:
+		return r.cfg.MaxUsers
+	}
+	return min(r.cfg.MaxUsers, c)
+}
+
+var nickLengthFeature = feature{name: "nick-length", preJoin: checkNickLength}
+
+func checkNickLength(r *Room, j *joinAttempt) *stanzaError {
+	if tooLong(j.nick, r.svc.limits.MaxNick) {
+		return newError(errModify, "policy-violation").withText("The nickname is too long")
+	}
+	return nil
+}
+
+// isAdmin reports whether bare is a service administrator.
+func (s *service) isAdmin(bare string) bool {
+	return s.admins[bare] && bare != ""
+}
