@@ -69,6 +69,8 @@ type Config struct {
 	// with false when that connection ends. It is called from Run's
 	// goroutine and must not block.
 	OnState func(up bool)
+	// Metrics, if set, counts the link's stanzas and follows its state.
+	Metrics *Metrics
 }
 
 // Run keeps the component connected to cfg.Server and serves h until ctx is
@@ -148,10 +150,12 @@ func (r *runner) connectOnce(ctx context.Context) (time.Duration, error) {
 	}
 	start := time.Now()
 	r.log.Info().Msg("component connected")
+	r.cfg.Metrics.linkUp()
 	if r.cfg.OnState != nil {
 		r.cfg.OnState(true)
 	}
 	err = newLink(r, sess.Conn(), sess.TokenReader()).serve(ctx)
+	r.cfg.Metrics.linkDown()
 	if r.cfg.OnState != nil {
 		r.cfg.OnState(false)
 	}

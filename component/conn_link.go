@@ -38,7 +38,7 @@ type link struct {
 	limits xmlel.Limits
 	domain string
 
-	out        chan []room.Out
+	out        chan batch
 	writerDone chan struct{}
 	werr       error // set by the writer before writerDone is closed
 
@@ -49,6 +49,13 @@ type link struct {
 	closing bool
 }
 
+// batch is the output of one inbound stanza and when that stanza was read
+// (zero for output no read caused, and without metrics).
+type batch struct {
+	outs []room.Out
+	read time.Time
+}
+
 func newLink(r *runner, nc net.Conn, tr xmlstream.TokenReadCloser) *link {
 	return &link{
 		r:          r,
@@ -56,7 +63,7 @@ func newLink(r *runner, nc net.Conn, tr xmlstream.TokenReadCloser) *link {
 		tr:         tr,
 		limits:     xmlel.Limits{MaxBytes: r.cfg.MaxStanzaBytes},
 		domain:     r.domain.String(),
-		out:        make(chan []room.Out, queueLen),
+		out:        make(chan batch, queueLen),
 		writerDone: make(chan struct{}),
 	}
 }
@@ -110,7 +117,7 @@ func (l *link) stop(final func() []room.Out) {
 	l.closing = true
 	if final != nil {
 		if outs := final(); len(outs) > 0 {
-			l.enqueue(outs)
+			l.enqueue(outs, time.Time{})
 		}
 	}
 	close(l.out)
@@ -129,9 +136,9 @@ func (l *link) shutdownStanzas() (outs []room.Out) {
 
 // enqueue hands outs to the writer, or drops them when the writer is gone
 // (the link is failing and the server will bounce the senders).
-func (l *link) enqueue(outs []room.Out) {
+func (l *link) enqueue(outs []room.Out, read time.Time) {
 	select {
-	case l.out <- outs:
+	case l.out <- batch{outs, read}:
 	case <-l.writerDone:
 	}
 }
@@ -170,6 +177,7 @@ func (l *link) readLoop() error {
 }
 
 func (l *link) dispatch(st *xmlel.Element) {
+	read := l.r.cfg.Metrics.received(st.Local)
 	l.hmu.Lock()
 	defer l.hmu.Unlock()
 	if l.closing {
@@ -179,7 +187,7 @@ func (l *link) dispatch(st *xmlel.Element) {
 		e.Str("stanza", st.String()).Msg("recv")
 	}
 	if outs := l.handle(st); len(outs) > 0 {
-		l.enqueue(outs)
+		l.enqueue(outs, read)
 	}
 }
 
@@ -208,13 +216,14 @@ func (l *link) refuse(start xml.StartElement, why error) {
 		}
 	}
 	l.r.log.Debug().Err(why).Str("from", stub.Attr("from")).Msg("inbound stanza refused")
+	read := l.r.cfg.Metrics.received(stub.Local)
 	l.hmu.Lock()
 	defer l.hmu.Unlock()
 	if l.closing {
 		return
 	}
 	if outs := errorReply(stub, "modify", "policy-violation", l.domain); len(outs) > 0 {
-		l.enqueue(outs)
+		l.enqueue(outs, read)
 	}
 }
 
@@ -251,24 +260,27 @@ func (l *link) writeLoop() {
 	defer close(l.writerDone)
 	bw := bufio.NewWriterSize(l.nc, 32<<10)
 	var buf []byte
+	var reads []time.Time // of the batches waiting for the next flush
 	open := true
 	for open {
-		batch, ok := <-l.out
+		b, ok := <-l.out
 		if !ok {
 			break
 		}
 		l.nc.SetWriteDeadline(time.Now().Add(writeTimeout))
-		buf = l.writeBatch(bw, batch, buf)
+		buf = l.writeBatch(bw, b.outs, buf)
+		reads = append(reads, b.read)
 	drain:
 		for {
 			select {
-			case batch, ok = <-l.out:
+			case b, ok = <-l.out:
 				if !ok {
 					open = false
 					break drain
 				}
 				l.nc.SetWriteDeadline(time.Now().Add(writeTimeout))
-				buf = l.writeBatch(bw, batch, buf)
+				buf = l.writeBatch(bw, b.outs, buf)
+				reads = append(reads, b.read)
 			default:
 				break drain
 			}
@@ -277,6 +289,8 @@ func (l *link) writeLoop() {
 			l.werr = err
 			return
 		}
+		l.r.cfg.Metrics.flushed(reads)
+		reads = reads[:0]
 	}
 	l.nc.SetWriteDeadline(time.Now().Add(closeWait))
 	bw.WriteString("</stream:stream>")
@@ -297,6 +311,7 @@ func (l *link) writeBatch(bw *bufio.Writer, batch []room.Out, buf []byte) []byte
 				Msg("dropped outbound stanza: from is not in the component's domain")
 			continue
 		}
+		n := 0
 		for _, to := range o.To {
 			if to == "" {
 				// The server would answer bad-request to a stanza without to.
@@ -309,7 +324,9 @@ func (l *link) writeBatch(bw *bufio.Writer, batch []room.Out, buf []byte) []byte
 				e.Bytes("stanza", buf).Msg("send")
 			}
 			bw.Write(buf)
+			n++
 		}
+		l.r.cfg.Metrics.sent(o.Stanza, n)
 	}
 	return buf
 }

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -31,6 +32,8 @@ type config struct {
 	Creation  string   `envconfig:"CHORUS_ROOM_CREATION" default:"anyone" desc:"who may create rooms: anyone, local (users of the server's domain, CHORUS_DOMAIN without its first label) or admins"`
 	LogLevel  string   `envconfig:"CHORUS_LOG_LEVEL" default:"info" desc:"trace, debug, info, warn or error"`
 	LogFormat string   `envconfig:"CHORUS_LOG_FORMAT" default:"json" desc:"json, or console for people reading a terminal"`
+	HTTPAddr  string   `envconfig:"CHORUS_HTTP_ADDR" default:"127.0.0.1:5380" desc:"host:port of the HTTP listener for /metrics, /healthz and /readyz (0.0.0.0:5380 for every interface); empty disables it"`
+	Pprof     bool     `envconfig:"CHORUS_PPROF" default:"false" desc:"true mounts Go's profiler at /debug/pprof/ on the HTTP listener"`
 
 	// Derived by loadConfig.
 	level  zerolog.Level
@@ -70,6 +73,10 @@ func loadConfig() (config, error) {
 		}
 	}
 	if err := envconfig.Process("", &c); err != nil {
+		var pe *envconfig.ParseError
+		if errors.As(err, &pe) && pe.TypeName == "bool" {
+			return c, fmt.Errorf("%s=%q is not true or false", pe.KeyName, pe.Value)
+		}
 		return c, err
 	}
 	return c, c.check()
@@ -83,9 +90,13 @@ func (c *config) check() error {
 	}
 	c.Domain = d.String()
 
-	host, port, err := net.SplitHostPort(c.Server)
-	if n, perr := strconv.Atoi(port); err != nil || host == "" || perr != nil || n < 1 || n > 65535 {
+	if !isHostPort(c.Server, true) {
 		return fmt.Errorf("CHORUS_SERVER=%q is not host:port (want e.g. 127.0.0.1:5347)", c.Server)
+	}
+	// An empty host listens on every interface, as in Go's net.Listen;
+	// chorus healthcheck then checks loopback.
+	if c.HTTPAddr = strings.TrimSpace(c.HTTPAddr); c.HTTPAddr != "" && !isHostPort(c.HTTPAddr, false) {
+		return fmt.Errorf("CHORUS_HTTP_ADDR=%q is not host:port (want e.g. 127.0.0.1:5380 or 0.0.0.0:5380, or empty to disable it)", c.HTTPAddr)
 	}
 
 	admins := make([]string, 0, len(c.Admins))
@@ -151,6 +162,14 @@ func usage(w io.Writer) {
 		panic(err) // the template is a constant
 	}
 	tw.Flush()
+}
+
+// isHostPort reports whether s is host:port with a numeric port, and a
+// host unless that is optional.
+func isHostPort(s string, needHost bool) bool {
+	host, port, err := net.SplitHostPort(s)
+	n, perr := strconv.Atoi(port)
+	return err == nil && (host != "" || !needHost) && perr == nil && n >= 1 && n <= 65535
 }
 
 // parseDays reads "365d" as days, anything else as a Go duration.

@@ -2,10 +2,14 @@ package main
 
 import (
 	"bytes"
+	"io"
+	"net"
+	"net/http"
 	"os"
 	"path/filepath"
 	"reflect"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -59,12 +63,15 @@ func TestLoadConfig(t *testing.T) {
 		err  string // substring of the error
 	}{
 		0: {env: base(), want: config{Domain: "conference.example.com", Secret: "s3cret", Server: "127.0.0.1:5347",
-			Admins: []string{}, Store: "sqlite://chorus.db", Expiry: "365d", expiry: 365 * 24 * time.Hour, Creation: "anyone", LogLevel: "info", LogFormat: "json", level: zerolog.InfoLevel}},
+			Admins: []string{}, Store: "sqlite://chorus.db", Expiry: "365d", expiry: 365 * 24 * time.Hour, Creation: "anyone", LogLevel: "info", LogFormat: "json", level: zerolog.InfoLevel,
+			HTTPAddr: "127.0.0.1:5380"}},
 		1: {env: base("CHORUS_SERVER", "xmpp.internal:5275", "CHORUS_ADMINS", " alice@example.com, Bob@Example.com ,",
 			"CHORUS_LOG_LEVEL", "DEBUG", "CHORUS_LOG_FORMAT", "console", "CHORUS_DOMAIN", "Conference.Example.com",
-			"CHORUS_ROOM_CREATION", "Local", "CHORUS_STORE", "postgres://db/chorus", "CHORUS_ARCHIVE_EXPIRY", "48h"),
+			"CHORUS_ROOM_CREATION", "Local", "CHORUS_STORE", "postgres://db/chorus", "CHORUS_ARCHIVE_EXPIRY", "48h",
+			"CHORUS_HTTP_ADDR", " 0.0.0.0:9100 ", "CHORUS_PPROF", "true"),
 			want: config{Domain: "conference.example.com", Secret: "s3cret", Server: "xmpp.internal:5275",
-				Admins: []string{"alice@example.com", "bob@example.com"}, Store: "postgres://db/chorus", Expiry: "48h", expiry: 48 * time.Hour, Creation: "local", LogLevel: "DEBUG", LogFormat: "console", level: zerolog.DebugLevel}},
+				Admins: []string{"alice@example.com", "bob@example.com"}, Store: "postgres://db/chorus", Expiry: "48h", expiry: 48 * time.Hour, Creation: "local", LogLevel: "DEBUG", LogFormat: "console", level: zerolog.DebugLevel,
+				HTTPAddr: "0.0.0.0:9100", Pprof: true}},
 		2:  {env: map[string]string{"CHORUS_SECRET": "s"}, err: "CHORUS_DOMAIN is required"},
 		3:  {env: base("CHORUS_DOMAIN", ""), err: "CHORUS_DOMAIN is required"},
 		4:  {env: base("CHORUS_SECRET", ""), err: "CHORUS_SECRET is required"},
@@ -88,8 +95,21 @@ func TestLoadConfig(t *testing.T) {
 		23: {env: base("CHORUS_STORE", "mysql://x"), err: "CHORUS_STORE"},
 		24: {env: base("CHORUS_ARCHIVE_EXPIRY", "forever"), err: "CHORUS_ARCHIVE_EXPIRY"},
 		25: {env: base("CHORUS_ARCHIVE_EXPIRY", "0d"), err: "CHORUS_ARCHIVE_EXPIRY"},
-		21: {env: base("CHORUS_SERVER", "[::1]:5347"), want: config{Domain: "conference.example.com", Secret: "s3cret",
-			Server: "[::1]:5347", Admins: []string{}, Store: "sqlite://chorus.db", Expiry: "365d", expiry: 365 * 24 * time.Hour, Creation: "anyone", LogLevel: "info", LogFormat: "json", level: zerolog.InfoLevel}},
+		21: {env: base("CHORUS_SERVER", "[::1]:5347", "CHORUS_HTTP_ADDR", "[::1]:5380"), want: config{Domain: "conference.example.com", Secret: "s3cret",
+			Server: "[::1]:5347", Admins: []string{}, Store: "sqlite://chorus.db", Expiry: "365d", expiry: 365 * 24 * time.Hour, Creation: "anyone", LogLevel: "info", LogFormat: "json", level: zerolog.InfoLevel,
+			HTTPAddr: "[::1]:5380"}},
+		// Empty disables the HTTP listener; an empty host listens on every interface.
+		26: {env: base("CHORUS_HTTP_ADDR", "", "CHORUS_PPROF", "0"), want: config{Domain: "conference.example.com", Secret: "s3cret", Server: "127.0.0.1:5347",
+			Admins: []string{}, Store: "sqlite://chorus.db", Expiry: "365d", expiry: 365 * 24 * time.Hour, Creation: "anyone", LogLevel: "info", LogFormat: "json", level: zerolog.InfoLevel}},
+		27: {env: base("CHORUS_HTTP_ADDR", ":5380"), want: config{Domain: "conference.example.com", Secret: "s3cret", Server: "127.0.0.1:5347",
+			Admins: []string{}, Store: "sqlite://chorus.db", Expiry: "365d", expiry: 365 * 24 * time.Hour, Creation: "anyone", LogLevel: "info", LogFormat: "json", level: zerolog.InfoLevel,
+			HTTPAddr: ":5380"}},
+		28: {env: base("CHORUS_HTTP_ADDR", "localhost"), err: "CHORUS_HTTP_ADDR="},
+		29: {env: base("CHORUS_HTTP_ADDR", "127.0.0.1:0"), err: "CHORUS_HTTP_ADDR="},
+		30: {env: base("CHORUS_HTTP_ADDR", "127.0.0.1:http"), err: "CHORUS_HTTP_ADDR="},
+		31: {env: base("CHORUS_HTTP_ADDR", "http://127.0.0.1:5380"), err: "CHORUS_HTTP_ADDR="},
+		32: {env: base("CHORUS_PPROF", "yes"), err: `CHORUS_PPROF="yes" is not true or false`},
+		33: {env: base("CHORUS_PPROF", ""), err: "CHORUS_PPROF"},
 	} {
 		setEnv(t, tc.env)
 		got, err := loadConfig()
@@ -109,6 +129,11 @@ func TestLoadConfig(t *testing.T) {
 }
 
 func TestRunExitStatus(t *testing.T) {
+	busy, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer busy.Close()
 	for i, tc := range [...]struct {
 		args   []string
 		env    map[string]string
@@ -128,6 +153,10 @@ func TestRunExitStatus(t *testing.T) {
 			"CHORUS_STORE": "sqlite://" + corruptDB(t)}, status: 2, stderr: "CHORUS_STORE"},
 		7: {env: map[string]string{"CHORUS_DOMAIN": "c.example", "CHORUS_SECRET": "s", "CHORUS_LOG_LEVEL": "error",
 			"CHORUS_STORE": "postgres://chorus@127.0.0.1:1/none?connect_timeout=2"}, status: 2, stderr: "CHORUS_STORE"},
+		// A taken HTTP port stops Chorus rather than leaving it unobservable.
+		8: {env: map[string]string{"CHORUS_DOMAIN": "c.example", "CHORUS_SECRET": "s", "CHORUS_LOG_LEVEL": "error",
+			"CHORUS_STORE": "sqlite://" + filepath.Join(t.TempDir(), "chorus.db"), "CHORUS_HTTP_ADDR": busy.Addr().String()},
+			status: 2, stderr: "CHORUS_HTTP_ADDR"},
 	} {
 		setEnv(t, tc.env)
 		var stdout, stderr bytes.Buffer
@@ -162,6 +191,83 @@ func TestUsageListsEveryVariable(t *testing.T) {
 			t.Errorf("usage does not list %s", key)
 		}
 	}
+}
+
+// TestRunServesHTTP runs the service against a server that is not there:
+// alive, not ready, metrics served, and everything stopped by SIGTERM.
+func TestRunServesHTTP(t *testing.T) {
+	addr := freeAddr(t)
+	setEnv(t, map[string]string{"CHORUS_DOMAIN": "c.example", "CHORUS_SECRET": "s", "CHORUS_LOG_LEVEL": "error",
+		"CHORUS_SERVER": freeAddr(t), "CHORUS_STORE": "sqlite://" + filepath.Join(t.TempDir(), "chorus.db"),
+		"CHORUS_HTTP_ADDR": addr})
+	var stdout, stderr bytes.Buffer
+	done := make(chan int, 1)
+	go func() { done <- run(nil, &stdout, &stderr) }()
+
+	// The URL chorus healthcheck requests.
+	base := "http://" + addr
+	client := &http.Client{Timeout: 2 * time.Second}
+	deadline := time.Now().Add(15 * time.Second)
+	for {
+		res, err := client.Get(base + "/healthz")
+		if err == nil {
+			res.Body.Close()
+			if res.StatusCode != http.StatusOK {
+				t.Fatalf("healthz: %s", res.Status)
+			}
+			break
+		}
+		select {
+		case code := <-done:
+			t.Fatalf("run returned %d before serving HTTP: %s", code, stderr.String())
+		default:
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("healthz never answered: %v", err)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	for path, want := range map[string]int{"/readyz": http.StatusServiceUnavailable, "/metrics": http.StatusOK, "/debug/pprof/": http.StatusNotFound} {
+		res, err := client.Get(base + path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, _ := io.ReadAll(res.Body)
+		res.Body.Close()
+		if res.StatusCode != want {
+			t.Errorf("%s: %s, want %d", path, res.Status, want)
+		}
+		if path == "/metrics" && !strings.Contains(string(body), "chorus_component_up 0\n") {
+			t.Errorf("metrics without the link down:\n%s", body)
+		}
+	}
+
+	// run has its signal handler installed: it answered HTTP.
+	if err := syscall.Kill(os.Getpid(), syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case code := <-done:
+		if code != 0 {
+			t.Errorf("status %d after SIGTERM: %s", code, stderr.String())
+		}
+	case <-time.After(15 * time.Second):
+		t.Fatal("run did not return after SIGTERM")
+	}
+	if res, err := client.Get(base + "/healthz"); err == nil {
+		res.Body.Close()
+		t.Error("HTTP still served after run returned")
+	}
+}
+
+// freeAddr returns a loopback address nothing listens on.
+func freeAddr(t *testing.T) string {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	return ln.Addr().String()
 }
 
 // corruptDB writes a file that is not a database.
