@@ -65,6 +65,10 @@ type Config struct {
 	// MinBackoff and MaxBackoff bound the wait between connection attempts;
 	// zero means DefaultMinBackoff and DefaultMaxBackoff.
 	MinBackoff, MaxBackoff time.Duration
+	// WriteTimeout is how long a write may block before the server is
+	// taken to have stopped reading and the link is dropped; zero means
+	// 30 s.
+	WriteTimeout time.Duration
 	// OnState, if set, is called with true when the handshake succeeded and
 	// with false when that connection ends. It is called from Run's
 	// goroutine and must not block.
@@ -132,6 +136,34 @@ type runner struct {
 	h      Handler
 	log    zerolog.Logger
 	domain jid.JID
+	// wasUp is set once a link has been up: later links are reconnects.
+	wasUp bool
+}
+
+// Resyncer is a Handler that wants to check its state when the link comes
+// back after being lost: stanzas in flight then were lost, and sessions may
+// have ended meanwhile (XEP-0114 has no stream resumption).
+type Resyncer interface {
+	Reconnected() []room.Out
+}
+
+// meterLimit is how many bytes may arrive without a complete stanza before
+// the stream is ended with policy-violation: twice the stanza limit, so
+// stanzas somewhat over the limit are refused one by one (the link stays
+// up) and only far larger input costs the link.
+func (r *runner) meterLimit() int {
+	limit := r.cfg.MaxStanzaBytes
+	if limit <= 0 {
+		limit = xmlel.DefaultLimits.MaxBytes
+	}
+	return 2*limit + 64<<10
+}
+
+func (r *runner) writeTimeout() time.Duration {
+	if r.cfg.WriteTimeout > 0 {
+		return r.cfg.WriteTimeout
+	}
+	return writeTimeout
 }
 
 // connectOnce dials, negotiates and serves one connection. It returns how
@@ -143,7 +175,8 @@ func (r *runner) connectOnce(ctx context.Context) (time.Duration, error) {
 	if err != nil {
 		return 0, err
 	}
-	sess, err := r.handshake(ctx, nc)
+	mc := &meteredConn{Conn: nc, limit: int64(r.meterLimit())}
+	sess, err := r.handshake(ctx, mc)
 	if err != nil {
 		nc.Close()
 		return 0, err
@@ -154,7 +187,12 @@ func (r *runner) connectOnce(ctx context.Context) (time.Duration, error) {
 	if r.cfg.OnState != nil {
 		r.cfg.OnState(true)
 	}
-	err = newLink(r, sess.Conn(), sess.TokenReader()).serve(ctx)
+	l := newLink(r, sess.Conn(), sess.TokenReader())
+	l.meter = mc
+	mc.stanzaDone()
+	l.resync = r.wasUp
+	r.wasUp = true
+	err = l.serve(ctx)
 	r.cfg.Metrics.linkDown()
 	if r.cfg.OnState != nil {
 		r.cfg.OnState(false)

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"os"
 	"runtime/debug"
 	"strings"
 	"sync"
@@ -47,6 +48,13 @@ type link struct {
 	// out is closed.
 	hmu     sync.Mutex
 	closing bool
+
+	resync bool // ask the handler to resynchronise once the link is up
+
+	meter *meteredConn // nil in tests that build links by hand
+	// streamErr, when set before out is closed, is the stream error
+	// condition the writer sends before closing the stream.
+	streamErr string
 }
 
 // batch is the output of one inbound stanza and when that stanza was read
@@ -73,6 +81,13 @@ func newLink(r *runner, nc net.Conn, tr xmlstream.TokenReadCloser) *link {
 func (l *link) serve(ctx context.Context) error {
 	defer l.nc.Close()
 	go l.writeLoop()
+	if rs, ok := l.r.h.(Resyncer); ok && l.resync {
+		l.hmu.Lock()
+		if outs := rs.Reconnected(); len(outs) > 0 {
+			l.enqueue(outs, time.Time{})
+		}
+		l.hmu.Unlock()
+	}
 	readErr := make(chan error, 1)
 	go func() {
 		readErr <- l.readLoop()
@@ -81,6 +96,14 @@ func (l *link) serve(ctx context.Context) error {
 
 	select {
 	case err := <-readErr:
+		if errors.Is(err, errStanzaTooLarge) || errors.Is(err, xmlel.ErrTooDeep) {
+			// RFC 6120 §4.9.3.12: the stream ends with policy-violation;
+			// the runner reconnects.
+			l.r.log.Warn().Err(err).Msg("inbound stanza over the limits: closing the stream with policy-violation")
+			l.hmu.Lock()
+			l.streamErr = "policy-violation"
+			l.hmu.Unlock()
+		}
 		// Answer the server's close (or the broken socket) with ours; the
 		// timer keeps a peer that takes no more data from holding us up.
 		l.stop(nil)
@@ -91,6 +114,12 @@ func (l *link) serve(ctx context.Context) error {
 	case <-l.writerDone:
 		l.nc.Close()
 		<-readErr
+		if errors.Is(l.werr, os.ErrDeadlineExceeded) {
+			// The send queue is bounded, so a server that stops reading
+			// stalls us instead of growing memory; after writeTimeout we
+			// give the link up and reconnect.
+			return fmt.Errorf("the server stopped reading for %v, output blocked: %w", l.r.writeTimeout(), l.werr)
+		}
 		return fmt.Errorf("write: %w", l.werr)
 	case <-ctx.Done():
 		l.r.log.Info().Msg("component shutting down")
@@ -158,7 +187,12 @@ func (l *link) readLoop() error {
 			continue
 		}
 		st, err := xmlel.Decode(dr, start, l.limits)
-		if errors.Is(err, xmlel.ErrTooLarge) || errors.Is(err, xmlel.ErrTooDeep) {
+		if errors.Is(err, xmlel.ErrTooDeep) {
+			// Skipping a deep element costs memory per level in the
+			// decoder; nothing legitimate nests this deep.
+			return err
+		}
+		if errors.Is(err, xmlel.ErrTooLarge) {
 			// One oversized stanza must not cost every room its link:
 			// skip the rest of it and refuse it to its sender.
 			for dr.depth > 0 {
@@ -167,12 +201,20 @@ func (l *link) readLoop() error {
 				}
 			}
 			l.refuse(start, err)
+			l.stanzaDone()
 			continue
 		}
 		if err != nil {
 			return readError(err)
 		}
+		l.stanzaDone()
 		l.dispatch(st)
+	}
+}
+
+func (l *link) stanzaDone() {
+	if l.meter != nil {
+		l.meter.stanzaDone()
 	}
 }
 
@@ -267,7 +309,7 @@ func (l *link) writeLoop() {
 		if !ok {
 			break
 		}
-		l.nc.SetWriteDeadline(time.Now().Add(writeTimeout))
+		l.nc.SetWriteDeadline(time.Now().Add(l.r.writeTimeout()))
 		buf = l.writeBatch(bw, b.outs, buf)
 		reads = append(reads, b.read)
 	drain:
@@ -278,7 +320,7 @@ func (l *link) writeLoop() {
 					open = false
 					break drain
 				}
-				l.nc.SetWriteDeadline(time.Now().Add(writeTimeout))
+				l.nc.SetWriteDeadline(time.Now().Add(l.r.writeTimeout()))
 				buf = l.writeBatch(bw, b.outs, buf)
 				reads = append(reads, b.read)
 			default:
@@ -293,6 +335,12 @@ func (l *link) writeLoop() {
 		reads = reads[:0]
 	}
 	l.nc.SetWriteDeadline(time.Now().Add(closeWait))
+	l.hmu.Lock()
+	cond := l.streamErr
+	l.hmu.Unlock()
+	if cond != "" {
+		bw.WriteString("<stream:error><" + cond + " xmlns='urn:ietf:params:xml:ns:xmpp-streams'/></stream:error>")
+	}
 	bw.WriteString("</stream:stream>")
 	l.werr = bw.Flush()
 }

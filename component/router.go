@@ -50,6 +50,12 @@ func (rt *Router) HandleStanza(st *xmlel.Element) []room.Out {
 	return rt.service(st)
 }
 
+// Reconnected implements Resyncer: sessions that ended while the link was
+// down are found and removed (room.Registry.CheckSessions).
+func (rt *Router) Reconnected() []room.Out {
+	return rt.rooms.CheckSessions()
+}
+
 // Shutdown implements Handler.
 func (rt *Router) Shutdown() []room.Out {
 	return rt.rooms.Shutdown()

@@ -22,11 +22,12 @@ func (r *Room) checkAffiliation(actor string, c affChange) *stanzaError {
 		return nil
 	}
 	actorAff := r.affiliation(actor)
-	cur := r.affs[c.target].aff
-	if !affiliations.MaySetAffiliation(actorAff, cur, c.aff) {
+	// The effective affiliation: a service admin is an owner whatever the
+	// room recorded, and an admin may not touch owners.
+	if !affiliations.MaySetAffiliation(actorAff, r.affiliation(c.target), c.aff) {
 		return errNotAllowed.withText("You may not make that affiliation change")
 	}
-	if cur == affiliations.Owner && c.aff != affiliations.Owner && r.lastOwner(c.target) {
+	if r.affs[c.target].aff == affiliations.Owner && c.aff != affiliations.Owner && r.lastOwner(c.target) {
 		// XEP-0045 §10.6: a room always has an owner.
 		return errConflict.withText("The room must keep at least one owner")
 	}

@@ -90,7 +90,13 @@ func (r *Room) invite(req *request, invites []*xmlel.Element) {
 		if r.cfg.MembersOnly && r.affiliation(to) < affiliations.Member && r.affiliation(to) != affiliations.Outcast {
 			// XEP-0045 §9.3: inviting into a members-only room makes the
 			// invitee a member, or the invitation would be useless.
-			r.setAffiliation("", affChange{target: bareOf(to), aff: affiliations.Member, reason: "Invited by " + req.bare})
+			// The reason names the inviter by nick: the member list may be
+			// readable by occupants who must not learn real JIDs.
+			reason := "Invited"
+			if o := r.occupantBySession(req.from); o != nil {
+				reason = "Invited by " + o.Nick
+			}
+			r.setAffiliation("", affChange{target: bareOf(to), aff: affiliations.Member, reason: reason})
 		}
 		r.send(to, r.invitation(req, to, reason))
 	}

@@ -81,11 +81,20 @@ func Decode(r xml.TokenReader, start xml.StartElement, lim Limits) (*Element, er
 	}
 }
 
+// Costs charged against Limits.MaxBytes for the structure itself, so that
+// many tiny elements or attributes count for the memory they take.
+const (
+	elementCost = 64
+	attrCost    = 32
+)
+
 func fromStart(s xml.StartElement, size *int) *Element {
 	e := &Element{Space: foldSpace(s.Name.Space), Local: s.Name.Local}
-	*size += len(s.Name.Local) + len(s.Name.Space)
+	*size += elementCost + len(s.Name.Local) + len(s.Name.Space) + attrCost*len(s.Attr)
 	for _, a := range s.Attr {
 		if a.Name.Space == "xmlns" || (a.Name.Space == "" && a.Name.Local == "xmlns") {
+			// Declarations are dropped but still cost memory to decode.
+			*size += len(a.Name.Local) + len(a.Value)
 			continue
 		}
 		sp := a.Name.Space
