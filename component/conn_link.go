@@ -310,7 +310,13 @@ func (l *link) writeLoop() {
 			break
 		}
 		l.nc.SetWriteDeadline(time.Now().Add(l.r.writeTimeout()))
-		buf = l.writeBatch(bw, b.outs, buf)
+		var err error
+		if buf, err = l.writeBatch(bw, b.outs, buf); err != nil {
+			// A failed write sticks in bw: stop here, or the loop would
+			// race through the queue as fast as the reader refills it.
+			l.werr = err
+			return
+		}
 		reads = append(reads, b.read)
 	drain:
 		for {
@@ -321,7 +327,10 @@ func (l *link) writeLoop() {
 					break drain
 				}
 				l.nc.SetWriteDeadline(time.Now().Add(l.r.writeTimeout()))
-				buf = l.writeBatch(bw, b.outs, buf)
+				if buf, err = l.writeBatch(bw, b.outs, buf); err != nil {
+					l.werr = err
+					return
+				}
 				reads = append(reads, b.read)
 			default:
 				break drain
@@ -347,7 +356,7 @@ func (l *link) writeLoop() {
 
 // writeBatch encodes each stanza once per recipient. Write errors stick in
 // bw and surface at Flush.
-func (l *link) writeBatch(bw *bufio.Writer, batch []room.Out, buf []byte) []byte {
+func (l *link) writeBatch(bw *bufio.Writer, batch []room.Out, buf []byte) ([]byte, error) {
 	for _, o := range batch {
 		if o.Stanza == nil {
 			continue
@@ -371,12 +380,14 @@ func (l *link) writeBatch(bw *bufio.Writer, batch []room.Out, buf []byte) []byte
 			if e := l.r.log.Debug(); e.Enabled() {
 				e.Bytes("stanza", buf).Msg("send")
 			}
-			bw.Write(buf)
+			if _, err := bw.Write(buf); err != nil {
+				return buf, err
+			}
 			n++
 		}
 		l.r.cfg.Metrics.sent(o.Stanza, n)
 	}
-	return buf
+	return buf, nil
 }
 
 // inDomain reports whether addr is domain or a JID at domain (room@domain,
