@@ -35,6 +35,18 @@ type config struct {
 	HTTPAddr  string   `envconfig:"CHORUS_HTTP_ADDR" default:"127.0.0.1:5380" desc:"host:port of the HTTP listener for /metrics, /healthz and /readyz (0.0.0.0:5380 for every interface); empty disables it"`
 	Pprof     bool     `envconfig:"CHORUS_PPROF" default:"false" desc:"true mounts Go's profiler at /debug/pprof/ on the HTTP listener"`
 
+	// Limits (0 disables a limit).
+	MaxStanza     int     `envconfig:"CHORUS_MAX_STANZA_BYTES" default:"262144" desc:"largest inbound stanza in bytes; larger ones are refused with policy-violation, far larger input ends the stream with policy-violation"`
+	MsgRate       float64 `envconfig:"CHORUS_MSG_RATE" default:"5" desc:"messages per second one user may send in a room (groupchat, private, invitations); over it: wait/policy-violation"`
+	MsgBurst      int     `envconfig:"CHORUS_MSG_BURST" default:"20" desc:"messages one user may send in a burst before CHORUS_MSG_RATE applies"`
+	PresenceRate  float64 `envconfig:"CHORUS_PRESENCE_RATE" default:"1" desc:"presence updates and nick changes per second per user in a room; over it: wait/policy-violation"`
+	PresenceBurst int     `envconfig:"CHORUS_PRESENCE_BURST" default:"10" desc:"presence updates one user may send in a burst"`
+	MaxNick       int     `envconfig:"CHORUS_MAX_NICK" default:"64" desc:"longest nickname in characters; longer: modify/policy-violation"`
+	MaxSubject    int     `envconfig:"CHORUS_MAX_SUBJECT" default:"1024" desc:"longest room subject in characters; longer: modify/policy-violation"`
+	MaxBody       int     `envconfig:"CHORUS_MAX_BODY" default:"65536" desc:"longest message body in characters; longer: modify/policy-violation"`
+	RoomsPerUser  int     `envconfig:"CHORUS_ROOMS_PER_USER" default:"100" desc:"live rooms one user may have created (service admins exempt); more: wait/resource-constraint"`
+	MaxOccupants  int     `envconfig:"CHORUS_MAX_OCCUPANTS" default:"2000" desc:"default and ceiling of a room's maximum occupants; a full room: cancel/service-unavailable"`
+
 	// Derived by loadConfig.
 	level  zerolog.Level
 	expiry time.Duration
@@ -122,6 +134,21 @@ func (c *config) check() error {
 	}
 	c.expiry = exp
 
+	for _, l := range []struct {
+		name string
+		bad  bool
+	}{
+		{"CHORUS_MAX_STANZA_BYTES", c.MaxStanza != 0 && c.MaxStanza < 4096},
+		{"CHORUS_MSG_RATE", c.MsgRate < 0}, {"CHORUS_MSG_BURST", c.MsgBurst < 0},
+		{"CHORUS_PRESENCE_RATE", c.PresenceRate < 0}, {"CHORUS_PRESENCE_BURST", c.PresenceBurst < 0},
+		{"CHORUS_MAX_NICK", c.MaxNick < 0}, {"CHORUS_MAX_SUBJECT", c.MaxSubject < 0}, {"CHORUS_MAX_BODY", c.MaxBody < 0},
+		{"CHORUS_ROOMS_PER_USER", c.RoomsPerUser < 0}, {"CHORUS_MAX_OCCUPANTS", c.MaxOccupants < 0},
+	} {
+		if l.bad {
+			return fmt.Errorf("%s must be 0 (no limit) or positive (at least 4096 for CHORUS_MAX_STANZA_BYTES)", l.name)
+		}
+	}
+
 	switch c.Creation = strings.ToLower(strings.TrimSpace(c.Creation)); c.Creation {
 	case "anyone", "local", "admins":
 	default:
@@ -142,7 +169,9 @@ func (c *config) check() error {
 	return nil
 }
 
-const usageHeader = `Usage: chorus
+const usageHeader = `Usage: chorus              run the service
+       chorus sandbox      try it: a throwaway Prosody with Chorus attached
+       chorus healthcheck  exit 0 when the running service answers /healthz
 
 Chorus is an XEP-0045 Multi-User Chat service. It runs as an external
 component (XEP-0114) of an XMPP server such as Prosody or ejabberd, and is

@@ -21,6 +21,12 @@ func newHandler(cfg config, st store.Store, log zerolog.Logger) (component.Handl
 		OnStoreError: func(err error) {
 			log.Error().Err(err).Msg("store error")
 		},
+		Limits: room.Limits{
+			MessageRate: cfg.MsgRate, MessageBurst: cfg.MsgBurst,
+			PresenceRate: cfg.PresenceRate, PresenceBurst: cfg.PresenceBurst,
+			MaxNick: cfg.MaxNick, MaxSubject: cfg.MaxSubject, MaxBody: cfg.MaxBody,
+			RoomsPerUser: cfg.RoomsPerUser, MaxOccupants: cfg.MaxOccupants,
+		},
 	})
 	return component.NewRouter(cfg.Domain, reg), reg
 }

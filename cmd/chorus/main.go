@@ -8,6 +8,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"net"
 	"os"
 	"os/signal"
 	"strings"
@@ -27,6 +28,14 @@ func main() {
 // run returns the exit status: 0 after a clean shutdown or -h, 2 for a usage
 // or configuration error, 1 when the service could not run.
 func run(args []string, stdout, stderr io.Writer) int {
+	if len(args) > 0 {
+		switch args[0] {
+		case "sandbox":
+			return sandbox(args[1:], stdout, stderr)
+		case "healthcheck":
+			return healthcheck(args[1:], stdout, stderr)
+		}
+	}
 	fs := flag.NewFlagSet("chorus", flag.ContinueOnError)
 	fs.SetOutput(io.Discard)
 	if err := fs.Parse(args); err != nil {
@@ -68,17 +77,52 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return 2
 	}
 	defer st.Close()
-	h, reg := newHandler(cfg, st, log)
+	var metrics *component.Metrics // nil counts nothing
+	stopHTTP := func() {}
+	if cfg.HTTPAddr != "" {
+		ln, err := net.Listen("tcp", cfg.HTTPAddr)
+		if err != nil {
+			fmt.Fprintf(stderr, "chorus: CHORUS_HTTP_ADDR: %v\n", err)
+			return 2
+		}
+		metrics = component.NewMetrics()
+		stopHTTP = serveHTTP(ctx, ln, metrics, cfg.Pprof, log)
+	}
+	h, reg := newHandler(cfg, metrics.InstrumentStore(st), log)
 	defer reg.Close()
+	metrics.ObserveRooms(reg.Stats)
 	err = component.Run(ctx, component.Config{
-		Domain: cfg.Domain,
-		Secret: cfg.Secret,
-		Server: cfg.Server,
-		Logger: log,
+		Domain:  cfg.Domain,
+		Secret:  cfg.Secret,
+		Server:  cfg.Server,
+		Logger:  log,
+		Metrics: metrics,
+
+		MaxStanzaBytes: cfg.MaxStanza,
 	}, h)
+	stopHTTP()
 	if err != nil {
 		log.Error().Err(err).Msg("chorus cannot run")
 		return 1
 	}
 	return 0
+}
+
+// serveHTTP serves the operators' endpoints on ln in the background until
+// ctx is cancelled or the returned function is called; that function waits
+// for the server to stop.
+func serveHTTP(ctx context.Context, ln net.Listener, m *component.Metrics, withPprof bool, log zerolog.Logger) (stop func()) {
+	ctx, cancel := context.WithCancel(ctx)
+	done := make(chan struct{})
+	log.Info().Str("addr", ln.Addr().String()).Bool("pprof", withPprof).Msg("http listening")
+	go func() {
+		defer close(done)
+		if err := component.RunHTTP(ctx, ln, component.NewHTTPHandler(m, withPprof), log); err != nil {
+			log.Error().Err(err).Msg("http listener failed")
+		}
+	}()
+	return func() {
+		cancel()
+		<-done
+	}
 }

@@ -1,6 +1,7 @@
-// Package prosody runs a disposable Prosody for integration tests: its own
-// temporary config, data directory, pidfile and log, on free loopback ports,
-// with open (insecure) client authentication and one external component.
+// Package prosody runs a disposable Prosody for integration tests and the
+// sandbox: its own temporary config, data directory, pidfile and log, on
+// loopback ports, with one external component. Client authentication is
+// open (any password) unless Options.Users names the accounts.
 package prosody
 
 import (
@@ -9,10 +10,12 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"maps"
 	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"syscall"
@@ -32,13 +35,30 @@ type Options struct {
 	Secret string
 	// StartTimeout bounds the wait for the listeners; default 10 s.
 	StartTimeout time.Duration
+
+	// C2SPort is the client port; zero picks a free one.
+	C2SPort int
+	// Users, when not empty, replaces open authentication with these
+	// accounts on Host (localpart to password), registered with prosodyctl
+	// before the server starts; any other login is refused.
+	Users map[string]string
+	// TLSCert and TLSKey, when both set, are PEM files of a certificate
+	// clients may use through STARTTLS; encryption stays optional.
+	TLSCert, TLSKey string
+	// Dir is an existing empty directory for the config, data and log.
+	// Default: tb.TempDir() for Start; for Launch a new temporary
+	// directory that Close removes.
+	Dir string
+	// Logf hears of unusual events such as a forced kill. Start defaults
+	// it to tb.Logf; Launch to nothing.
+	Logf func(format string, args ...any)
 }
 
 // Server is one Prosody process and the files it owns.
 type Server struct {
-	tb       testing.TB
 	opts     Options
 	dir      string
+	ownDir   bool // made by Launch, removed by Close
 	cfgPath  string
 	logPath  string
 	c2sPort  int
@@ -49,7 +69,10 @@ type Server struct {
 	exited chan struct{} // closed when cmd has been waited for
 }
 
-const binary = "prosody"
+const (
+	binary = "prosody"
+	ctl    = "prosodyctl" // registers Options.Users
+)
 
 // Available reports why Prosody cannot be used here, or nil.
 func Available() error {
@@ -81,34 +104,14 @@ func Start(tb testing.TB, opts Options) (*Server, error) {
 	if err := Available(); err != nil {
 		return nil, err
 	}
-	if opts.Host == "" {
-		opts.Host = "localhost"
+	if opts.Dir == "" {
+		opts.Dir = tb.TempDir()
 	}
-	if opts.Component == "" {
-		opts.Component = "conference." + opts.Host
+	if opts.Logf == nil {
+		opts.Logf = tb.Logf
 	}
-	if opts.Secret == "" {
-		b := make([]byte, 12)
-		rand.Read(b)
-		opts.Secret = hex.EncodeToString(b)
-	}
-	if opts.StartTimeout <= 0 {
-		opts.StartTimeout = 10 * time.Second
-	}
-	s := &Server{tb: tb, opts: opts, dir: tb.TempDir()}
-	s.cfgPath = filepath.Join(s.dir, "prosody.cfg.lua")
-	s.logPath = filepath.Join(s.dir, "prosody.log")
-	for _, sub := range []string{"data", "certs"} {
-		if err := os.Mkdir(filepath.Join(s.dir, sub), 0o700); err != nil {
-			return nil, err
-		}
-	}
-	ports, err := freePorts(2)
+	s, err := prepare(opts)
 	if err != nil {
-		return nil, err
-	}
-	s.c2sPort, s.compPort = ports[0], ports[1]
-	if err := s.writeConfig(); err != nil {
 		return nil, err
 	}
 	tb.Cleanup(func() {
@@ -123,6 +126,107 @@ func Start(tb testing.TB, opts Options) (*Server, error) {
 		return nil, err
 	}
 	return s, nil
+}
+
+// Launch is Start for programs: it starts Prosody the same way, and the
+// caller ends it with Close.
+func Launch(opts Options) (*Server, error) {
+	if err := Available(); err != nil {
+		return nil, err
+	}
+	own := opts.Dir == ""
+	if own {
+		d, err := os.MkdirTemp("", "prosody-")
+		if err != nil {
+			return nil, err
+		}
+		opts.Dir = d
+	}
+	s, err := prepare(opts)
+	if err == nil {
+		err = s.start() // which leaves no process behind when it fails
+	}
+	if err != nil {
+		if own {
+			os.RemoveAll(opts.Dir)
+		}
+		return nil, err
+	}
+	s.ownDir = own
+	return s, nil
+}
+
+// Close stops the server and, when Launch made its directory, removes it.
+func (s *Server) Close() error {
+	err := s.Stop()
+	if s.ownDir {
+		err = errors.Join(err, os.RemoveAll(s.dir))
+	}
+	return err
+}
+
+// prepare fills in defaults, picks the ports, writes the config into
+// opts.Dir and registers the users; it does not start Prosody.
+func prepare(opts Options) (*Server, error) {
+	if opts.Host == "" {
+		opts.Host = "localhost"
+	}
+	if opts.Component == "" {
+		opts.Component = "conference." + opts.Host
+	}
+	if opts.Secret == "" {
+		b := make([]byte, 12)
+		rand.Read(b)
+		opts.Secret = hex.EncodeToString(b)
+	}
+	if opts.StartTimeout <= 0 {
+		opts.StartTimeout = 10 * time.Second
+	}
+	s := &Server{opts: opts, dir: opts.Dir}
+	s.cfgPath = filepath.Join(s.dir, "prosody.cfg.lua")
+	s.logPath = filepath.Join(s.dir, "prosody.log")
+	for _, sub := range []string{"data", "certs"} {
+		if err := os.Mkdir(filepath.Join(s.dir, sub), 0o700); err != nil {
+			return nil, err
+		}
+	}
+	ports, err := freePorts(2)
+	if err != nil {
+		return nil, err
+	}
+	s.c2sPort, s.compPort = ports[0], ports[1]
+	if opts.C2SPort != 0 {
+		s.c2sPort = opts.C2SPort
+		if s.compPort == s.c2sPort {
+			s.compPort = ports[0]
+		}
+	}
+	if err := s.writeConfig(); err != nil {
+		return nil, err
+	}
+	if err := s.register(); err != nil {
+		return nil, err
+	}
+	return s, nil
+}
+
+// register creates the accounts of Options.Users with prosodyctl, the
+// supported way to write Prosody's account store.
+func (s *Server) register() error {
+	if len(s.opts.Users) == 0 {
+		return nil
+	}
+	if _, err := exec.LookPath(ctl); err != nil {
+		return fmt.Errorf("%s is not on PATH (it comes with prosody): %w", ctl, err)
+	}
+	for _, user := range slices.Sorted(maps.Keys(s.opts.Users)) {
+		cmd := exec.Command(ctl, "--config", s.cfgPath, "register", user, s.opts.Host, s.opts.Users[user])
+		cmd.Dir = s.dir
+		if out, err := cmd.CombinedOutput(); err != nil {
+			return fmt.Errorf("prosodyctl register %s@%s: %v: %s", user, s.opts.Host, err, bytes.TrimSpace(out))
+		}
+	}
+	return nil
 }
 
 // C2SAddr is the client listener, host:port.
@@ -205,7 +309,9 @@ func (s *Server) Stop() error {
 	// client session is being torn down (mod_c2s calls close on the retired
 	// session); killing it is then the only way, and harmless for a
 	// throwaway instance.
-	s.tb.Logf("prosody did not stop within %v of SIGTERM; killed it", stopTimeout)
+	if s.opts.Logf != nil {
+		s.opts.Logf("prosody did not stop within %v of SIGTERM; killed it", stopTimeout)
+	}
 	if err := cmd.Process.Kill(); err != nil && !errors.Is(err, os.ErrProcessDone) {
 		return err
 	}
@@ -295,22 +401,40 @@ func freePorts(n int) ([]int, error) {
 	return ports, nil
 }
 
-var configTemplate = template.Must(template.New("cfg").Funcs(template.FuncMap{"lua": luaString}).Parse(`-- Generated for one test run.
+var configTemplate = template.Must(template.New("cfg").Funcs(template.FuncMap{"lua": luaString}).Parse(`-- Generated for one disposable run.
 run_as_root = true
 daemonize = false
 pidfile = {{lua .Pidfile}}
 data_path = {{lua .Data}}
 certificates = {{lua .Certs}}
+{{- if .Users}}
+-- Accounts are files prosodyctl wrote before the start; the rest is
+-- thrown away with the process.
+default_storage = "memory"
+storage = { accounts = "internal" }
+{{- else}}
 storage = "memory"
+{{- end}}
 log = { { levels = { min = "debug" }, to = "file", filename = {{lua .Log}} } }
 
 c2s_require_encryption = false
 allow_unencrypted_plain_auth = true
+{{- if .Users}}
+authentication = "internal_plain"
+{{- else}}
 authentication = "insecure"
 insecure_open_authentication = "Yes please, I know what I'm doing!"
+{{- end}}
+{{- if .TLS}}
+ssl = { certificate = {{lua .TLSCert}}, key = {{lua .TLSKey}} }
+
+modules_enabled = { "roster", "tls", "saslauth", "disco", "ping", "pep", "vcard_legacy" }
+modules_disabled = { "s2s" }
+{{- else}}
 
 modules_enabled = { "roster", "saslauth", "disco", "ping", "pep", "vcard_legacy" }
 modules_disabled = { "s2s", "tls" }
+{{- end}}
 
 c2s_ports = { {{.C2SPort}} }
 c2s_interfaces = { "127.0.0.1" }
@@ -360,6 +484,10 @@ func (s *Server) writeConfig() error {
 		"Host":          s.opts.Host,
 		"Component":     s.opts.Component,
 		"Secret":        s.opts.Secret,
+		"Users":         len(s.opts.Users) > 0,
+		"TLS":           s.opts.TLSCert != "" && s.opts.TLSKey != "",
+		"TLSCert":       s.opts.TLSCert,
+		"TLSKey":        s.opts.TLSKey,
 	})
 	if err != nil {
 		return err

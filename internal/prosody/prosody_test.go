@@ -2,12 +2,16 @@ package prosody
 
 import (
 	"bufio"
+	"context"
 	"fmt"
 	"io"
 	"net"
+	"os"
 	"strings"
 	"testing"
 	"time"
+
+	"chorus/internal/scansion"
 )
 
 // greet opens a client stream and returns the start of Prosody's answer.
@@ -76,5 +80,63 @@ func TestLuaString(t *testing.T) {
 		if got := luaString(tc.in); got != tc.want {
 			t.Errorf("%d: got %s, want %s", i, got, tc.want)
 		}
+	}
+}
+
+func TestLaunchWithUsersAndTLS(t *testing.T) {
+	Require(t)
+	// A port picked in advance stands for a fixed one such as 5222.
+	ports, err := freePorts(1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	certDir := t.TempDir()
+	cert, key, fp, err := SelfSigned(certDir, "localhost", time.Hour)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(fp) != 32*3-1 {
+		t.Errorf("fingerprint %q", fp)
+	}
+	s, err := Launch(Options{C2SPort: ports[0], Users: map[string]string{"alice": "wonder land", "bob": "b0b"},
+		TLSCert: cert, TLSKey: key, Logf: t.Logf})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	if want := fmt.Sprintf("127.0.0.1:%d", ports[0]); s.C2SAddr() != want {
+		t.Errorf("c2s on %s, want %s", s.C2SAddr(), want)
+	}
+	if got := greet(t, s.C2SAddr(), s.Host()); !strings.Contains(got, "starttls") || !strings.Contains(got, "PLAIN") {
+		t.Errorf("features without optional STARTTLS and PLAIN: %s", got)
+	}
+	ctx := context.Background()
+	for _, tc := range []struct {
+		jid, pw string
+		ok      bool
+	}{
+		{"alice@localhost", "wonder land", true},
+		{"bob@localhost", "b0b", true},
+		{"alice@localhost", "wrong", false},
+		{"carol@localhost", "any", false},
+	} {
+		c, err := scansion.Dial(ctx, s.C2SAddr(), tc.jid, tc.pw)
+		if (err == nil) != tc.ok {
+			t.Errorf("login %s with %q: %v, want success %v", tc.jid, tc.pw, err, tc.ok)
+		}
+		if err == nil {
+			c.Close()
+		}
+	}
+	dir, c2s := s.Dir(), s.C2SAddr()
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(dir); !os.IsNotExist(err) {
+		t.Errorf("directory %s still there after Close: %v", dir, err)
+	}
+	if c, err := net.DialTimeout("tcp", c2s, time.Second); err == nil {
+		c.Close()
+		t.Error("c2s port still open after Close")
 	}
 }
