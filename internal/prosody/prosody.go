@@ -277,6 +277,21 @@ func (s *Server) Restart() error {
 	return s.start()
 }
 
+// Crash kills Prosody with SIGKILL, as a crash or an OOM kill would: no
+// session is closed and nobody is told, then starts it again on the same
+// ports. Fault tests use it to leave ghosts behind.
+func (s *Server) Crash() error {
+	s.mu.Lock()
+	cmd, exited := s.cmd, s.exited
+	s.cmd = nil
+	s.mu.Unlock()
+	if cmd != nil {
+		_ = cmd.Process.Signal(syscall.SIGKILL)
+		<-exited
+	}
+	return s.start()
+}
+
 // stopTimeout is how long Stop waits after SIGTERM; a clean shutdown of a
 // test instance takes well under a second.
 const stopTimeout = 3 * time.Second
