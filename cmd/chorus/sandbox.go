@@ -325,8 +325,10 @@ func writePoezioConfigs(info sandboxInfo) error {
 			"password = " + a.Password + "\n" +
 			"custom_host = " + host + "\n" +
 			"custom_port = " + port + "\n" +
-			"# The sandbox's certificate is self-signed and thrown away with it.\n" +
-			"ignore_certificate = true\n" +
+			"# The sandbox's certificate is self-signed and thrown away with it:\n" +
+			"# trust exactly that one (poezio refuses plain-text logins, and\n" +
+			"# ignore_certificate does not get past the TLS handshake).\n" +
+			"ca_cert_path = " + filepath.Join(info.Dir, "tls", sandboxHost+".crt") + "\n" +
 			"rooms = " + sandboxRoom + "/" + nick + "\n" +
 			"# Keep no conversation logs of a throwaway server.\n" +
 			"use_log = false\n"
