@@ -96,12 +96,19 @@ func (l *link) serve(ctx context.Context) error {
 
 	select {
 	case err := <-readErr:
-		if errors.Is(err, errStanzaTooLarge) || errors.Is(err, xmlel.ErrTooDeep) {
+		cond := ""
+		switch {
+		case errors.Is(err, errStanzaTooLarge), errors.Is(err, xmlel.ErrTooDeep):
 			// RFC 6120 §4.9.3.12: the stream ends with policy-violation;
 			// the runner reconnects.
-			l.r.log.Warn().Err(err).Msg("inbound stanza over the limits: closing the stream with policy-violation")
+			cond = "policy-violation"
+		case errors.Is(err, xmlel.ErrRestricted):
+			cond = "restricted-xml" // RFC 6120 §4.9.3.18: no DTDs, PIs
+		}
+		if cond != "" {
+			l.r.log.Warn().Err(err).Str("condition", cond).Msg("inbound XML refused: closing the stream with a stream error")
 			l.hmu.Lock()
-			l.streamErr = "policy-violation"
+			l.streamErr = cond
 			l.hmu.Unlock()
 		}
 		// Answer the server's close (or the broken socket) with ours; the

@@ -38,13 +38,23 @@ func Decode(r xml.TokenReader, start xml.StartElement, lim Limits) (*Element, er
 	if lim.MaxBytes <= 0 {
 		lim.MaxBytes = DefaultLimits.MaxBytes
 	}
-	size := 0
-	root := fromStart(start, &size)
+	size := startCost(start)
+	if size > lim.MaxBytes {
+		return nil, ErrTooLarge
+	}
+	root := fromStart(start)
 	stack := []*Element{root}
-	for {
-		if size > lim.MaxBytes {
-			return nil, ErrTooLarge
+	// Text is gathered across runs (encoding/xml splits it at entities and
+	// CDATA sections) and stored once when the next tag comes, so that many
+	// small runs cost linear, not quadratic, copying.
+	var text []byte
+	flush := func(e *Element) {
+		if len(text) > 0 {
+			e.Nodes = append(e.Nodes, Node{Text: string(text)})
+			text = text[:0]
 		}
+	}
+	for {
 		tok, err := r.Token()
 		if err != nil {
 			if err == io.EOF {
@@ -58,22 +68,25 @@ func Decode(r xml.TokenReader, start xml.StartElement, lim Limits) (*Element, er
 			if len(stack) > lim.MaxDepth {
 				return nil, ErrTooDeep
 			}
-			el := fromStart(t, &size)
+			// Charge before copying anything of the token.
+			if size += startCost(t); size > lim.MaxBytes {
+				return nil, ErrTooLarge
+			}
+			flush(top)
+			el := fromStart(t)
 			top.Nodes = append(top.Nodes, Node{Elem: el})
 			stack = append(stack, el)
 		case xml.EndElement:
+			flush(top)
 			stack = stack[:len(stack)-1]
 			if len(stack) == 0 {
 				return root, nil
 			}
 		case xml.CharData:
-			size += len(t)
-			// Merge adjacent runs (encoding/xml splits at entities).
-			if n := len(top.Nodes); n > 0 && top.Nodes[n-1].Elem == nil {
-				top.Nodes[n-1].Text += string(t)
-			} else {
-				top.Nodes = append(top.Nodes, Node{Text: string(t)})
+			if size += len(t); size > lim.MaxBytes {
+				return nil, ErrTooLarge
 			}
+			text = append(text, t...)
 		case xml.Comment:
 		case xml.ProcInst, xml.Directive:
 			return nil, ErrRestricted
@@ -88,20 +101,27 @@ const (
 	attrCost    = 32
 )
 
-func fromStart(s xml.StartElement, size *int) *Element {
+// startCost is what a start tag is charged: its names and values, and a
+// fixed cost for the element and each attribute (declarations included:
+// they are dropped but cost memory to decode).
+func startCost(s xml.StartElement) int {
+	n := elementCost + len(s.Name.Local) + len(s.Name.Space)
+	for _, a := range s.Attr {
+		n += attrCost + len(a.Name.Space) + len(a.Name.Local) + len(a.Value)
+	}
+	return n
+}
+
+func fromStart(s xml.StartElement) *Element {
 	e := &Element{Space: foldSpace(s.Name.Space), Local: s.Name.Local}
-	*size += elementCost + len(s.Name.Local) + len(s.Name.Space) + attrCost*len(s.Attr)
 	for _, a := range s.Attr {
 		if a.Name.Space == "xmlns" || (a.Name.Space == "" && a.Name.Local == "xmlns") {
-			// Declarations are dropped but still cost memory to decode.
-			*size += len(a.Name.Local) + len(a.Value)
 			continue
 		}
 		sp := a.Name.Space
 		if sp == "xml" {
 			sp = NSXML
 		}
-		*size += len(a.Name.Local) + len(a.Value)
 		e.Attrs = append(e.Attrs, Attr{Space: sp, Local: a.Name.Local, Value: a.Value})
 	}
 	return e
