@@ -96,6 +96,9 @@ func TestMetricsCountLink(t *testing.T) {
 		}
 		return nil
 	}}
+	// Slow enough that the gauges can be read between losing the link
+	// and getting it back.
+	cfg.MinBackoff, cfg.MaxBackoff = 500*time.Millisecond, time.Second
 	hs := startRun(t, cfg, h)
 	c := srv.next(t)
 	hs.waitState(t, true)
