@@ -40,7 +40,8 @@ type Options struct {
 	Component string
 	// Secret is the component secret; default random.
 	Secret string
-	// StartTimeout bounds the wait for the listeners; default 30 s.
+	// StartTimeout bounds the wait for the listeners; default 90 s (a loaded
+	// 2-core machine running test packages side by side can take that long).
 	StartTimeout time.Duration
 }
 
@@ -157,7 +158,7 @@ func Start(tb testing.TB, opts Options) (*Server, error) {
 		opts.Secret = hex.EncodeToString(b)
 	}
 	if opts.StartTimeout <= 0 {
-		opts.StartTimeout = 30 * time.Second
+		opts.StartTimeout = 90 * time.Second
 	}
 	s := &Server{tb: tb, opts: opts, inst: inst, dir: tb.TempDir()}
 	s.cfgPath = filepath.Join(s.dir, "ejabberd.yml")

@@ -33,7 +33,7 @@ type Options struct {
 	Component string
 	// Secret is the component secret; default random.
 	Secret string
-	// StartTimeout bounds the wait for the listeners; default 10 s.
+	// StartTimeout bounds the wait for the listeners; default 30 s.
 	StartTimeout time.Duration
 
 	// C2SPort is the client port; zero picks a free one.
@@ -180,7 +180,7 @@ func prepare(opts Options) (*Server, error) {
 		opts.Secret = hex.EncodeToString(b)
 	}
 	if opts.StartTimeout <= 0 {
-		opts.StartTimeout = 10 * time.Second
+		opts.StartTimeout = 30 * time.Second
 	}
 	s := &Server{opts: opts, dir: opts.Dir}
 	s.cfgPath = filepath.Join(s.dir, "prosody.cfg.lua")

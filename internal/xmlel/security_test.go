@@ -125,7 +125,7 @@ func TestDecodeHostileSizes(t *testing.T) {
 		want error
 	}{
 		{"10000 nested elements", func() string { return strings.Repeat("<a>", 10000) + strings.Repeat("</a>", 10000) }, ErrTooDeep},
-		{"50 MB text node", func() string { return "<message><body>" + strings.Repeat("x", 50<<20) + "</body></message>" }, ErrTooLarge},
+		{"16 MB text node", func() string { return "<message><body>" + strings.Repeat("x", 16<<20) + "</body></message>" }, ErrTooLarge},
 		{"8 MB attribute", func() string { return "<message><body a='" + strings.Repeat("x", 8<<20) + "'/></message>" }, ErrTooLarge},
 		{"1 MB element name", func() string { return "<message><" + strings.Repeat("x", 1<<20) + "/></message>" }, ErrTooLarge},
 		{"1 MB namespace", func() string { return "<message><x xmlns='" + strings.Repeat("x", 1<<20) + "'/></message>" }, ErrTooLarge},
