@@ -1,7 +1,6 @@
 package main
 
 import (
-	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -30,18 +29,10 @@ is checked on loopback. Meant for container health checks.
 // runtimes reserve other statuses.
 func healthcheck(args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("chorus healthcheck", flag.ContinueOnError)
-	fs.SetOutput(io.Discard)
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			io.WriteString(stdout, healthcheckUsage)
-			return 0
-		}
-		fmt.Fprintf(stderr, "chorus healthcheck: %v (see chorus healthcheck -h)\n", err)
-		return 1
-	}
-	if fs.NArg() > 0 {
-		fmt.Fprintf(stderr, "chorus healthcheck: unexpected argument %q (see chorus healthcheck -h)\n", fs.Arg(0))
-		return 1
+	usage := func(w io.Writer) { io.WriteString(w, healthcheckUsage) }
+	// Container runtimes reserve statuses above 1.
+	if status, done := parseNoArgs(fs, args, usage, "see chorus healthcheck -h", 1, stdout, stderr); done {
+		return status
 	}
 	addr, ok := os.LookupEnv("CHORUS_HTTP_ADDR")
 	if !ok {

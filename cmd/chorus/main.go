@@ -37,18 +37,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 		}
 	}
 	fs := flag.NewFlagSet("chorus", flag.ContinueOnError)
-	fs.SetOutput(io.Discard)
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			usage(stdout)
-			return 0
-		}
-		fmt.Fprintf(stderr, "chorus: %v: configuration is read from the environment; see chorus -h\n", err)
-		return 2
-	}
-	if fs.NArg() > 0 {
-		fmt.Fprintf(stderr, "chorus: unexpected argument %q: configuration is read from the environment; see chorus -h\n", fs.Arg(0))
-		return 2
+	if status, done := parseNoArgs(fs, args, usage, "configuration is read from the environment; see chorus -h", 2, stdout, stderr); done {
+		return status
 	}
 
 	cfg, err := loadConfig()
@@ -125,4 +115,24 @@ func serveHTTP(ctx context.Context, ln net.Listener, m *component.Metrics, withP
 		cancel()
 		<-done
 	}
+}
+
+// parseNoArgs parses the command line of a command that takes no arguments
+// but -h. done says the command should exit with status: 0 after printing
+// the usage, bad after one line on stderr ending with hint.
+func parseNoArgs(fs *flag.FlagSet, args []string, usage func(io.Writer), hint string, bad int, stdout, stderr io.Writer) (status int, done bool) {
+	fs.SetOutput(io.Discard)
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			usage(stdout)
+			return 0, true
+		}
+		fmt.Fprintf(stderr, "%s: %v: %s\n", fs.Name(), err, hint)
+		return bad, true
+	}
+	if fs.NArg() > 0 {
+		fmt.Fprintf(stderr, "%s: unexpected argument %q: %s\n", fs.Name(), fs.Arg(0), hint)
+		return bad, true
+	}
+	return 0, false
 }

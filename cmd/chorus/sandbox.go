@@ -4,7 +4,6 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
-	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -72,18 +71,9 @@ type sandboxOptions struct {
 // sandbox runs "chorus sandbox" until SIGINT or SIGTERM.
 func sandbox(args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("chorus sandbox", flag.ContinueOnError)
-	fs.SetOutput(io.Discard)
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			io.WriteString(stdout, sandboxUsage)
-			return 0
-		}
-		fmt.Fprintf(stderr, "chorus sandbox: %v (see chorus sandbox -h)\n", err)
-		return 2
-	}
-	if fs.NArg() > 0 {
-		fmt.Fprintf(stderr, "chorus sandbox: unexpected argument %q (see chorus sandbox -h)\n", fs.Arg(0))
-		return 2
+	usage := func(w io.Writer) { io.WriteString(w, sandboxUsage) }
+	if status, done := parseNoArgs(fs, args, usage, "see chorus sandbox -h", 2, stdout, stderr); done {
+		return status
 	}
 	// The handler stays installed through the cleanup, so a second Ctrl-C
 	// cannot leave Prosody and the directory behind; the cleanup is
