@@ -52,6 +52,7 @@ type link struct {
 	resync bool // ask the handler to resynchronise once the link is up
 
 	meter *meteredConn // nil in tests that build links by hand
+	addr  []byte       // the writer's scratch space for one address
 	// streamErr, when set before out is closed, is the stream error
 	// condition the writer sends before closing the stream.
 	streamErr string
@@ -375,6 +376,10 @@ func (l *link) writeBatch(bw *bufio.Writer, batch []room.Out, buf []byte) ([]byt
 				Msg("dropped outbound stanza: from is not in the component's domain")
 			continue
 		}
+		// Encoded once; only the address differs between recipients.
+		var cut int
+		buf, cut = o.Stanza.AppendShared(buf[:0])
+		head, tail := buf[:cut], buf[cut:]
 		n := 0
 		for _, to := range o.To {
 			if to == "" {
@@ -383,11 +388,14 @@ func (l *link) writeBatch(bw *bufio.Writer, batch []room.Out, buf []byte) ([]byt
 					Msg("dropped outbound stanza: empty recipient")
 				continue
 			}
-			buf = o.Stanza.AppendWithTo(buf[:0], to)
+			addr := xmlel.AppendTo(l.addr[:0], to)
+			l.addr = addr
 			if e := l.r.log.Debug(); e.Enabled() {
-				e.Bytes("stanza", buf).Msg("send")
+				e.Str("stanza", string(head)+string(addr)+string(tail)).Msg("send")
 			}
-			if _, err := bw.Write(buf); err != nil {
+			bw.Write(head)
+			bw.Write(addr)
+			if _, err := bw.Write(tail); err != nil {
 				return buf, err
 			}
 			n++

@@ -15,7 +15,32 @@ func (e *Element) AppendWithTo(buf []byte, to string) []byte {
 	return e.appendElem(buf, NSClient, &to)
 }
 
+// AppendShared encodes e as a top-level stanza without its "to" attribute
+// and returns where an address belongs: a broadcast is encoded once and
+// each recipient's copy is enc[:cut] + AppendTo + enc[cut:].
+func (e *Element) AppendShared(buf []byte) (enc []byte, cut int) {
+	none := ""
+	start := len(buf)
+	buf = e.appendElemCut(buf, NSClient, &none, &cut)
+	return buf, cut - start
+}
+
+// AppendTo appends the " to='...'" attribute for a stanza encoded with
+// AppendShared.
+func AppendTo(buf []byte, to string) []byte {
+	buf = append(buf, " to='"...)
+	buf = appendEscaped(buf, to, true)
+	return append(buf, '\'')
+}
+
 func (e *Element) appendElem(buf []byte, parentSpace string, to *string) []byte {
+	return e.appendElemCut(buf, parentSpace, to, nil)
+}
+
+// appendElemCut encodes e; with to set, that value replaces any "to"
+// attribute ("" leaves it out) and cut, if not nil, receives the offset
+// where it is written.
+func (e *Element) appendElemCut(buf []byte, parentSpace string, to *string, cut *int) []byte {
 	buf = append(buf, '<')
 	buf = append(buf, e.Local...)
 	if e.Space != parentSpace {
@@ -23,11 +48,12 @@ func (e *Element) appendElem(buf []byte, parentSpace string, to *string) []byte 
 		buf = appendEscaped(buf, e.Space, true)
 		buf = append(buf, '\'')
 	}
+	if cut != nil {
+		*cut = len(buf)
+	}
 	var prefixes []string // namespaces of qualified attributes, index = prefix number
-	if to != nil {
-		buf = append(buf, " to='"...)
-		buf = appendEscaped(buf, *to, true)
-		buf = append(buf, '\'')
+	if to != nil && *to != "" {
+		buf = AppendTo(buf, *to)
 	}
 	for _, a := range e.Attrs {
 		if to != nil && a.Space == "" && a.Local == "to" {

@@ -69,3 +69,14 @@ func TestAccessors(t *testing.T) {
 		t.Error("clone shares attrs")
 	}
 }
+
+func TestAppendShared(t *testing.T) {
+	e := MustParse(`<message to='old' from='r@c/n' type='groupchat'><body>a &amp; b</body></message>`)
+	enc, cut := e.AppendShared(nil)
+	for _, to := range []string{"x@y/z", "o'brien@y/q"} {
+		got := string(append(AppendTo(append([]byte(nil), enc[:cut]...), to), enc[cut:]...))
+		if want := string(e.AppendWithTo(nil, to)); got != want {
+			t.Errorf("got %s, want %s", got, want)
+		}
+	}
+}
