@@ -29,6 +29,8 @@ import (
 	"testing"
 	"text/template"
 	"time"
+
+	"chorus/internal/serverproc"
 )
 
 // Options configure the server. Zero values take the defaults.
@@ -169,7 +171,7 @@ func Start(tb testing.TB, opts Options) (*Server, error) {
 	if err := os.WriteFile(filepath.Join(s.dir, extauthScript), []byte(extauth), 0o600); err != nil {
 		return nil, err
 	}
-	ports, err := freePorts(2)
+	ports, err := serverproc.FreePorts(2)
 	if err != nil {
 		return nil, err
 	}
@@ -215,20 +217,7 @@ func (s *Server) Dir() string { return s.dir }
 func (s *Server) LogPath() string { return s.logPath }
 
 // LogTail returns the last n lines of ejabberd's log.
-func (s *Server) LogTail(n int) string {
-	b, err := os.ReadFile(s.logPath)
-	if err != nil {
-		return fmt.Sprintf("(no log: %v)", err)
-	}
-	lines := strings.SplitAfter(string(b), "\n")
-	if len(lines) > 0 && lines[len(lines)-1] == "" {
-		lines = lines[:len(lines)-1]
-	}
-	if len(lines) > n {
-		lines = lines[len(lines)-n:]
-	}
-	return strings.Join(lines, "")
-}
+func (s *Server) LogTail(n int) string { return serverproc.Tail(s.logPath, n) }
 
 // Restart stops the server if it runs and starts it again on the same
 // ports, with the same config and spool.
@@ -351,28 +340,6 @@ func (s *Server) start() error {
 func (s *Server) output() string {
 	b, _ := os.ReadFile(filepath.Join(s.dir, "ejabberd.out"))
 	return string(bytes.TrimSpace(b))
-}
-
-// freePorts finds n distinct free loopback ports by listening on port 0. A
-// port can be taken by someone else before ejabberd binds it; Start then
-// fails with a clear error.
-func freePorts(n int) ([]int, error) {
-	var ports []int
-	var lns []net.Listener
-	defer func() {
-		for _, ln := range lns {
-			ln.Close()
-		}
-	}()
-	for range n {
-		ln, err := net.Listen("tcp", "127.0.0.1:0")
-		if err != nil {
-			return nil, err
-		}
-		lns = append(lns, ln)
-		ports = append(ports, ln.Addr().(*net.TCPAddr).Port)
-	}
-	return ports, nil
 }
 
 // extauthScript answers every external authentication request (auth,

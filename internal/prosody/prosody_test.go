@@ -12,6 +12,8 @@ import (
 	"time"
 
 	"chorus/internal/scansion"
+
+	"chorus/internal/serverproc"
 )
 
 // greet opens a client stream and returns the start of Prosody's answer.
@@ -86,7 +88,7 @@ func TestLuaString(t *testing.T) {
 func TestLaunchWithUsersAndTLS(t *testing.T) {
 	Require(t)
 	// A port picked in advance stands for a fixed one such as 5222.
-	ports, err := freePorts(1)
+	ports, err := serverproc.FreePorts(1)
 	if err != nil {
 		t.Fatal(err)
 	}
