@@ -19,7 +19,7 @@ const maxHistoryLength = 1000
 type historyEntry struct {
 	msg *xmlel.Element // as broadcast, without "to"
 	at  time.Time
-	n   int // encoded size, for maxchars
+	n   int // encoded size, for maxchars; 0 until a join asks for it
 }
 
 type history struct {
@@ -61,7 +61,6 @@ func (r *Room) addHistory(msg *xmlel.Element) {
 		return
 	}
 	e := historyEntry{msg: msg, at: r.svc.now()}
-	e.n = len(msg.Append(nil))
 	r.history.entries = append(r.history.entries, e)
 	if over := len(r.history.entries) - r.cfg.HistoryLength; over > 0 {
 		copy(r.history.entries, r.history.entries[over:])
@@ -98,6 +97,12 @@ func (r *Room) sendHistory(to string, muc *xmlel.Element) {
 			break
 		}
 		if maxChars >= 0 {
+			// Sized on demand: few joins ask for maxchars, and encoding
+			// every broadcast once more would tax the hot path.
+			if e.n == 0 {
+				e.n = len(e.msg.Append(nil))
+				entries[i].n = e.n
+			}
 			chars += e.n
 			if chars > maxChars {
 				break

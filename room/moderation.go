@@ -55,7 +55,7 @@ func (r *Room) moderate(req *request) {
 			tomb.Add(c)
 		}
 	}
-	r.history.entries[i].msg = tomb
+	r.history.entries[i] = historyEntry{msg: tomb, at: r.history.entries[i].at}
 	r.archiveReplace(id, tomb)
 
 	msg := xmlel.New(NSClient, "message", "from", r.jid, "type", "groupchat", "id", r.svc.newID()).Add(retract)

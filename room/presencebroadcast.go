@@ -37,28 +37,34 @@ var defaultBroadcast = rolesOf(affiliations.Visitor, affiliations.Participant, a
 // in the room, as unavailable, to those who join.
 var presenceBroadcastFeature = feature{
 	name: "presence-broadcast",
-	config: []configField{{
+	config: []configField{roleSetField(forms.ConfigPresenceBroadcast, "Only show participants with roles",
+		affiliations.RoleNone, func(c *Config) *roleSet { return &c.PresenceBroadcast })},
+}
+
+// roleSetField is a list-multi configuration field of roles, from the
+// highest down to lowest.
+func roleSetField(v, label string, lowest affiliations.Role, at func(*Config) *roleSet) configField {
+	return configField{
 		field: func(c *Config) forms.Field {
-			f := forms.Field{Var: forms.ConfigPresenceBroadcast, Type: forms.ListMulti,
-				Label: "Only show participants with roles", Values: c.PresenceBroadcast.names()}
-			for r := affiliations.Moderator; r >= affiliations.RoleNone; r-- {
+			f := forms.Field{Var: v, Type: forms.ListMulti, Label: label, Values: at(c).names()}
+			for r := affiliations.Moderator; r >= lowest; r-- {
 				f.Options = append(f.Options, forms.Option{Label: r.String(), Value: r.String()})
 			}
 			return f
 		},
 		parse: func(c *Config, f *forms.Field) error {
 			var s roleSet
-			for _, v := range f.Values {
-				r, ok := affiliations.ParseRole(v)
-				if !ok {
+			for _, val := range f.Values {
+				r, ok := affiliations.ParseRole(val)
+				if !ok || r < lowest {
 					return errNotAcceptable.withText("Unknown role in " + f.Var)
 				}
 				s |= rolesOf(r)
 			}
-			c.PresenceBroadcast = s
+			*at(c) = s
 			return nil
 		},
-	}},
+	}
 }
 
 // presenceBroadcastChanged shows or hides occupants whose role's visibility
