@@ -30,21 +30,21 @@ func NewRouter(domain string, rooms *room.Registry) *Router {
 
 // HandleStanza implements Handler.
 func (rt *Router) HandleStanza(st *xmlel.Element) []room.Out {
-	to, err := jid.Parse(st.Attr("to"))
-	if err == nil {
+	to, ok := room.ParseAddress(st.Attr("to"))
+	if ok {
 		// Answers go out from the canonical form of the address.
 		st.SetAttr("to", to.String())
 	}
 	switch {
-	case err != nil:
+	case !ok:
 		return rt.rooms.Handle(st) // answers jid-malformed from the service
-	case to.Domainpart() != rt.domain:
+	case to.Domain() != rt.domain:
 		// The host routes only our domain here; answer from the service,
 		// since replying from a foreign address would break the stream.
 		return rt.errorFrom(st, rt.domain, "cancel", "item-not-found")
-	case to.Localpart() != "":
+	case to.Local() != "":
 		return rt.rooms.Handle(st)
-	case to.Resourcepart() != "":
+	case to.Resource() != "":
 		return rt.errorReply(st, "cancel", "service-unavailable")
 	}
 	return rt.service(st)
