@@ -13,6 +13,7 @@ type Occupant struct {
 	Bare     string // bare real JID
 	Role     affiliations.Role
 	sessions []session
+	oid      string // XEP-0421 occupant id, derived from Bare when first needed
 }
 
 type session struct {
@@ -40,6 +41,11 @@ func (o *Occupant) session(full string) int {
 
 // setSession records the presence of a session, adding it if new.
 func (o *Occupant) setSession(full string, pres *xmlel.Element) {
+	if pres != nil && len(pres.Attrs) == 0 && len(pres.Nodes) == 0 {
+		// A bare presence says nothing a new one would not: keep none,
+		// which is most of an idle occupant's memory.
+		pres = nil
+	}
 	if i := o.session(full); i >= 0 {
 		o.sessions[i].presence = pres
 		return
