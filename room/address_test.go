@@ -10,7 +10,7 @@ import (
 func TestParseAddress(t *testing.T) {
 	for _, tc := range []struct {
 		in, full, local, domain, res string
-		ok                          bool
+		ok                           bool
 	}{
 		{"juliet@capulet.lit/balcony", "juliet@capulet.lit/balcony", "juliet", "capulet.lit", "balcony", true},
 		{"room@conference.localhost", "room@conference.localhost", "room", "conference.localhost", "", true},
