@@ -119,6 +119,7 @@ func (r *Room) join(req *request, muc *xmlel.Element) {
 		// Another session of the same user under the same nick.
 		o.setSession(req.from, sanitizePresence(req.st))
 		r.byReal[req.from] = o
+		r.audienceChanged()
 	}
 	r.sendOccupantList(req.from, o, o)
 	r.sendOfflineMembers(req.from, o)
@@ -151,6 +152,7 @@ func (r *Room) leave(o *Occupant, req *request) {
 		wasPrimary := o.sessions[0].jid == req.from
 		r.send(req.from, r.sessionLeftPresence(o, req.from, base))
 		o.removeSession(req.from)
+		r.audienceChanged()
 		delete(r.byReal, req.from)
 		if wasPrimary {
 			r.publish(o, statusChange{noSelf: true})
@@ -228,6 +230,7 @@ func (r *Room) kickForError(req *request) {
 	base := xmlel.New(NSClient, "presence").Add(xmlel.New(NSClient, "status").AddText(msg))
 	if len(o.sessions) > 1 {
 		o.removeSession(req.from)
+		r.audienceChanged()
 		delete(r.byReal, req.from)
 		r.publish(o, statusChange{noSelf: true})
 		return

@@ -38,6 +38,9 @@ type Room struct {
 	occupants []*Occupant // in order of joining, for stable fan-out
 	byNick    map[string]*Occupant
 	byReal    map[string]*Occupant // full real JID of each session
+	// everyone caches allSessions(nil), the recipients of every broadcast;
+	// nil after any change to who is present (audienceChanged).
+	everyone []string
 
 	out []Out
 
@@ -146,6 +149,7 @@ func (r *Room) occupantBySession(full string) *Occupant {
 
 // addOccupant stores a new occupant.
 func (r *Room) addOccupant(o *Occupant) {
+	r.audienceChanged()
 	r.occupants = append(r.occupants, o)
 	r.byNick[o.Nick] = o
 	for _, s := range o.sessions {
@@ -155,6 +159,7 @@ func (r *Room) addOccupant(o *Occupant) {
 
 // removeOccupant forgets an occupant and all its sessions.
 func (r *Room) removeOccupant(o *Occupant) {
+	r.audienceChanged()
 	for i, x := range r.occupants {
 		if x == o {
 			r.occupants = append(r.occupants[:i:i], r.occupants[i+1:]...)
@@ -172,11 +177,19 @@ func (r *Room) removeOccupant(o *Occupant) {
 	r.forgetBuckets(o.Bare)
 }
 
+// audienceChanged forgets the cached recipients of broadcasts; called on
+// every change to the occupants or their sessions. The slices handed out
+// before stay as they were: queued stanzas still hold them.
+func (r *Room) audienceChanged() { r.everyone = nil }
+
 // isEmpty reports whether nobody is in the room.
 func (r *Room) isEmpty() bool { return len(r.occupants) == 0 }
 
 // allSessions lists the sessions of every occupant, optionally filtered.
 func (r *Room) allSessions(keep func(*Occupant) bool) []string {
+	if keep == nil && r.everyone != nil {
+		return r.everyone
+	}
 	var to []string
 	for _, o := range r.occupants {
 		if keep == nil || keep(o) {
@@ -184,6 +197,11 @@ func (r *Room) allSessions(keep func(*Occupant) bool) []string {
 				to = append(to, s.jid)
 			}
 		}
+	}
+	if keep == nil {
+		// Capacity cut to length: a caller that appends gets a copy.
+		to = to[:len(to):len(to)]
+		r.everyone = to
 	}
 	return to
 }
