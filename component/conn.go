@@ -75,6 +75,9 @@ type Config struct {
 	OnState func(up bool)
 	// Metrics, if set, counts the link's stanzas and follows its state.
 	Metrics *Metrics
+	// Workers is how many goroutines handle inbound stanzas, each for its
+	// share of the rooms; zero means GOMAXPROCS.
+	Workers int
 }
 
 // Run keeps the component connected to cfg.Server and serves h until ctx is

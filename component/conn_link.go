@@ -9,6 +9,7 @@ import (
 	"io"
 	"net"
 	"os"
+	"runtime"
 	"runtime/debug"
 	"strings"
 	"sync"
@@ -25,6 +26,10 @@ import (
 // reader stops reading, which pushes back on the server instead of growing
 // memory.
 const queueLen = 64
+
+// shardQueueLen bounds the stanzas waiting for one room worker; when it is
+// full the reader waits, as for queueLen.
+const shardQueueLen = 64
 
 // shutdownTimeout bounds writing the shutdown stanzas to a server that does
 // not take them.
@@ -43,9 +48,15 @@ type link struct {
 	writerDone chan struct{}
 	werr       error // set by the writer before writerDone is closed
 
-	// hmu serialises handler calls with the end of the link, so that
-	// Shutdown never runs beside HandleStanza and nothing is queued after
-	// out is closed.
+	// Inbound stanzas are handled by one worker per shard, a shard being
+	// a set of rooms (by bare address): rooms run in parallel, and each
+	// room's stanzas stay in the order they were read.
+	shards  []chan inbound
+	workers sync.WaitGroup
+
+	// hmu serialises handing stanzas to the workers with the end of the
+	// link, so that Shutdown runs only after the workers are done and
+	// nothing is queued after out is closed.
 	hmu     sync.Mutex
 	closing bool
 
@@ -58,6 +69,12 @@ type link struct {
 	streamErr string
 }
 
+// inbound is a stanza waiting for its room's worker, and when it was read.
+type inbound struct {
+	st   *xmlel.Element
+	read time.Time
+}
+
 // batch is the output of one inbound stanza and when that stanza was read
 // (zero for output no read caused, and without metrics).
 type batch struct {
@@ -66,7 +83,16 @@ type batch struct {
 }
 
 func newLink(r *runner, nc net.Conn, tr xmlstream.TokenReadCloser) *link {
+	n := r.cfg.Workers
+	if n <= 0 {
+		n = runtime.GOMAXPROCS(0)
+	}
+	shards := make([]chan inbound, n)
+	for i := range shards {
+		shards[i] = make(chan inbound, shardQueueLen)
+	}
 	return &link{
+		shards:     shards,
 		r:          r,
 		nc:         nc,
 		tr:         tr,
@@ -82,6 +108,10 @@ func newLink(r *runner, nc net.Conn, tr xmlstream.TokenReadCloser) *link {
 func (l *link) serve(ctx context.Context) error {
 	defer l.nc.Close()
 	go l.writeLoop()
+	for _, ch := range l.shards {
+		l.workers.Add(1)
+		go l.work(ch)
+	}
 	if rs, ok := l.r.h.(Resyncer); ok && l.resync {
 		l.hmu.Lock()
 		if outs := rs.Reconnected(); len(outs) > 0 {
@@ -152,6 +182,10 @@ func (l *link) stop(final func() []room.Out) {
 		return
 	}
 	l.closing = true
+	for _, ch := range l.shards {
+		close(ch)
+	}
+	l.workers.Wait()
 	if final != nil {
 		if outs := final(); len(outs) > 0 {
 			l.enqueue(outs, time.Time{})
@@ -226,8 +260,11 @@ func (l *link) stanzaDone() {
 	}
 }
 
+// dispatch hands st to the worker of its room. A busy worker holds the
+// reader up, which pushes back on the server.
 func (l *link) dispatch(st *xmlel.Element) {
 	read := l.r.cfg.Metrics.received(st.Local)
+	ch := l.shards[shardOf(st.Attr("to"), len(l.shards))]
 	l.hmu.Lock()
 	defer l.hmu.Unlock()
 	if l.closing {
@@ -236,8 +273,34 @@ func (l *link) dispatch(st *xmlel.Element) {
 	if e := l.r.log.Debug(); e.Enabled() {
 		e.Str("stanza", st.String()).Msg("recv")
 	}
-	if outs := l.handle(st); len(outs) > 0 {
-		l.enqueue(outs, read)
+	ch <- inbound{st, read}
+}
+
+// shardOf picks one of n workers for a stanza to addr: by the bare
+// address, so that a room and its occupants share one. FNV-1a: a sender
+// who picks room names to share a worker only slows its own rooms.
+func shardOf(addr string, n int) int {
+	if n == 1 {
+		return 0
+	}
+	if a, ok := room.ParseAddress(addr); ok {
+		addr = a.Bare()
+	}
+	h := uint32(2166136261)
+	for i := 0; i < len(addr); i++ {
+		h ^= uint32(addr[i])
+		h *= 16777619
+	}
+	return int(h % uint32(n))
+}
+
+// work handles the stanzas of one shard until the link stops.
+func (l *link) work(ch <-chan inbound) {
+	defer l.workers.Done()
+	for in := range ch {
+		if outs := l.handle(in.st); len(outs) > 0 {
+			l.enqueue(outs, in.read)
+		}
 	}
 }
 

@@ -2,7 +2,9 @@ package component
 
 import (
 	"context"
+	"fmt"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -387,6 +389,51 @@ func TestErrorReply(t *testing.T) {
 		}
 		if got != tc.want {
 			t.Errorf("%d: got %s, want %s", i, got, tc.want)
+		}
+	}
+}
+
+// TestRoomsRunInParallel: a room whose handling is held up does not hold
+// up a room on another worker, and each room's stanzas keep their order.
+func TestRoomsRunInParallel(t *testing.T) {
+	const slow = "slow@" + testDomain
+	fast := ""
+	for i := 0; fast == ""; i++ {
+		if r := fmt.Sprintf("fast%d@%s", i, testDomain); shardOf(r, 2) != shardOf(slow, 2) {
+			fast = r
+		}
+	}
+	srv := newFakeServer(t, testDomain, testSecret)
+	release := make(chan struct{})
+	var once sync.Once
+	free := func() { once.Do(func() { close(release) }) }
+	h := funcHandler{handle: func(st *xmlel.Element) []room.Out {
+		if strings.HasPrefix(st.Attr("to"), slow) {
+			<-release
+		}
+		return []room.Out{room.To1(st.Attr("from"), xmlel.New(xmlel.NSClient, "iq", "from", st.Attr("to"), "id", st.Attr("id"), "type", "result"))}
+	}}
+	cfg := testConfig(srv)
+	cfg.Workers = 2
+	hs := startRun(t, cfg, h)
+	t.Cleanup(free) // before the run's own cleanup, which waits for the handler
+	c := srv.next(t)
+	hs.waitState(t, true)
+
+	c.send(t, `<iq from='a@localhost/x' to='`+slow+`/nick' id='s1' type='get'><ping xmlns='urn:xmpp:ping'/></iq>`)
+	c.send(t, `<iq from='a@localhost/x' to='`+slow+`' id='s2' type='get'><ping xmlns='urn:xmpp:ping'/></iq>`)
+	for i := 1; i <= 3; i++ {
+		c.send(t, fmt.Sprintf(`<iq from='a@localhost/x' to='%s' id='f%d' type='get'><ping xmlns='urn:xmpp:ping'/></iq>`, fast, i))
+	}
+	for i := 1; i <= 3; i++ {
+		if st := c.read(t); st == nil || st.Attr("id") != fmt.Sprintf("f%d", i) {
+			t.Fatalf("while the slow room is held up, got %v, want the fast room's f%d", st, i)
+		}
+	}
+	free()
+	for _, id := range []string{"s1", "s2"} {
+		if st := c.read(t); st == nil || st.Attr("id") != id {
+			t.Fatalf("got %v, want %s", st, id)
 		}
 	}
 }

@@ -1,10 +1,14 @@
 // Package component connects Chorus to an XMPP server as an external
 // component (XEP-0114) and moves stanzas between that link and a Handler.
 //
-// Run dials the server, performs the handshake, and then keeps one reader and
-// one writer per connection: the reader decodes one top-level stanza at a
-// time and hands it to the Handler; the writer encodes the stanzas the
-// Handler returns, once per recipient, and flushes once per batch. When the
+// Run dials the server, performs the handshake, and then keeps one reader,
+// a few workers and one writer per connection: the reader decodes one
+// top-level stanza at a time and hands it to the worker of its room (rooms
+// are spread over GOMAXPROCS workers by bare address, so rooms run in
+// parallel and each room's stanzas keep their order); the worker calls the
+// Handler; the writer encodes each stanza the Handler returns once, copies
+// it per recipient with only the address changed, and flushes once per
+// batch of whatever is queued. When the
 // link fails Run reconnects with exponential backoff; the Handler and the
 // rooms it holds outlive any single connection.
 //
