@@ -1,0 +1,177 @@
+package bench
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"time"
+)
+
+const (
+	nsMUC      = "http://jabber.org/protocol/muc"
+	nsMUCUser  = "http://jabber.org/protocol/muc#user"
+	nsMUCOwner = "http://jabber.org/protocol/muc#owner"
+	nsDiscoInf = "http://jabber.org/protocol/disco#info"
+	nsDiscoIt  = "http://jabber.org/protocol/disco#items"
+	nsStanzas  = "urn:ietf:params:xml:ns:xmpp-stanzas"
+)
+
+// JoinTimeout bounds the wait for a self-presence, and for the answer to
+// the form that unlocks a new room.
+const JoinTimeout = 60 * time.Second
+
+// member is a client that joins one room under its user name as nick.
+type member struct {
+	user   string
+	room   string // bare room JID
+	occJID string // room/nick
+	c      *Client
+
+	// joined is set by the reader goroutine once the self-presence (or a
+	// refusal) has been passed on; later presence is only broadcast.
+	joined bool
+	selfCh chan joinResult // the self-presence or refusal
+	iqCh   chan error      // the answer to the owner form
+}
+
+type joinResult struct {
+	at      time.Time // when it arrived
+	created bool      // status 201: a new room waits for configuration
+	err     error
+}
+
+func newMember(user, room string) *member {
+	return &member{
+		user: user, room: room, occJID: room + "/" + user,
+		selfCh: make(chan joinResult, 1), iqCh: make(chan error, 1),
+	}
+}
+
+// handle is the part of a member's handler that follows the join; the
+// scenarios call it for everything that is not their own traffic.
+func (m *member) handle(st []byte) {
+	switch string(Name(st)) {
+	case "presence":
+		if m.joined {
+			return
+		}
+		from, _ := Attr(st, "from")
+		if typ, _ := Attr(st, "type"); string(typ) == "error" {
+			if bytes.EqualFold(from, []byte(m.occJID)) || bytes.EqualFold(from, []byte(m.room)) {
+				m.joined = true
+				m.selfCh <- joinResult{err: fmt.Errorf("join refused: %s", clip(st))}
+			}
+			return
+		}
+		// Status 110 marks the self-presence; servers that leave it out
+		// are recognised by the occupant JID.
+		if HasStatus(st, "110") || bytes.EqualFold(from, []byte(m.occJID)) {
+			m.joined = true
+			m.selfCh <- joinResult{at: time.Now(), created: HasStatus(st, "201")}
+		}
+	case "iq":
+		if id, _ := Attr(st, "id"); string(id) != "create" {
+			return
+		}
+		var err error
+		if typ, _ := Attr(st, "type"); string(typ) != "result" {
+			err = fmt.Errorf("room configuration refused: %s", clip(st))
+		}
+		select {
+		case m.iqCh <- err:
+		default:
+		}
+	}
+}
+
+// joinStanza is the join presence: no history, which would only add
+// traffic that the scenarios do not measure.
+func (m *member) joinStanza() []byte {
+	return []byte("<presence to='" + escAttr(m.occJID) + "'><x xmlns='" + nsMUC + "'><history maxstanzas='0'/></x></presence>")
+}
+
+// join sends the join presence and waits for the self-presence. When the
+// room is new (status 201) it accepts the default configuration, as an
+// owner's client does for an instant room, and waits for the answer. It
+// returns the time from sending to the self-presence.
+func (m *member) join(ctx context.Context) (time.Duration, error) {
+	start := time.Now()
+	if err := m.c.Write(m.joinStanza()); err != nil {
+		return 0, fmt.Errorf("%s: join %s: %w", m.user, m.room, err)
+	}
+	var res joinResult
+	if err := wait(ctx, m, m.selfCh, &res); err != nil {
+		return 0, fmt.Errorf("%s: join %s: %w", m.user, m.room, err)
+	}
+	if res.err != nil {
+		return 0, fmt.Errorf("%s: %w", m.user, res.err)
+	}
+	took := res.at.Sub(start)
+	if !res.created {
+		return took, nil
+	}
+	form := "<iq type='set' id='create' to='" + escAttr(m.room) + "'><query xmlns='" + nsMUCOwner +
+		"'><x xmlns='jabber:x:data' type='submit'/></query></iq>"
+	if err := m.c.Write([]byte(form)); err != nil {
+		return 0, fmt.Errorf("%s: configure %s: %w", m.user, m.room, err)
+	}
+	var err error
+	if werr := wait(ctx, m, m.iqCh, &err); werr != nil {
+		return 0, fmt.Errorf("%s: configure %s: %w", m.user, m.room, werr)
+	}
+	if err != nil {
+		return 0, fmt.Errorf("%s: %w", m.user, err)
+	}
+	return took, nil
+}
+
+// wait receives from ch into v, giving up after JoinTimeout, when ctx ends
+// or when the connection does.
+func wait[T any](ctx context.Context, m *member, ch <-chan T, v *T) error {
+	t := time.NewTimer(JoinTimeout)
+	defer t.Stop()
+	select {
+	case *v = <-ch:
+		return nil
+	case <-t.C:
+		return fmt.Errorf("no answer within %v", JoinTimeout)
+	case <-m.c.Done():
+		if err := m.c.Err(); err != nil {
+			return err
+		}
+		return errors.New("connection closed")
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// joinAll joins the members: first, one member per room (in parallel
+// across rooms) so that it creates the room, then all others, k at a
+// time.
+func joinAll(ctx context.Context, c *Common, what string, ms []*member) error {
+	creators := map[string]bool{}
+	var first, rest []*member
+	for _, m := range ms {
+		if !creators[m.room] {
+			creators[m.room] = true
+			first = append(first, m)
+		} else {
+			rest = append(rest, m)
+		}
+	}
+	for gi, group := range [][]*member{first, rest} {
+		label := what + ": rooms created"
+		if gi == 1 {
+			label = what + ": others joined"
+		}
+		err := parallel(ctx, c, label, len(group), c.LoginConcurrency, func(ctx context.Context, i int) error {
+			_, err := group[i].join(ctx)
+			return err
+		})
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
