@@ -18,7 +18,7 @@ import (
 )
 
 // benchRoom fills a room with n occupants and returns the router.
-func benchRoom(b *testing.B, n int) *Router {
+func benchRoom(b testing.TB, n int) *Router {
 	b.Helper()
 	reg := room.NewRegistry(room.Options{Domain: "conference.localhost"})
 	rt := NewRouter("conference.localhost", reg)

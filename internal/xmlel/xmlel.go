@@ -36,6 +36,11 @@ type Element struct {
 // value is empty are left out, which keeps optional attributes terse.
 func New(space, local string, attrs ...string) *Element {
 	e := &Element{Space: space, Local: local}
+	if len(attrs) > 0 {
+		// One allocation instead of a growing slice: elements are built
+		// per recipient class on every broadcast.
+		e.Attrs = make([]Attr, 0, len(attrs)/2)
+	}
 	for i := 0; i+1 < len(attrs); i += 2 {
 		if attrs[i+1] != "" {
 			e.Attrs = append(e.Attrs, Attr{Local: attrs[i], Value: attrs[i+1]})
