@@ -173,6 +173,7 @@ func runNull(args []string) error {
 	fs.StringVar(&cfg.Server, "server", "127.0.0.1:5347", "component listener of the XMPP server, host:port")
 	fs.StringVar(&cfg.Domain, "domain", "conference.localhost", "domain of the component")
 	fs.StringVar(&cfg.Secret, "secret", "", "component secret (XEP-0114)")
+	fs.BoolVar(&cfg.IDs, "ids", false, "add a XEP-0359 stanza-id and a XEP-0421 occupant-id to each delivery, as a service with stable ids sends")
 	err := parse(fs, args, "A trivial MUC component (XEP-0114): self-presence on join, no presence\n"+
 		"broadcast, no history; each groupchat message goes to every occupant from bytes\n"+
 		"encoded once. The ceiling any external component can reach on the server.\n"+

@@ -16,7 +16,11 @@ import (
 
 // startNull starts a fake XMPP server with the null component attached and
 // returns the settings that reach it.
-func startNull(t *testing.T) Common {
+func startNull(t *testing.T) Common { t.Helper(); return startNullIDs(t, false) }
+
+// startNullIDs starts a fake host with the null component, which adds
+// stanza and occupant ids to deliveries when ids is set.
+func startNullIDs(t *testing.T, ids bool) Common {
 	t.Helper()
 	h, err := fakehost.Start(fakehost.Options{Secret: "s3cret"})
 	if err != nil {
@@ -25,7 +29,7 @@ func startNull(t *testing.T) Common {
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() {
-		done <- RunNull(ctx, NullConfig{Server: h.ComponentAddr(), Domain: h.ComponentDomain(), Secret: "s3cret"})
+		done <- RunNull(ctx, NullConfig{Server: h.ComponentAddr(), Domain: h.ComponentDomain(), Secret: "s3cret", IDs: ids})
 	}()
 	t.Cleanup(func() {
 		cancel()
@@ -265,6 +269,45 @@ func TestNullComponent(t *testing.T) {
 	case s := <-ach:
 		t.Errorf("alice got %s after leaving", s)
 	case <-time.After(100 * time.Millisecond):
+	}
+}
+
+// With IDs the null component's deliveries carry a stanza-id unique per
+// message and an occupant-id stable per sender, as a full service's do.
+func TestNullComponentIDs(t *testing.T) {
+	cm := startNullIDs(t, true)
+	c, err := Dial(t.Context(), Account{Addr: cm.Server, Domain: cm.Domain, User: "alice", Password: "x", Resource: "r"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(c.Close)
+	ch := collect(c)
+	isMsg := func(st []byte) bool { return string(Name(st)) == "message" }
+	if err := c.Write([]byte("<presence to='r1@conference.localhost/al'><x xmlns='" + nsMUC + "'/></presence>")); err != nil {
+		t.Fatal(err)
+	}
+	expect(t, ch, "self-presence", func(st []byte) bool { return string(Name(st)) == "presence" })
+	var sids, oids []string
+	for range 2 {
+		if err := c.Write([]byte("<message to='r1@conference.localhost' type='groupchat'><body>hi</body></message>")); err != nil {
+			t.Fatal(err)
+		}
+		m := []byte(expect(t, ch, "groupchat", isMsg))
+		sid, ok1 := Child(m, "stanza-id")
+		oid, ok2 := Child(m, "occupant-id")
+		body, ok3 := Child(m, "body")
+		if !ok1 || !ok2 || !ok3 || string(body) != "<body>hi</body>" {
+			t.Fatalf("delivery %s", m)
+		}
+		if by, _ := Attr(sid, "by"); string(by) != "r1@conference.localhost" {
+			t.Errorf("stanza-id by %q", by)
+		}
+		id1, _ := Attr(sid, "id")
+		id2, _ := Attr(oid, "id")
+		sids, oids = append(sids, string(id1)), append(oids, string(id2))
+	}
+	if sids[0] == sids[1] || oids[0] != oids[1] || len(sids[0]) != 16 || len(oids[0]) != 22 {
+		t.Errorf("stanza ids %q, occupant ids %q", sids, oids)
 	}
 }
 

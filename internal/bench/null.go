@@ -21,6 +21,13 @@ type NullConfig struct {
 	Domain string // the component's domain; default conference.localhost
 	Secret string
 	Log    io.Writer // connection events; nil discards them
+	// IDs adds to each fanned-out message what a MUC service with stable
+	// ids carries: a XEP-0359 stanza-id (unique per message, 16
+	// characters) and a XEP-0421 occupant-id (per sender, 22 characters).
+	// The server then parses as much per delivery as from a full-featured
+	// service, which separates the cost of those elements from the cost of
+	// the service.
+	IDs bool
 }
 
 // RunNull connects the null component and serves until ctx ends (then it
@@ -58,6 +65,7 @@ func RunNull(ctx context.Context, cfg NullConfig) error {
 		w:      bufio.NewWriterSize(nc, 64<<10),
 		sc:     NewScanner(nc, 64<<10, maxStanza),
 		rooms:  map[string]*nullRoom{},
+		ids:    cfg.IDs,
 	}
 	err = n.handshake(cfg.Secret)
 	if err == nil {
@@ -80,6 +88,8 @@ type nullComp struct {
 	scratch []byte
 	in      int64
 	out     int64
+	ids     bool   // NullConfig.IDs
+	suffix  []byte // scratch: what follows the body
 }
 
 type nullRoom struct {
@@ -313,11 +323,21 @@ func (n *nullComp) message(st, from, to, bare, nick, typ []byte) {
 		p = appendQuoted(p, id)
 	}
 	n.prefix = p
+	sfx := n.suffix[:0]
+	if n.ids {
+		// Fixed-width ids: a counter for the stanza, the sender's index for
+		// the occupant.
+		sfx = fmt.Appendf(sfx, "<stanza-id xmlns='urn:xmpp:sid:0' id='%016d' by=", n.out)
+		sfx = appendQuoted(sfx, bare)
+		sfx = fmt.Appendf(sfx, "/><occupant-id xmlns='urn:xmpp:occupant-id:0' id='%022d'/>", si)
+	}
+	sfx = append(sfx, "</message>"...)
+	n.suffix = sfx
 	for i := range room.occ {
 		n.w.Write(p)
 		n.w.Write(room.occ[i].to)
 		n.w.Write(body)
-		n.w.WriteString("</message>")
+		n.w.Write(sfx)
 	}
 	n.out += int64(len(room.occ))
 }
