@@ -78,6 +78,10 @@ type Config struct {
 	// Workers is how many goroutines handle inbound stanzas, each for its
 	// share of the rooms; zero means GOMAXPROCS.
 	Workers int
+	// TrimAfter is how long the link must be quiet after traffic before
+	// free memory is returned to the operating system; zero means
+	// DefaultTrimAfter, negative never.
+	TrimAfter time.Duration
 }
 
 // Run keeps the component connected to cfg.Server and serves h until ctx is
@@ -107,6 +111,14 @@ func Run(ctx context.Context, cfg Config, h Handler) error {
 	cfg.MaxBackoff = max(cfg.MaxBackoff, cfg.MinBackoff)
 	log := cfg.Logger.With().Str("domain", domain.String()).Str("server", cfg.Server).Logger()
 	r := &runner{cfg: cfg, h: h, log: log, domain: domain}
+	if cfg.TrimAfter == 0 {
+		cfg.TrimAfter = DefaultTrimAfter
+	}
+	if cfg.TrimAfter > 0 {
+		tctx, stop := context.WithCancel(ctx)
+		defer stop()
+		go r.trim.run(tctx, cfg.TrimAfter, freeOSMemory)
+	}
 
 	b := backoff{min: cfg.MinBackoff, max: cfg.MaxBackoff}
 	for {
@@ -141,6 +153,7 @@ type runner struct {
 	domain jid.JID
 	// wasUp is set once a link has been up: later links are reconnects.
 	wasUp bool
+	trim  idleTrim
 }
 
 // Resyncer is a Handler that wants to check its state when the link comes

@@ -264,6 +264,7 @@ func (l *link) stanzaDone() {
 // reader up, which pushes back on the server.
 func (l *link) dispatch(st *xmlel.Element) {
 	read := l.r.cfg.Metrics.received(st.Local)
+	l.r.trim.touch(time.Now())
 	ch := l.shards[shardOf(st.Attr("to"), len(l.shards))]
 	l.hmu.Lock()
 	defer l.hmu.Unlock()
