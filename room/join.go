@@ -112,7 +112,9 @@ func (r *Room) join(req *request, muc *xmlel.Element) {
 
 	o := ja.existing
 	if o == nil {
-		o = &Occupant{Nick: req.nick, Bare: req.bare, Role: r.defaultRole(ja.aff)}
+		// The nick is cut from the stanza's whole "to"; a copy of its own
+		// lets that go.
+		o = &Occupant{Nick: strings.Clone(req.nick), Bare: req.bare, Role: r.defaultRole(ja.aff)}
 		o.setSession(req.from, sanitizePresence(req.st))
 		r.addOccupant(o)
 	} else {
@@ -190,7 +192,7 @@ func (r *Room) changeNick(o *Occupant, req *request) {
 	}
 	r.publish(o, statusChange{codes: []string{statusNewNick}, newNick: req.nick})
 	r.removeOccupant(o)
-	o.Nick = req.nick
+	o.Nick = strings.Clone(req.nick)
 	o.setSession(req.from, sanitizePresence(req.st))
 	r.addOccupant(o)
 	r.publish(o, statusChange{})

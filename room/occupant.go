@@ -41,10 +41,12 @@ func (o *Occupant) session(full string) int {
 
 // setSession records the presence of a session, adding it if new.
 func (o *Occupant) setSession(full string, pres *xmlel.Element) {
-	if pres != nil && len(pres.Attrs) == 0 && len(pres.Nodes) == 0 {
-		// A bare presence says nothing a new one would not: keep none,
-		// which is most of an idle occupant's memory.
+	switch {
+	case pres != nil && len(pres.Attrs) == 0 && len(pres.Nodes) == 0:
+		// A bare presence says nothing a new one would not: keep none.
 		pres = nil
+	case pres != nil:
+		pres = internPresence(pres)
 	}
 	if i := o.session(full); i >= 0 {
 		o.sessions[i].presence = pres
