@@ -45,14 +45,48 @@ type Options struct {
 	// StartTimeout bounds the wait for the listeners; default 90 s (a loaded
 	// 2-core machine running test packages side by side can take that long).
 	StartTimeout time.Duration
+
+	// Dir is an existing empty directory for the config, spool and logs.
+	// Default: tb.TempDir() for Start; for Launch a new temporary
+	// directory that Close removes.
+	Dir string
+	// Logf hears of unusual events such as a forced kill. Start defaults
+	// it to tb.Logf; Launch to nothing.
+	Logf func(format string, args ...any)
+	// LogLevel is the least severe level logged: "debug" (the default),
+	// "info", "warn" or "error". Load tests use "warn": logging every
+	// stanza at debug level would slow ejabberd down.
+	LogLevel string
+	// MUC, when set, is a domain served by ejabberd's own mod_muc, with its
+	// limits (200 occupants a room, 1000 for presence broadcasts, 100 rooms
+	// a user) raised for load tests, so the component can be measured
+	// against it.
+	MUC string
+	// MaxFiles, when set, is the open-file limit (soft and hard) the VM
+	// runs with, capped at this process's hard limit. A Go parent runs its
+	// children with the soft limit it started with, often 1024, too few
+	// for thousands of clients.
+	MaxFiles uint64
+	// AuthPoolSize is how many authentication scripts run side by side;
+	// default 1. One serialises every login, the bottleneck of thousands.
+	AuthPoolSize int
+	// Backlog, when set, replaces ejabberd's listen backlog of 5 on the
+	// client port: more clients than that connecting at once overflow it,
+	// and the kernel drops their SYNs, which they resend only after 1, 2,
+	// 4, 8 ... seconds.
+	Backlog int
+	// MaxQueue, when set, replaces ejabberd's limit of 10000 messages
+	// queued for one client or component session (max_fsm_queue), beyond
+	// which the session is closed; a load test may briefly queue more.
+	MaxQueue int
 }
 
 // Server is one ejabberd VM and the files it owns.
 type Server struct {
-	tb       testing.TB
 	opts     Options
 	inst     installation
 	dir      string
+	ownDir   bool // made by Launch, removed by Close
 	cfgPath  string
 	logPath  string
 	c2sPort  int
@@ -148,6 +182,74 @@ func Start(tb testing.TB, opts Options) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
+	if opts.Dir == "" {
+		opts.Dir = tb.TempDir()
+	}
+	if opts.Logf == nil {
+		opts.Logf = tb.Logf
+	}
+	s, err := prepare(inst, opts)
+	if err != nil {
+		return nil, err
+	}
+	tb.Cleanup(func() {
+		if tb.Failed() {
+			tb.Logf("ejabberd log (%s), last lines:\n%s", s.logPath, s.LogTail(40))
+		}
+		if err := s.Stop(); err != nil {
+			tb.Errorf("ejabberd: stop: %v", err)
+		}
+	})
+	if err := s.start(); err != nil {
+		return nil, err
+	}
+	return s, nil
+}
+
+// Launch is Start for programs: it starts ejabberd the same way, and the
+// caller ends it with Close.
+func Launch(opts Options) (*Server, error) {
+	inst, err := find()
+	if err != nil {
+		return nil, err
+	}
+	own := opts.Dir == ""
+	if own {
+		d, err := os.MkdirTemp("", "ejabberd-")
+		if err != nil {
+			return nil, err
+		}
+		opts.Dir = d
+	}
+	s, err := prepare(inst, opts)
+	if err == nil {
+		err = s.start() // which leaves no process behind when it fails
+	}
+	if err != nil {
+		if own {
+			os.RemoveAll(opts.Dir)
+		}
+		return nil, err
+	}
+	s.ownDir = own
+	return s, nil
+}
+
+// Close stops the server and, when Launch made its directory, removes it.
+func (s *Server) Close() error {
+	err := s.Stop()
+	if s.ownDir {
+		err = errors.Join(err, os.RemoveAll(s.dir))
+	}
+	return err
+}
+
+// logLevels maps the harness's level names to ejabberd's.
+var logLevels = map[string]string{"debug": "debug", "info": "info", "warn": "warning", "error": "error"}
+
+// prepare fills in defaults, picks the ports and writes the config and the
+// authentication script into opts.Dir; it does not start ejabberd.
+func prepare(inst installation, opts Options) (*Server, error) {
 	if opts.Host == "" {
 		opts.Host = "localhost"
 	}
@@ -162,7 +264,16 @@ func Start(tb testing.TB, opts Options) (*Server, error) {
 	if opts.StartTimeout <= 0 {
 		opts.StartTimeout = 90 * time.Second
 	}
-	s := &Server{tb: tb, opts: opts, inst: inst, dir: tb.TempDir()}
+	if opts.LogLevel == "" {
+		opts.LogLevel = "debug"
+	}
+	if _, ok := logLevels[opts.LogLevel]; !ok {
+		return nil, fmt.Errorf("ejabberd: log level %q is not debug, info, warn or error", opts.LogLevel)
+	}
+	if opts.AuthPoolSize <= 0 {
+		opts.AuthPoolSize = 1
+	}
+	s := &Server{opts: opts, inst: inst, dir: opts.Dir}
 	s.cfgPath = filepath.Join(s.dir, "ejabberd.yml")
 	s.logPath = filepath.Join(s.dir, "ejabberd.log")
 	if err := os.Mkdir(filepath.Join(s.dir, "spool"), 0o700); err != nil {
@@ -177,17 +288,6 @@ func Start(tb testing.TB, opts Options) (*Server, error) {
 	}
 	s.c2sPort, s.compPort = ports[0], ports[1]
 	if err := s.writeConfig(); err != nil {
-		return nil, err
-	}
-	tb.Cleanup(func() {
-		if tb.Failed() {
-			tb.Logf("ejabberd log (%s), last lines:\n%s", s.logPath, s.LogTail(40))
-		}
-		if err := s.Stop(); err != nil {
-			tb.Errorf("ejabberd: stop: %v", err)
-		}
-	})
-	if err := s.start(); err != nil {
 		return nil, err
 	}
 	return s, nil
@@ -212,6 +312,18 @@ func (s *Server) Component() string { return s.opts.Component }
 
 // Dir is the temporary directory holding the config, spool and logs.
 func (s *Server) Dir() string { return s.dir }
+
+// PID is the process ID of the running VM, or 0 when it is stopped. Its
+// helpers (erl_child_setup, the authentication scripts) are its
+// descendants.
+func (s *Server) PID() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.cmd == nil {
+		return 0
+	}
+	return s.cmd.Process.Pid
+}
 
 // LogPath is ejabberd's main log file.
 func (s *Server) LogPath() string { return s.logPath }
@@ -261,7 +373,9 @@ func (s *Server) Stop() error {
 		return nil
 	case <-time.After(stopTimeout):
 	}
-	s.tb.Logf("ejabberd did not stop within %v of SIGTERM; killed it", stopTimeout)
+	if s.opts.Logf != nil {
+		s.opts.Logf("ejabberd did not stop within %v of SIGTERM; killed it", stopTimeout)
+	}
 	if err := syscall.Kill(-pgid, syscall.SIGKILL); err != nil && !errors.Is(err, syscall.ESRCH) {
 		return err
 	}
@@ -283,7 +397,7 @@ func (s *Server) start() error {
 	// What ejabberdctl foreground runs, minus -sname: without distribution
 	// there is no epmd and no node name to keep unique. "quiet" keeps the
 	// log off the console; it goes to EJABBERD_LOG_PATH.
-	cmd := exec.Command(s.inst.erl, "-noinput",
+	cmd := serverproc.Command(s.opts.MaxFiles, s.inst.erl, "-noinput",
 		"-mnesia", "dir", erlString(filepath.Join(s.dir, "spool")),
 		"-ejabberd", "quiet", "true",
 		"-s", "ejabberd")
@@ -363,7 +477,7 @@ while (read(STDIN, my $len, 2) == 2) {
 var configTemplate = template.Must(template.New("cfg").Funcs(template.FuncMap{"yaml": yamlString}).Parse(`# Generated for one test run.
 hosts:
   - {{yaml .Host}}
-loglevel: debug
+loglevel: {{.LogLevel}}
 log_rotate_count: 0
 default_db: mnesia
 
@@ -371,7 +485,7 @@ auth_method: [external]
 # ejabberd spawns this with the VM's working directory, the test's
 # temporary directory; a relative path survives spaces in its name.
 extauth_program: {{yaml .Extauth}}
-extauth_pool_size: 1
+extauth_pool_size: {{.AuthPoolSize}}
 auth_use_cache: false
 disable_sasl_mechanisms: ["X-OAUTH2"]
 
@@ -381,12 +495,21 @@ listen:
     module: ejabberd_c2s
     starttls: false
     starttls_required: false
+{{- if .Backlog}}
+    backlog: {{.Backlog}}
+{{- end}}
+{{- if .MaxQueue}}
+    max_fsm_queue: {{.MaxQueue}}
+{{- end}}
   - port: {{.ComponentPort}}
     ip: "127.0.0.1"
     module: ejabberd_service
     hosts:
       {{yaml .Component}}:
         password: {{yaml .Secret}}
+{{- if .MaxQueue}}
+    max_fsm_queue: {{.MaxQueue}}
+{{- end}}
 
 acl:
   local:
@@ -397,15 +520,35 @@ access_rules:
   c2s:
     allow: all
 
-# No mod_muc: the component serves the MUC domain. mod_vcard_xupdate adds
-# the avatar hash to clients' presence, as mod_vcard_legacy does in the test
-# Prosody; Prosody's MUC scripts expect it in occupant presence.
+# mod_muc only when Options.MUC asks: the component serves the MUC domain.
+# mod_vcard_xupdate adds the avatar hash to clients' presence, as
+# mod_vcard_legacy does in the test Prosody; Prosody's MUC scripts expect it
+# in occupant presence.
 modules:
   mod_disco: {}
   mod_ping: {}
   mod_roster: {}
   mod_vcard: {}
   mod_vcard_xupdate: {}
+{{- if .MUC}}
+  # Sized for load tests: occupants a room (default 200, also the rooms'
+  # own default), presence broadcast to rooms of up to 1000, rooms a user
+  # may be in (100) all raised; no interval between a user's messages or
+  # presences, no shapers (the defaults); 20 messages of history, as the
+  # component keeps.
+  mod_muc:
+    hosts: [{{yaml .MUC}}]
+    access_create: all
+    max_users: 100000
+    max_users_admin_threshold: 100000
+    max_users_presence: 100000
+    max_user_conferences: 100000
+    min_message_interval: 0
+    min_presence_interval: 0
+    history_size: 20
+    default_room_options:
+      max_users: 100000
+{{- end}}
 `))
 
 // yamlString quotes s as a YAML double-quoted scalar; JSON's string
@@ -438,6 +581,11 @@ func (s *Server) writeConfig() error {
 		"Extauth":       s.inst.perl + " " + extauthScript,
 		"C2SPort":       s.c2sPort,
 		"ComponentPort": s.compPort,
+		"LogLevel":      logLevels[s.opts.LogLevel],
+		"AuthPoolSize":  s.opts.AuthPoolSize,
+		"MaxQueue":      s.opts.MaxQueue,
+		"Backlog":       s.opts.Backlog,
+		"MUC":           s.opts.MUC,
 	})
 	if err != nil {
 		return err

@@ -2,13 +2,20 @@ package ejabberd
 
 import (
 	"bufio"
+	"context"
 	"encoding/base64"
 	"fmt"
 	"io"
 	"net"
+	"os"
+	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
+
+	"chorus/internal/scansion"
+	"chorus/internal/xmlel"
 )
 
 // greet opens a client stream and returns the start of ejabberd's answer.
@@ -119,5 +126,91 @@ func TestYAMLString(t *testing.T) {
 func TestErlString(t *testing.T) {
 	if got, want := erlString(`/tmp/a "b"\c`), `"/tmp/a \"b\"\\c"`; got != want {
 		t.Errorf("got %s, want %s", got, want)
+	}
+}
+
+// joinRoom logs in to addr as user@host and joins room@muc, returning the
+// self-presence.
+func joinRoom(t *testing.T, addr, user, host, room string) *xmlel.Element {
+	t.Helper()
+	ctx := context.Background()
+	c, err := scansion.Dial(ctx, addr, user+"@"+host, "any")
+	if err != nil {
+		t.Fatalf("login as %s: %v", user, err)
+	}
+	defer c.Close()
+	if err := c.Send(xmlel.MustParse(`<presence to='` + room + "/" + user + `'><x xmlns='http://jabber.org/protocol/muc'/></presence>`)); err != nil {
+		t.Fatal(err)
+	}
+	for {
+		st, err := c.Next(ctx, 10*time.Second)
+		if err != nil {
+			t.Fatalf("waiting for the self-presence from %s: %v", room, err)
+		}
+		if st.Local == "presence" && strings.HasPrefix(st.Attr("from"), room+"/") {
+			return st
+		}
+	}
+}
+
+func hasStatus(presence *xmlel.Element, code string) bool {
+	x := presence.Child("http://jabber.org/protocol/muc#user", "x")
+	if x == nil {
+		return false
+	}
+	for _, s := range x.ChildrenNamed("http://jabber.org/protocol/muc#user", "status") {
+		if s.Attr("code") == code {
+			return true
+		}
+	}
+	return false
+}
+
+func TestLoadTestOptions(t *testing.T) {
+	Require(t)
+	const muc = "muc.localhost"
+	s, err := Launch(Options{LogLevel: "warn", MUC: muc, MaxFiles: 4096, AuthPoolSize: 3, MaxQueue: 100000, Backlog: 1024, Logf: t.Logf})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	pid := s.PID()
+	if pid == 0 {
+		t.Fatal("PID 0 while running")
+	}
+	limits, err := os.ReadFile(fmt.Sprintf("/proc/%d/limits", pid))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !regexp.MustCompile(`Max open files\s+4096\s+4096`).Match(limits) {
+		t.Errorf("open-file limit not 4096:\n%s", limits)
+	}
+	cfg, err := os.ReadFile(filepath.Join(s.Dir(), "ejabberd.yml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"loglevel: warning", "extauth_pool_size: 3", "max_fsm_queue: 100000", "backlog: 1024"} {
+		if !strings.Contains(string(cfg), want) {
+			t.Errorf("config lacks %q:\n%s", want, cfg)
+		}
+	}
+	got := joinRoom(t, s.C2SAddr(), "alice", s.Host(), "room@"+muc)
+	if got.Attr("type") == "error" || !hasStatus(got, "110") {
+		t.Errorf("join of ejabberd's own MUC: %s", got)
+	}
+	// The level applies once the config is read, which is logged at info.
+	_, after, ok := strings.Cut(s.LogTail(1000), "to 'warning'")
+	if !ok || strings.Contains(after, "[debug]") || strings.Contains(after, "[info]") {
+		t.Errorf("level warning not set, or debug or info lines logged after it:\n%s", s.LogTail(1000))
+	}
+	dir := s.Dir()
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if s.PID() != 0 {
+		t.Error("PID not 0 after Close")
+	}
+	if _, err := os.Stat(dir); !os.IsNotExist(err) {
+		t.Errorf("directory %s still there after Close: %v", dir, err)
 	}
 }

@@ -54,6 +54,20 @@ type Options struct {
 	// Logf hears of unusual events such as a forced kill. Start defaults
 	// it to tb.Logf; Launch to nothing.
 	Logf func(format string, args ...any)
+
+	// LogLevel is the least severe level logged: "debug" (the default),
+	// "info", "warn" or "error". Load tests use "warn": logging every
+	// stanza at debug level would slow Prosody down.
+	LogLevel string
+	// MUC, when set, is a domain served by Prosody's own mod_muc, sized for
+	// load tests (rooms of thousands, no eviction of live rooms), so the
+	// component can be measured against it.
+	MUC string
+	// MaxFiles, when set, is the open-file limit (soft and hard) Prosody
+	// runs with, capped at this process's hard limit. A Go parent runs its
+	// children with the soft limit it started with, often 1024, too few
+	// for thousands of clients.
+	MaxFiles uint64
 }
 
 // Server is one Prosody process and the files it owns.
@@ -184,6 +198,13 @@ func prepare(opts Options) (*Server, error) {
 	if opts.StartTimeout <= 0 {
 		opts.StartTimeout = 30 * time.Second
 	}
+	switch opts.LogLevel {
+	case "":
+		opts.LogLevel = "debug"
+	case "debug", "info", "warn", "error":
+	default:
+		return nil, fmt.Errorf("prosody: log level %q is not debug, info, warn or error", opts.LogLevel)
+	}
 	s := &Server{opts: opts, dir: opts.Dir}
 	s.cfgPath = filepath.Join(s.dir, "prosody.cfg.lua")
 	s.logPath = filepath.Join(s.dir, "prosody.log")
@@ -250,6 +271,16 @@ func (s *Server) Component() string { return s.opts.Component }
 
 // Dir is the temporary directory holding the config, data and log.
 func (s *Server) Dir() string { return s.dir }
+
+// PID is the running Prosody's process ID, or 0 when it is stopped.
+func (s *Server) PID() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.cmd == nil {
+		return 0
+	}
+	return s.cmd.Process.Pid
+}
 
 // LogPath is Prosody's log file.
 func (s *Server) LogPath() string { return s.logPath }
@@ -335,7 +366,7 @@ func (s *Server) start() error {
 	}
 	defer out.Close()
 	// -F keeps it in the foreground so that Stop can wait for it.
-	cmd := exec.Command(binary, "-F", "--config", s.cfgPath)
+	cmd := serverproc.Command(s.opts.MaxFiles, binary, "-F", "--config", s.cfgPath)
 	cmd.Dir = s.dir
 	cmd.Stdout, cmd.Stderr = out, out
 	// Its own process group keeps a terminal's Ctrl-C from reaching it
@@ -397,7 +428,7 @@ storage = { accounts = "internal" }
 {{- else}}
 storage = "memory"
 {{- end}}
-log = { { levels = { min = "debug" }, to = "file", filename = {{lua .Log}} } }
+log = { { levels = { min = {{lua .LogLevel}} }, to = "file", filename = {{lua .Log}} } }
 
 c2s_require_encryption = false
 allow_unencrypted_plain_auth = true
@@ -433,6 +464,17 @@ VirtualHost {{lua .Host}}
 
 Component {{lua .Component}}
 	component_secret = {{lua .Secret}}
+{{- if .MUC}}
+
+-- Prosody's own MUC, for load tests. It has no occupant or rate limit;
+-- the cache of live rooms (default 100) is raised so that no room is
+-- swapped out under load, and history is kept at the default 20 messages
+-- that the component keeps too.
+Component {{lua .MUC}} "muc"
+	muc_room_cache_size = 100000
+	muc_room_default_history_length = 20
+	muc_tombstones = false
+{{- end}}
 `))
 
 // luaString quotes s as a Lua string literal.
@@ -470,6 +512,8 @@ func (s *Server) writeConfig() error {
 		"TLS":           s.opts.TLSCert != "" && s.opts.TLSKey != "",
 		"TLSCert":       s.opts.TLSCert,
 		"TLSKey":        s.opts.TLSKey,
+		"LogLevel":      s.opts.LogLevel,
+		"MUC":           s.opts.MUC,
 	})
 	if err != nil {
 		return err

@@ -7,11 +7,13 @@ import (
 	"io"
 	"net"
 	"os"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
 
 	"chorus/internal/scansion"
+	"chorus/internal/xmlel"
 
 	"chorus/internal/serverproc"
 )
@@ -140,5 +142,76 @@ func TestLaunchWithUsersAndTLS(t *testing.T) {
 	if c, err := net.DialTimeout("tcp", c2s, time.Second); err == nil {
 		c.Close()
 		t.Error("c2s port still open after Close")
+	}
+}
+
+// joinRoom logs in to addr as user@host and joins room@muc, returning the
+// self-presence.
+func joinRoom(t *testing.T, addr, user, host, room string) *xmlel.Element {
+	t.Helper()
+	ctx := context.Background()
+	c, err := scansion.Dial(ctx, addr, user+"@"+host, "any")
+	if err != nil {
+		t.Fatalf("login as %s: %v", user, err)
+	}
+	defer c.Close()
+	if err := c.Send(xmlel.MustParse(`<presence to='` + room + "/" + user + `'><x xmlns='http://jabber.org/protocol/muc'/></presence>`)); err != nil {
+		t.Fatal(err)
+	}
+	for {
+		st, err := c.Next(ctx, 10*time.Second)
+		if err != nil {
+			t.Fatalf("waiting for the self-presence from %s: %v", room, err)
+		}
+		if st.Local == "presence" && strings.HasPrefix(st.Attr("from"), room+"/") {
+			return st
+		}
+	}
+}
+
+func hasStatus(presence *xmlel.Element, code string) bool {
+	x := presence.Child("http://jabber.org/protocol/muc#user", "x")
+	if x == nil {
+		return false
+	}
+	for _, s := range x.ChildrenNamed("http://jabber.org/protocol/muc#user", "status") {
+		if s.Attr("code") == code {
+			return true
+		}
+	}
+	return false
+}
+
+func TestLoadTestOptions(t *testing.T) {
+	Require(t)
+	const muc = "muc.localhost"
+	s, err := Launch(Options{LogLevel: "warn", MUC: muc, MaxFiles: 4096, Logf: t.Logf})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	pid := s.PID()
+	if pid == 0 {
+		t.Fatal("PID 0 while running")
+	}
+	limits, err := os.ReadFile(fmt.Sprintf("/proc/%d/limits", pid))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !regexp.MustCompile(`Max open files\s+4096\s+4096`).Match(limits) {
+		t.Errorf("open-file limit not 4096:\n%s", limits)
+	}
+	got := joinRoom(t, s.C2SAddr(), "alice", s.Host(), "room@"+muc)
+	if got.Attr("type") == "error" || !hasStatus(got, "110") {
+		t.Errorf("join of Prosody's own MUC: %s", got)
+	}
+	if log := s.LogTail(1000); strings.Contains(log, "\tdebug\t") || strings.Contains(log, "\tinfo\t") {
+		t.Errorf("debug or info lines logged at level warn:\n%s", log)
+	}
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if s.PID() != 0 {
+		t.Error("PID not 0 after Close")
 	}
 }

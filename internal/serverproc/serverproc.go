@@ -1,14 +1,49 @@
 // Package serverproc holds what the disposable-server harnesses
-// (internal/prosody, internal/ejabberd) share: picking free loopback ports
-// and reading the end of a log.
+// (internal/prosody, internal/ejabberd) share: picking free loopback ports,
+// reading the end of a log and starting a server with enough open files.
 package serverproc
 
 import (
 	"fmt"
 	"net"
 	"os"
+	"os/exec"
 	"strings"
+	"syscall"
 )
+
+// Command is exec.Command(name, args...) that, when maxFiles is not zero,
+// runs the program with an open-file limit (soft and hard) of maxFiles,
+// capped at this process's hard limit. Go raises its own soft limit at
+// start but execs children with the soft limit it was started with (often
+// 1024), too few for a server taking thousands of clients.
+//
+// The limit is set by prlimit(1), which execs the program, so the command's
+// process ID is the program's. Without prlimit, this process's own soft
+// limit is raised instead, which its later children inherit too.
+func Command(maxFiles uint64, name string, args ...string) *exec.Cmd {
+	if maxFiles == 0 {
+		return exec.Command(name, args...)
+	}
+	var lim syscall.Rlimit
+	if err := syscall.Getrlimit(syscall.RLIMIT_NOFILE, &lim); err == nil && maxFiles > lim.Max {
+		maxFiles = lim.Max
+	}
+	path, err := exec.LookPath(name)
+	if err != nil {
+		return exec.Command(name, args...) // Start reports it
+	}
+	if pl, err := exec.LookPath("prlimit"); err == nil {
+		return exec.Command(pl, append([]string{fmt.Sprintf("--nofile=%d:%d", maxFiles, maxFiles), "--", path}, args...)...)
+	}
+	if lim.Cur < maxFiles {
+		lim.Cur = maxFiles
+		// Setting the limit explicitly also stops Go from lowering it
+		// again for children.
+		_ = syscall.Setrlimit(syscall.RLIMIT_NOFILE, &lim)
+	}
+	return exec.Command(path, args...)
+}
 
 // FreePorts finds n distinct free loopback ports by listening on port 0.
 // All listeners are held until every port is picked, so the n differ; the

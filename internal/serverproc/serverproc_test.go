@@ -3,9 +3,30 @@ package serverproc
 import (
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 )
+
+func TestCommandMaxFiles(t *testing.T) {
+	var lim syscall.Rlimit
+	if err := syscall.Getrlimit(syscall.RLIMIT_NOFILE, &lim); err != nil {
+		t.Skip(err)
+	}
+	want := min(lim.Max, 4096)
+	out, err := Command(want, "sh", "-c", "ulimit -n").Output()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := strings.TrimSpace(string(out)); got != strconv.FormatUint(want, 10) {
+		t.Errorf("child's open-file limit %s, want %d", got, want)
+	}
+	// Zero leaves the command as exec.Command makes it.
+	if c := Command(0, "sh", "-c", "true"); len(c.Args) != 3 {
+		t.Errorf("args %q", c.Args)
+	}
+}
 
 func TestFreePortsDistinct(t *testing.T) {
 	ports, err := FreePorts(3)
