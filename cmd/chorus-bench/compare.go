@@ -1,0 +1,921 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"os/signal"
+	"path/filepath"
+	"runtime"
+	"slices"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+
+	"chorus/internal/ejabberd"
+	"chorus/internal/prosody"
+	"chorus/internal/scansion"
+	"chorus/internal/xmlel"
+)
+
+func init() { subcommands["compare"] = runCompare }
+
+// Domains of the disposable servers: users log in to host, the component
+// (Chorus or the null component) serves componentDomain, and the server's
+// own MUC serves ownMUC.
+const (
+	host            = "localhost"
+	componentDomain = "conference." + host
+	ownMUC          = "muc." + host
+)
+
+// Targets: the server's own MUC, the null component (bare, or adding the
+// stanza-id and occupant-id a full service sends) and Chorus.
+const (
+	targetOwn     = "own"
+	targetNull    = "null"
+	targetNullIDs = "null-ids"
+	targetChorus  = "chorus"
+)
+
+// baselines are the targets Chorus is divided by, in the table's order.
+var baselines = []string{targetNull, targetNullIDs, targetOwn}
+
+// compareOpts are compare's flags.
+type compareOpts struct {
+	servers, targets []string
+	occupants        []int
+	duration         time.Duration
+	joins            int
+	memOccupants     int
+	memRooms         int
+	out, markdown    string
+}
+
+func runCompare(args []string) error {
+	fs := flag.NewFlagSet("compare", flag.ContinueOnError)
+	servers := fs.String("servers", "prosody,ejabberd", "servers to test, comma-separated: prosody, ejabberd")
+	targets := fs.String("targets", "own,null,chorus", "MUC services to test on each server: own (the server's MUC), null (the null component), null-ids (the null component adding stanza-id and occupant-id), chorus")
+	occupants := fs.String("occupants", "100,500", "occupants of the one fan-out room, one run per value, comma-separated")
+	duration := fs.Duration("duration", 10*time.Second, "measured window of each fan-out run")
+	joins := fs.Int("joins", 500, "joins of the join storm into one room (0 skips it)")
+	memOcc := fs.Int("memory-occupants", 10000, "occupants of the memory run, across -memory-rooms (0 skips it)")
+	memRooms := fs.Int("memory-rooms", 100, "rooms of the memory run")
+	out := fs.String("out", "bench-results.jsonl", "file for every JSON result line")
+	md := fs.String("markdown", "", "file for the markdown table too (it is always printed)")
+	err := parse(fs, args, "Runs fan-out, join storm and memory against each server's own MUC, the null\n"+
+		"component and Chorus, each run on a fresh server, as separate processes, and\n"+
+		"prints a markdown table. Needs the go command and this module's source.")
+	if err != nil {
+		return err
+	}
+	o := compareOpts{duration: *duration, joins: *joins, memOccupants: *memOcc, memRooms: *memRooms, out: *out, markdown: *md}
+	if o.servers, err = parseList(*servers, []string{"prosody", "ejabberd"}); err != nil {
+		return fmt.Errorf("compare: -servers: %w", err)
+	}
+	if o.targets, err = parseList(*targets, []string{targetOwn, targetNull, targetNullIDs, targetChorus}); err != nil {
+		return fmt.Errorf("compare: -targets: %w", err)
+	}
+	if o.occupants, err = parseInts(*occupants); err != nil {
+		return fmt.Errorf("compare: -occupants: %w", err)
+	}
+	if o.memOccupants > 0 && o.memRooms <= 0 {
+		return errors.New("compare: -memory-rooms must be positive")
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
+	defer stop()
+	return compare(ctx, o)
+}
+
+// parseList splits a comma-separated list and checks each item is known.
+func parseList(s string, known []string) ([]string, error) {
+	var out []string
+	for item := range strings.SplitSeq(s, ",") {
+		item = strings.TrimSpace(item)
+		if item == "" {
+			continue
+		}
+		if !slices.Contains(known, item) {
+			return nil, fmt.Errorf("%q is not one of %s", item, strings.Join(known, ", "))
+		}
+		if !slices.Contains(out, item) {
+			out = append(out, item)
+		}
+	}
+	if len(out) == 0 {
+		return nil, errors.New("empty list")
+	}
+	return out, nil
+}
+
+// parseInts splits a comma-separated list of positive integers; an empty
+// list is allowed (no fan-out runs).
+func parseInts(s string) ([]int, error) {
+	var out []int
+	for item := range strings.SplitSeq(s, ",") {
+		item = strings.TrimSpace(item)
+		if item == "" {
+			continue
+		}
+		n, err := strconv.Atoi(item)
+		if err != nil || n <= 0 {
+			return nil, fmt.Errorf("%q is not a positive integer", item)
+		}
+		out = append(out, n)
+	}
+	return out, nil
+}
+
+// run is one scenario against one server and target.
+type run struct {
+	server, target string
+	scenario       string // fanout, join, memory
+	args           []string
+	prefix         string
+}
+
+func (r run) label() string { return r.server + "/" + r.target }
+
+// plan lists the runs in order: per server, per target, every scenario.
+func plan(o compareOpts, servers []string) []run {
+	var runs []run
+	for _, srv := range servers {
+		for _, tg := range o.targets {
+			for _, n := range o.occupants {
+				runs = append(runs, run{srv, tg, "fanout", []string{
+					"-rooms", "1", "-occupants", strconv.Itoa(n), "-senders", "1",
+					"-duration", o.duration.String()}, fmt.Sprintf("f%d-", n)})
+			}
+			if o.joins > 0 {
+				runs = append(runs, run{srv, tg, "join", []string{
+					"-joins", strconv.Itoa(o.joins), "-rooms", "1"}, "j-"})
+			}
+			if o.memOccupants > 0 {
+				runs = append(runs, run{srv, tg, "memory", []string{
+					"-occupants", strconv.Itoa(o.memOccupants), "-rooms", strconv.Itoa(o.memRooms)}, "m-"})
+			}
+		}
+	}
+	return runs
+}
+
+func compare(ctx context.Context, o compareOpts) error {
+	var servers []string
+	var skipped []string
+	for _, srv := range o.servers {
+		err := serverAvailable(srv)
+		if err == nil {
+			servers = append(servers, srv)
+			continue
+		}
+		if os.Getenv("CI") == "true" {
+			return fmt.Errorf("compare: %s: %w", srv, err)
+		}
+		fmt.Fprintf(os.Stderr, "compare: skipping %s, not installed: %v\n", srv, err)
+		skipped = append(skipped, srv)
+	}
+	if len(servers) == 0 {
+		return errors.New("compare: no server to test")
+	}
+
+	work, err := os.MkdirTemp("", "chorus-compare-")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(work)
+	bins, err := buildBinaries(ctx, work, slices.Contains(o.targets, targetChorus))
+	if err != nil {
+		return err
+	}
+
+	facts := machineFacts(ctx, bins.root)
+	outFile, err := os.Create(o.out)
+	if err != nil {
+		return err
+	}
+	defer outFile.Close()
+	if b, err := json.Marshal(facts); err == nil {
+		fmt.Fprintf(outFile, "%s\n", b)
+	}
+
+	var results []result
+	var failures []string
+	for i, r := range plan(o, servers) {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		fmt.Fprintf(os.Stderr, "compare: %s %s %s\n", r.label(), r.scenario, strings.Join(r.args, " "))
+		lines, err := runOne(ctx, bins, filepath.Join(work, fmt.Sprintf("run%d", i)), r, o)
+		for _, l := range lines {
+			outFile.Write(append(bytes.TrimSpace(l), '\n'))
+		}
+		res, perr := parseResults(bytes.NewReader(bytes.Join(lines, []byte("\n"))))
+		results = append(results, res...)
+		if err == nil && perr != nil {
+			err = perr
+		}
+		if err == nil && len(res) == 0 {
+			err = errors.New("no result line")
+		}
+		if err != nil {
+			if ctx.Err() != nil {
+				return ctx.Err()
+			}
+			msg := fmt.Sprintf("%s %s: %v", r.label(), r.scenario, err)
+			fmt.Fprintf(os.Stderr, "compare: %s\n", msg)
+			failures = append(failures, msg)
+		}
+	}
+	if err := outFile.Close(); err != nil {
+		return err
+	}
+
+	var md bytes.Buffer
+	renderMarkdown(&md, facts, o, servers, skipped, results, failures)
+	os.Stdout.Write(md.Bytes())
+	if o.markdown != "" {
+		if err := os.WriteFile(o.markdown, md.Bytes(), 0o644); err != nil {
+			return err
+		}
+	}
+	if len(failures) > 0 {
+		return fmt.Errorf("compare: %d of the runs failed (see above)", len(failures))
+	}
+	return nil
+}
+
+func serverAvailable(name string) error {
+	switch name {
+	case "prosody":
+		return prosody.Available()
+	case "ejabberd":
+		return ejabberd.Available()
+	}
+	return fmt.Errorf("unknown server %q", name)
+}
+
+// binaries are the programs compare runs as subprocesses, so that the CPU
+// time of the load tool, the component and the server are each their own.
+type binaries struct {
+	root   string // module root
+	bench  string
+	chorus string // empty when not built
+}
+
+func buildBinaries(ctx context.Context, dir string, withChorus bool) (binaries, error) {
+	var b binaries
+	out, err := exec.CommandContext(ctx, "go", "env", "GOMOD").Output()
+	gomod := strings.TrimSpace(string(out))
+	if err != nil || gomod == "" || gomod == os.DevNull {
+		return b, fmt.Errorf("compare: run it inside the chorus module (go env GOMOD: %q, %v)", gomod, err)
+	}
+	b.root = filepath.Dir(gomod)
+	build := func(pkg, name string) (string, error) {
+		bin := filepath.Join(dir, name)
+		cmd := exec.CommandContext(ctx, "go", "build", "-o", bin, pkg)
+		cmd.Dir = b.root
+		if out, err := cmd.CombinedOutput(); err != nil {
+			return "", fmt.Errorf("compare: go build %s: %v\n%s", pkg, err, out)
+		}
+		return bin, nil
+	}
+	if b.bench, err = build("./cmd/chorus-bench", "chorus-bench"); err != nil {
+		return b, err
+	}
+	if withChorus {
+		if b.chorus, err = build("./cmd/chorus", "chorus"); err != nil {
+			return b, err
+		}
+	}
+	return b, nil
+}
+
+// instance is one disposable server with, for targets null and chorus, a
+// component connected to it.
+type instance struct {
+	c2s, muc   string
+	serverPID  int
+	compPID    int
+	closers    []func() error
+	compOutput string // the component's output file
+	serverLog  func(n int) string
+}
+
+// diagnose adds the ends of the server's log and the component's output
+// to err.
+func (in *instance) diagnose(err error, target string) error {
+	if in.serverLog != nil {
+		if s := strings.TrimSpace(in.serverLog(10)); s != "" {
+			err = fmt.Errorf("%w\nserver log:\n%s", err, s)
+		}
+	}
+	if in.compOutput != "" {
+		b, _ := os.ReadFile(in.compOutput)
+		if s := lastLines(string(b), 10); s != "" {
+			err = fmt.Errorf("%w\n%s output:\n%s", err, target, s)
+		}
+	}
+	return err
+}
+
+func (in *instance) close() error {
+	var errs []error
+	for i := len(in.closers) - 1; i >= 0; i-- {
+		errs = append(errs, in.closers[i]())
+	}
+	return errors.Join(errs...)
+}
+
+// serverFiles is the open-file limit servers get: as high as this process
+// may go, for thousands of client connections.
+func serverFiles() uint64 {
+	var lim syscall.Rlimit
+	if err := syscall.Getrlimit(syscall.RLIMIT_NOFILE, &lim); err != nil {
+		return 65536
+	}
+	// RLIM_INFINITY is refused by the kernel for files (fs.nr_open).
+	return min(lim.Max, 1<<20)
+}
+
+func startInstance(ctx context.Context, bins binaries, dir string, r run) (*instance, error) {
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return nil, err
+	}
+	in := &instance{muc: componentDomain}
+	var mucDomain string
+	if r.target == targetOwn {
+		mucDomain = ownMUC
+		in.muc = ownMUC
+	}
+	var compAddr, secret string
+	switch r.server {
+	case "prosody":
+		if err := os.Mkdir(filepath.Join(dir, "prosody"), 0o700); err != nil {
+			return nil, err
+		}
+		srv, err := prosody.Launch(prosody.Options{
+			Host: host, Component: componentDomain, Dir: filepath.Join(dir, "prosody"),
+			LogLevel: "warn", MUC: mucDomain, MaxFiles: serverFiles(),
+		})
+		if err != nil {
+			return nil, err
+		}
+		in.closers = append(in.closers, srv.Close)
+		in.c2s, in.serverPID, compAddr, secret = srv.C2SAddr(), srv.PID(), srv.ComponentAddr(), srv.Secret()
+		in.serverLog = srv.LogTail
+	case "ejabberd":
+		if err := os.Mkdir(filepath.Join(dir, "ejabberd"), 0o700); err != nil {
+			return nil, err
+		}
+		srv, err := ejabberd.Launch(ejabberd.Options{
+			Host: host, Component: componentDomain, Dir: filepath.Join(dir, "ejabberd"),
+			LogLevel: "warn", MUC: mucDomain, MaxFiles: serverFiles(),
+			// Logins of thousands wait on the authentication script.
+			AuthPoolSize: 4,
+			MaxQueue:     1_000_000,
+			Backlog:      1024,
+		})
+		if err != nil {
+			return nil, err
+		}
+		in.closers = append(in.closers, srv.Close)
+		in.c2s, in.serverPID, compAddr, secret = srv.C2SAddr(), srv.PID(), srv.ComponentAddr(), srv.Secret()
+		in.serverLog = srv.LogTail
+	default:
+		return nil, fmt.Errorf("unknown server %q", r.server)
+	}
+
+	var comp *exec.Cmd
+	switch r.target {
+	case targetNull:
+		comp = exec.Command(bins.bench, "null", "-server", compAddr, "-domain", componentDomain, "-secret", secret)
+	case targetNullIDs:
+		comp = exec.Command(bins.bench, "null", "-ids", "-server", compAddr, "-domain", componentDomain, "-secret", secret)
+	case targetChorus:
+		comp = exec.Command(bins.chorus)
+		comp.Env = append(os.Environ(),
+			"CHORUS_DOMAIN="+componentDomain,
+			"CHORUS_SECRET="+secret,
+			"CHORUS_SERVER="+compAddr,
+			"CHORUS_STORE=sqlite://"+filepath.Join(dir, "chorus.db"),
+			"CHORUS_LOG_LEVEL=warn",
+			"CHORUS_HTTP_ADDR=",
+			// Prosody's and ejabberd's MUCs (as configured here) limit
+			// neither a user's rate nor a room's size; nor should Chorus
+			// for the comparison.
+			"CHORUS_MSG_RATE=1000000",
+			"CHORUS_MSG_BURST=1000000",
+			"CHORUS_PRESENCE_RATE=1000000",
+			"CHORUS_PRESENCE_BURST=1000000",
+			"CHORUS_MAX_OCCUPANTS=100000",
+			"CHORUS_ROOMS_PER_USER=100000",
+		)
+	}
+	if comp != nil {
+		in.compOutput = filepath.Join(dir, r.target+".out")
+		f, err := os.Create(in.compOutput)
+		if err != nil {
+			in.close()
+			return nil, err
+		}
+		comp.Stdout, comp.Stderr = f, f
+		comp.Dir = dir
+		err = comp.Start()
+		f.Close()
+		if err != nil {
+			in.close()
+			return nil, fmt.Errorf("%s: %w", r.target, err)
+		}
+		exited := make(chan struct{})
+		go func() { comp.Wait(); close(exited) }()
+		in.compPID = comp.Process.Pid
+		in.closers = append(in.closers, func() error { return stopProcess(comp, exited) })
+	}
+	if err := waitReady(ctx, in.c2s, in.muc, 30*time.Second); err != nil {
+		err = in.diagnose(fmt.Errorf("%s on %s not answering joins: %w", r.target, r.server, err), r.target)
+		in.close()
+		return nil, err
+	}
+	return in, nil
+}
+
+// stopGrace is how long a component may take to stop after SIGTERM. Right
+// after a run with thousands of occupants it may still be handling their
+// departures.
+const stopGrace = 15 * time.Second
+
+// stopProcess ends a component with SIGTERM, then SIGKILL after stopGrace.
+func stopProcess(cmd *exec.Cmd, exited <-chan struct{}) error {
+	select {
+	case <-exited:
+		return nil
+	default:
+	}
+	cmd.Process.Signal(syscall.SIGTERM)
+	select {
+	case <-exited:
+		return nil
+	case <-time.After(stopGrace):
+	}
+	cmd.Process.Kill()
+	<-exited
+	return fmt.Errorf("%s did not stop within %v of SIGTERM; killed it", filepath.Base(cmd.Path), stopGrace)
+}
+
+// waitReady joins a probe room until the MUC service answers with a
+// self-presence: the server is up and, for a component, the component has
+// connected. Before that the server answers with an error presence.
+func waitReady(ctx context.Context, c2s, muc string, timeout time.Duration) error {
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	var last error
+	for attempt := 0; ; attempt++ {
+		if last = probeJoin(ctx, c2s, muc, attempt); last == nil {
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("after %v: %w", timeout, last)
+		case <-time.After(200 * time.Millisecond):
+		}
+	}
+}
+
+func probeJoin(ctx context.Context, c2s, muc string, attempt int) error {
+	c, err := scansion.Dial(ctx, c2s, fmt.Sprintf("probe%d@%s", attempt, host), "probe")
+	if err != nil {
+		return err
+	}
+	defer c.Close()
+	room := "probe@" + muc
+	nick := fmt.Sprintf("probe%d", attempt)
+	if err := c.Send(xmlel.MustParse(`<presence to='` + room + `/` + nick + `'><x xmlns='http://jabber.org/protocol/muc'><history maxstanzas='0'/></x></presence>`)); err != nil {
+		return err
+	}
+	for {
+		st, err := c.Next(ctx, 5*time.Second)
+		if err != nil {
+			return err
+		}
+		if st.Local != "presence" || !strings.HasPrefix(st.Attr("from"), room) {
+			continue
+		}
+		if st.Attr("type") == "error" {
+			return fmt.Errorf("join refused: %s", st)
+		}
+		if st.Attr("from") == room+"/"+nick {
+			c.Send(xmlel.MustParse(`<presence type='unavailable' to='` + room + `/` + nick + `'/>`))
+			return nil
+		}
+	}
+}
+
+// runOne starts a fresh instance, runs one scenario of the load tool
+// against it and returns the tool's JSON lines.
+func runOne(ctx context.Context, bins binaries, dir string, r run, o compareOpts) ([][]byte, error) {
+	in, err := startInstance(ctx, bins, dir, r)
+	if err != nil {
+		return nil, err
+	}
+	defer func() {
+		if err := in.close(); err != nil {
+			fmt.Fprintf(os.Stderr, "compare: %s: %v\n", r.label(), err)
+		}
+	}()
+	pids := fmt.Sprintf("server=%d", in.serverPID)
+	if in.compPID != 0 {
+		pids += fmt.Sprintf(",component=%d", in.compPID)
+	}
+	args := append([]string{r.scenario,
+		"-server", in.c2s, "-domain", host, "-muc", in.muc,
+		"-prefix", r.prefix, "-pids", pids, "-label", r.label()}, r.args...)
+	// Logging in thousands of clients takes a while on a small machine;
+	// the bound only stops a run that hangs.
+	ctx, cancel := context.WithTimeout(ctx, 15*time.Minute+o.duration)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, bins.bench, args...)
+	cmd.Stderr = os.Stderr // the tool's progress
+	var stdout bytes.Buffer
+	cmd.Stdout = &stdout
+	err = cmd.Run()
+	var lines [][]byte
+	sc := bufio.NewScanner(&stdout)
+	sc.Buffer(nil, 1<<20)
+	for sc.Scan() {
+		if l := bytes.TrimSpace(sc.Bytes()); len(l) > 0 && l[0] == '{' {
+			lines = append(lines, bytes.Clone(l))
+		}
+	}
+	if err != nil {
+		err = in.diagnose(fmt.Errorf("chorus-bench %s: %w", r.scenario, err), r.target)
+	}
+	return lines, err
+}
+
+func lastLines(s string, n int) string {
+	lines := strings.Split(strings.TrimRight(s, "\n"), "\n")
+	if len(lines) > n {
+		lines = lines[len(lines)-n:]
+	}
+	return strings.Join(lines, "\n")
+}
+
+// facts describe the machine and software a comparison ran on; the first
+// line of -out.
+type facts struct {
+	Scenario string            `json:"scenario"` // "machine"
+	Date     string            `json:"date"`
+	CPU      string            `json:"cpu"`
+	Cores    int               `json:"cores"`
+	Kernel   string            `json:"kernel"`
+	Go       string            `json:"go"`
+	Chorus   string            `json:"chorus"`
+	Versions map[string]string `json:"versions"`
+}
+
+func machineFacts(ctx context.Context, root string) facts {
+	f := facts{Scenario: "machine", Date: time.Now().UTC().Format(time.RFC3339), Cores: runtime.NumCPU(),
+		Go: runtime.Version(), Versions: map[string]string{}}
+	if b, err := os.ReadFile("/proc/cpuinfo"); err == nil {
+		for line := range strings.SplitSeq(string(b), "\n") {
+			if k, v, ok := strings.Cut(line, ":"); ok && strings.TrimSpace(k) == "model name" {
+				f.CPU = strings.TrimSpace(v)
+				break
+			}
+		}
+	}
+	if b, err := os.ReadFile("/proc/sys/kernel/osrelease"); err == nil {
+		f.Kernel = strings.TrimSpace(string(b))
+	}
+	// dpkg-query prints the packages it knows and complains about the
+	// others; either way the output says what is installed.
+	out, _ := exec.CommandContext(ctx, "dpkg-query", "-W", "prosody", "ejabberd").Output()
+	for line := range strings.SplitSeq(string(out), "\n") {
+		if name, ver, ok := strings.Cut(line, "\t"); ok && ver != "" {
+			f.Versions[name] = ver
+		}
+	}
+	cmd := exec.CommandContext(ctx, "git", "describe", "--always", "--dirty")
+	cmd.Dir = root
+	if out, err := cmd.Output(); err == nil {
+		f.Chorus = strings.TrimSpace(string(out))
+	}
+	return f
+}
+
+// result is one JSON line of the load tool; fields of every scenario, the
+// ones of others left zero.
+type result struct {
+	Scenario string `json:"scenario"`
+	Label    string `json:"label"`
+	Rooms    int    `json:"rooms"`
+
+	// fanout
+	Occupants        int                `json:"occupants"`
+	Senders          int                `json:"senders"`
+	Seconds          float64            `json:"seconds"`
+	Sent             int64              `json:"sent"`
+	Delivered        int64              `json:"delivered"`
+	DeliveriesPerSec float64            `json:"deliveries_per_sec"`
+	Lost             int64              `json:"lost"`
+	Reordered        int64              `json:"reordered"`
+	LatencyMS        map[string]float64 `json:"latency_ms"`
+	CPUCores         map[string]float64 `json:"cpu_cores"`
+	RSSKiB           map[string]float64 `json:"rss_kib"`
+
+	// join
+	Joins        int                `json:"joins"`
+	JoinsPerSec  float64            `json:"joins_per_sec"`
+	CPUSeconds   map[string]float64 `json:"cpu_seconds"`
+	CPUMsPerJoin map[string]float64 `json:"cpu_ms_per_join"`
+
+	// memory
+	RSSBeforeKiB     map[string]float64 `json:"rss_before_kib"`
+	RSSAfterKiB      map[string]float64 `json:"rss_after_kib"`
+	BytesPerOccupant map[string]float64 `json:"bytes_per_occupant"`
+}
+
+// server and target split the label compare gives each run.
+func (r result) server() string { s, _, _ := strings.Cut(r.Label, "/"); return s }
+func (r result) target() string { _, t, _ := strings.Cut(r.Label, "/"); return t }
+
+// parseResults reads JSON lines, skipping blank lines, lines that are not
+// objects and the machine line.
+func parseResults(rd io.Reader) ([]result, error) {
+	var out []result
+	sc := bufio.NewScanner(rd)
+	sc.Buffer(nil, 1<<20)
+	for n := 1; sc.Scan(); n++ {
+		line := bytes.TrimSpace(sc.Bytes())
+		if len(line) == 0 || line[0] != '{' {
+			continue
+		}
+		var r result
+		if err := json.Unmarshal(line, &r); err != nil {
+			return out, fmt.Errorf("line %d: %w", n, err)
+		}
+		if r.Scenario == "" || r.Scenario == "machine" {
+			continue
+		}
+		out = append(out, r)
+	}
+	return out, sc.Err()
+}
+
+// row is one line of the table: a value taken from the result of the
+// matching scenario, for each target.
+type row struct {
+	name  string
+	match func(result) bool
+	value func(result) (float64, bool) // nil: the note alone, no ratio
+	note  func(result) string          // beside the value, may be ""
+}
+
+func lookup(m map[string]float64, key string) (float64, bool) {
+	v, ok := m[key]
+	return v, ok
+}
+
+// sum adds the server's and the component's figures; the own MUC has no
+// component, so its server figure is the total.
+func sum(m map[string]float64, target string) (float64, bool) {
+	s, ok := m["server"]
+	if !ok {
+		return 0, false
+	}
+	if target == targetOwn {
+		return s, true
+	}
+	c, ok := m["component"]
+	return s + c, ok
+}
+
+func rows(o compareOpts) []row {
+	var rs []row
+	for _, n := range o.occupants {
+		isFan := func(r result) bool { return r.Scenario == "fanout" && r.Occupants == n && r.Rooms == 1 }
+		rs = append(rs,
+			row{name: fmt.Sprintf("fan-out 1×%d, deliveries/s", n), match: isFan,
+				value: func(r result) (float64, bool) { return r.DeliveriesPerSec, r.Seconds > 0 },
+				note: func(r result) string {
+					s := ""
+					if c, ok := r.CPUCores["tool"]; ok {
+						s = fmt.Sprintf("tool %.2f cores", c)
+					}
+					if r.Lost > 0 {
+						s = strings.TrimPrefix(s+fmt.Sprintf(", %d lost", r.Lost), ", ")
+					}
+					return s
+				}},
+			row{name: fmt.Sprintf("fan-out 1×%d, CPU cores, server / component", n), match: isFan,
+				note: func(r result) string {
+					s, ok := r.CPUCores["server"]
+					if !ok {
+						return ""
+					}
+					if c, ok := r.CPUCores["component"]; ok {
+						return fmt.Sprintf("%.2f / %.2f", s, c)
+					}
+					return fmt.Sprintf("%.2f", s)
+				}},
+			row{name: fmt.Sprintf("fan-out 1×%d, p99 latency ms", n), match: isFan,
+				value: func(r result) (float64, bool) { return lookup(r.LatencyMS, "p99") }},
+			row{name: fmt.Sprintf("fan-out 1×%d, CPU µs/delivery, server+component", n), match: isFan,
+				value: func(r result) (float64, bool) {
+					c, ok := sum(r.CPUCores, r.target())
+					if !ok || r.DeliveriesPerSec <= 0 {
+						return 0, false
+					}
+					return c / r.DeliveriesPerSec * 1e6, true
+				}},
+		)
+	}
+	if o.joins > 0 {
+		isJoin := func(r result) bool { return r.Scenario == "join" }
+		rs = append(rs,
+			row{name: fmt.Sprintf("join storm (%d into 1 room), joins/s", o.joins), match: isJoin,
+				value: func(r result) (float64, bool) { return r.JoinsPerSec, r.Seconds > 0 || r.JoinsPerSec > 0 }},
+			row{name: "join, CPU ms/join, server", match: isJoin,
+				value: func(r result) (float64, bool) { return lookup(r.CPUMsPerJoin, "server") }},
+			row{name: "join, CPU ms/join, component", match: isJoin,
+				value: func(r result) (float64, bool) { return lookup(r.CPUMsPerJoin, "component") }},
+			row{name: "join, CPU ms/join, server+component", match: isJoin,
+				value: func(r result) (float64, bool) { return sum(r.CPUMsPerJoin, r.target()) }},
+		)
+	}
+	if o.memOccupants > 0 {
+		isMem := func(r result) bool { return r.Scenario == "memory" }
+		rs = append(rs,
+			row{name: fmt.Sprintf("memory (%d in %d rooms), bytes/occupant, server", o.memOccupants, o.memRooms), match: isMem,
+				value: func(r result) (float64, bool) { return lookup(r.BytesPerOccupant, "server") }},
+			row{name: "memory, bytes/occupant, component", match: isMem,
+				value: func(r result) (float64, bool) { return lookup(r.BytesPerOccupant, "component") }},
+			row{name: "memory, bytes/occupant, server+component", match: isMem,
+				value: func(r result) (float64, bool) { return sum(r.BytesPerOccupant, r.target()) }},
+		)
+	}
+	return rs
+}
+
+var targetTitles = map[string]string{targetOwn: "own MUC", targetNull: "null", targetNullIDs: "null-ids", targetChorus: "Chorus"}
+
+// serverTitle names a server with its package version when known.
+func serverTitle(name string, f facts) string {
+	t := map[string]string{"prosody": "Prosody", "ejabberd": "ejabberd"}[name]
+	if t == "" {
+		t = name
+	}
+	if v := f.Versions[name]; v != "" {
+		t += " " + v
+	}
+	return t
+}
+
+// renderMarkdown writes the machine facts and, per server, a table of the
+// scenarios against each target with the ratios Chorus/null and
+// Chorus/own.
+func renderMarkdown(w io.Writer, f facts, o compareOpts, servers, skipped []string, results []result, failures []string) {
+	fmt.Fprintf(w, "## Chorus against the servers' own MUC and a null component\n\n")
+	fmt.Fprintf(w, "- Machine: %s, %d cores, Linux %s\n", orDash(f.CPU), f.Cores, orDash(f.Kernel))
+	fmt.Fprintf(w, "- Go: %s; Chorus: %s\n", f.Go, orDash(f.Chorus))
+	var vers []string
+	for _, s := range servers {
+		vers = append(vers, serverTitle(s, f))
+	}
+	fmt.Fprintf(w, "- Servers: %s", strings.Join(vers, ", "))
+	if len(skipped) > 0 {
+		fmt.Fprintf(w, " (skipped, not installed: %s)", strings.Join(skipped, ", "))
+	}
+	fmt.Fprintf(w, "\n- Run %s. Each scenario on a fresh server (log level warn) and component; "+
+		"load tool, server and component are separate processes on the same machine.\n", orDash(f.Date))
+	fmt.Fprintf(w, "- Fan-out: 1 room, 1 sender as fast as its echoes come back, %v measured. "+
+		"\"tool\" is the load tool's CPU; near %d cores the machine, not the service, is the limit "+
+		"(and a server using one core, such as Prosody, is saturated at 1).\n"+
+		"- null is chorus-bench's null component: it answers a join only to the joiner (no presence broadcast, "+
+		"no history), so the join and memory rows against it are a floor, not like for like; "+
+		"null-ids adds to each delivery the stanza-id and occupant-id a full service sends.\n\n",
+		o.duration, f.Cores)
+
+	var ratioBases []string
+	if slices.Contains(o.targets, targetChorus) {
+		for _, b := range baselines {
+			if slices.Contains(o.targets, b) {
+				ratioBases = append(ratioBases, b)
+			}
+		}
+	}
+	for _, srv := range servers {
+		fmt.Fprintf(w, "### %s\n\n", serverTitle(srv, f))
+		head := []string{"Scenario"}
+		for _, t := range o.targets {
+			head = append(head, targetTitles[t])
+		}
+		for _, b := range ratioBases {
+			head = append(head, "Chorus/"+b)
+		}
+		fmt.Fprintf(w, "| %s |\n|---|%s\n", strings.Join(head, " | "), strings.Repeat("--:|", len(head)-1))
+		for _, rw := range rows(o) {
+			cells := []string{rw.name}
+			vals := map[string]float64{}
+			for _, t := range o.targets {
+				r, ok := find(results, srv, t, rw.match)
+				if !ok {
+					cells = append(cells, "—")
+					continue
+				}
+				if rw.value == nil {
+					cells = append(cells, orDash(rw.note(r)))
+					continue
+				}
+				v, ok := rw.value(r)
+				if !ok {
+					cells = append(cells, "—")
+					continue
+				}
+				vals[t] = v
+				c := formatNumber(v)
+				if rw.note != nil {
+					if n := rw.note(r); n != "" {
+						c += " (" + n + ")"
+					}
+				}
+				cells = append(cells, c)
+			}
+			for _, b := range ratioBases {
+				cells = append(cells, ratio(vals, targetChorus, b))
+			}
+			fmt.Fprintf(w, "| %s |\n", strings.Join(cells, " | "))
+		}
+		fmt.Fprintln(w)
+	}
+	if len(failures) > 0 {
+		fmt.Fprintf(w, "Failed runs:\n\n")
+		for _, f := range failures {
+			fmt.Fprintf(w, "- %s\n", strings.ReplaceAll(strings.SplitN(f, "\n", 2)[0], "|", "/"))
+		}
+		fmt.Fprintln(w)
+	}
+}
+
+// find returns the last result of server and target matching m.
+func find(results []result, server, target string, m func(result) bool) (result, bool) {
+	for i := len(results) - 1; i >= 0; i-- {
+		r := results[i]
+		if r.server() == server && r.target() == target && m(r) {
+			return r, true
+		}
+	}
+	return result{}, false
+}
+
+// ratio formats vals[a]/vals[b], or a dash when either is missing, b is
+// not positive or a is negative (a memory delta lost in the noise).
+func ratio(vals map[string]float64, a, b string) string {
+	x, okx := vals[a]
+	y, oky := vals[b]
+	if !okx || !oky || y <= 0 || x < 0 {
+		return "—"
+	}
+	return strconv.FormatFloat(x/y, 'f', 2, 64) + "×"
+}
+
+// formatNumber prints large figures as grouped integers and small ones
+// with three significant digits.
+func formatNumber(v float64) string {
+	if v < 0 {
+		return "-" + formatNumber(-v)
+	}
+	if v >= 1000 {
+		s := strconv.FormatFloat(v, 'f', 0, 64)
+		var b strings.Builder
+		for i, c := range s {
+			if i > 0 && (len(s)-i)%3 == 0 {
+				b.WriteByte(',')
+			}
+			b.WriteRune(c)
+		}
+		return b.String()
+	}
+	if v >= 100 {
+		return strconv.FormatFloat(v, 'f', 0, 64)
+	}
+	if v == 0 {
+		return "0"
+	}
+	return strconv.FormatFloat(v, 'g', 3, 64)
+}
+
+func orDash(s string) string {
+	if s == "" {
+		return "—"
+	}
+	return s
+}

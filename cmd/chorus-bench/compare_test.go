@@ -1,0 +1,204 @@
+package main
+
+import (
+	"bytes"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+)
+
+func TestFormatNumber(t *testing.T) {
+	for _, tc := range []struct {
+		in   float64
+		want string
+	}{
+		{0, "0"},
+		{0.12345, "0.123"},
+		{1.5, "1.5"},
+		{12.345, "12.3"},
+		{123.4, "123"},
+		{999.6, "1000"},
+		{1234.4, "1,234"},
+		{1234567.8, "1,234,568"},
+		{-2500, "-2,500"},
+	} {
+		if got := formatNumber(tc.in); got != tc.want {
+			t.Errorf("formatNumber(%v) = %q, want %q", tc.in, got, tc.want)
+		}
+	}
+}
+
+func TestRatio(t *testing.T) {
+	vals := map[string]float64{"chorus": 90, "null": 100, "own": 45, "zero": 0, "negative": -5}
+	for _, tc := range []struct {
+		a, b, want string
+	}{
+		{"chorus", "null", "0.90×"},
+		{"chorus", "own", "2.00×"},
+		{"chorus", "zero", "—"},
+		{"chorus", "missing", "—"},
+		{"missing", "null", "—"},
+		{"chorus", "negative", "—"},
+		{"negative", "null", "—"},
+	} {
+		if got := ratio(vals, tc.a, tc.b); got != tc.want {
+			t.Errorf("ratio(%s, %s) = %q, want %q", tc.a, tc.b, got, tc.want)
+		}
+	}
+}
+
+func TestParseLists(t *testing.T) {
+	known := []string{"own", "null", "chorus"}
+	for _, tc := range []struct {
+		in      string
+		want    []string
+		wantErr bool
+	}{
+		{"own,null,chorus", []string{"own", "null", "chorus"}, false},
+		{" chorus , own,chorus,", []string{"chorus", "own"}, false},
+		{"own,mongoose", nil, true},
+		{",", nil, true},
+	} {
+		got, err := parseList(tc.in, known)
+		if (err != nil) != tc.wantErr || !slices.Equal(got, tc.want) {
+			t.Errorf("parseList(%q) = %q, %v; want %q, error %v", tc.in, got, err, tc.want, tc.wantErr)
+		}
+	}
+	for _, tc := range []struct {
+		in      string
+		want    []int
+		wantErr bool
+	}{
+		{"100,500", []int{100, 500}, false},
+		{"", nil, false},
+		{"100,x", nil, true},
+		{"0", nil, true},
+	} {
+		got, err := parseInts(tc.in)
+		if (err != nil) != tc.wantErr || !slices.Equal(got, tc.want) {
+			t.Errorf("parseInts(%q) = %v, %v; want %v, error %v", tc.in, got, err, tc.want, tc.wantErr)
+		}
+	}
+}
+
+func TestPlan(t *testing.T) {
+	o := compareOpts{targets: []string{"own", "chorus"}, occupants: []int{100, 500}, duration: 3 * time.Second,
+		joins: 50, memOccupants: 0}
+	var got []string
+	for _, r := range plan(o, []string{"prosody"}) {
+		got = append(got, r.label()+" "+r.scenario+" "+strings.Join(r.args, " "))
+	}
+	want := []string{
+		"prosody/own fanout -rooms 1 -occupants 100 -senders 1 -duration 3s",
+		"prosody/own fanout -rooms 1 -occupants 500 -senders 1 -duration 3s",
+		"prosody/own join -joins 50 -rooms 1",
+		"prosody/chorus fanout -rooms 1 -occupants 100 -senders 1 -duration 3s",
+		"prosody/chorus fanout -rooms 1 -occupants 500 -senders 1 -duration 3s",
+		"prosody/chorus join -joins 50 -rooms 1",
+	}
+	if !slices.Equal(got, want) {
+		t.Errorf("plan:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+}
+
+// sampleLines are result lines as the load tool prints them, with a machine
+// line and noise that parseResults skips.
+const sampleLines = `{"scenario":"machine","cpu":"Test CPU","cores":2}
+progress: not JSON
+
+{"scenario":"fanout","label":"prosody/own","rooms":1,"occupants":100,"senders":1,"seconds":10,"sent":1000,"delivered":100000,"deliveries_per_sec":10000,"lost":0,"reordered":0,"latency_ms":{"p50":1,"p95":2,"p99":3.5,"max":9},"cpu_cores":{"tool":0.5,"server":0.8},"rss_kib":{"server":20000}}
+{"scenario":"fanout","label":"prosody/null","rooms":1,"occupants":100,"senders":1,"seconds":10,"sent":2000,"delivered":200000,"deliveries_per_sec":20000,"lost":0,"latency_ms":{"p99":2},"cpu_cores":{"tool":0.7,"server":0.6,"component":0.2}}
+{"scenario":"fanout","label":"prosody/chorus","rooms":1,"occupants":100,"senders":1,"seconds":10,"sent":1500,"delivered":150000,"deliveries_per_sec":15000,"lost":3,"latency_ms":{"p99":4},"cpu_cores":{"tool":0.6,"server":0.6,"component":0.6}}
+{"scenario":"join","label":"prosody/own","joins":500,"rooms":1,"seconds":2,"joins_per_sec":250,"cpu_seconds":{"tool":0.1,"server":1},"cpu_ms_per_join":{"tool":0.2,"server":2}}
+{"scenario":"join","label":"prosody/chorus","joins":500,"rooms":1,"seconds":1,"joins_per_sec":500,"cpu_seconds":{"tool":0.1,"server":0.5,"component":0.25},"cpu_ms_per_join":{"tool":0.2,"server":1,"component":0.5}}
+{"scenario":"memory","label":"prosody/own","occupants":1000,"rooms":10,"rss_before_kib":{"server":10000},"rss_after_kib":{"server":12000},"bytes_per_occupant":{"server":2048}}
+{"scenario":"memory","label":"prosody/chorus","occupants":1000,"rooms":10,"rss_before_kib":{"server":10000,"component":8000},"rss_after_kib":{"server":10500,"component":9000},"bytes_per_occupant":{"server":512,"component":1024}}
+`
+
+func TestParseResults(t *testing.T) {
+	rs, err := parseResults(strings.NewReader(sampleLines))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(rs) != 7 {
+		t.Fatalf("%d results, want 7", len(rs))
+	}
+	r := rs[2]
+	if r.server() != "prosody" || r.target() != "chorus" || r.Lost != 3 || r.CPUCores["component"] != 0.6 {
+		t.Errorf("third result: %+v", r)
+	}
+	if _, err := parseResults(strings.NewReader("{\"scenario\":\n")); err == nil {
+		t.Error("a broken line parsed")
+	}
+}
+
+func TestRenderMarkdown(t *testing.T) {
+	rs, err := parseResults(strings.NewReader(sampleLines))
+	if err != nil {
+		t.Fatal(err)
+	}
+	o := compareOpts{targets: []string{"own", "null", "chorus"}, occupants: []int{100}, duration: 10 * time.Second,
+		joins: 500, memOccupants: 1000, memRooms: 10}
+	f := facts{CPU: "Test CPU", Cores: 2, Go: "go1.26", Versions: map[string]string{"prosody": "0.12.3"}}
+	var b bytes.Buffer
+	renderMarkdown(&b, f, o, []string{"prosody"}, []string{"ejabberd"}, rs, []string{"prosody/null join: exit status 1"})
+	md := b.String()
+	for _, want := range []string{
+		"Test CPU, 2 cores",
+		"Prosody 0.12.3 (skipped, not installed: ejabberd)",
+		"### Prosody 0.12.3",
+		"| Scenario | own MUC | null | Chorus | Chorus/null | Chorus/own |",
+		"| fan-out 1×100, deliveries/s | 10,000 (tool 0.50 cores) | 20,000 (tool 0.70 cores) | 15,000 (tool 0.60 cores, 3 lost) | 0.75× | 1.50× |",
+		"| fan-out 1×100, CPU cores, server / component | 0.80 | 0.60 / 0.20 | 0.60 / 0.60 | — | — |",
+		"| fan-out 1×100, p99 latency ms | 3.5 | 2 | 4 | 2.00× | 1.14× |",
+		// (0.6+0.6)/15000 s = 80 µs; own: 0.8/10000 = 80 µs; null: 0.8/20000 = 40 µs.
+		"| fan-out 1×100, CPU µs/delivery, server+component | 80 | 40 | 80 | 2.00× | 1.00× |",
+		"| join storm (500 into 1 room), joins/s | 250 | — | 500 | — | 2.00× |",
+		"| join, CPU ms/join, server | 2 | — | 1 | — | 0.50× |",
+		"| join, CPU ms/join, component | — | — | 0.5 | — | — |",
+		"| join, CPU ms/join, server+component | 2 | — | 1.5 | — | 0.75× |",
+		"| memory (1000 in 10 rooms), bytes/occupant, server | 2,048 | — | 512 | — | 0.25× |",
+		"| memory, bytes/occupant, server+component | 2,048 | — | 1,536 | — | 0.75× |",
+		"- prosody/null join: exit status 1",
+	} {
+		if !strings.Contains(md, want) {
+			t.Errorf("markdown lacks %q:\n%s", want, md)
+		}
+	}
+}
+
+func TestRenderMarkdownRatioColumns(t *testing.T) {
+	lines := `{"scenario":"fanout","label":"ejabberd/null-ids","rooms":1,"occupants":100,"seconds":10,"deliveries_per_sec":20000,"cpu_cores":{"tool":0.5}}
+{"scenario":"fanout","label":"ejabberd/chorus","rooms":1,"occupants":100,"seconds":10,"deliveries_per_sec":15000,"cpu_cores":{"tool":0.5}}
+`
+	rs, err := parseResults(strings.NewReader(lines))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		targets   []string
+		head, row string
+	}{
+		{[]string{"null-ids", "chorus"},
+			"| Scenario | null-ids | Chorus | Chorus/null-ids |",
+			"| fan-out 1×100, deliveries/s | 20,000 (tool 0.50 cores) | 15,000 (tool 0.50 cores) | 0.75× |"},
+		// Baselines come in a fixed order, whatever the order of -targets.
+		{[]string{"chorus", "own", "null-ids", "null"},
+			"| Scenario | Chorus | own MUC | null-ids | null | Chorus/null | Chorus/null-ids | Chorus/own |",
+			"| fan-out 1×100, deliveries/s | 15,000 (tool 0.50 cores) | — | 20,000 (tool 0.50 cores) | — | — | 0.75× | — |"},
+		// Without Chorus there is nothing to divide.
+		{[]string{"own", "null-ids"},
+			"| Scenario | own MUC | null-ids |",
+			"| fan-out 1×100, deliveries/s | — | 20,000 (tool 0.50 cores) |"},
+	} {
+		o := compareOpts{targets: tc.targets, occupants: []int{100}, duration: 10 * time.Second}
+		var b bytes.Buffer
+		renderMarkdown(&b, facts{}, o, []string{"ejabberd"}, nil, rs, nil)
+		for _, want := range []string{tc.head, tc.row} {
+			if !strings.Contains(b.String(), want+"\n") {
+				t.Errorf("targets %v: markdown lacks %q:\n%s", tc.targets, want, b.String())
+			}
+		}
+	}
+}
