@@ -63,7 +63,7 @@ type compareOpts struct {
 func runCompare(args []string) error {
 	fs := flag.NewFlagSet("compare", flag.ContinueOnError)
 	servers := fs.String("servers", "prosody,ejabberd", "servers to test, comma-separated: prosody, ejabberd")
-	targets := fs.String("targets", "own,null,chorus", "MUC services to test on each server: own (the server's MUC), null (the null component), null-ids (the null component adding stanza-id and occupant-id), chorus")
+	targets := fs.String("targets", "own,null,null-ids,chorus", "MUC services to test on each server: own (the server's MUC), null (the null component), null-ids (the null component adding stanza-id and occupant-id), chorus")
 	occupants := fs.String("occupants", "100,500", "occupants of the one fan-out room, one run per value, comma-separated")
 	duration := fs.Duration("duration", 10*time.Second, "measured window of each fan-out run")
 	joins := fs.Int("joins", 500, "joins of the join storm into one room (0 skips it)")
