@@ -20,6 +20,7 @@ import (
 	"syscall"
 	"time"
 
+	"chorus/internal/bench"
 	"chorus/internal/ejabberd"
 	"chorus/internal/prosody"
 	"chorus/internal/scansion"
@@ -611,36 +612,14 @@ func machineFacts(ctx context.Context, root string) facts {
 	return f
 }
 
-// result is one JSON line of the load tool; fields of every scenario, the
-// ones of others left zero.
+// result is one JSON line of the load tool, decoded into the scenario's
+// own result type; the other two stay zero.
 type result struct {
 	Scenario string `json:"scenario"`
 	Label    string `json:"label"`
-	Rooms    int    `json:"rooms"`
-
-	// fanout
-	Occupants        int                `json:"occupants"`
-	Senders          int                `json:"senders"`
-	Seconds          float64            `json:"seconds"`
-	Sent             int64              `json:"sent"`
-	Delivered        int64              `json:"delivered"`
-	DeliveriesPerSec float64            `json:"deliveries_per_sec"`
-	Lost             int64              `json:"lost"`
-	Reordered        int64              `json:"reordered"`
-	LatencyMS        map[string]float64 `json:"latency_ms"`
-	CPUCores         map[string]float64 `json:"cpu_cores"`
-	RSSKiB           map[string]float64 `json:"rss_kib"`
-
-	// join
-	Joins        int                `json:"joins"`
-	JoinsPerSec  float64            `json:"joins_per_sec"`
-	CPUSeconds   map[string]float64 `json:"cpu_seconds"`
-	CPUMsPerJoin map[string]float64 `json:"cpu_ms_per_join"`
-
-	// memory
-	RSSBeforeKiB     map[string]float64 `json:"rss_before_kib"`
-	RSSAfterKiB      map[string]float64 `json:"rss_after_kib"`
-	BytesPerOccupant map[string]float64 `json:"bytes_per_occupant"`
+	Fanout   bench.FanoutResult
+	Join     bench.JoinResult
+	Memory   bench.MemoryResult
 }
 
 // server and target split the label compare gives each run.
@@ -662,8 +641,19 @@ func parseResults(rd io.Reader) ([]result, error) {
 		if err := json.Unmarshal(line, &r); err != nil {
 			return out, fmt.Errorf("line %d: %w", n, err)
 		}
-		if r.Scenario == "" || r.Scenario == "machine" {
-			continue
+		var into any
+		switch r.Scenario {
+		case "fanout":
+			into = &r.Fanout
+		case "join":
+			into = &r.Join
+		case "memory":
+			into = &r.Memory
+		default:
+			continue // the machine line, or a scenario this table does not show
+		}
+		if err := json.Unmarshal(line, into); err != nil {
+			return out, fmt.Errorf("line %d: %w", n, err)
 		}
 		out = append(out, r)
 	}
@@ -701,40 +691,40 @@ func sum(m map[string]float64, target string) (float64, bool) {
 func rows(o compareOpts) []row {
 	var rs []row
 	for _, n := range o.occupants {
-		isFan := func(r result) bool { return r.Scenario == "fanout" && r.Occupants == n && r.Rooms == 1 }
+		isFan := func(r result) bool { return r.Scenario == "fanout" && r.Fanout.Occupants == n && r.Fanout.Rooms == 1 }
 		rs = append(rs,
 			row{name: fmt.Sprintf("fan-out 1×%d, deliveries/s", n), match: isFan,
-				value: func(r result) (float64, bool) { return r.DeliveriesPerSec, r.Seconds > 0 },
+				value: func(r result) (float64, bool) { return r.Fanout.DeliveriesPerSec, r.Fanout.Seconds > 0 },
 				note: func(r result) string {
 					s := ""
-					if c, ok := r.CPUCores["tool"]; ok {
+					if c, ok := r.Fanout.CPUCores["tool"]; ok {
 						s = fmt.Sprintf("tool %.2f cores", c)
 					}
-					if r.Lost > 0 {
-						s = strings.TrimPrefix(s+fmt.Sprintf(", %d lost", r.Lost), ", ")
+					if r.Fanout.Lost > 0 {
+						s = strings.TrimPrefix(s+fmt.Sprintf(", %d lost", r.Fanout.Lost), ", ")
 					}
 					return s
 				}},
 			row{name: fmt.Sprintf("fan-out 1×%d, CPU cores, server / component", n), match: isFan,
 				note: func(r result) string {
-					s, ok := r.CPUCores["server"]
+					s, ok := r.Fanout.CPUCores["server"]
 					if !ok {
 						return ""
 					}
-					if c, ok := r.CPUCores["component"]; ok {
+					if c, ok := r.Fanout.CPUCores["component"]; ok {
 						return fmt.Sprintf("%.2f / %.2f", s, c)
 					}
 					return fmt.Sprintf("%.2f", s)
 				}},
 			row{name: fmt.Sprintf("fan-out 1×%d, p99 latency ms", n), match: isFan,
-				value: func(r result) (float64, bool) { return lookup(r.LatencyMS, "p99") }},
+				value: func(r result) (float64, bool) { return r.Fanout.LatencyMS.P99, r.Fanout.Seconds > 0 }},
 			row{name: fmt.Sprintf("fan-out 1×%d, CPU µs/delivery, server+component", n), match: isFan,
 				value: func(r result) (float64, bool) {
-					c, ok := sum(r.CPUCores, r.target())
-					if !ok || r.DeliveriesPerSec <= 0 {
+					c, ok := sum(r.Fanout.CPUCores, r.target())
+					if !ok || r.Fanout.DeliveriesPerSec <= 0 {
 						return 0, false
 					}
-					return c / r.DeliveriesPerSec * 1e6, true
+					return c / r.Fanout.DeliveriesPerSec * 1e6, true
 				}},
 		)
 	}
@@ -742,24 +732,26 @@ func rows(o compareOpts) []row {
 		isJoin := func(r result) bool { return r.Scenario == "join" }
 		rs = append(rs,
 			row{name: fmt.Sprintf("join storm (%d into 1 room), joins/s", o.joins), match: isJoin,
-				value: func(r result) (float64, bool) { return r.JoinsPerSec, r.Seconds > 0 || r.JoinsPerSec > 0 }},
+				value: func(r result) (float64, bool) {
+					return r.Join.JoinsPerSec, r.Join.Seconds > 0 || r.Join.JoinsPerSec > 0
+				}},
 			row{name: "join, CPU ms/join, server", match: isJoin,
-				value: func(r result) (float64, bool) { return lookup(r.CPUMsPerJoin, "server") }},
+				value: func(r result) (float64, bool) { return lookup(r.Join.CPUMsPerJoin, "server") }},
 			row{name: "join, CPU ms/join, component", match: isJoin,
-				value: func(r result) (float64, bool) { return lookup(r.CPUMsPerJoin, "component") }},
+				value: func(r result) (float64, bool) { return lookup(r.Join.CPUMsPerJoin, "component") }},
 			row{name: "join, CPU ms/join, server+component", match: isJoin,
-				value: func(r result) (float64, bool) { return sum(r.CPUMsPerJoin, r.target()) }},
+				value: func(r result) (float64, bool) { return sum(r.Join.CPUMsPerJoin, r.target()) }},
 		)
 	}
 	if o.memOccupants > 0 {
 		isMem := func(r result) bool { return r.Scenario == "memory" }
 		rs = append(rs,
 			row{name: fmt.Sprintf("memory (%d in %d rooms), bytes/occupant, server", o.memOccupants, o.memRooms), match: isMem,
-				value: func(r result) (float64, bool) { return lookup(r.BytesPerOccupant, "server") }},
+				value: func(r result) (float64, bool) { return lookup(r.Memory.BytesPerOccupant, "server") }},
 			row{name: "memory, bytes/occupant, component", match: isMem,
-				value: func(r result) (float64, bool) { return lookup(r.BytesPerOccupant, "component") }},
+				value: func(r result) (float64, bool) { return lookup(r.Memory.BytesPerOccupant, "component") }},
 			row{name: "memory, bytes/occupant, server+component", match: isMem,
-				value: func(r result) (float64, bool) { return sum(r.BytesPerOccupant, r.target()) }},
+				value: func(r result) (float64, bool) { return sum(r.Memory.BytesPerOccupant, r.target()) }},
 		)
 	}
 	return rs

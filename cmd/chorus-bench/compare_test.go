@@ -125,7 +125,7 @@ func TestParseResults(t *testing.T) {
 		t.Fatalf("%d results, want 7", len(rs))
 	}
 	r := rs[2]
-	if r.server() != "prosody" || r.target() != "chorus" || r.Lost != 3 || r.CPUCores["component"] != 0.6 {
+	if r.server() != "prosody" || r.target() != "chorus" || r.Fanout.Lost != 3 || r.Fanout.CPUCores["component"] != 0.6 {
 		t.Errorf("third result: %+v", r)
 	}
 	if _, err := parseResults(strings.NewReader("{\"scenario\":\n")); err == nil {
