@@ -130,14 +130,7 @@ func Start(tb testing.TB, opts Options) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
-	tb.Cleanup(func() {
-		if tb.Failed() {
-			tb.Logf("prosody log (%s), last lines:\n%s", s.logPath, s.LogTail(40))
-		}
-		if err := s.Stop(); err != nil {
-			tb.Errorf("prosody: stop: %v", err)
-		}
-	})
+	serverproc.StopAtCleanup(tb, "prosody", s.logPath, s.Stop)
 	if err := s.start(); err != nil {
 		return nil, err
 	}
@@ -150,22 +143,16 @@ func Launch(opts Options) (*Server, error) {
 	if err := Available(); err != nil {
 		return nil, err
 	}
-	own := opts.Dir == ""
-	if own {
-		d, err := os.MkdirTemp("", "prosody-")
-		if err != nil {
-			return nil, err
+	var s *Server
+	own, err := serverproc.InDir(opts.Dir, "prosody-", func(dir string) error {
+		opts.Dir = dir
+		var err error
+		if s, err = prepare(opts); err != nil {
+			return err
 		}
-		opts.Dir = d
-	}
-	s, err := prepare(opts)
-	if err == nil {
-		err = s.start() // which leaves no process behind when it fails
-	}
+		return s.start() // which leaves no process behind when it fails
+	})
 	if err != nil {
-		if own {
-			os.RemoveAll(opts.Dir)
-		}
 		return nil, err
 	}
 	s.ownDir = own
@@ -173,13 +160,7 @@ func Launch(opts Options) (*Server, error) {
 }
 
 // Close stops the server and, when Launch made its directory, removes it.
-func (s *Server) Close() error {
-	err := s.Stop()
-	if s.ownDir {
-		err = errors.Join(err, os.RemoveAll(s.dir))
-	}
-	return err
-}
+func (s *Server) Close() error { return serverproc.Close(s.Stop, s.dir, s.ownDir) }
 
 // prepare fills in defaults, picks the ports, writes the config into
 // opts.Dir and registers the users; it does not start Prosody.

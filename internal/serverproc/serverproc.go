@@ -1,15 +1,18 @@
 // Package serverproc holds what the disposable-server harnesses
 // (internal/prosody, internal/ejabberd) share: picking free loopback ports,
-// reading the end of a log and starting a server with enough open files.
+// reading the end of a log, starting a server with enough open files, and
+// the lifetime of a server's directory and process for tests and programs.
 package serverproc
 
 import (
+	"errors"
 	"fmt"
 	"net"
 	"os"
 	"os/exec"
 	"strings"
 	"syscall"
+	"testing"
 )
 
 // Command is exec.Command(name, args...) that, when maxFiles is not zero,
@@ -82,4 +85,44 @@ func Tail(path string, n int) string {
 		lines = lines[len(lines)-n:]
 	}
 	return strings.Join(lines, "")
+}
+
+// StopAtCleanup stops a server started for tb when tb's test ends, printing
+// the end of its log first if the test failed.
+func StopAtCleanup(tb testing.TB, name, logPath string, stop func() error) {
+	tb.Cleanup(func() {
+		if tb.Failed() {
+			tb.Logf("%s log (%s), last lines:\n%s", name, logPath, Tail(logPath, 40))
+		}
+		if err := stop(); err != nil {
+			tb.Errorf("%s: stop: %v", name, err)
+		}
+	})
+}
+
+// InDir runs start in dir, or, when dir is empty, in a new temporary
+// directory named after pattern (as os.MkdirTemp), which is removed again
+// if start fails. own reports that the directory was made here: the caller
+// removes it when the server is done (see Close).
+func InDir(dir, pattern string, start func(dir string) error) (own bool, err error) {
+	if dir != "" {
+		return false, start(dir)
+	}
+	if dir, err = os.MkdirTemp("", pattern); err != nil {
+		return false, err
+	}
+	if err := start(dir); err != nil {
+		os.RemoveAll(dir)
+		return false, err
+	}
+	return true, nil
+}
+
+// Close stops a server and removes its directory when InDir made it.
+func Close(stop func() error, dir string, own bool) error {
+	err := stop()
+	if own {
+		err = errors.Join(err, os.RemoveAll(dir))
+	}
+	return err
 }

@@ -1,6 +1,7 @@
 package serverproc
 
 import (
+	"errors"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -46,5 +47,38 @@ func TestTail(t *testing.T) {
 	}
 	if got := Tail(filepath.Join(p, "missing"), 2); !strings.HasPrefix(got, "(no log:") {
 		t.Errorf("got %q", got)
+	}
+}
+
+func TestInDir(t *testing.T) {
+	given := t.TempDir()
+	own, err := InDir(given, "x-", func(dir string) error {
+		if dir != given {
+			t.Errorf("ran in %s, want %s", dir, given)
+		}
+		return nil
+	})
+	if own || err != nil {
+		t.Errorf("given directory: own %v, err %v", own, err)
+	}
+
+	var made string
+	own, err = InDir("", "serverproc-test-", func(dir string) error { made = dir; return nil })
+	if !own || err != nil {
+		t.Fatalf("new directory: own %v, err %v", own, err)
+	}
+	if err := Close(func() error { return nil }, made, own); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(made); !os.IsNotExist(err) {
+		t.Errorf("%s left after Close: %v", made, err)
+	}
+
+	failed := errors.New("no start")
+	if _, err := InDir("", "serverproc-test-", func(dir string) error { made = dir; return failed }); err != failed {
+		t.Fatalf("err %v", err)
+	}
+	if _, err := os.Stat(made); !os.IsNotExist(err) {
+		t.Errorf("%s left after a failed start: %v", made, err)
 	}
 }
