@@ -80,7 +80,7 @@ func (r *Room) invite(req *request, invites []*xmlel.Element) {
 		r.replyError(req, err)
 		return
 	}
-	if o := r.occupantBySession(req.from); o != nil && !r.allowMessage(o) {
+	if o := r.occupantBySession(req.from); o != nil && !r.allowMessage(o.Bare) {
 		r.replyError(req, errTooFast.withText("You are sending invitations too fast"))
 		return
 	}

@@ -51,6 +51,7 @@ func (r *Room) normalPresence(req *request) {
 	muc := req.st.Child(NSMUC, "x")
 	switch {
 	case req.typ == "unavailable":
+		delete(r.deferred, req.from)
 		if orig != nil {
 			r.leave(orig, req)
 		}
@@ -62,8 +63,10 @@ func (r *Room) normalPresence(req *request) {
 		r.replyError(req, errItemNotFound.withText("You are not currently connected to this chat"))
 	case orig == nil:
 		r.join(req, muc)
-	case !r.allowPresence(orig):
-		r.replyError(req, errTooFast.withText("You are changing your presence too fast"))
+	case r.deferred[req.from] != nil || !r.allowPresence(orig.Bare):
+		// Over the rate, or behind an update that was: the latest update
+		// waits for a token (flood.go).
+		r.deferPresence(orig, req)
 	case orig.Nick == req.nick:
 		r.updatePresence(orig, req, muc != nil)
 	default:
@@ -84,6 +87,12 @@ func (r *Room) join(req *request, muc *xmlel.Element) {
 	if ja.newRoom {
 		// XEP-0045 §10.1.1: the creator is the room's owner.
 		ja.aff = affiliations.Owner
+	}
+	if !r.allowPresence(req.bare) {
+		// Joins share the presence tokens: leaving and rejoining must not
+		// flood the room, nor guess a password at will.
+		r.replyError(req, errTooFast.withText("You are joining too fast; wait a moment"))
+		return
 	}
 	for _, f := range features {
 		if f.preJoin == nil {

@@ -1,9 +1,6 @@
 package room
 
-import (
-	"time"
-	"unicode/utf8"
-)
+import "unicode/utf8"
 
 // Limits protect the service from abusive or runaway clients. Zero values
 // mean "no limit".
@@ -13,8 +10,9 @@ type Limits struct {
 	// MessageRate per second holding at most MessageBurst.
 	MessageRate  float64
 	MessageBurst int
-	// PresenceRate and PresenceBurst do the same for presence updates and
-	// nick changes of occupants (joins and leaves are never held back).
+	// PresenceRate and PresenceBurst do the same for joins, presence
+	// updates and nick changes (leaves are never held back). A presence
+	// update over the rate is deferred, not refused (flood.go).
 	PresenceRate  float64
 	PresenceBurst int
 	// MaxNick, MaxSubject and MaxBody bound lengths in characters.
@@ -28,65 +26,6 @@ type Limits struct {
 
 // errTooFast is the answer to a client over its rate (RFC 6120 §8.3.3.12).
 var errTooFast = newError(errWait, "policy-violation")
-
-// bucket is a token bucket.
-type bucket struct {
-	tokens float64
-	last   time.Time
-}
-
-// take spends a token if there is one.
-func (b *bucket) take(now time.Time, rate float64, burst int) bool {
-	if b.last.IsZero() {
-		b.tokens = float64(burst)
-	} else {
-		b.tokens = min(float64(burst), b.tokens+now.Sub(b.last).Seconds()*rate)
-	}
-	b.last = now
-	if b.tokens < 1 {
-		return false
-	}
-	b.tokens--
-	return true
-}
-
-// allowMessage applies the message rate to an occupant.
-func (r *Room) allowMessage(o *Occupant) bool {
-	l := &r.svc.limits
-	if l.MessageRate <= 0 {
-		return true
-	}
-	return r.bucketOf(&r.msgBuckets, o.Bare).take(r.svc.now(), l.MessageRate, max(l.MessageBurst, 1))
-}
-
-// allowPresence applies the presence rate to an occupant.
-func (r *Room) allowPresence(o *Occupant) bool {
-	l := &r.svc.limits
-	if l.PresenceRate <= 0 {
-		return true
-	}
-	return r.bucketOf(&r.presBuckets, o.Bare).take(r.svc.now(), l.PresenceRate, max(l.PresenceBurst, 1))
-}
-
-func (r *Room) bucketOf(m *map[string]*bucket, bare string) *bucket {
-	if *m == nil {
-		*m = map[string]*bucket{}
-	}
-	b := (*m)[bare]
-	if b == nil {
-		b = &bucket{}
-		(*m)[bare] = b
-	}
-	return b
-}
-
-// forgetBuckets drops the rate state of a user who left.
-func (r *Room) forgetBuckets(bare string) {
-	if r.occupantByBare(bare) == nil {
-		delete(r.msgBuckets, bare)
-		delete(r.presBuckets, bare)
-	}
-}
 
 // tooLong reports whether s has more than n characters (n > 0).
 func tooLong(s string, n int) bool {

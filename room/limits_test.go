@@ -38,21 +38,6 @@ func TestMessageRate(t *testing.T) {
 	}
 }
 
-func TestPresenceRate(t *testing.T) {
-	h := newLimitedHarness(t, Limits{PresenceRate: 0.5, PresenceBurst: 2})
-	h.createRoom()
-	upd := `<presence to='` + room1 + `/Romeo'><show>away</show></presence>`
-	h.send(romeo, upd)
-	h.send(romeo, upd)
-	if out := h.send(romeo, upd); len(out) != 1 || condition(out[0]) != "wait/policy-violation" {
-		t.Errorf("presence flood: %v", out)
-	}
-	// Leaving is never held back.
-	if out := h.send(romeo, `<presence type='unavailable' to='`+room1+`/Romeo'/>`); len(out) != 1 || out[0].Attr("type") != "unavailable" {
-		t.Errorf("leave held back: %v", out)
-	}
-}
-
 func TestLengthLimits(t *testing.T) {
 	h := newLimitedHarness(t, Limits{MaxNick: 5, MaxSubject: 10, MaxBody: 20})
 	h.createRoom()

@@ -43,7 +43,7 @@ func (r *Room) groupchat(req *request) {
 		// XEP-0045 §7.4: visitors in moderated rooms may not speak.
 		r.replyError(req, errForbidden.withText("You do not currently have permission to speak in this chat"))
 		return
-	case !r.allowMessage(o):
+	case !r.allowMessage(o.Bare):
 		r.replyError(req, errTooFast.withText("You are sending messages too fast"))
 		return
 	}
@@ -114,7 +114,7 @@ func (r *Room) messageToOccupant(req *request) {
 		r.replyError(req, errForbidden.withText("Private messages are not allowed in this room"))
 		return
 	}
-	if !r.allowMessage(from) {
+	if !r.allowMessage(from.Bare) {
 		r.replyError(req, errTooFast.withText("You are sending messages too fast"))
 		return
 	}

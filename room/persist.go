@@ -101,6 +101,9 @@ func (r *Room) persist() error {
 // change stays marked dirty and is written with the next one.
 func (r *Room) failAcks(req *request, err error) {
 	for i, o := range r.out {
+		if req == nil {
+			break
+		}
 		st := o.Stanza
 		if st.Local == "iq" && st.Attr("type") == "result" && st.Attr("id") == req.st.Attr("id") && len(o.To) == 1 && o.To[0] == req.from {
 			r.out[i] = To1(req.from, errorReply(req.st, newError(errWait, "internal-server-error").withText("The change could not be stored"), r.jid))

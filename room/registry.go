@@ -68,6 +68,7 @@ type service struct {
 	store        store.Store
 	onStoreError func(error)
 	limits       Limits
+	timers       timers
 }
 
 // tombstone is what remains of a destroyed persistent room: joins get

@@ -29,8 +29,9 @@ type Room struct {
 	history history
 	salt    []byte // keys occupant ids (XEP-0421)
 
-	msgBuckets, presBuckets map[string]*bucket // rate limits by bare JID
-	creator                 string             // who created the room since start, for RoomsPerUser
+	msgLimit, presLimit limiter             // rate limits by bare JID (flood.go)
+	deferred            map[string]*request // presence updates over the rate, by session
+	creator             string              // who created the room since start, for RoomsPerUser
 
 	vcard      *xmlel.Element // the room's vCard, set by an owner
 	avatarHash string         // SHA-1 of the vCard photo, hex
@@ -173,8 +174,8 @@ func (r *Room) removeOccupant(o *Occupant) {
 		if r.byReal[s.jid] == o {
 			delete(r.byReal, s.jid)
 		}
+		delete(r.deferred, s.jid)
 	}
-	r.forgetBuckets(o.Bare)
 }
 
 // audienceChanged forgets the cached recipients of broadcasts; called on
@@ -236,6 +237,14 @@ func parseJID(s string) (jid.JID, bool) {
 // handleArchiving is handle that also takes the archive writes the stanza
 // caused, for the registry to queue outside the room lock.
 func (r *Room) handleArchiving(req *request) (outs []Out, ops []archiveOp, ok bool) {
+	return r.transact(req, func() { r.dispatch(req) })
+}
+
+// transact runs fn under the room lock, persists what it changed and
+// returns what it sends and archives. req is the stanza being handled, nil
+// for work of the room's own (timers). ok is false when the room was
+// closed before fn got the lock.
+func (r *Room) transact(req *request, fn func()) (outs []Out, ops []archiveOp, ok bool) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if r.closed {
@@ -244,7 +253,7 @@ func (r *Room) handleArchiving(req *request) (outs []Out, ops []archiveOp, ok bo
 	r.out = r.out[:0]
 	defer func() { r.out = nil }()
 	r.archive = r.archive[:0]
-	r.dispatch(req)
+	fn()
 	if err := r.persist(); err != nil {
 		r.failAcks(req, err)
 	}
