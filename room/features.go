@@ -22,6 +22,9 @@ type feature struct {
 	// decorateMessage adds payloads to every groupchat message from an
 	// occupant (o), before it is broadcast and kept.
 	decorateMessage func(r *Room, o *Occupant, msg *xmlel.Element)
+	// decoratePrivate adds payloads to every private message from an
+	// occupant (o) before it is relayed.
+	decoratePrivate func(r *Room, o *Occupant, msg *xmlel.Element)
 }
 
 // features is the one ordered table of room features. Entry checks run in

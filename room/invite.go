@@ -32,30 +32,41 @@ var inviteFeature = feature{
 }
 
 // userExtension handles muc#user payloads in normal messages to the room:
-// mediated invitations and declines (XEP-0045 §7.8).
+// mediated invitations and declines (XEP-0045 §7.8). Only the first
+// invitation or decline of a stanza counts, as in Prosody: one stanza
+// must not make the room send many.
 func (r *Room) userExtension(req *request, x *xmlel.Element) {
-	invites := x.ChildrenNamed(NSMUCUser, "invite")
-	declines := x.ChildrenNamed(NSMUCUser, "decline")
-	switch {
-	case len(invites) > 0 && len(declines) == 0:
-		r.invite(req, invites)
-	case len(declines) == 1 && len(invites) == 0:
-		r.decline(req, declines[0])
-	default:
-		r.replyError(req, errBadRequest.withText("Expected invitations or one decline"))
+	for _, c := range x.Children() {
+		switch {
+		case c.Is(NSMUCUser, "invite"):
+			r.invite(req, c)
+			return
+		case c.Is(NSMUCUser, "decline"):
+			r.decline(req, c)
+			return
+		}
 	}
+	r.replyError(req, errBadRequest.withText("Expected an invitation or a decline"))
 }
 
 // mayInvite: occupants with a voice may invite; where invitations are
 // restricted, and in members-only rooms, only admins and owners (XEP-0045
-// §7.8.2, §9.3 and muc#roomconfig_allowinvites).
+// §7.8.2, §9.3 and muc#roomconfig_allowinvites). Someone who is neither in
+// the room nor affiliated with it may not: Prosody lets such outsiders
+// invite into open rooms, which makes any open room a relay for spam.
 func (r *Room) mayInvite(req *request) *stanzaError {
 	aff := r.affiliation(req.bare)
 	role := r.defaultRole(aff)
-	if o := r.occupantBySession(req.from); o != nil {
+	o := r.occupantBySession(req.from)
+	if o == nil {
+		o = r.occupantByBare(req.bare)
+	}
+	if o != nil {
 		role = o.Role
 	}
 	switch {
+	case o == nil && aff == affiliations.None:
+		return errForbidden.withText("Only occupants and affiliated users may invite people to this room")
 	case role <= affiliations.Visitor && aff < affiliations.Admin:
 		return errForbidden.withText("You may not invite people to this room")
 	case r.cfg.NoInvites && aff < affiliations.Admin:
@@ -66,40 +77,42 @@ func (r *Room) mayInvite(req *request) *stanzaError {
 	return nil
 }
 
-func (r *Room) invite(req *request, invites []*xmlel.Element) {
-	var invitees []string
-	for _, inv := range invites {
-		j, ok := parseJID(inv.Attr("to"))
-		if !ok {
-			r.replyError(req, errJIDMalformed.withText("Invalid invitee address"))
-			return
-		}
-		invitees = append(invitees, j.String())
+func (r *Room) invite(req *request, inv *xmlel.Element) {
+	j, ok := parseJID(inv.Attr("to"))
+	if !ok {
+		r.replyError(req, errJIDMalformed.withText("Invalid invitee address"))
+		return
 	}
+	to := j.String()
 	if err := r.mayInvite(req); err != nil {
 		r.replyError(req, err)
 		return
 	}
-	if o := r.occupantBySession(req.from); o != nil && !r.allowMessage(o.Bare) {
+	// Invitations cost message tokens: each is a message the room sends
+	// on the sender's behalf.
+	if !r.allowMessage(req.bare) {
 		r.replyError(req, errTooFast.withText("You are sending invitations too fast"))
 		return
 	}
-	for i, inv := range invites {
-		to := invitees[i]
-		reason := inv.ChildText(NSMUCUser, "reason")
-		if r.cfg.MembersOnly && r.affiliation(to) < affiliations.Member && r.affiliation(to) != affiliations.Outcast {
-			// XEP-0045 §9.3: inviting into a members-only room makes the
-			// invitee a member, or the invitation would be useless.
-			// The reason names the inviter by nick: the member list may be
-			// readable by occupants who must not learn real JIDs.
-			reason := "Invited"
-			if o := r.occupantBySession(req.from); o != nil {
-				reason = "Invited by " + o.Nick
-			}
-			r.setAffiliation("", affChange{target: bareOf(to), aff: affiliations.Member, reason: reason})
-		}
-		r.send(to, r.invitation(req, to, reason))
+	if r.affiliation(to) == affiliations.Outcast {
+		// A banned user could not enter anyway; relaying would only let
+		// occupants message them through the room.
+		r.replyError(req, errNotAllowed.withText("That user is banned from this room"))
+		return
 	}
+	reason := inv.ChildText(NSMUCUser, "reason")
+	if r.cfg.MembersOnly && r.affiliation(to) < affiliations.Member {
+		// XEP-0045 §9.3: inviting into a members-only room makes the
+		// invitee a member, or the invitation would be useless.
+		// The reason names the inviter by nick: the member list may be
+		// readable by occupants who must not learn real JIDs.
+		reason := "Invited"
+		if o := r.occupantBySession(req.from); o != nil {
+			reason = "Invited by " + o.Nick
+		}
+		r.setAffiliation("", affChange{target: bareOf(to), aff: affiliations.Member, reason: reason})
+	}
+	r.send(to, r.invitation(req, to, reason))
 }
 
 // invitation builds what the invitee receives: the muc#user invite, an
@@ -157,9 +170,13 @@ func (r *Room) decline(req *request, d *xmlel.Element) {
 	r.send(to.String(), msg)
 }
 
-// stripMUC copies a message without its MUC payloads.
+// stripMUC copies a message without its MUC payloads and without any
+// occupant id the sender put there: only the room issues those (XEP-0421
+// §4).
 func stripMUC(st *xmlel.Element) *xmlel.Element {
 	m := st.ShallowCopy()
-	m.RemoveChildren(func(e *xmlel.Element) bool { return e.Space == NSMUC || e.Space == NSMUCUser })
+	m.RemoveChildren(func(e *xmlel.Element) bool {
+		return e.Space == NSMUC || e.Space == NSMUCUser || e.Is(NSOccupantID, "occupant-id")
+	})
 	return m
 }

@@ -181,6 +181,7 @@ func (r *Room) sessionLeftPresence(o *Occupant, full string, base *xmlel.Element
 	x := xmlel.New(NSMUCUser, "x")
 	x.Add(xmlel.New(NSMUCUser, "item", "affiliation", r.affiliation(o.Bare).String(), "role", "none", "jid", full))
 	x.Add(statusEl(statusSelf))
+	r.decoratePresence(o, p)
 	return p.Add(x)
 }
 

@@ -1,6 +1,9 @@
 package room
 
-import "unicode/utf8"
+import (
+	"time"
+	"unicode/utf8"
+)
 
 // Limits protect the service from abusive or runaway clients. Zero values
 // mean "no limit".
@@ -22,6 +25,9 @@ type Limits struct {
 	RoomsPerUser int
 	// MaxOccupants is the default and the ceiling of muc#roomconfig_maxusers.
 	MaxOccupants int
+	// VoiceRequestInterval is the least time between two voice requests
+	// of one user in one room (XEP-0045 §7.13).
+	VoiceRequestInterval time.Duration
 }
 
 // errTooFast is the answer to a client over its rate (RFC 6120 §8.3.3.12).

@@ -130,6 +130,11 @@ func (r *Room) messageToOccupant(req *request) {
 	msg := stripMUC(req.st)
 	msg.SetAttr("from", r.occupantJID(from.Nick))
 	msg.Add(xmlel.New(NSMUCUser, "x"))
+	for _, f := range features {
+		if f.decoratePrivate != nil {
+			f.decoratePrivate(r, from, msg)
+		}
+	}
 	r.sendTo(to.Sessions(), msg)
 }
 

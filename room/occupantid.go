@@ -23,6 +23,12 @@ var occupantIDFeature = feature{
 	decorateMessage: func(r *Room, o *Occupant, msg *xmlel.Element) {
 		setOccupantID(r, o, msg)
 	},
+	// XEP-0421 §4: private messages carry the sender's id too, or the
+	// recipient could not tell who wrote to it, and a forged one would
+	// pass for someone else's.
+	decoratePrivate: func(r *Room, o *Occupant, msg *xmlel.Element) {
+		setOccupantID(r, o, msg)
+	},
 }
 
 func setOccupantID(r *Room, o *Occupant, st *xmlel.Element) {

@@ -21,6 +21,7 @@ type record struct {
 	Config  Config    `json:"config"`
 	Subject string    `json:"subject,omitempty"`
 	SubjBy  string    `json:"subject_by,omitempty"`
+	SubjOID string    `json:"subject_oid,omitempty"`
 	SubjAt  time.Time `json:"subject_at,omitzero"`
 	VCard   string    `json:"vcard,omitempty"`
 	Salt    []byte    `json:"salt"`
@@ -115,7 +116,7 @@ func (r *Room) failAcks(req *request, err error) {
 }
 
 func (r *Room) record() record {
-	rec := record{Config: r.cfg, Subject: r.subject.text, SubjBy: r.subject.from, SubjAt: r.subject.at, Salt: r.roomSalt()}
+	rec := record{Config: r.cfg, Subject: r.subject.text, SubjBy: r.subject.from, SubjOID: r.subject.oid, SubjAt: r.subject.at, Salt: r.roomSalt()}
 	if r.vcard != nil {
 		rec.VCard = r.vcard.String()
 	}
@@ -130,7 +131,7 @@ func restore(svc *service, st *store.RoomState, hist []store.Message) (*Room, er
 		return nil, fmt.Errorf("room %s: stored record: %w", st.JID, err)
 	}
 	r.cfg = rec.Config
-	r.subject = subject{text: rec.Subject, from: rec.SubjBy, at: rec.SubjAt}
+	r.subject = subject{text: rec.Subject, from: rec.SubjBy, oid: rec.SubjOID, at: rec.SubjAt}
 	r.salt = rec.Salt
 	if rec.VCard != "" {
 		v, err := xmlel.Parse(rec.VCard)

@@ -2,6 +2,7 @@ package room
 
 import (
 	"sync"
+	"time"
 
 	"mellium.im/xmpp/jid"
 
@@ -29,9 +30,10 @@ type Room struct {
 	history history
 	salt    []byte // keys occupant ids (XEP-0421)
 
-	msgLimit, presLimit limiter             // rate limits by bare JID (flood.go)
-	deferred            map[string]*request // presence updates over the rate, by session
-	creator             string              // who created the room since start, for RoomsPerUser
+	msgLimit, presLimit limiter              // rate limits by bare JID (flood.go)
+	deferred            map[string]*request  // presence updates over the rate, by session
+	voiceAsked          map[string]time.Time // last voice request by bare JID
+	creator             string               // who created the room since start, for RoomsPerUser
 
 	vcard      *xmlel.Element // the room's vCard, set by an owner
 	avatarHash string         // SHA-1 of the vCard photo, hex

@@ -11,6 +11,7 @@ import (
 type subject struct {
 	text string
 	from string // occupant JID of who set it; the room when unset
+	oid  string // XEP-0421 occupant id of who set it
 	at   time.Time
 }
 
@@ -44,6 +45,10 @@ func (r *Room) subjectMessage() *xmlel.Element {
 // stanza (XEP-0045 §7.2.15; clients wait for it).
 func (r *Room) sendSubject(to string) {
 	msg := r.subjectMessage()
+	if r.subject.oid != "" {
+		// XEP-0421: the subject is a message from the occupant who set it.
+		msg.Add(xmlel.New(NSOccupantID, "occupant-id", "id", r.subject.oid))
+	}
 	if !r.subject.at.IsZero() {
 		msg.Add(delayEl(r.jid, r.subject.at))
 	}
@@ -64,5 +69,6 @@ func (r *Room) changeSubject(o *Occupant, req *request, text string) {
 		msg.SetAttr("id", id)
 	}
 	r.decorateMessage(o, msg)
+	r.subject.oid = msg.Child(NSOccupantID, "occupant-id").Attr("id")
 	r.sendTo(r.allSessions(nil), msg)
 }

@@ -1,6 +1,8 @@
 package room
 
 import (
+	"time"
+
 	"chorus/affiliations"
 	"chorus/forms"
 	"chorus/internal/xmlel"
@@ -27,6 +29,12 @@ func (r *Room) handleRequestForm(req *request, form *forms.Form) {
 	}
 	if o.Role != affiliations.Visitor {
 		return // already has voice: nothing to ask for
+	}
+	if !r.mayAskVoice(o.Bare) {
+		// Nothing reaches the moderators: one visitor must not bury
+		// them in forms.
+		r.replyError(req, errTooFast.withText("You have asked for voice recently; wait before asking again"))
+		return
 	}
 	f := &forms.Form{Type: forms.TypeForm, Title: "Voice request"}
 	f.Add(forms.HiddenFormType(forms.Request),
@@ -64,4 +72,30 @@ func (r *Room) voiceResponse(req *request, moderator *Occupant, form *forms.Form
 		return
 	}
 	r.setRole(req.from, c)
+}
+
+// mayAskVoice allows one voice request per user and room within
+// Limits.VoiceRequestInterval, and records it.
+func (r *Room) mayAskVoice(bare string) bool {
+	every := r.svc.limits.VoiceRequestInterval
+	if every <= 0 {
+		return true
+	}
+	now := r.svc.now()
+	if at, ok := r.voiceAsked[bare]; ok && now.Sub(at) < every {
+		return false
+	}
+	if r.voiceAsked == nil {
+		r.voiceAsked = map[string]time.Time{}
+	}
+	if len(r.voiceAsked) >= minSweep {
+		// Requests older than the interval no longer matter.
+		for k, at := range r.voiceAsked {
+			if now.Sub(at) >= every {
+				delete(r.voiceAsked, k)
+			}
+		}
+	}
+	r.voiceAsked[bare] = now
+	return true
 }
