@@ -2,6 +2,7 @@ package room
 
 import (
 	"strconv"
+	"sync/atomic"
 	"time"
 
 	"chorus/forms"
@@ -17,13 +18,95 @@ const defaultHistoryLength = 20
 const maxHistoryLength = 1000
 
 type historyEntry struct {
-	msg *xmlel.Element // as broadcast, without "to"
-	at  time.Time
-	n   int // encoded size, for maxchars; 0 until a join asks for it
+	msg  *xmlel.Element // as broadcast, without "to"
+	at   time.Time
+	n    int // encoded size, for maxchars; 0 until a join asks for it
+	size int // estimated memory, counted against the byte bounds
 }
 
+// history is the room's recent messages in memory. It is bounded in
+// count (the room's history length), in bytes per room and, through
+// budget, in bytes over the whole service: without the byte bounds, large
+// messages in many rooms with long histories would let one account grow
+// the service by gigabytes. The archive keeps everything regardless.
 type history struct {
 	entries []historyEntry
+	bytes   int            // sum of the entries' sizes
+	budget  *historyBudget // shared by every room of the service
+}
+
+// historyBudget is the service-wide bound on history in memory.
+type historyBudget struct {
+	used  atomic.Int64
+	limit int64 // 0: none
+}
+
+func (b *historyBudget) add(n int) {
+	if b != nil {
+		b.used.Add(int64(n))
+	}
+}
+
+func (b *historyBudget) over() bool {
+	return b != nil && b.limit > 0 && b.used.Load() > b.limit
+}
+
+// push adds an entry and drops the oldest ones beyond the bounds: the
+// room's length and bytes, then the service's budget. Over the budget a
+// room gives up its own oldest entries, so rooms that are quiet keep
+// theirs; the newest entry is dropped last.
+func (h *history) push(e historyEntry, maxLen, maxBytes int) {
+	e.size = e.msg.Size()
+	h.entries = append(h.entries, e)
+	h.bytes += e.size
+	h.budget.add(e.size)
+	drop := max(len(h.entries)-maxLen, 0)
+	for bytes := h.bytes; drop < len(h.entries) && maxBytes > 0 && bytes > maxBytes; drop++ {
+		bytes -= h.entries[drop].size
+	}
+	h.dropOldest(drop)
+	for len(h.entries) > 0 && h.budget.over() {
+		h.dropOldest(1)
+	}
+}
+
+// dropOldest forgets the n oldest entries.
+func (h *history) dropOldest(n int) {
+	if n <= 0 {
+		return
+	}
+	freed := 0
+	for _, e := range h.entries[:n] {
+		freed += e.size
+	}
+	copy(h.entries, h.entries[n:])
+	clear(h.entries[len(h.entries)-n:])
+	h.entries = h.entries[:len(h.entries)-n]
+	h.bytes -= freed
+	h.budget.add(-freed)
+}
+
+// replace puts msg in place of entry i (a moderated message's tombstone).
+func (h *history) replace(i int, msg *xmlel.Element) {
+	old := h.entries[i].size
+	e := historyEntry{msg: msg, at: h.entries[i].at, size: msg.Size()}
+	h.entries[i] = e
+	h.bytes += e.size - old
+	h.budget.add(e.size - old)
+}
+
+// remove forgets entry i.
+func (h *history) remove(i int) {
+	size := h.entries[i].size
+	h.entries = append(h.entries[:i:i], h.entries[i+1:]...)
+	h.bytes -= size
+	h.budget.add(-size)
+}
+
+// clear forgets every entry, giving their bytes back to the budget.
+func (h *history) clear() {
+	h.budget.add(-h.bytes)
+	h.entries, h.bytes = nil, 0
 }
 
 var historyFeature = feature{
@@ -57,16 +140,10 @@ func (r *Room) addHistory(msg *xmlel.Element) {
 	}
 	r.archiveMessage(msg, r.stanzaIDOf(msg))
 	if r.cfg.HistoryLength == 0 {
-		r.history.entries = nil
+		r.history.clear()
 		return
 	}
-	e := historyEntry{msg: msg, at: r.svc.now()}
-	r.history.entries = append(r.history.entries, e)
-	if over := len(r.history.entries) - r.cfg.HistoryLength; over > 0 {
-		copy(r.history.entries, r.history.entries[over:])
-		clear(r.history.entries[len(r.history.entries)-over:])
-		r.history.entries = r.history.entries[:len(r.history.entries)-over]
-	}
+	r.history.push(historyEntry{msg: msg, at: r.svc.now()}, r.cfg.HistoryLength, r.svc.limits.HistoryBytes)
 }
 
 // sendHistory sends the discussion history to a joining session, honouring

@@ -25,6 +25,12 @@ type Limits struct {
 	RoomsPerUser int
 	// MaxOccupants is the default and the ceiling of muc#roomconfig_maxusers.
 	MaxOccupants int
+	// HistoryBytes bounds the history one room keeps in memory, in bytes
+	// (estimated by xmlel.Element.Size); HistoryBudget bounds the history
+	// of all rooms together. Over either, the oldest messages leave memory;
+	// the archive keeps them.
+	HistoryBytes  int
+	HistoryBudget int64
 	// VoiceRequestInterval is the least time between two voice requests
 	// of one user in one room (XEP-0045 §7.13).
 	VoiceRequestInterval time.Duration

@@ -55,7 +55,7 @@ func (r *Room) moderate(req *request) {
 			tomb.Add(c)
 		}
 	}
-	r.history.entries[i] = historyEntry{msg: tomb, at: r.history.entries[i].at}
+	r.history.replace(i, tomb)
 	r.archiveReplace(id, tomb)
 
 	msg := xmlel.New(NSClient, "message", "from", r.jid, "type", "groupchat", "id", r.svc.newID()).Add(retract)
@@ -75,7 +75,7 @@ func (r *Room) authorRetraction(o *Occupant, req *request, rt *xmlel.Element) *s
 	if oid := orig.Child(NSOccupantID, "occupant-id"); oid == nil || oid.Attr("id") != r.occupantID(o.Bare) {
 		return errForbidden.withText("Only the author may retract a message")
 	}
-	r.history.entries = append(r.history.entries[:i:i], r.history.entries[i+1:]...)
+	r.history.remove(i)
 	tomb := xmlel.New(NSClient, "message", "from", orig.Attr("from"), "type", "groupchat", "id", orig.Attr("id")).
 		Add(xmlel.New(NSRetract, "retracted", "stamp", r.svc.now().UTC().Format("2006-01-02T15:04:05Z")))
 	for _, c := range orig.Children() {

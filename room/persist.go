@@ -153,7 +153,7 @@ func restore(svc *service, st *store.RoomState, hist []store.Message) (*Room, er
 		if err != nil {
 			continue // one unreadable entry should not lose the room
 		}
-		r.history.entries = append(r.history.entries, historyEntry{msg: msg, at: m.At, n: len(m.Stanza)})
+		r.history.push(historyEntry{msg: msg, at: m.At, n: len(m.Stanza)}, len(hist), svc.limits.HistoryBytes)
 	}
 	r.created, r.stored = true, true
 	return r, nil

@@ -69,6 +69,8 @@ type service struct {
 	onStoreError func(error)
 	limits       Limits
 	timers       timers
+	// historyBudget bounds the history all rooms keep in memory.
+	historyBudget historyBudget
 }
 
 // tombstone is what remains of a destroyed persistent room: joins get
@@ -102,6 +104,7 @@ func NewRegistry(o Options) *Registry {
 	if svc.creation == "" {
 		svc.creation = CreateAnyone
 	}
+	svc.historyBudget.limit = o.Limits.HistoryBudget
 	if svc.tombTTL == 0 {
 		svc.tombTTL = 31 * 24 * time.Hour
 	}
@@ -332,6 +335,8 @@ func (g *Registry) collect(r *Room) {
 		if t := r.destroyed; t != nil && r.cfg.Persistent {
 			g.tombs[r.jid] = t
 		}
+		r.history.clear() // a room loaded again reads its history anew
+
 	}
 }
 

@@ -72,7 +72,7 @@ func newRoom(svc *service, roomJID string) *Room {
 		affs:    map[string]affRecord{},
 		byNick:  map[string]*Occupant{},
 		byReal:  map[string]*Occupant{},
-		history: history{},
+		history: history{budget: &svc.historyBudget},
 	}
 }
 
