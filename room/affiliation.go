@@ -21,6 +21,11 @@ func (r *Room) checkAffiliation(actor string, c affChange) *stanzaError {
 	if actor == "" {
 		return nil
 	}
+	if r.svc.isAdmin(c.target) && c.aff != affiliations.Owner {
+		// Service admins own every room whatever is recorded: accepting
+		// the change would report a success that does nothing.
+		return errNotAllowed.withText("Service administrators own every room; their affiliation cannot be changed")
+	}
 	actorAff := r.affiliation(actor)
 	// The effective affiliation: a service admin is an owner whatever the
 	// room recorded, and an admin may not touch owners.

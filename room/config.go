@@ -1,6 +1,8 @@
 package room
 
 import (
+	"strconv"
+
 	"chorus/affiliations"
 	"chorus/forms"
 	"chorus/internal/xmlel"
@@ -59,6 +61,45 @@ func defaultConfig() Config {
 type configField struct {
 	field func(c *Config) forms.Field
 	parse func(c *Config, f *forms.Field) error
+	// maxChars bounds each submitted value; 0 means maxFieldChars.
+	maxChars int
+}
+
+// Bounds on submitted configuration values. Prosody sets none and
+// ejabberd none by default; without them one owner could store a room
+// name of any size, and every disco#info, room list and stored record
+// would carry it.
+const (
+	maxFieldChars  = 256  // any value, unless its field says otherwise
+	maxNameChars   = 256  // muc#roomconfig_roomname
+	maxDescChars   = 2048 // muc#roomconfig_roomdesc
+	maxFieldValues = 64   // values of a multi-valued field
+)
+
+// checkSubmitted refuses a submitted field that breaks the form's shape or
+// the bounds: more than one value where the field takes one (XEP-0004
+// §3.3), too many values, or a value too long.
+func (cf *configField) checkSubmitted(shown forms.Field, sub *forms.Field) *stanzaError {
+	switch shown.Type {
+	case forms.JIDMulti, forms.ListMulti, forms.TextMulti:
+		if len(sub.Values) > maxFieldValues {
+			return errNotAcceptable.withText("Field " + sub.Var + " has too many values")
+		}
+	default:
+		if len(sub.Values) > 1 {
+			return errNotAcceptable.withText("Field " + sub.Var + " takes a single value")
+		}
+	}
+	limit := cf.maxChars
+	if limit == 0 {
+		limit = maxFieldChars
+	}
+	for _, v := range sub.Values {
+		if tooLong(v, limit) {
+			return errNotAcceptable.withText("Field " + sub.Var + " is longer than " + strconv.Itoa(limit) + " characters")
+		}
+	}
+	return nil
 }
 
 func boolParser(at func(*Config) *bool) func(*Config, *forms.Field) error {
@@ -149,8 +190,12 @@ func (r *Room) submitConfig(req *request, x *xmlel.Element) {
 	next := r.cfg
 	for _, ft := range features {
 		for _, cf := range ft.config {
-			var_ := cf.field(&next).Var
-			if sub := form.Field(var_); sub != nil {
+			shown := cf.field(&next)
+			if sub := form.Field(shown.Var); sub != nil {
+				if err := cf.checkSubmitted(shown, sub); err != nil {
+					r.replyError(req, err)
+					return
+				}
 				if err := cf.parse(&next, sub); err != nil {
 					r.replyError(req, err.(*stanzaError))
 					return
@@ -211,7 +256,8 @@ var nameFeature = feature{
 		field: func(c *Config) forms.Field {
 			return forms.Field{Var: forms.ConfigRoomName, Type: forms.TextSingle, Label: "Title", Values: []string{c.Name}}
 		},
-		parse: textParser(func(c *Config) *string { return &c.Name }),
+		parse:    textParser(func(c *Config) *string { return &c.Name }),
+		maxChars: maxNameChars,
 	}},
 }
 
@@ -221,7 +267,8 @@ var descriptionFeature = feature{
 		field: func(c *Config) forms.Field {
 			return forms.Field{Var: forms.ConfigRoomDesc, Type: forms.TextSingle, Label: "Description", Values: []string{c.Description}}
 		},
-		parse: textParser(func(c *Config) *string { return &c.Description }),
+		parse:    textParser(func(c *Config) *string { return &c.Description }),
+		maxChars: maxDescChars,
 	}},
 	roomInfo: func(r *Room) []forms.Field {
 		return []forms.Field{{Var: "muc#roominfo_description", Label: "Description", Values: []string{r.cfg.Description}}}

@@ -1,6 +1,7 @@
 package room
 
 import (
+	"strconv"
 	"strings"
 
 	"chorus/affiliations"
@@ -87,6 +88,11 @@ func (r *Room) join(req *request, muc *xmlel.Element) {
 	if ja.newRoom {
 		// XEP-0045 §10.1.1: the creator is the room's owner.
 		ja.aff = affiliations.Owner
+		if tooLong(muc.ChildText(NSMUC, "password"), maxFieldChars) {
+			// It would become the room's password, as the form's is bounded.
+			r.replyError(req, errNotAcceptable.withText("The password is longer than "+strconv.Itoa(maxFieldChars)+" characters"))
+			return
+		}
 	}
 	if !r.allowPresence(req.bare) {
 		// Joins share the presence tokens: leaving and rejoining must not
