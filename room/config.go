@@ -76,6 +76,9 @@ const (
 	maxFieldValues = 64   // values of a multi-valued field
 )
 
+// errBadValue is the answer to a value the client may correct.
+var errBadValue = newError(errModify, "not-acceptable")
+
 // checkSubmitted refuses a submitted field that breaks the form's shape or
 // the bounds: more than one value where the field takes one (XEP-0004
 // §3.3), too many values, or a value too long.
@@ -83,11 +86,11 @@ func (cf *configField) checkSubmitted(shown forms.Field, sub *forms.Field) *stan
 	switch shown.Type {
 	case forms.JIDMulti, forms.ListMulti, forms.TextMulti:
 		if len(sub.Values) > maxFieldValues {
-			return errNotAcceptable.withText("Field " + sub.Var + " has too many values")
+			return errBadValue.withText("Field " + sub.Var + " has too many values")
 		}
 	default:
 		if len(sub.Values) > 1 {
-			return errNotAcceptable.withText("Field " + sub.Var + " takes a single value")
+			return errBadValue.withText("Field " + sub.Var + " takes a single value")
 		}
 	}
 	limit := cf.maxChars
@@ -96,7 +99,7 @@ func (cf *configField) checkSubmitted(shown forms.Field, sub *forms.Field) *stan
 	}
 	for _, v := range sub.Values {
 		if tooLong(v, limit) {
-			return errNotAcceptable.withText("Field " + sub.Var + " is longer than " + strconv.Itoa(limit) + " characters")
+			return errBadValue.withText("Field " + sub.Var + " is longer than " + strconv.Itoa(limit) + " characters")
 		}
 	}
 	return nil

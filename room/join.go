@@ -90,7 +90,7 @@ func (r *Room) join(req *request, muc *xmlel.Element) {
 		ja.aff = affiliations.Owner
 		if tooLong(muc.ChildText(NSMUC, "password"), maxFieldChars) {
 			// It would become the room's password, as the form's is bounded.
-			r.replyError(req, errNotAcceptable.withText("The password is longer than "+strconv.Itoa(maxFieldChars)+" characters"))
+			r.replyError(req, errBadValue.withText("The password is longer than "+strconv.Itoa(maxFieldChars)+" characters"))
 			return
 		}
 	}
