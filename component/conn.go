@@ -163,6 +163,20 @@ type Resyncer interface {
 	Reconnected() []room.Out
 }
 
+// Timed is a Handler with work due at times of its own, such as presence
+// updates deferred by a rate limit. While a link is up, Due is polled
+// every timerTick for the addresses (rooms) whose time has come, and Fire
+// runs each in that room's turn: after the stanzas to it read before, so
+// the room's order holds.
+type Timed interface {
+	Due(now time.Time) []string
+	Fire(addr string) []room.Out
+}
+
+// timerTick is how often Due is polled: fine enough for rate limits that
+// refill in seconds, and a lock and a map lookup when nothing is due.
+const timerTick = 100 * time.Millisecond
+
 // meterLimit is how many bytes may arrive without a complete stanza before
 // the stream is ended with policy-violation: twice the stanza limit, so
 // stanzas somewhat over the limit are refused one by one (the link stays

@@ -69,10 +69,12 @@ type link struct {
 	streamErr string
 }
 
-// inbound is a stanza waiting for its room's worker, and when it was read.
+// inbound is a stanza waiting for its room's worker, and when it was read;
+// or, with st nil, a room whose timed work is due (Timed).
 type inbound struct {
-	st   *xmlel.Element
-	read time.Time
+	st    *xmlel.Element
+	read  time.Time
+	timer string
 }
 
 // batch is the output of one inbound stanza and when that stanza was read
@@ -118,6 +120,9 @@ func (l *link) serve(ctx context.Context) error {
 			l.enqueue(outs, time.Time{})
 		}
 		l.hmu.Unlock()
+	}
+	if t, ok := l.r.h.(Timed); ok {
+		go l.timerLoop(t)
 	}
 	readErr := make(chan error, 1)
 	go func() {
@@ -274,7 +279,7 @@ func (l *link) dispatch(st *xmlel.Element) {
 	if e := l.r.log.Debug(); e.Enabled() {
 		e.Str("stanza", st.String()).Msg("recv")
 	}
-	ch <- inbound{st, read}
+	ch <- inbound{st: st, read: read}
 }
 
 // shardOf picks one of n workers for a stanza to addr: by the bare
@@ -295,14 +300,53 @@ func shardOf(addr string, n int) int {
 	return int(h % uint32(n))
 }
 
+// timerLoop hands the rooms whose timed work is due to their workers
+// until the link ends. Work due while no link is up waits for the next.
+func (l *link) timerLoop(t Timed) {
+	tick := time.NewTicker(timerTick)
+	defer tick.Stop()
+	for {
+		select {
+		case <-l.writerDone:
+			return
+		case now := <-tick.C:
+			for _, addr := range t.Due(now) {
+				l.hmu.Lock()
+				if !l.closing {
+					l.shards[shardOf(addr, len(l.shards))] <- inbound{timer: addr}
+				}
+				l.hmu.Unlock()
+			}
+		}
+	}
+}
+
 // work handles the stanzas of one shard until the link stops.
 func (l *link) work(ch <-chan inbound) {
 	defer l.workers.Done()
 	for in := range ch {
-		if outs := l.handle(in.st); len(outs) > 0 {
+		var outs []room.Out
+		if in.st == nil {
+			outs = l.fire(in.timer)
+		} else {
+			outs = l.handle(in.st)
+		}
+		if len(outs) > 0 {
 			l.enqueue(outs, in.read)
 		}
 	}
+}
+
+// fire runs a room's due work, recovering a panic as handle does.
+func (l *link) fire(addr string) (outs []room.Out) {
+	defer func() {
+		if v := recover(); v != nil {
+			l.r.log.Error().Str("panic", fmt.Sprint(v)).Str("stack", string(debug.Stack())).
+				Str("room", addr).Msg("handler panic in timed work")
+			outs = nil
+		}
+	}()
+	return l.r.h.(Timed).Fire(addr)
 }
 
 // handle calls the handler, turning a panic into an internal-server-error

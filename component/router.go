@@ -1,6 +1,8 @@
 package component
 
 import (
+	"time"
+
 	"chorus/internal/xmlel"
 	"chorus/room"
 
@@ -55,6 +57,12 @@ func (rt *Router) HandleStanza(st *xmlel.Element) []room.Out {
 func (rt *Router) Reconnected() []room.Out {
 	return rt.rooms.CheckSessions()
 }
+
+// Due implements Timed: rooms with deferred presence updates.
+func (rt *Router) Due(now time.Time) []string { return rt.rooms.Due(now) }
+
+// Fire implements Timed.
+func (rt *Router) Fire(roomJID string) []room.Out { return rt.rooms.Fire(roomJID) }
 
 // Shutdown implements Handler.
 func (rt *Router) Shutdown() []room.Out {

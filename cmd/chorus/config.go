@@ -36,16 +36,19 @@ type config struct {
 	Pprof     bool     `envconfig:"CHORUS_PPROF" default:"false" desc:"true mounts Go's profiler at /debug/pprof/ on the HTTP listener"`
 
 	// Limits (0 disables a limit).
-	MaxStanza     int     `envconfig:"CHORUS_MAX_STANZA_BYTES" default:"262144" desc:"largest inbound stanza in bytes; larger ones are refused with policy-violation, far larger input ends the stream with policy-violation"`
-	MsgRate       float64 `envconfig:"CHORUS_MSG_RATE" default:"5" desc:"messages per second one user may send in a room (groupchat, private, invitations); over it: wait/policy-violation"`
-	MsgBurst      int     `envconfig:"CHORUS_MSG_BURST" default:"20" desc:"messages one user may send in a burst before CHORUS_MSG_RATE applies"`
-	PresenceRate  float64 `envconfig:"CHORUS_PRESENCE_RATE" default:"1" desc:"presence updates and nick changes per second per user in a room; over it: wait/policy-violation"`
-	PresenceBurst int     `envconfig:"CHORUS_PRESENCE_BURST" default:"10" desc:"presence updates one user may send in a burst"`
-	MaxNick       int     `envconfig:"CHORUS_MAX_NICK" default:"64" desc:"longest nickname in characters; longer: modify/policy-violation"`
-	MaxSubject    int     `envconfig:"CHORUS_MAX_SUBJECT" default:"1024" desc:"longest room subject in characters; longer: modify/policy-violation"`
-	MaxBody       int     `envconfig:"CHORUS_MAX_BODY" default:"65536" desc:"longest message body in characters; longer: modify/policy-violation"`
-	RoomsPerUser  int     `envconfig:"CHORUS_ROOMS_PER_USER" default:"100" desc:"live rooms one user may have created (service admins exempt); more: wait/resource-constraint"`
-	MaxOccupants  int     `envconfig:"CHORUS_MAX_OCCUPANTS" default:"2000" desc:"default and ceiling of a room's maximum occupants; a full room: cancel/service-unavailable"`
+	MaxStanza     int           `envconfig:"CHORUS_MAX_STANZA_BYTES" default:"262144" desc:"largest inbound stanza in bytes; larger ones are refused with policy-violation, far larger input ends the stream with policy-violation"`
+	MsgRate       float64       `envconfig:"CHORUS_MSG_RATE" default:"5" desc:"messages per second one user may send in a room (groupchat, private, invitations); over it: wait/policy-violation"`
+	MsgBurst      int           `envconfig:"CHORUS_MSG_BURST" default:"20" desc:"messages one user may send in a burst before CHORUS_MSG_RATE applies"`
+	PresenceRate  float64       `envconfig:"CHORUS_PRESENCE_RATE" default:"1" desc:"presence updates and nick changes per second per user in a room; over it: wait/policy-violation"`
+	PresenceBurst int           `envconfig:"CHORUS_PRESENCE_BURST" default:"10" desc:"presence updates one user may send in a burst"`
+	MaxNick       int           `envconfig:"CHORUS_MAX_NICK" default:"64" desc:"longest nickname in characters; longer: modify/policy-violation"`
+	MaxSubject    int           `envconfig:"CHORUS_MAX_SUBJECT" default:"1024" desc:"longest room subject in characters; longer: modify/policy-violation"`
+	MaxBody       int           `envconfig:"CHORUS_MAX_BODY" default:"65536" desc:"longest message body in characters; longer: modify/policy-violation"`
+	RoomsPerUser  int           `envconfig:"CHORUS_ROOMS_PER_USER" default:"100" desc:"live rooms one user may have created (service admins exempt); more: wait/resource-constraint"`
+	MaxOccupants  int           `envconfig:"CHORUS_MAX_OCCUPANTS" default:"2000" desc:"default and ceiling of a room's maximum occupants; a full room: cancel/service-unavailable"`
+	HistoryBytes  int           `envconfig:"CHORUS_HISTORY_BYTES" default:"262144" desc:"bytes of history one room keeps in memory for joiners; beyond it the oldest messages leave memory (the archive keeps them)"`
+	HistoryBudget int64         `envconfig:"CHORUS_HISTORY_BUDGET" default:"268435456" desc:"bytes of history all rooms together keep in memory; beyond it a room that adds a message gives up its oldest"`
+	VoiceInterval time.Duration `envconfig:"CHORUS_VOICE_REQUEST_INTERVAL" default:"300s" desc:"least time between two voice requests of one user in one room; sooner: wait/policy-violation"`
 
 	// Derived by loadConfig.
 	level  zerolog.Level
@@ -143,6 +146,8 @@ func (c *config) check() error {
 		{"CHORUS_PRESENCE_RATE", c.PresenceRate < 0}, {"CHORUS_PRESENCE_BURST", c.PresenceBurst < 0},
 		{"CHORUS_MAX_NICK", c.MaxNick < 0}, {"CHORUS_MAX_SUBJECT", c.MaxSubject < 0}, {"CHORUS_MAX_BODY", c.MaxBody < 0},
 		{"CHORUS_ROOMS_PER_USER", c.RoomsPerUser < 0}, {"CHORUS_MAX_OCCUPANTS", c.MaxOccupants < 0},
+		{"CHORUS_HISTORY_BYTES", c.HistoryBytes < 0}, {"CHORUS_HISTORY_BUDGET", c.HistoryBudget < 0},
+		{"CHORUS_VOICE_REQUEST_INTERVAL", c.VoiceInterval < 0},
 	} {
 		if l.bad {
 			return fmt.Errorf("%s must be 0 (no limit) or positive (at least 4096 for CHORUS_MAX_STANZA_BYTES)", l.name)

@@ -95,6 +95,10 @@ func TestLoadConfig(t *testing.T) {
 		34: {env: base("CHORUS_MSG_RATE", "-1"), err: "CHORUS_MSG_RATE"},
 		35: {env: base("CHORUS_MAX_STANZA_BYTES", "100"), err: "CHORUS_MAX_STANZA_BYTES"},
 		36: {env: base("CHORUS_MAX_OCCUPANTS", "lots"), err: "CHORUS_MAX_OCCUPANTS"},
+		37: {env: base("CHORUS_HISTORY_BYTES", "-1"), err: "CHORUS_HISTORY_BYTES"},
+		38: {env: base("CHORUS_HISTORY_BUDGET", "-1"), err: "CHORUS_HISTORY_BUDGET"},
+		39: {env: base("CHORUS_VOICE_REQUEST_INTERVAL", "-5s"), err: "CHORUS_VOICE_REQUEST_INTERVAL"},
+		40: {env: base("CHORUS_VOICE_REQUEST_INTERVAL", "soon"), err: "CHORUS_VOICE_REQUEST_INTERVAL"},
 		23: {env: base("CHORUS_STORE", "mysql://x"), err: "CHORUS_STORE"},
 		24: {env: base("CHORUS_ARCHIVE_EXPIRY", "forever"), err: "CHORUS_ARCHIVE_EXPIRY"},
 		25: {env: base("CHORUS_ARCHIVE_EXPIRY", "0d"), err: "CHORUS_ARCHIVE_EXPIRY"},
@@ -288,6 +292,7 @@ func withDefaultLimits(c config) config {
 	if c.MaxStanza == 0 && c.MsgRate == 0 && c.MaxOccupants == 0 {
 		c.MaxStanza, c.MsgRate, c.MsgBurst, c.PresenceRate, c.PresenceBurst = 262144, 5, 20, 1, 10
 		c.MaxNick, c.MaxSubject, c.MaxBody, c.RoomsPerUser, c.MaxOccupants = 64, 1024, 65536, 100, 2000
+		c.HistoryBytes, c.HistoryBudget, c.VoiceInterval = 256<<10, 256<<20, 300*time.Second
 	}
 	return c
 }

@@ -26,6 +26,8 @@ func newHandler(cfg config, st store.Store, log zerolog.Logger) (component.Handl
 			PresenceRate: cfg.PresenceRate, PresenceBurst: cfg.PresenceBurst,
 			MaxNick: cfg.MaxNick, MaxSubject: cfg.MaxSubject, MaxBody: cfg.MaxBody,
 			RoomsPerUser: cfg.RoomsPerUser, MaxOccupants: cfg.MaxOccupants,
+			HistoryBytes: cfg.HistoryBytes, HistoryBudget: cfg.HistoryBudget,
+			VoiceRequestInterval: cfg.VoiceInterval,
 		},
 	})
 	return component.NewRouter(cfg.Domain, reg), reg
