@@ -37,6 +37,21 @@ func StartChorus(tb testing.TB, server, secret string) {
 // and written what it holds; the store stays open.
 func RunChorus(tb testing.TB, server, secret string, st store.Store) (stop func()) {
 	tb.Helper()
+	return runChorus(tb, server, secret, room.Options{Store: st,
+		OnStoreError: func(err error) { tb.Errorf("store: %v", err) }})
+}
+
+// StartChorusWithLimits is StartChorus with the service's abuse limits
+// set, as the binary sets them from the environment.
+func StartChorusWithLimits(tb testing.TB, server, secret string, limits room.Limits) {
+	tb.Helper()
+	tb.Cleanup(runChorus(tb, server, secret, room.Options{Limits: limits}))
+}
+
+// runChorus runs Chorus with the registry options o; the domain and the
+// administrator are the scripts'.
+func runChorus(tb testing.TB, server, secret string, o room.Options) (stop func()) {
+	tb.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	up := make(chan struct{}, 1)
 	cfg := component.Config{
@@ -55,8 +70,8 @@ func RunChorus(tb testing.TB, server, secret string, st store.Store) (stop func(
 			}
 		},
 	}
-	reg := room.NewRegistry(room.Options{Domain: Service, Admins: []string{AdminJID}, Store: st,
-		OnStoreError: func(err error) { tb.Errorf("store: %v", err) }})
+	o.Domain, o.Admins = Service, []string{AdminJID}
+	reg := room.NewRegistry(o)
 	done := make(chan error, 1)
 	go func() { done <- component.Run(ctx, cfg, component.NewRouter(Service, reg)) }()
 	var once sync.Once
