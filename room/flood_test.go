@@ -193,3 +193,25 @@ func TestLimiterForgetsOnlyRefilledBuckets(t *testing.T) {
 		t.Error("a drained bucket was forgotten by the sweep")
 	}
 }
+
+// TestDeferredPresenceSurvivesLostTimer: a timer taken just as the link
+// went down is never run; the session check after the reconnect asks for
+// the room again, so the deferred update is not stuck.
+func TestDeferredPresenceSurvivesLostTimer(t *testing.T) {
+	h := newLimitedHarness(t, Limits{PresenceRate: 0.5, PresenceBurst: 1})
+	h.createRoom()
+	h.send(juliet, join("Juliet"))
+	h.send(juliet, `<presence to='`+room1+`/Juliet'><show>dnd</show></presence>`)
+	h.advance(time.Minute)
+	if due := h.g.Due(h.clock()); len(due) != 1 {
+		t.Fatalf("due: %v", due) // taken, and lost with the link
+	}
+	h.g.CheckSessions()
+	due := h.g.Due(h.clock())
+	if len(due) != 1 {
+		t.Fatalf("not due again after the session check: %v", due)
+	}
+	if p := pick(Flatten(h.g.Fire(due[0])), romeo, "presence"); len(p) != 1 || p[0].ChildText(NSClient, "show") != "dnd" {
+		t.Errorf("deferred update: %v", p)
+	}
+}

@@ -18,6 +18,10 @@ func (g *Registry) CheckSessions() []Out {
 	var outs []Out
 	for _, r := range g.snapshot() {
 		r.mu.Lock()
+		if len(r.deferred) > 0 {
+			// A timer taken while the link went down was never run.
+			g.svc.timers.schedule(r.jid, g.svc.now())
+		}
 		for _, o := range r.occupants {
 			for _, s := range o.sessions {
 				ping := xmlel.New(NSClient, "iq", "type", "get", "from", r.jid, "id", ghostPrefix+r.svc.newID()).
