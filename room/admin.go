@@ -75,7 +75,7 @@ func (r *Room) parseAdminItem(req *request, it *xmlel.Element) (*affChange, *rol
 		}
 		if target == "" && nick != "" {
 			// Some clients name the occupant instead of the JID.
-			if o := r.byNick[nick]; o != nil {
+			if o := r.occupantByNick(nick); o != nil {
 				target, nick = o.Bare, ""
 			}
 		}
@@ -93,7 +93,7 @@ func (r *Room) parseAdminItem(req *request, it *xmlel.Element) (*affChange, *rol
 				nick = o.Nick
 			}
 		}
-		o := r.byNick[nick]
+		o := r.occupantByNick(nick)
 		if o == nil {
 			return nil, nil, errItemNotFound.withText("No occupant with that nickname")
 		}

@@ -87,7 +87,7 @@ func (r *Room) iqToOccupant(req *request) {
 		r.replyError(req, errNotAcceptable.withText("You are not currently connected to this chat"))
 		return
 	}
-	target := r.byNick[req.nick]
+	target := r.occupantByNick(req.nick)
 	if target == nil {
 		r.replyError(req, errItemNotFound.withText("Recipient not in room"))
 		return
