@@ -209,3 +209,83 @@ func TestReservedNickComparison(t *testing.T) {
 		t.Errorf("Juliet under her own reserved nick: %v", out)
 	}
 }
+
+// TestJoinRefusalOrder pins which refusal a join gets when it is wrong in
+// several ways: the first in Prosody's hook order (see features), with the
+// one exception XEP-0045 §7.2.7 asks for.
+func TestJoinRefusalOrder(t *testing.T) {
+	ban := func(h *harness, who string) {
+		h.send(romeo, admin1(`<item affiliation='outcast' jid='`+who+`'/>`))
+	}
+	reserve := func(h *harness, who, nick string) {
+		h.send(romeo, admin1(`<item affiliation='member' jid='`+who+`' nick='`+nick+`'/>`))
+	}
+	for i, tc := range [...]struct {
+		faults string // what is wrong with the join, for the reader
+		setup  func(h *harness)
+		to     string
+		want   string
+	}{
+		0: {"invalid nick, banned, locked", func(h *harness) {
+			h.send(romeo, join("Romeo"))
+			ban(h, "juliet@localhost")
+		}, room1 + "/\u05d0 12", "modify/jid-malformed"},
+		1: {"invisible nick, members-only, password", func(h *harness) {
+			h.createRoom("muc#roomconfig_membersonly", "1", "muc#roomconfig_roomsecret", "pw")
+		}, room1 + "/\u0301", "modify/jid-malformed"},
+		2: {"reserved nick, members-only, password", func(h *harness) {
+			h.createRoom("muc#roomconfig_membersonly", "1", "muc#roomconfig_roomsecret", "pw")
+			reserve(h, "nurse@localhost", "Angelica")
+		}, room1 + "/ANGELICA", "cancel/conflict"},
+		3: {"reserved nick, banned", func(h *harness) {
+			h.createRoom()
+			reserve(h, "nurse@localhost", "Angelica")
+			ban(h, "juliet@localhost")
+		}, room1 + "/Angelica", "cancel/conflict"},
+		4: {"banned, members-only (XEP-0045 over Prosody)", func(h *harness) {
+			h.createRoom("muc#roomconfig_membersonly", "1")
+			ban(h, "juliet@localhost")
+		}, room1 + "/Juliet", "auth/forbidden"},
+		5: {"members-only, password", func(h *harness) {
+			h.createRoom("muc#roomconfig_membersonly", "1", "muc#roomconfig_roomsecret", "pw")
+		}, room1 + "/Juliet", "auth/registration-required"},
+		6: {"banned, password", func(h *harness) {
+			h.createRoom("muc#roomconfig_roomsecret", "pw")
+			ban(h, "juliet@localhost")
+		}, room1 + "/Juliet", "auth/forbidden"},
+		7: {"password, locked", func(h *harness) {
+			h.send(romeo, join("Romeo", "<password>pw</password>"))
+		}, room1 + "/Juliet", "auth/not-authorized"},
+		8: {"locked, nick in use", func(h *harness) {
+			h.send(romeo, join("Romeo"))
+		}, room1 + "/ROMEO", "cancel/item-not-found"},
+		9: {"password, nick in use", func(h *harness) {
+			h.createRoom("muc#roomconfig_roomsecret", "pw")
+		}, room1 + "/romeo", "auth/not-authorized"},
+		10: {"members-only, nick in use", func(h *harness) {
+			h.createRoom("muc#roomconfig_membersonly", "1")
+		}, room1 + "/Romeo", "auth/registration-required"},
+		11: {"banned, nick in use", func(h *harness) {
+			h.createRoom()
+			ban(h, "juliet@localhost")
+		}, room1 + "/Romeo ", "auth/forbidden"},
+		12: {"full, reserved nick", func(h *harness) {
+			h.createRoom("muc#roomconfig_maxusers", "1")
+			reserve(h, "nurse@localhost", "Angelica")
+		}, room1 + "/Angelica", "cancel/conflict"},
+		13: {"full", func(h *harness) {
+			h.createRoom("muc#roomconfig_maxusers", "1")
+		}, room1 + "/Juliet", "cancel/service-unavailable"},
+	} {
+		h := newHarness(t)
+		tc.setup(h)
+		out := h.sendTo(juliet, tc.to, joinStanza)
+		if len(out) != 1 || out[0].Attr("type") != "error" {
+			t.Errorf("%d (%s): want one error, got %v", i, tc.faults, out)
+			continue
+		}
+		if got := condition(out[0]); got != tc.want {
+			t.Errorf("%d (%s): got %s, want %s", i, tc.faults, got, tc.want)
+		}
+	}
+}
