@@ -39,6 +39,9 @@ func (r *Room) dispatch(req *request) {
 		r.replyError(req, errItemNotFound.withText("No such room"))
 		return
 	}
+	if toOccupant && r.refuseUnusableNick(req) {
+		return
+	}
 	var payload *xmlel.Element
 	if req.st.Local == "iq" {
 		switch req.typ {

@@ -197,7 +197,36 @@ func asciiNickKey(nick string) string {
 	return strings.Join(strings.Fields(s), " ")
 }
 
+// refuseUnusableNick answers a stanza to room/nick where nick is one no
+// occupant may have, saying that the nickname is the problem, and reports
+// whether it did. Stanzas that get no answer pass, as does an occupant's
+// own traffic under a nick it had before these rules, so it can leave.
+func (r *Room) refuseUnusableNick(req *request) bool {
+	e := nickError(req.nick)
+	switch {
+	case e == nil, req.typ == "error", req.typ == "result", req.st.Local == "presence" && req.typ == "unavailable":
+		return false
+	}
+	if o := r.occupantBySession(req.from); o != nil && o.Nick == req.nick {
+		return false
+	}
+	r.replyError(req, e)
+	return true
+}
+
 // occupantByNick returns the occupant whose nick is the same as nick.
 func (r *Room) occupantByNick(nick string) *Occupant {
 	return r.byNick[nickKey(nick)]
+}
+
+// replyAddress is where replies to a stanza sent to to come from: the
+// address itself, unless its resourcepart cannot be a nick; then the bare
+// room JID, so that no answer comes from an address nobody can hold
+// (RFC 6120 §8.3.1 rule 2: addresses are swapped unless that puts a
+// malformed JID in 'from').
+func replyAddress(to Address) string {
+	if to.Resource() != "" && nickError(to.Resource()) != nil {
+		return to.Bare()
+	}
+	return to.String()
 }

@@ -5,6 +5,7 @@ import (
 	"testing"
 
 	"golang.org/x/text/secure/precis"
+	"mellium.im/xmpp/jid"
 
 	"chorus/internal/xmlel"
 )
@@ -287,5 +288,67 @@ func TestJoinRefusalOrder(t *testing.T) {
 		if got := condition(out[0]); got != tc.want {
 			t.Errorf("%d (%s): got %s, want %s", i, tc.faults, got, tc.want)
 		}
+	}
+}
+
+// TestErrorsComeFromValidAddresses: whatever the 'to' of a stanza, every
+// reply comes from a valid address of this service: the service, a room,
+// or an occupant address whose nick could be someone's; and where the nick
+// is what is wrong, the error says so.
+func TestErrorsComeFromValidAddresses(t *testing.T) {
+	stanzas := [...]string{
+		0: joinStanza,
+		1: `<presence/>`,
+		2: `<presence type='probe'/>`,
+		3: `<message type='chat'><body>x</body></message>`,
+		4: `<message type='groupchat'><body>x</body></message>`,
+		5: `<iq type='get' id='q'><ping xmlns='urn:xmpp:ping'/></iq>`,
+		6: `<iq type='get' id='q'><query xmlns='jabber:iq:version'/></iq>`,
+	}
+	for i, tc := range [...]struct {
+		to       string
+		nickText bool // the reply must say the nickname is the problem
+	}{
+		0:  {room1 + "/", true},
+		1:  {room1 + "/   ", true},
+		2:  {room1 + "/\u0301", true},
+		3:  {room1 + "/\u05d0 12", true},
+		4:  {room1 + "/a\u00adb", true},
+		5:  {room1 + "/\u3164", true},
+		6:  {room1 + "/Romeo\u0378", true},
+		7:  {"nosuchroom@conference.localhost/", true},
+		8:  {"Room@conference.localhost/", true},
+		9:  {"@conference.localhost/x", false},
+		10: {"room@conference.localhost@x/y", false},
+		11: {"room@/x", false},
+		12: {"", false},
+	} {
+		for j, s := range stanzas {
+			for _, from := range []string{romeo, juliet} {
+				h := newHarness(t)
+				h.createRoom()
+				for _, st := range h.sendTo(from, tc.to, s) {
+					checkReplyFrom(t, i, j, tc.to, st)
+					if st.Attr("type") == "error" && tc.nickText && !strings.Contains(errorText(st), "nickname") {
+						t.Errorf("%d/%d: to %q: the error does not name the nickname: %v", i, j, tc.to, st)
+					}
+				}
+			}
+		}
+	}
+}
+
+func checkReplyFrom(t *testing.T, i, j int, to string, st *xmlel.Element) {
+	t.Helper()
+	from := st.Attr("from")
+	a, ok := ParseAddress(from)
+	_, err := jid.Parse(from)
+	switch {
+	case !ok || err != nil:
+		t.Errorf("%d/%d: to %q: reply from the invalid address %q: %v", i, j, to, from, st)
+	case a.Domain() != "conference.localhost":
+		t.Errorf("%d/%d: to %q: reply from %q, outside the service: %v", i, j, to, from, st)
+	case a.Resource() != "" && nickError(a.Resource()) != nil:
+		t.Errorf("%d/%d: to %q: reply from %q, which no occupant can hold: %v", i, j, to, from, st)
 	}
 }

@@ -207,7 +207,9 @@ func (g *Registry) Handle(st *xmlel.Element) []Out {
 		return []Out{To1(req.from, g.malformed(st))}
 	}
 	req.to, req.nick = to.String(), to.Resource()
-	st.SetAttr("to", req.to) // replies are sent from the canonical address
+	// Replies are sent from the canonical address, or from the room when
+	// the resourcepart cannot be a nick (see replyAddress).
+	st.SetAttr("to", replyAddress(to))
 	roomJID := to.Bare()
 	for {
 		r, err := g.lookup(roomJID, req)
