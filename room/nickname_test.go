@@ -58,6 +58,7 @@ func TestLookAlikeNicksRefused(t *testing.T) {
 		14: {"Romeo\u200b", "modify/jid-malformed"},       // zero-width space
 		15: {"\u00a0Romeo", "cancel/conflict"},            // the address parser maps it to ASCII (OpaqueString, RFC 8265 §4.2.2)
 		16: {"R\u200bomeo\u00ad", "modify/jid-malformed"}, // invisible characters inside
+		17: {"Romeo\U0001F600", "modify/jid-malformed"},   // assigned after Unicode 3.2: strict Resourceprep refuses it, as Prosody does
 	} {
 		h := newHarness(t)
 		h.createRoom()
@@ -78,6 +79,15 @@ func TestLookAlikeNicksRefused(t *testing.T) {
 		out = h.send(romeo, `<message type='groupchat' id='m' to='`+room1+`'><body>still here</body></message>`)
 		if len(out) != 1 || out[0].Attr("to") != romeo || out[0].Attr("from") != room1+"/Romeo" {
 			t.Errorf("%d: %q: Romeo's message: %v", i, tc.nick, out)
+		}
+	}
+}
+
+// TestValidNicks: what the checks let through.
+func TestValidNicks(t *testing.T) {
+	for i, nick := range [...]string{0: "Mercutio", 1: "Ромео", 2: "日本語", 3: "\u05d0\u05d1", 4: "\u05d0 1\u05d1", 5: "Romeo \u263a", 6: "Rom\u00e9o", 7: "/", 8: "a b"} {
+		if e := nickError(nick); e != nil {
+			t.Errorf("%d: %q refused: %v", i, nick, e)
 		}
 	}
 }
