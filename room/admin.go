@@ -82,6 +82,17 @@ func (r *Room) parseAdminItem(req *request, it *xmlel.Element) (*affChange, *rol
 		if target == "" {
 			return nil, nil, errBadRequest.withText("An affiliation change needs a JID")
 		}
+		if nick != "" {
+			// A nick to reserve is held to the rules of nicks (Prosody
+			// answers jid-malformed), and one user's reserved nick is no
+			// one else's, in any of its look-alike forms.
+			if e := nickError(nick); e != nil {
+				return nil, nil, e
+			}
+			if by := r.reservedBy(nick); by != "" && by != target {
+				return nil, nil, errConflict.withText("That nickname is reserved by someone else")
+			}
+		}
 		return &affChange{target: target, aff: aff, reason: reason, nick: nick, keep: nick == ""}, nil, nil
 	case hasRole && !hasAff:
 		role, ok := affiliations.ParseRole(roleName)

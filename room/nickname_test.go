@@ -201,6 +201,8 @@ func TestReservedNickComparison(t *testing.T) {
 		4: {nurse, registerAs("romeo"), "cancel/conflict"}, // Romeo is in the room
 		5: {nurse, registerAs("\u0301\u0301"), "modify/bad-request"},
 		6: {nurse, registerAs("\u05d0 12"), "modify/bad-request"},
+		7: {romeo, admin1(`<item affiliation='member' jid='nurse@localhost' nick='JULES'/>`), "cancel/conflict"},
+		8: {romeo, admin1(`<item affiliation='member' jid='nurse@localhost' nick='&#x301;'/>`), "modify/jid-malformed"},
 	} {
 		out := h.send(tc.from, tc.stanza)
 		if tc.want == "" {
