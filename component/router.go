@@ -47,7 +47,9 @@ func (rt *Router) HandleStanza(st *xmlel.Element) []room.Out {
 	case to.Local() != "":
 		return rt.rooms.Handle(st)
 	case to.Resource() != "":
-		return rt.errorReply(st, "cancel", "service-unavailable")
+		// The service has no resources: answer from the service itself,
+		// never from an address that names nobody.
+		return rt.errorFrom(st, rt.domain, "cancel", "service-unavailable")
 	}
 	return rt.service(st)
 }

@@ -85,3 +85,39 @@ func TestRouterPublicRoomsAndCommands(t *testing.T) {
 		t.Errorf("command form: %v", out)
 	}
 }
+
+// TestRouterErrorsFromValidAddresses: whatever the 'to', an answer comes
+// from the service, a room, or an occupant address a nick could have.
+func TestRouterErrorsFromValidAddresses(t *testing.T) {
+	rt := NewRouter("conference.localhost", room.NewRegistry(room.Options{Domain: "conference.localhost"}))
+	rt.HandleStanza(xmlel.MustParse(`<presence from='o@localhost/r' to='room@conference.localhost/Owner'><x xmlns='http://jabber.org/protocol/muc'/></presence>`))
+	for i, to := range [...]string{
+		0: "conference.localhost/",
+		1: "conference.localhost/   ",
+		2: "conference.localhost/x",
+		3: "room@conference.localhost/",
+		4: "room@conference.localhost/   ",
+		5: "room@conference.localhost/\u0301",
+		6: "room@conference.localhost/\u05d0 12",
+		7: "room@conference.localhost/a\u00adb",
+		8: "@conference.localhost/x",
+	} {
+		for j, s := range [...]string{
+			0: `<presence><x xmlns='http://jabber.org/protocol/muc'/></presence>`,
+			1: `<message type='chat'><body>x</body></message>`,
+			2: `<iq type='get' id='q'><ping xmlns='urn:xmpp:ping'/></iq>`,
+		} {
+			st := xmlel.MustParse(s)
+			st.SetAttr("from", "a@localhost/r")
+			st.SetAttr("to", to)
+			out := room.Flatten(rt.HandleStanza(st))
+			if len(out) != 1 || out[0].Attr("type") != "error" {
+				t.Errorf("%d/%d: to %q: want one error, got %v", i, j, to, out)
+				continue
+			}
+			if from := out[0].Attr("from"); from != "conference.localhost" && from != "room@conference.localhost" {
+				t.Errorf("%d/%d: to %q: error from %q", i, j, to, from)
+			}
+		}
+	}
+}

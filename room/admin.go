@@ -75,12 +75,23 @@ func (r *Room) parseAdminItem(req *request, it *xmlel.Element) (*affChange, *rol
 		}
 		if target == "" && nick != "" {
 			// Some clients name the occupant instead of the JID.
-			if o := r.byNick[nick]; o != nil {
+			if o := r.occupantByNick(nick); o != nil {
 				target, nick = o.Bare, ""
 			}
 		}
 		if target == "" {
 			return nil, nil, errBadRequest.withText("An affiliation change needs a JID")
+		}
+		if nick != "" {
+			// A nick to reserve is held to the rules of nicks (Prosody
+			// answers jid-malformed), and one user's reserved nick is no
+			// one else's, in any of its look-alike forms.
+			if e := nickError(nick); e != nil {
+				return nil, nil, e
+			}
+			if by := r.reservedBy(nick); by != "" && by != target {
+				return nil, nil, errConflict.withText("That nickname is reserved by someone else")
+			}
 		}
 		return &affChange{target: target, aff: aff, reason: reason, nick: nick, keep: nick == ""}, nil, nil
 	case hasRole && !hasAff:
@@ -93,7 +104,7 @@ func (r *Room) parseAdminItem(req *request, it *xmlel.Element) (*affChange, *rol
 				nick = o.Nick
 			}
 		}
-		o := r.byNick[nick]
+		o := r.occupantByNick(nick)
 		if o == nil {
 			return nil, nil, errItemNotFound.withText("No occupant with that nickname")
 		}

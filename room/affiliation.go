@@ -53,7 +53,7 @@ func (r *Room) lastOwner(bare string) bool {
 // who asked, or "" for the room itself.
 func (r *Room) setAffiliation(actor string, c affChange) {
 	if c.nick != "" {
-		if o := r.byNick[c.nick]; o != nil && o.Bare != c.target {
+		if o := r.occupantByNick(c.nick); o != nil && o.Bare != c.target {
 			// The nick now belongs to someone else (as Prosody does).
 			r.remove(o, statusChange{codes: []string{statusKicked}, reason: "This nickname is reserved"})
 		}

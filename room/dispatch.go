@@ -39,6 +39,9 @@ func (r *Room) dispatch(req *request) {
 		r.replyError(req, errItemNotFound.withText("No such room"))
 		return
 	}
+	if toOccupant && r.refuseUnusableNick(req) {
+		return
+	}
 	var payload *xmlel.Element
 	if req.st.Local == "iq" {
 		switch req.typ {
@@ -87,7 +90,7 @@ func (r *Room) iqToOccupant(req *request) {
 		r.replyError(req, errNotAcceptable.withText("You are not currently connected to this chat"))
 		return
 	}
-	target := r.byNick[req.nick]
+	target := r.occupantByNick(req.nick)
 	if target == nil {
 		r.replyError(req, errItemNotFound.withText("Recipient not in room"))
 		return

@@ -28,18 +28,24 @@ type feature struct {
 }
 
 // features is the one ordered table of room features. Entry checks run in
-// this order, so the first refusal a client gets is the most fundamental:
-// a bad nick before a locked room, a ban before a password prompt.
+// this order, which is Prosody's (its muc-occupant-pre-join hooks run from
+// the highest priority down, then handle_normal_presence checks the nick
+// conflict), so a join that is wrong in several ways is refused as Prosody
+// would refuse it. The comment gives each check's Prosody priority and file.
+// One exception: Prosody's members-only check (-5) runs before its ban
+// (-10) and so tells an outcast "registration-required"; XEP-0045 (Banned
+// Users) says the service MUST inform a banned user that it is banned,
+// with forbidden, and Chorus does.
 var features = []feature{
-	nicknameFeature,
-	nickLengthFeature,
-	lockFeature,
-	banFeature,
-	membersOnlyFeature,
-	passwordFeature,
-	maxUsersFeature,
-	nickConflictFeature,
-	registerFeature,
+	nicknameFeature,     //   2, 1  muc.lib.lua: strict resourceprep, then a visible character
+	nickLengthFeature,   //   (1)   Chorus's own limit, checked with the nick
+	registerFeature,     //   0     register.lib.lua: nick reserved by someone else
+	banFeature,          // -10     muc.lib.lua; before members-only, unlike Prosody (see below)
+	membersOnlyFeature,  //  -5     members_only.lib.lua
+	passwordFeature,     // -20     password.lib.lua
+	lockFeature,         // -30     lock.lib.lua
+	maxUsersFeature,     //   -     not in Prosody 0.12's MUC; XEP-0045 §7.2.10, after its hooks
+	nickConflictFeature, //   -     muc.lib.lua handle_normal_presence, after every hook
 	nameFeature,
 	descriptionFeature,
 	persistentFeature,

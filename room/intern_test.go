@@ -15,7 +15,7 @@ func TestPresencesShared(t *testing.T) {
 	h.send(romeo, `<presence to='`+room1+`/Romeo'><show>away</show></presence>`)
 
 	r := h.g.rooms[room1]
-	j, m, ro := r.byNick["Juliet"].presence(), r.byNick["Mercutio"].presence(), r.byNick["Romeo"].presence()
+	j, m, ro := r.occupantByNick("Juliet").presence(), r.occupantByNick("Mercutio").presence(), r.occupantByNick("Romeo").presence()
 	if j == nil || j != m {
 		t.Errorf("equal presences stored twice: %p %p", j, m)
 	}

@@ -162,7 +162,7 @@ func (r *Room) decline(req *request, d *xmlel.Element) {
 		msg.Add(xmlel.New(NSClient, "body").AddText(text))
 	}
 	if to.Bare().String() == r.jid {
-		if o := r.byNick[to.Resourcepart()]; o != nil {
+		if o := r.occupantByNick(to.Resourcepart()); o != nil {
 			r.sendTo(o.Sessions(), msg)
 		}
 		return

@@ -36,7 +36,7 @@ func (r *Room) iqReturn(req *request) {
 		return // not an answer to anything we relayed
 	}
 	answerer := r.occupantBySession(target)
-	asker := r.byNick[req.nick]
+	asker := r.occupantByNick(req.nick)
 	if answerer == nil || asker == nil {
 		return
 	}

@@ -69,6 +69,8 @@ func (r *Room) normalPresence(req *request) {
 		// waits for a token (flood.go).
 		r.deferPresence(orig, req)
 	case orig.Nick == req.nick:
+		// Only the very same nick is an update; a nick that compares equal
+		// but looks different is a change of how it is shown.
 		r.updatePresence(orig, req, muc != nil)
 	default:
 		r.changeNick(orig, req)
@@ -82,7 +84,7 @@ func (r *Room) join(req *request, muc *xmlel.Element) {
 		nick:     req.nick,
 		aff:      r.affiliation(req.bare),
 		muc:      muc,
-		existing: r.byNick[req.nick],
+		existing: r.occupantByNick(req.nick),
 		newRoom:  !r.created,
 	}
 	if ja.newRoom {
@@ -133,7 +135,15 @@ func (r *Room) join(req *request, muc *xmlel.Element) {
 		o.setSession(req.from, sanitizePresence(req.st))
 		r.addOccupant(o)
 	} else {
-		// Another session of the same user under the same nick.
+		// Another session of the same user under the same nick. Prosody
+		// would make a second occupant for a nick that differs only in
+		// case or width; here that would be two look-alike occupants, so
+		// the session joins the occupant it matches, under the nick shown
+		// so far, and is told the room changed its nick (XEP-0045 status
+		// code 210).
+		if o.Nick != req.nick {
+			selfCodes = append(selfCodes, statusNickAssigned)
+		}
 		o.setSession(req.from, sanitizePresence(req.st))
 		r.byReal[req.from] = o
 		r.audienceChanged()
@@ -195,14 +205,16 @@ func (r *Room) sessionLeftPresence(o *Occupant, full string, base *xmlel.Element
 // role (XEP-0045 §7.6): unavailable with 303 and the new nick, then the
 // presence under the new nick.
 func (r *Room) changeNick(o *Occupant, req *request) {
-	ja := &joinAttempt{req: req, nick: req.nick, aff: r.affiliation(req.bare), existing: r.byNick[req.nick]}
-	for _, check := range []func(*Room, *joinAttempt) *stanzaError{checkNick, checkNickLength, checkNickConflict, checkReservedNick} {
+	ja := &joinAttempt{req: req, nick: req.nick, aff: r.affiliation(req.bare), existing: r.occupantByNick(req.nick)}
+	for _, check := range nickChangeChecks {
 		if e := check(r, ja); e != nil {
 			r.replyError(req, e)
 			return
 		}
 	}
-	if ja.existing != nil || len(o.sessions) > 1 {
+	// The occupant's own nick under another case or width is only a new
+	// way to show it; any other occupant's is taken.
+	if (ja.existing != nil && ja.existing != o) || len(o.sessions) > 1 {
 		r.replyError(req, errNotAcceptable.withText("Changing the nick of one of several sessions is not supported; leave and join instead"))
 		return
 	}
@@ -221,7 +233,7 @@ func (r *Room) answerProbe(prober *Occupant, req *request) {
 		r.replyError(req, errNotAcceptable.withText("You are not currently connected to this chat"))
 		return
 	}
-	target := r.byNick[req.nick]
+	target := r.occupantByNick(req.nick)
 	if target == nil {
 		p := xmlel.New(NSClient, "presence", "from", req.to, "type", "unavailable")
 		r.send(req.from, p)
@@ -257,17 +269,6 @@ func (r *Room) kickForError(req *request) {
 }
 
 // The entry checks that are not features of their own.
-
-var nicknameFeature = feature{name: "nickname", preJoin: checkNick}
-
-// checkNick refuses nicknames that show as nothing (Prosody and XEP-0045
-// §7.2.x: a nick must be a valid, visible resourcepart).
-func checkNick(r *Room, j *joinAttempt) *stanzaError {
-	if strings.TrimSpace(j.nick) == "" {
-		return errJIDMalformed.withText("Nicknames must not be empty or blank")
-	}
-	return nil
-}
 
 var banFeature = feature{name: "ban", preJoin: func(r *Room, j *joinAttempt) *stanzaError {
 	// XEP-0045 §7.2.7: banned users are refused with forbidden.

@@ -121,7 +121,7 @@ func TestSessionCheckRemovesGhosts(t *testing.T) {
 	// A client that does not do pings stays.
 	h.send(nurse, join("Nurse"))
 	out = h.send(nurse, `<iq type='error' id='`+ghostPrefix+`x' to='`+room1+`'><error type='cancel'><feature-not-implemented xmlns='urn:ietf:params:xml:ns:xmpp-stanzas'/></error></iq>`)
-	if len(out) != 0 || h.g.rooms[room1].byNick["Nurse"] == nil {
+	if len(out) != 0 || h.g.rooms[room1].occupantByNick("Nurse") == nil {
 		t.Errorf("live client removed: %v", out)
 	}
 }

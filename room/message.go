@@ -122,7 +122,7 @@ func (r *Room) messageToOccupant(req *request) {
 		r.replyError(req, e)
 		return
 	}
-	to := r.byNick[req.nick]
+	to := r.occupantByNick(req.nick)
 	if to == nil {
 		r.replyError(req, errItemNotFound.withText("Recipient not in room"))
 		return

@@ -21,10 +21,18 @@ func checkReservedNick(r *Room, j *joinAttempt) *stanzaError {
 	return nil
 }
 
-// reservedBy returns the bare JID that reserved nick, or "".
+// reservedBy returns the bare JID that reserved nick, or a nick that is
+// the same (nickKey), or "".
 func (r *Room) reservedBy(nick string) string {
+	key := ""
 	for j, rec := range r.affs {
-		if rec.nick == nick {
+		if rec.nick == "" {
+			continue
+		}
+		if key == "" {
+			key = nickKey(nick)
+		}
+		if rec.nick == nick || nickKey(rec.nick) == key {
 			return j
 		}
 	}
@@ -74,13 +82,19 @@ func (r *Room) register(req *request) {
 		return
 	}
 	nick := form.Field("muc#register_roomnick").Value()
+	// As Prosody: a nick to reserve must pass strict Resourceprep
+	// (register.lib.lua answers modify/bad-request); Chorus also wants it
+	// visible, as for joins.
 	if pj, ok := parseJID(r.jid + "/" + nick); !ok || nick == "" {
-		r.replyError(req, errBadRequest.withText("Invalid nickname"))
+		r.replyError(req, errBadRequest.withText(textNickInvalid))
+		return
+	} else if e := nickError(pj.Resourcepart()); e != nil {
+		r.replyError(req, errBadRequest.withText(e.text))
 		return
 	} else {
 		nick = pj.Resourcepart()
 	}
-	if o := r.byNick[nick]; o != nil && o.Bare != req.bare {
+	if o := r.occupantByNick(nick); o != nil && o.Bare != req.bare {
 		r.replyError(req, errConflict)
 		return
 	}

@@ -7,6 +7,7 @@ import (
 	"encoding/binary"
 	mrand "math/rand/v2"
 	"sort"
+	"strings"
 	"sync"
 	"time"
 
@@ -207,14 +208,12 @@ func (g *Registry) Handle(st *xmlel.Element) []Out {
 		if req.typ == "error" || req.typ == "result" {
 			return nil
 		}
-		// Answer from the service itself: an unusable address cannot be
-		// the sender, and the host would refuse a foreign one.
-		e := errorReply(st, errJIDMalformed, "")
-		e.SetAttr("from", g.svc.domain)
-		return []Out{To1(req.from, e)}
+		return []Out{To1(req.from, g.malformed(st))}
 	}
 	req.to, req.nick = to.String(), to.Resource()
-	st.SetAttr("to", req.to) // replies are sent from the canonical address
+	// Replies are sent from the canonical address, or from the room when
+	// the resourcepart cannot be a nick (see replyAddress).
+	st.SetAttr("to", replyAddress(to))
 	roomJID := to.Bare()
 	for {
 		r, err := g.lookup(roomJID, req)
@@ -237,6 +236,30 @@ func (g *Registry) Handle(st *xmlel.Element) []Out {
 		g.collect(r)
 		return outs
 	}
+}
+
+// malformed answers a stanza whose 'to' is no address of a room or
+// occupant here. The answer never comes from that address (RFC 6120
+// §8.3.1 rule 2: addresses are swapped unless that puts a malformed JID in
+// 'from'; and the host refuses a foreign one). It comes from the room when
+// the part before the '/' is a room of this service, so only the nick was
+// wrong, and says so; else from the service.
+func (g *Registry) malformed(st *xmlel.Element) *xmlel.Element {
+	raw := st.Attr("to")
+	if i := strings.IndexByte(raw, '/'); i >= 0 {
+		if room, ok := ParseAddress(raw[:i]); ok && room.Local() != "" && room.Domain() == g.svc.domain {
+			text := textNickInvalid
+			if raw[i+1:] == "" {
+				text = textNickEmpty
+			}
+			e := errorReply(st, errJIDMalformed.withText(text), room.String())
+			e.SetAttr("from", room.String())
+			return e
+		}
+	}
+	e := errorReply(st, errJIDMalformed, "")
+	e.SetAttr("from", g.svc.domain)
+	return e
 }
 
 // lookup returns the room, creating it when the stanza is a join by someone

@@ -23,7 +23,7 @@ func (r *Room) checkRole(actorFull string, c roleChange) *stanzaError {
 // setRole applies a role change; RoleNone kicks (status 307).
 func (r *Room) setRole(actor string, c roleChange) {
 	o := c.target
-	if r.byNick[o.Nick] != o {
+	if r.occupantByNick(o.Nick) != o {
 		return // an earlier item of the same request removed it
 	}
 	var codes []string

@@ -38,8 +38,8 @@ type Room struct {
 	vcard      *xmlel.Element // the room's vCard, set by an owner
 	avatarHash string         // SHA-1 of the vCard photo, hex
 
-	occupants []*Occupant // in order of joining, for stable fan-out
-	byNick    map[string]*Occupant
+	occupants []*Occupant          // in order of joining, for stable fan-out
+	byNick    map[string]*Occupant // by nickKey of the nick
 	byReal    map[string]*Occupant // full real JID of each session
 	// everyone caches allSessions(nil), the recipients of every broadcast;
 	// nil after any change to who is present (audienceChanged).
@@ -154,7 +154,7 @@ func (r *Room) occupantBySession(full string) *Occupant {
 func (r *Room) addOccupant(o *Occupant) {
 	r.audienceChanged()
 	r.occupants = append(r.occupants, o)
-	r.byNick[o.Nick] = o
+	r.byNick[nickKey(o.Nick)] = o
 	for _, s := range o.sessions {
 		r.byReal[s.jid] = o
 	}
@@ -169,8 +169,8 @@ func (r *Room) removeOccupant(o *Occupant) {
 			break
 		}
 	}
-	if r.byNick[o.Nick] == o {
-		delete(r.byNick, o.Nick)
+	if k := nickKey(o.Nick); r.byNick[k] == o {
+		delete(r.byNick, k)
 	}
 	for _, s := range o.sessions {
 		if r.byReal[s.jid] == o {

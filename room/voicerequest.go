@@ -53,7 +53,7 @@ func (r *Room) voiceResponse(req *request, moderator *Occupant, form *forms.Form
 	if err != nil || !allow {
 		return // declined, or nothing decided
 	}
-	target := r.byNick[form.Field("muc#roomnick").Value()]
+	target := r.occupantByNick(form.Field("muc#roomnick").Value())
 	if target == nil {
 		if j := form.Field("muc#jid").Value(); j != "" {
 			target = r.occupantBySession(j)
