@@ -32,16 +32,16 @@ type feature struct {
 // the highest priority down, then handle_normal_presence checks the nick
 // conflict), so a join that is wrong in several ways is refused as Prosody
 // would refuse it. The comment gives each check's Prosody priority and file.
-// One exception: Prosody's members-only check (-5) runs before its ban
-// (-10) and so tells an outcast "registration-required"; XEP-0045 (Banned
-// Users) says the service MUST inform a banned user that it is banned,
-// with forbidden, and Chorus does.
+// XEP-0045 asks both that a banned user be told it is banned (§7.2.8) and
+// that a non-member be refused a members-only room (§7.2.7) without
+// ordering them; Prosody's members-only check (-5) runs first, so an outcast
+// of a members-only room hears registration-required, and so it does here.
 var features = []feature{
 	nicknameFeature,     //   2, 1  muc.lib.lua: strict resourceprep, then a visible character
 	nickLengthFeature,   //   (1)   Chorus's own limit, checked with the nick
 	registerFeature,     //   0     register.lib.lua: nick reserved by someone else
-	banFeature,          // -10     muc.lib.lua; before members-only, unlike Prosody (see below)
 	membersOnlyFeature,  //  -5     members_only.lib.lua
+	banFeature,          // -10     muc.lib.lua
 	passwordFeature,     // -20     password.lib.lua
 	lockFeature,         // -30     lock.lib.lua
 	maxUsersFeature,     //   -     not in Prosody 0.12's MUC; XEP-0045 §7.2.10, after its hooks

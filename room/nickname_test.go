@@ -255,10 +255,10 @@ func TestJoinRefusalOrder(t *testing.T) {
 			reserve(h, "nurse@localhost", "Angelica")
 			ban(h, "juliet@localhost")
 		}, room1 + "/Angelica", "cancel/conflict"},
-		4: {"banned, members-only (XEP-0045 over Prosody)", func(h *harness) {
+		4: {"banned, members-only", func(h *harness) {
 			h.createRoom("muc#roomconfig_membersonly", "1")
 			ban(h, "juliet@localhost")
-		}, room1 + "/Juliet", "auth/forbidden"},
+		}, room1 + "/Juliet", "auth/registration-required"},
 		5: {"members-only, password", func(h *harness) {
 			h.createRoom("muc#roomconfig_membersonly", "1", "muc#roomconfig_roomsecret", "pw")
 		}, room1 + "/Juliet", "auth/registration-required"},
