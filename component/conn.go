@@ -2,6 +2,7 @@ package component
 
 import (
 	"context"
+	"encoding/xml"
 	"errors"
 	"fmt"
 	"math/rand/v2"
@@ -10,8 +11,6 @@ import (
 	"time"
 
 	"github.com/rs/zerolog"
-	"mellium.im/xmpp"
-	"mellium.im/xmpp/component"
 	"mellium.im/xmpp/jid"
 	"mellium.im/xmpp/stream"
 
@@ -186,13 +185,13 @@ func (r *runner) writeTimeout() time.Duration {
 // long the link was up (zero when the handshake did not succeed) and why it
 // ended.
 func (r *runner) connectOnce(ctx context.Context) (time.Duration, error) {
-	d := net.Dialer{Timeout: dialTimeout}
-	nc, err := d.DialContext(ctx, "tcp", r.cfg.Server)
+	dialer := net.Dialer{Timeout: dialTimeout}
+	nc, err := dialer.DialContext(ctx, "tcp", r.cfg.Server)
 	if err != nil {
 		return 0, err
 	}
 	mc := &meteredConn{Conn: nc, limit: int64(r.meterLimit())}
-	sess, err := r.handshake(ctx, mc)
+	d, err := r.handshake(ctx, mc)
 	if err != nil {
 		nc.Close()
 		return 0, err
@@ -203,7 +202,7 @@ func (r *runner) connectOnce(ctx context.Context) (time.Duration, error) {
 	if r.cfg.OnState != nil {
 		r.cfg.OnState(true)
 	}
-	l := newLink(r, sess.Conn(), sess.TokenReader())
+	l := newLink(r, mc, &streamReader{d: d})
 	l.meter = mc
 	mc.stanzaDone()
 	l.resync = r.wasUp
@@ -225,26 +224,24 @@ type handshakeError struct{ err stream.Error }
 func (e handshakeError) Error() string { return "handshake refused: " + describeStreamError(e.err) }
 func (e handshakeError) Unwrap() error { return e.err }
 
-func (r *runner) handshake(ctx context.Context, nc net.Conn) (*xmpp.Session, error) {
+func (r *runner) handshake(ctx context.Context, nc net.Conn) (*xml.Decoder, error) {
 	// The deadline bounds a server that accepts TCP but never answers;
-	// cancelling ctx interrupts the handshake the same way. mellium gets a
-	// background context so that its own deadline watcher cannot fire after
-	// the handshake, in the middle of our reads.
+	// cancelling ctx interrupts the handshake the same way.
 	nc.SetDeadline(time.Now().Add(handshakeTimeout))
 	stop := context.AfterFunc(ctx, func() { nc.SetDeadline(aLongTimeAgo) })
-	sess, err := component.NewSession(context.Background(), r.domain, []byte(r.cfg.Secret), nc)
+	d, err := openStream(nc, r.domain.String(), r.cfg.Secret)
 	if !stop() {
 		return nil, ctx.Err()
 	}
 	if err != nil {
-		var se stream.Error
-		if errors.As(err, &se) {
-			return nil, handshakeError{se}
+		var he handshakeError
+		if errors.As(err, &he) {
+			return nil, err
 		}
 		return nil, fmt.Errorf("handshake: %w", err)
 	}
 	nc.SetDeadline(time.Time{})
-	return sess, nil
+	return d, nil
 }
 
 func (r *runner) logFailure(err error, wasUp bool, wait time.Duration) {

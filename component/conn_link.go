@@ -15,7 +15,6 @@ import (
 	"sync"
 	"time"
 
-	"mellium.im/xmlstream"
 	"mellium.im/xmpp/stream"
 
 	"chorus/internal/xmlel"
@@ -40,7 +39,7 @@ const shutdownTimeout = 5 * time.Second
 type link struct {
 	r      *runner
 	nc     net.Conn
-	tr     xmlstream.TokenReadCloser
+	tr     xml.TokenReader
 	limits xmlel.Limits
 	domain string
 
@@ -82,7 +81,7 @@ type batch struct {
 	read time.Time
 }
 
-func newLink(r *runner, nc net.Conn, tr xmlstream.TokenReadCloser) *link {
+func newLink(r *runner, nc net.Conn, tr xml.TokenReader) *link {
 	n := r.cfg.Workers
 	if n <= 0 {
 		n = runtime.GOMAXPROCS(0)
@@ -122,7 +121,6 @@ func (l *link) serve(ctx context.Context) error {
 	readErr := make(chan error, 1)
 	go func() {
 		readErr <- l.readLoop()
-		l.tr.Close()
 	}()
 
 	select {
@@ -133,7 +131,7 @@ func (l *link) serve(ctx context.Context) error {
 			// RFC 6120 §4.9.3.12: the stream ends with policy-violation;
 			// the runner reconnects.
 			cond = "policy-violation"
-		case errors.Is(err, xmlel.ErrRestricted):
+		case errors.Is(err, errRestrictedXML), errors.Is(err, xmlel.ErrRestricted):
 			cond = "restricted-xml" // RFC 6120 §4.9.3.18: no DTDs, PIs
 		}
 		if cond != "" {
