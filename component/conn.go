@@ -163,16 +163,23 @@ type Resyncer interface {
 }
 
 // meterLimit is how many bytes may arrive without a complete stanza before
-// the stream is ended with policy-violation: twice the stanza limit, so
-// stanzas somewhat over the limit are refused one by one (the link stays
-// up) and only far larger input costs the link.
+// the stream is ended with policy-violation. Stanzas over the limit are
+// refused one by one and the link stays up, so this bound must lie above
+// anything a server forwards from a user, or one user could cost every room
+// the link. A server re-escapes what it forwards: Prosody writes each ' and
+// " of text or attribute values as a six-byte entity, so a stanza a client
+// sent within Prosody's c2s limit (256 KiB by default, as our own default)
+// can reach us six times as large. Eight times the larger of our limit and
+// that default is beyond it; only a link that is broken or hostile as a
+// whole sends more.
 func (r *runner) meterLimit() int {
-	limit := r.cfg.MaxStanzaBytes
-	if limit <= 0 {
-		limit = xmlel.DefaultLimits.MaxBytes
-	}
-	return 2*limit + 64<<10
+	limit := max(r.cfg.MaxStanzaBytes, xmlel.DefaultLimits.MaxBytes)
+	return meterFactor*limit + 64<<10
 }
+
+// meterFactor is the escaping expansion a forwarded stanza may have (six),
+// and some room for the server's own attributes.
+const meterFactor = 8
 
 func (r *runner) writeTimeout() time.Duration {
 	if r.cfg.WriteTimeout > 0 {
