@@ -119,20 +119,25 @@ func Run(ctx context.Context, cfg Config, h Handler) error {
 		go r.trim.run(tctx, cfg.TrimAfter, freeOSMemory)
 	}
 
-	b := backoff{min: cfg.MinBackoff, max: cfg.MaxBackoff}
+	// failures counts the attempts in a row that never got the link up.
+	// Only they make the wait grow: a link that came up and was lost
+	// (a stream error, a server restart, however short it lived) is
+	// retried after the shortest wait, so that a user who can end the
+	// link cannot also make every outage after it longer.
+	failures := 0
 	for {
 		up, err := r.connectOnce(ctx)
 		if ctx.Err() != nil {
 			log.Info().Msg("component stopped")
 			return nil
 		}
-		// A link that stayed up longer than the longest wait was not
-		// flapping: start the next series of attempts from the shortest wait.
-		if up >= cfg.MaxBackoff {
-			b.reset()
+		if up {
+			failures = 0
+		} else {
+			failures++
 		}
-		wait := b.next()
-		r.logFailure(err, up > 0, wait)
+		wait := backoffWait(cfg.MinBackoff, cfg.MaxBackoff, failures, rand.N[time.Duration])
+		r.logFailure(err, up, wait)
 		t := time.NewTimer(wait)
 		select {
 		case <-ctx.Done():
@@ -188,22 +193,20 @@ func (r *runner) writeTimeout() time.Duration {
 	return writeTimeout
 }
 
-// connectOnce dials, negotiates and serves one connection. It returns how
-// long the link was up (zero when the handshake did not succeed) and why it
-// ended.
-func (r *runner) connectOnce(ctx context.Context) (time.Duration, error) {
+// connectOnce dials, negotiates and serves one connection. It returns
+// whether the handshake succeeded and why the connection ended.
+func (r *runner) connectOnce(ctx context.Context) (bool, error) {
 	dialer := net.Dialer{Timeout: dialTimeout}
 	nc, err := dialer.DialContext(ctx, "tcp", r.cfg.Server)
 	if err != nil {
-		return 0, err
+		return false, err
 	}
 	mc := &meteredConn{Conn: nc, limit: int64(r.meterLimit())}
 	d, err := r.handshake(ctx, mc)
 	if err != nil {
 		nc.Close()
-		return 0, err
+		return false, err
 	}
-	start := time.Now()
 	r.log.Info().Msg("component connected")
 	r.cfg.Metrics.linkUp()
 	if r.cfg.OnState != nil {
@@ -219,7 +222,7 @@ func (r *runner) connectOnce(ctx context.Context) (time.Duration, error) {
 	if r.cfg.OnState != nil {
 		r.cfg.OnState(false)
 	}
-	return time.Since(start), err
+	return true, err
 }
 
 // aLongTimeAgo is a deadline in the past, to interrupt blocked I/O.
@@ -291,20 +294,17 @@ func describeStreamError(e stream.Error) string {
 	return s
 }
 
-// backoff is exponential backoff with jitter: each wait is drawn from the
-// upper half of the current step, so reconnecting components spread out
-// while the wait still grows.
-type backoff struct {
-	min, max, cur time.Duration
-}
-
-func (b *backoff) next() time.Duration {
-	if b.cur < b.min {
-		b.cur = b.min
+// backoffWait is the wait before the next attempt after failures attempts
+// in a row that did not get the link up (zero after a link that was up):
+// exponential from minWait, capped at maxWait, drawn from the upper half of
+// the step so that reconnecting components spread out, and never shorter
+// than minWait, which keeps a server that drops every link at once from
+// making us spin. jitter(n) returns a value in [0, n).
+func backoffWait(minWait, maxWait time.Duration, failures int, jitter func(time.Duration) time.Duration) time.Duration {
+	step := minWait
+	for i := 0; i < failures && step < maxWait; i++ {
+		step *= 2
 	}
-	d := b.cur/2 + rand.N(b.cur/2+1)
-	b.cur = min(2*b.cur, b.max)
-	return d
+	step = min(step, maxWait)
+	return max(minWait, step/2+jitter(step/2+1))
 }
-
-func (b *backoff) reset() { b.cur = 0 }
