@@ -37,6 +37,14 @@ func StartChorus(tb testing.TB, server, secret string) {
 // and written what it holds; the store stays open.
 func RunChorus(tb testing.TB, server, secret string, st store.Store) (stop func()) {
 	tb.Helper()
+	return RunChorusWith(tb, server, secret, st, nil)
+}
+
+// RunChorusWith is RunChorus with tune, if not nil, applied to the
+// component's configuration before it starts: for tests of its limits, or
+// that watch the link (wrap OnState, which signals that the link is up).
+func RunChorusWith(tb testing.TB, server, secret string, st store.Store, tune func(*component.Config)) (stop func()) {
+	tb.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	up := make(chan struct{}, 1)
 	cfg := component.Config{
@@ -54,6 +62,9 @@ func RunChorus(tb testing.TB, server, secret string, st store.Store) (stop func(
 				}
 			}
 		},
+	}
+	if tune != nil {
+		tune(&cfg)
 	}
 	reg := room.NewRegistry(room.Options{Domain: Service, Admins: []string{AdminJID}, Store: st,
 		OnStoreError: func(err error) { tb.Errorf("store: %v", err) }})
