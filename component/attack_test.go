@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"chorus/internal/xmlel"
+	"chorus/room"
 )
 
 // linkAttack is one stanza a server accepts from a user and forwards to us,
@@ -145,5 +146,39 @@ func TestOneStanzaNeverCostsTheLink(t *testing.T) {
 	}
 	if n := hs.logs.count("stream error"); n != 0 {
 		t.Errorf("%d stream errors logged", n)
+	}
+}
+
+// TestOversizedOutputDropped: a stanza we would write beyond what the
+// server takes from a component (Prosody ends the link over one) is
+// dropped, for every recipient, and the link carries on. A user can make
+// one: a payload of quotes in an attribute comes back re-escaped to six
+// times the size the user sent.
+func TestOversizedOutputDropped(t *testing.T) {
+	srv := newFakeServer(t, testDomain, testSecret)
+	h := funcHandler{handle: func(st *xmlel.Element) []room.Out {
+		msg := xmlel.New(xmlel.NSClient, "message", "from", "room@"+testDomain+"/m", "type", "groupchat", "id", st.Attr("id"))
+		if st.Attr("id") == "big" {
+			msg.Add(xmlel.New("urn:x", "x", "a", strings.Repeat(`"`, 100<<10)))
+		}
+		return []room.Out{{To: []string{"a@localhost/a", "b@localhost/b"}, Stanza: msg}}
+	}}
+	hs := startRun(t, testConfig(srv), h)
+	c := srv.next(t)
+	hs.waitState(t, true)
+	c.send(t, `<message from='a@localhost/a' to='room@`+testDomain+`' id='big' type='groupchat'/>`)
+	c.send(t, `<message from='a@localhost/a' to='room@`+testDomain+`' id='small' type='groupchat'/>`)
+	for _, to := range []string{"a@localhost/a", "b@localhost/b"} {
+		if st := c.read(t); st == nil || st.Attr("id") != "small" || st.Attr("to") != to {
+			t.Fatalf("got %s, want the small message to %s", clip(fmt.Sprint(st)), to)
+		}
+	}
+	if n := hs.logs.count("dropped outbound stanza: larger than the server takes from a component"); n != 1 {
+		t.Errorf("%d log lines about the dropped stanza, want 1", n)
+	}
+	select {
+	case up := <-hs.states:
+		t.Errorf("link state changed to %v", up)
+	default:
 	}
 }

@@ -497,6 +497,14 @@ func (l *link) writeBatch(bw *bufio.Writer, batch []room.Out, buf []byte) ([]byt
 		var cut int
 		buf, cut = o.Stanza.AppendShared(buf[:0])
 		head, tail := buf[:cut], buf[cut:]
+		if len(buf) > maxOutStanzaBytes-maxAddrBytes {
+			// The server ends the whole link over one stanza beyond its
+			// limit for components; a user can make one by putting quotes
+			// or '>' in a payload we re-escape (up to six times larger).
+			l.r.log.Warn().Str("stanza", o.Stanza.Local).Str("from", o.Stanza.Attr("from")).Int("bytes", len(buf)).
+				Int("recipients", len(o.To)).Msg("dropped outbound stanza: larger than the server takes from a component")
+			continue
+		}
 		n := 0
 		for _, to := range o.To {
 			if to == "" {
@@ -521,6 +529,15 @@ func (l *link) writeBatch(bw *bufio.Writer, batch []room.Out, buf []byte) ([]byt
 	}
 	return buf, nil
 }
+
+// maxOutStanzaBytes bounds one stanza we write: Prosody closes the
+// component stream over a stanza larger than its component_stanza_size_limit
+// (512 KiB by default, mod_component.lua), less some room.
+const maxOutStanzaBytes = 512<<10 - 1<<10
+
+// maxAddrBytes is the longest address a stanza is written to (RFC 7622
+// §3.1: three parts of at most 1023 bytes, and the separators).
+const maxAddrBytes = 3 * 1024
 
 // inDomain reports whether addr is domain or a JID at domain (room@domain,
 // room@domain/nick, domain/resource), splitting as the server does: the
