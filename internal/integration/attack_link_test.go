@@ -230,3 +230,68 @@ func TestOneUserCannotTakeTheLinkDown(t *testing.T) {
 		"the other user: %d/%d messages delivered, %d bounced; link down %d times",
 		refused, float64(sent)/(1<<20), answered, len(res.delivered), talk, len(res.bounced), downs.Load())
 }
+
+// TestReEscapedEchoDoesNotCostTheLink: a user in a room sends a groupchat
+// message whose payload attribute holds 200 KB of raw quotes: within
+// Prosody's 256 KiB client limit and within Chorus's default stanza limit
+// once decoded, but Prosody forwards each quote as &quot;, and the room's
+// echo to its occupants would be as large, beyond the 512 KiB Prosody takes
+// from a component (component_stanza_size_limit), over which it closes the
+// component stream. Chorus drops that echo; the other occupant's messages
+// all come back and nothing bounces.
+func TestReEscapedEchoDoesNotCostTheLink(t *testing.T) {
+	if testing.Short() {
+		t.Skip("integration with Prosody skipped in -short mode")
+	}
+	require(t, prosody.Available())
+	srv, err := prosody.Start(t, prosody.Options{Host: Host, Component: Service, LogLevel: "warn"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var downs atomic.Int32
+	stop := RunChorusWith(t, srv.ComponentAddr(), srv.Secret(), nil, func(cfg *component.Config) {
+		onState := cfg.OnState
+		cfg.OnState = func(up bool) {
+			if !up {
+				downs.Add(1)
+			}
+			onState(up)
+		}
+	})
+	defer stop()
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+
+	const roomJID = "echo@" + Service
+	juliet := dialFault(ctx, t, srv.C2SAddr(), "juliet@localhost/b")
+	juliet.send(t, `<presence to='`+roomJID+`/Juliet'><x xmlns='http://jabber.org/protocol/muc'/></presence>`)
+	juliet.expect(ctx, t, "subject", func(e *xmlel.Element) bool { return e.Child(xmlel.NSClient, "subject") != nil })
+	juliet.send(t, `<iq type='set' id='cfg' to='`+roomJID+`'><query xmlns='http://jabber.org/protocol/muc#owner'><x xmlns='jabber:x:data' type='submit'/></query></iq>`)
+	juliet.expect(ctx, t, "instant room", func(e *xmlel.Element) bool { return e.Attr("id") == "cfg" && e.Attr("type") == "result" })
+	mallory := dialFault(ctx, t, srv.C2SAddr(), "mallory@localhost/x")
+	mallory.send(t, `<presence to='`+roomJID+`/Mallory'><x xmlns='http://jabber.org/protocol/muc'/></presence>`)
+	mallory.expect(ctx, t, "subject", func(e *xmlel.Element) bool { return e.Child(xmlel.NSClient, "subject") != nil })
+
+	const quotes = 200 << 10
+	for i := range 3 {
+		raw := fmt.Sprintf(`<message to='%s' type='groupchat' id='q%d'><body>q</body><x xmlns='urn:x' a='%s'/></message>`,
+			roomJID, i, strings.Repeat(`"`, quotes))
+		if err := mallory.conn.SendRaw(raw); err != nil {
+			t.Fatal(err)
+		}
+		body := fmt.Sprint("after ", i)
+		juliet.send(t, `<message to='`+roomJID+`' type='groupchat' id='j`+fmt.Sprint(i)+`'><body>`+body+`</body></message>`)
+		e, err := juliet.wait(ctx, 20*time.Second, func(e *xmlel.Element) bool {
+			return e.Attr("type") == "error" || e.ChildText(xmlel.NSClient, "body") == body
+		})
+		if err != nil {
+			t.Fatalf("round %d: %v", i, err)
+		}
+		if e.Attr("type") == "error" {
+			t.Fatalf("round %d: the other user's message bounced: %s", i, e)
+		}
+	}
+	if n := downs.Load(); n != 0 {
+		t.Errorf("the link went down %d times", n)
+	}
+}
