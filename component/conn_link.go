@@ -325,7 +325,9 @@ func (l *link) handle(st *xmlel.Element) (outs []room.Out) {
 func (l *link) refuse(start xml.StartElement, why error) {
 	stub := &xmlel.Element{Space: xmlel.NSClient, Local: start.Name.Local}
 	for _, a := range start.Attr {
-		if a.Name.Space == "" {
+		switch {
+		case a.Name.Space != "":
+		case a.Name.Local == "from", a.Name.Local == "to", a.Name.Local == "id", a.Name.Local == "type":
 			stub.Attrs = append(stub.Attrs, xmlel.Attr{Local: a.Name.Local, Value: a.Value})
 		}
 	}
