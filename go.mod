@@ -10,7 +10,6 @@ require (
 	github.com/rs/zerolog v1.35.1
 	github.com/xdg-go/stringprep v1.0.4
 	golang.org/x/text v0.42.0
-	mellium.im/xmlstream v0.15.4
 	mellium.im/xmpp v0.23.0
 	modernc.org/libc v1.77.1
 	modernc.org/sqlite v1.60.1
@@ -40,6 +39,7 @@ require (
 	google.golang.org/protobuf v1.36.12 // indirect
 	mellium.im/reader v0.1.0 // indirect
 	mellium.im/sasl v0.3.2 // indirect
+	mellium.im/xmlstream v0.15.4 // indirect
 	modernc.org/mathutil v1.7.1 // indirect
 	modernc.org/memory v1.12.1 // indirect
 )

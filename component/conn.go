@@ -2,6 +2,7 @@ package component
 
 import (
 	"context"
+	"encoding/xml"
 	"errors"
 	"fmt"
 	"math/rand/v2"
@@ -10,8 +11,6 @@ import (
 	"time"
 
 	"github.com/rs/zerolog"
-	"mellium.im/xmpp"
-	"mellium.im/xmpp/component"
 	"mellium.im/xmpp/jid"
 	"mellium.im/xmpp/stream"
 
@@ -120,20 +119,25 @@ func Run(ctx context.Context, cfg Config, h Handler) error {
 		go r.trim.run(tctx, cfg.TrimAfter, freeOSMemory)
 	}
 
-	b := backoff{min: cfg.MinBackoff, max: cfg.MaxBackoff}
+	// failures counts the attempts in a row that never got the link up.
+	// Only they make the wait grow: a link that came up and was lost
+	// (a stream error, a server restart, however short it lived) is
+	// retried after the shortest wait, so that a user who can end the
+	// link cannot also make every outage after it longer.
+	failures := 0
 	for {
 		up, err := r.connectOnce(ctx)
 		if ctx.Err() != nil {
 			log.Info().Msg("component stopped")
 			return nil
 		}
-		// A link that stayed up longer than the longest wait was not
-		// flapping: start the next series of attempts from the shortest wait.
-		if up >= cfg.MaxBackoff {
-			b.reset()
+		if up {
+			failures = 0
+		} else {
+			failures++
 		}
-		wait := b.next()
-		r.logFailure(err, up > 0, wait)
+		wait := backoffWait(cfg.MinBackoff, cfg.MaxBackoff, failures, rand.N[time.Duration])
+		r.logFailure(err, up, wait)
 		t := time.NewTimer(wait)
 		select {
 		case <-ctx.Done():
@@ -178,16 +182,23 @@ type Timed interface {
 const timerTick = 100 * time.Millisecond
 
 // meterLimit is how many bytes may arrive without a complete stanza before
-// the stream is ended with policy-violation: twice the stanza limit, so
-// stanzas somewhat over the limit are refused one by one (the link stays
-// up) and only far larger input costs the link.
+// the stream is ended with policy-violation. Stanzas over the limit are
+// refused one by one and the link stays up, so this bound must lie above
+// anything a server forwards from a user, or one user could cost every room
+// the link. A server re-escapes what it forwards: Prosody writes each ' and
+// " of text or attribute values as a six-byte entity, so a stanza a client
+// sent within Prosody's c2s limit (256 KiB by default, as our own default)
+// can reach us six times as large. Eight times the larger of our limit and
+// that default is beyond it; only a link that is broken or hostile as a
+// whole sends more.
 func (r *runner) meterLimit() int {
-	limit := r.cfg.MaxStanzaBytes
-	if limit <= 0 {
-		limit = xmlel.DefaultLimits.MaxBytes
-	}
-	return 2*limit + 64<<10
+	limit := max(r.cfg.MaxStanzaBytes, xmlel.DefaultLimits.MaxBytes)
+	return meterFactor*limit + 64<<10
 }
+
+// meterFactor is the escaping expansion a forwarded stanza may have (six),
+// and some room for the server's own attributes.
+const meterFactor = 8
 
 func (r *runner) writeTimeout() time.Duration {
 	if r.cfg.WriteTimeout > 0 {
@@ -196,28 +207,26 @@ func (r *runner) writeTimeout() time.Duration {
 	return writeTimeout
 }
 
-// connectOnce dials, negotiates and serves one connection. It returns how
-// long the link was up (zero when the handshake did not succeed) and why it
-// ended.
-func (r *runner) connectOnce(ctx context.Context) (time.Duration, error) {
-	d := net.Dialer{Timeout: dialTimeout}
-	nc, err := d.DialContext(ctx, "tcp", r.cfg.Server)
+// connectOnce dials, negotiates and serves one connection. It returns
+// whether the handshake succeeded and why the connection ended.
+func (r *runner) connectOnce(ctx context.Context) (bool, error) {
+	dialer := net.Dialer{Timeout: dialTimeout}
+	nc, err := dialer.DialContext(ctx, "tcp", r.cfg.Server)
 	if err != nil {
-		return 0, err
+		return false, err
 	}
 	mc := &meteredConn{Conn: nc, limit: int64(r.meterLimit())}
-	sess, err := r.handshake(ctx, mc)
+	d, err := r.handshake(ctx, mc)
 	if err != nil {
 		nc.Close()
-		return 0, err
+		return false, err
 	}
-	start := time.Now()
 	r.log.Info().Msg("component connected")
 	r.cfg.Metrics.linkUp()
 	if r.cfg.OnState != nil {
 		r.cfg.OnState(true)
 	}
-	l := newLink(r, sess.Conn(), sess.TokenReader())
+	l := newLink(r, mc, &streamReader{d: d})
 	l.meter = mc
 	mc.stanzaDone()
 	l.resync = r.wasUp
@@ -227,7 +236,7 @@ func (r *runner) connectOnce(ctx context.Context) (time.Duration, error) {
 	if r.cfg.OnState != nil {
 		r.cfg.OnState(false)
 	}
-	return time.Since(start), err
+	return true, err
 }
 
 // aLongTimeAgo is a deadline in the past, to interrupt blocked I/O.
@@ -239,26 +248,24 @@ type handshakeError struct{ err stream.Error }
 func (e handshakeError) Error() string { return "handshake refused: " + describeStreamError(e.err) }
 func (e handshakeError) Unwrap() error { return e.err }
 
-func (r *runner) handshake(ctx context.Context, nc net.Conn) (*xmpp.Session, error) {
+func (r *runner) handshake(ctx context.Context, nc net.Conn) (*xml.Decoder, error) {
 	// The deadline bounds a server that accepts TCP but never answers;
-	// cancelling ctx interrupts the handshake the same way. mellium gets a
-	// background context so that its own deadline watcher cannot fire after
-	// the handshake, in the middle of our reads.
+	// cancelling ctx interrupts the handshake the same way.
 	nc.SetDeadline(time.Now().Add(handshakeTimeout))
 	stop := context.AfterFunc(ctx, func() { nc.SetDeadline(aLongTimeAgo) })
-	sess, err := component.NewSession(context.Background(), r.domain, []byte(r.cfg.Secret), nc)
+	d, err := openStream(nc, r.domain.String(), r.cfg.Secret)
 	if !stop() {
 		return nil, ctx.Err()
 	}
 	if err != nil {
-		var se stream.Error
-		if errors.As(err, &se) {
-			return nil, handshakeError{se}
+		var he handshakeError
+		if errors.As(err, &he) {
+			return nil, err
 		}
 		return nil, fmt.Errorf("handshake: %w", err)
 	}
 	nc.SetDeadline(time.Time{})
-	return sess, nil
+	return d, nil
 }
 
 func (r *runner) logFailure(err error, wasUp bool, wait time.Duration) {
@@ -301,20 +308,17 @@ func describeStreamError(e stream.Error) string {
 	return s
 }
 
-// backoff is exponential backoff with jitter: each wait is drawn from the
-// upper half of the current step, so reconnecting components spread out
-// while the wait still grows.
-type backoff struct {
-	min, max, cur time.Duration
-}
-
-func (b *backoff) next() time.Duration {
-	if b.cur < b.min {
-		b.cur = b.min
+// backoffWait is the wait before the next attempt after failures attempts
+// in a row that did not get the link up (zero after a link that was up):
+// exponential from minWait, capped at maxWait, drawn from the upper half of
+// the step so that reconnecting components spread out, and never shorter
+// than minWait, which keeps a server that drops every link at once from
+// making us spin. jitter(n) returns a value in [0, n).
+func backoffWait(minWait, maxWait time.Duration, failures int, jitter func(time.Duration) time.Duration) time.Duration {
+	step := minWait
+	for i := 0; i < failures && step < maxWait; i++ {
+		step *= 2
 	}
-	d := b.cur/2 + rand.N(b.cur/2+1)
-	b.cur = min(2*b.cur, b.max)
-	return d
+	step = min(step, maxWait)
+	return max(minWait, step/2+jitter(step/2+1))
 }
-
-func (b *backoff) reset() { b.cur = 0 }

@@ -15,7 +15,6 @@ import (
 	"sync"
 	"time"
 
-	"mellium.im/xmlstream"
 	"mellium.im/xmpp/stream"
 
 	"chorus/internal/xmlel"
@@ -40,7 +39,7 @@ const shutdownTimeout = 5 * time.Second
 type link struct {
 	r      *runner
 	nc     net.Conn
-	tr     xmlstream.TokenReadCloser
+	tr     xml.TokenReader
 	limits xmlel.Limits
 	domain string
 
@@ -84,7 +83,7 @@ type batch struct {
 	read time.Time
 }
 
-func newLink(r *runner, nc net.Conn, tr xmlstream.TokenReadCloser) *link {
+func newLink(r *runner, nc net.Conn, tr xml.TokenReader) *link {
 	n := r.cfg.Workers
 	if n <= 0 {
 		n = runtime.GOMAXPROCS(0)
@@ -98,7 +97,7 @@ func newLink(r *runner, nc net.Conn, tr xmlstream.TokenReadCloser) *link {
 		r:          r,
 		nc:         nc,
 		tr:         tr,
-		limits:     xmlel.Limits{MaxBytes: r.cfg.MaxStanzaBytes},
+		limits:     xmlel.Limits{MaxBytes: r.cfg.MaxStanzaBytes, MaxDepth: xmlel.DefaultLimits.MaxDepth, MaxAttrs: xmlel.DefaultLimits.MaxAttrs},
 		domain:     r.domain.String(),
 		out:        make(chan batch, queueLen),
 		writerDone: make(chan struct{}),
@@ -127,18 +126,20 @@ func (l *link) serve(ctx context.Context) error {
 	readErr := make(chan error, 1)
 	go func() {
 		readErr <- l.readLoop()
-		l.tr.Close()
 	}()
 
 	select {
 	case err := <-readErr:
 		cond := ""
 		switch {
-		case errors.Is(err, errStanzaTooLarge), errors.Is(err, xmlel.ErrTooDeep):
-			// RFC 6120 §4.9.3.12: the stream ends with policy-violation;
-			// the runner reconnects.
+		case errors.Is(err, errStanzaTooLarge):
+			// Far more bytes than any stanza needs and no end in sight:
+			// the link as a whole is hostile or broken (stanzas over a
+			// limit are refused one by one in readLoop). RFC 6120
+			// §4.9.3.12: the stream ends with policy-violation; the
+			// runner reconnects.
 			cond = "policy-violation"
-		case errors.Is(err, xmlel.ErrRestricted):
+		case errors.Is(err, errRestrictedXML), errors.Is(err, xmlel.ErrRestricted):
 			cond = "restricted-xml" // RFC 6120 §4.9.3.18: no DTDs, PIs
 		}
 		if cond != "" {
@@ -234,14 +235,12 @@ func (l *link) readLoop() error {
 			continue
 		}
 		st, err := xmlel.Decode(dr, start, l.limits)
-		if errors.Is(err, xmlel.ErrTooDeep) {
-			// Skipping a deep element costs memory per level in the
-			// decoder; nothing legitimate nests this deep.
-			return err
-		}
-		if errors.Is(err, xmlel.ErrTooLarge) {
-			// One oversized stanza must not cost every room its link:
-			// skip the rest of it and refuse it to its sender.
+		if xmlel.OverLimit(err) {
+			// The server accepted this stanza from one user: refusing it
+			// must not cost every room its link. Skip the rest of it and
+			// refuse it alone. Skipping holds only encoding/xml's record
+			// per open element and one token at a time; a peer that sends
+			// far more than any stanza needs is stopped by the meter.
 			for dr.depth > 0 {
 				if _, err := dr.Token(); err != nil {
 					return readError(err)
@@ -365,24 +364,69 @@ func (l *link) handle(st *xmlel.Element) (outs []room.Out) {
 }
 
 // refuse answers a stanza that exceeded the decoding limits, using only its
-// start element.
+// start element: modify/policy-violation (RFC 6120 §8.3.3.12) with a text
+// saying which limit, or nothing where no error may be sent.
 func (l *link) refuse(start xml.StartElement, why error) {
 	stub := &xmlel.Element{Space: xmlel.NSClient, Local: start.Name.Local}
 	for _, a := range start.Attr {
-		if a.Name.Space == "" {
+		switch {
+		case a.Name.Space != "":
+		case a.Name.Local == "from", a.Name.Local == "to", a.Name.Local == "id", a.Name.Local == "type":
 			stub.Attrs = append(stub.Attrs, xmlel.Attr{Local: a.Name.Local, Value: a.Value})
 		}
 	}
-	l.r.log.Debug().Err(why).Str("from", stub.Attr("from")).Msg("inbound stanza refused")
+	text := l.limitText(why)
+	// Debug, not warn: any user can cause this line, so it must not be a
+	// way to flood the operator's log; chorus_stanza_errors_total
+	// {condition="policy-violation"} counts the refusals.
+	l.r.log.Debug().Str("stanza", stub.Local).Str("from", clip(stub.Attr("from"))).Str("to", clip(stub.Attr("to"))).
+		Str("reason", text).Msg("inbound stanza refused")
 	read := l.r.cfg.Metrics.received(stub.Local)
+	// The id is echoed as RFC 6120 §8.3.1 asks, but not an absurd one: an
+	// error reply that outgrows the server's own stanza limit would cost
+	// the link after all.
+	if len(stub.Attr("id")) > maxEchoID {
+		return
+	}
 	l.hmu.Lock()
 	defer l.hmu.Unlock()
 	if l.closing {
 		return
 	}
-	if outs := errorReply(stub, "modify", "policy-violation", l.domain); len(outs) > 0 {
+	if outs := errorReplyText(stub, "modify", "policy-violation", text, l.domain); len(outs) > 0 {
 		l.enqueue(outs, read)
 	}
+}
+
+// maxEchoID bounds the id a refused stanza may carry and still be answered.
+const maxEchoID = 1024
+
+// limitText says which of the link's limits why is.
+func (l *link) limitText(why error) string {
+	lim := l.limits
+	switch {
+	case errors.Is(why, xmlel.ErrTooDeep):
+		return fmt.Sprintf("Stanza nested too deeply (more than %d levels)", orDefault(lim.MaxDepth, xmlel.DefaultLimits.MaxDepth))
+	case errors.Is(why, xmlel.ErrTooManyAttrs):
+		return fmt.Sprintf("Element with too many attributes (more than %d)", orDefault(lim.MaxAttrs, xmlel.DefaultLimits.MaxAttrs))
+	default:
+		return fmt.Sprintf("Stanza too large (more than %d bytes)", orDefault(lim.MaxBytes, xmlel.DefaultLimits.MaxBytes))
+	}
+}
+
+func orDefault(v, def int) int {
+	if v > 0 {
+		return v
+	}
+	return def
+}
+
+// clip shortens an attribute for a log line.
+func clip(s string) string {
+	if len(s) > 256 {
+		return s[:256] + "…"
+	}
+	return s
 }
 
 // errorReply builds a stanza error of the given type and condition for st
@@ -390,6 +434,13 @@ func (l *link) refuse(start xml.StartElement, why error) {
 // never get error replies, and a stanza without sender has nobody to reply
 // to.
 func errorReply(st *xmlel.Element, errType, condition, domain string) []room.Out {
+	return errorReplyText(st, errType, condition, "", domain)
+}
+
+// errorReplyText is errorReply with a human-readable text, if not empty.
+// The reply comes from st's recipient when that is a valid address in our
+// domain, else from the domain itself.
+func errorReplyText(st *xmlel.Element, errType, condition, text, domain string) []room.Out {
 	switch st.Local {
 	case "iq", "message", "presence":
 	default:
@@ -403,12 +454,16 @@ func errorReply(st *xmlel.Element, errType, condition, domain string) []room.Out
 	if to == "" {
 		return nil
 	}
-	from := st.Attr("to")
-	if from == "" || !inDomain(from, domain) {
-		from = domain
+	from := domain
+	if a, ok := room.ParseAddress(st.Attr("to")); ok && inDomain(a.String(), domain) {
+		from = a.String()
 	}
 	e := xmlel.New(xmlel.NSClient, st.Local, "from", from, "id", st.Attr("id"), "type", "error")
-	e.Add(xmlel.New(xmlel.NSClient, "error", "type", errType).Add(xmlel.New(nsStanzas, condition)))
+	errEl := xmlel.New(xmlel.NSClient, "error", "type", errType).Add(xmlel.New(nsStanzas, condition))
+	if text != "" {
+		errEl.Add(xmlel.New(nsStanzas, "text").AddText(text))
+	}
+	e.Add(errEl)
 	return []room.Out{room.To1(to, e)}
 }
 
@@ -488,6 +543,14 @@ func (l *link) writeBatch(bw *bufio.Writer, batch []room.Out, buf []byte) ([]byt
 		var cut int
 		buf, cut = o.Stanza.AppendShared(buf[:0])
 		head, tail := buf[:cut], buf[cut:]
+		if len(buf) > maxOutStanzaBytes-maxAddrBytes {
+			// The server ends the whole link over one stanza beyond its
+			// limit for components; a user can make one by putting quotes
+			// or '>' in a payload we re-escape (up to six times larger).
+			l.r.log.Warn().Str("stanza", o.Stanza.Local).Str("from", o.Stanza.Attr("from")).Int("bytes", len(buf)).
+				Int("recipients", len(o.To)).Msg("dropped outbound stanza: larger than the server takes from a component")
+			continue
+		}
 		n := 0
 		for _, to := range o.To {
 			if to == "" {
@@ -512,6 +575,15 @@ func (l *link) writeBatch(bw *bufio.Writer, batch []room.Out, buf []byte) ([]byt
 	}
 	return buf, nil
 }
+
+// maxOutStanzaBytes bounds one stanza we write: Prosody closes the
+// component stream over a stanza larger than its component_stanza_size_limit
+// (512 KiB by default, mod_component.lua), less some room.
+const maxOutStanzaBytes = 512<<10 - 1<<10
+
+// maxAddrBytes is the longest address a stanza is written to (RFC 7622
+// §3.1: three parts of at most 1023 bytes, and the separators).
+const maxAddrBytes = 3 * 1024
 
 // inDomain reports whether addr is domain or a JID at domain (room@domain,
 // room@domain/nick, domain/resource), splitting as the server does: the

@@ -351,18 +351,77 @@ func TestInDomain(t *testing.T) {
 	}
 }
 
-func TestBackoff(t *testing.T) {
-	b := backoff{min: time.Second, max: 30 * time.Second}
-	steps := []time.Duration{time.Second, 2 * time.Second, 4 * time.Second, 8 * time.Second, 16 * time.Second, 30 * time.Second, 30 * time.Second}
-	for i, step := range steps {
-		d := b.next()
-		if d < step/2 || d > step {
-			t.Errorf("%d: wait %v outside [%v, %v]", i, d, step/2, step)
+// TestBackoffWait: the wait grows only with attempts in a row that failed
+// to get the link up, stays within [minWait, maxWait], and after a link that
+// was up (failures == 0) is the shortest one. jitter is injected: lowest
+// and highest draw.
+func TestBackoffWait(t *testing.T) {
+	const minW, maxW = time.Second, 30 * time.Second
+	low := func(time.Duration) time.Duration { return 0 }
+	high := func(n time.Duration) time.Duration { return n - 1 }
+	for i, tc := range [...]struct {
+		failures  int
+		low, high time.Duration
+	}{
+		0: {0, minW, minW}, // after a link that was up, however short
+		1: {1, minW, 2 * minW},
+		2: {2, 2 * minW, 4 * minW},
+		3: {3, 4 * minW, 8 * minW},
+		4: {4, 8 * minW, 16 * minW},
+		5: {5, 15 * time.Second, maxW},
+		6: {6, 15 * time.Second, maxW},
+		7: {1000, 15 * time.Second, maxW}, // no overflow
+	} {
+		if got := backoffWait(minW, maxW, tc.failures, low); got != tc.low {
+			t.Errorf("%d: lowest wait after %d failures: %v, want %v", i, tc.failures, got, tc.low)
+		}
+		if got := backoffWait(minW, maxW, tc.failures, high); got != tc.high {
+			t.Errorf("%d: highest wait after %d failures: %v, want %v", i, tc.failures, got, tc.high)
 		}
 	}
-	b.reset()
-	if d := b.next(); d > time.Second {
-		t.Errorf("after reset: %v", d)
+	// min == max: always that.
+	for f := range 5 {
+		if got := backoffWait(minW, minW, f, high); got != minW {
+			t.Errorf("min == max, %d failures: %v", f, got)
+		}
+	}
+}
+
+// TestShortOutagesDoNotGrowBackoff: a server that ends every link right
+// after the handshake (as one hostile stanza did, once per stanza) gets
+// our reconnects after the shortest wait every time; only failed attempts
+// make the wait grow. The waits are read from the log lines, not timed.
+func TestShortOutagesDoNotGrowBackoff(t *testing.T) {
+	srv := newFakeServer(t, testDomain, testSecret)
+	cfg := testConfig(srv)
+	cfg.MinBackoff = 10 * time.Millisecond
+	cfg.MaxBackoff = 10 * time.Second
+	hs := startRun(t, cfg, funcHandler{})
+	for range 5 {
+		c := srv.next(t)
+		hs.waitState(t, true)
+		c.send(t, `<stream:error><policy-violation xmlns='urn:ietf:params:xml:ns:xmpp-streams'/></stream:error></stream:stream>`)
+		c.c.Close()
+		hs.waitState(t, false)
+	}
+	srv.next(t)
+	hs.waitState(t, true)
+	hs.stop(t)
+	var waits []string
+	for _, line := range strings.Split(hs.logs.String(), "\n") {
+		if strings.Contains(line, `"message":"component disconnected"`) {
+			_, in, _ := strings.Cut(line, `"retry_in":"`)
+			in, _, _ = strings.Cut(in, `"`)
+			waits = append(waits, in)
+		}
+	}
+	if len(waits) != 5 {
+		t.Fatalf("%d disconnected lines, want 5:\n%s", len(waits), hs.logs)
+	}
+	for i, w := range waits {
+		if w != "10ms" {
+			t.Errorf("outage %d: retry in %s, want the minimum 10ms (all: %v)", i, w, waits)
+		}
 	}
 }
 

@@ -104,14 +104,15 @@ func TestServerStopsReading(t *testing.T) {
 	hs.waitState(t, true) // reconnected
 }
 
-// More bytes than any acceptable stanza without completing one: the stream
-// ends with policy-violation and Chorus reconnects.
+// More bytes than any server forwards as one stanza (meterLimit), without
+// completing one: the stream ends with policy-violation and Chorus
+// reconnects.
 func TestFloodEndsStreamWithPolicyViolation(t *testing.T) {
 	srv := newFakeServer(t, "conference.localhost", "s")
 	hs := startRun(t, Config{Domain: "conference.localhost", Secret: "s", Server: srv.addr(), MaxStanzaBytes: 4 << 10}, funcHandler{})
 	c := srv.next(t)
 	hs.waitState(t, true)
-	go c.c.Write([]byte(`<message from='u@localhost/r' to='room@conference.localhost'><body>` + strings.Repeat("y", 1<<20)))
+	go c.c.Write([]byte(`<message from='u@localhost/r' to='room@conference.localhost'><body>` + strings.Repeat("y", 4<<20)))
 	st := c.read(t)
 	if st.Local != "error" || st.Child("urn:ietf:params:xml:ns:xmpp-streams", "policy-violation") == nil {
 		t.Fatalf("want the policy-violation stream error, got %v", st)

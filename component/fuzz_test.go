@@ -1,8 +1,18 @@
 package component
 
 import (
+	"bytes"
+	"context"
+	"encoding/xml"
+	"fmt"
+	"io"
+	"net"
+	"sync"
+	"sync/atomic"
 	"testing"
+	"time"
 
+	"github.com/rs/zerolog"
 	"mellium.im/xmpp/jid"
 
 	"chorus/internal/xmlel"
@@ -120,6 +130,202 @@ func FuzzRouter(f *testing.F) {
 		}
 		if typ := st.Attr("type"); st.Local == "iq" && (typ == "get" || typ == "set") && answers != 1 {
 			t.Fatalf("IQ %s answered %d times: %v", stanza, answers, outs)
+		}
+	})
+}
+
+// fuzzStanzaLimit is the link's MaxStanzaBytes under fuzzing: small, so
+// that inputs of a few KB reach the size refusal, and large enough that
+// nesting reaches the depth limit (32) before the size limit. Small inputs
+// matter: the fuzzer minimizes every input that finds new coverage byte by
+// byte, a link round trip each.
+const fuzzStanzaLimit = 4 << 10
+
+// fuzzPingPrefix starts the ids of the stanzas that check the link after
+// each input; the handler answers only those.
+const fuzzPingPrefix = "fz-ping-"
+
+// fuzzLink is one component link to a fake server, kept across inputs (a
+// real link lives through many stanzas) and replaced when an input broke it.
+type fuzzLink struct {
+	cancel context.CancelFunc
+	done   chan struct{}
+	ln     net.Listener
+	c      *fakeConn
+	states chan bool
+	logs   *syncBuffer
+}
+
+func startFuzzLink() (*fuzzLink, error) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return nil, err
+	}
+	srv := &fakeServer{ln: ln, domain: testDomain, secret: testSecret, conns: make(chan *fakeConn, 16)}
+	go srv.accept()
+	fl := &fuzzLink{ln: ln, done: make(chan struct{}), states: make(chan bool, 16), logs: &syncBuffer{}}
+	h := funcHandler{handle: func(st *xmlel.Element) []room.Out {
+		id := st.Attr("id")
+		if st.Local != "iq" || len(id) < len(fuzzPingPrefix) || id[:len(fuzzPingPrefix)] != fuzzPingPrefix {
+			return nil
+		}
+		return []room.Out{room.To1(st.Attr("from"), xmlel.New(xmlel.NSClient, "iq", "from", st.Attr("to"), "id", id, "type", "result"))}
+	}}
+	cfg := Config{Domain: testDomain, Secret: testSecret, Server: ln.Addr().String(), MaxStanzaBytes: fuzzStanzaLimit,
+		Logger: zerolog.New(fl.logs).Level(zerolog.InfoLevel), MinBackoff: 10 * time.Millisecond, MaxBackoff: 10 * time.Millisecond,
+		OnState: func(up bool) {
+			select {
+			case fl.states <- up:
+			default:
+			}
+		}}
+	ctx, cancel := context.WithCancel(context.Background())
+	fl.cancel = cancel
+	go func() {
+		defer close(fl.done)
+		Run(ctx, cfg, h)
+	}()
+	select {
+	case fl.c = <-srv.conns:
+	case <-time.After(5 * time.Second):
+		fl.close()
+		return nil, fmt.Errorf("no component connection")
+	}
+	if up := <-fl.states; !up {
+		fl.close()
+		return nil, fmt.Errorf("link not up")
+	}
+	return fl, nil
+}
+
+func (fl *fuzzLink) close() {
+	fl.cancel()
+	if fl.c != nil {
+		fl.c.c.Close()
+	}
+	fl.ln.Close()
+	<-fl.done
+}
+
+// forwardable reports whether data is one stanza as a server would
+// forward it on the component stream: well-formed for encoding/xml in the
+// stream's namespace context, a single message, presence or iq with
+// nothing else around it but whitespace, and no restricted XML (comments,
+// processing instructions, DTDs, entities other than the predefined
+// ones). A server never forwards restricted XML: Prosody closes the
+// sending client's stream with restricted-xml; should a server send it
+// anyway, Chorus ends the stream, as RFC 6120 §11.1 asks (see
+// TestRestrictedXMLDropsLink), so such inputs are not this target's.
+func forwardable(data []byte) bool {
+	const head = `<stream:stream xmlns='jabber:component:accept' xmlns:stream='http://etherx.jabber.org/streams'>`
+	d := xml.NewDecoder(io.MultiReader(bytes.NewReader([]byte(head)), bytes.NewReader(data), bytes.NewReader([]byte(`</stream:stream>`))))
+	depth, stanzas := 0, 0
+	for {
+		tok, err := d.Token()
+		if err == io.EOF {
+			return depth == 0 && stanzas == 1
+		}
+		if err != nil {
+			return false
+		}
+		switch t := tok.(type) {
+		case xml.StartElement:
+			if depth == 1 {
+				stanzas++
+				if t.Name.Space != nsAccept || (t.Name.Local != "message" && t.Name.Local != "presence" && t.Name.Local != "iq") {
+					return false
+				}
+			}
+			depth++
+		case xml.EndElement:
+			depth--
+		case xml.CharData:
+			if depth == 1 && len(bytes.TrimSpace(t)) != 0 {
+				return false
+			}
+		case xml.ProcInst, xml.Comment, xml.Directive:
+			return false
+		}
+	}
+}
+
+// FuzzLinkSurvives feeds one stanza a server could forward (see
+// forwardable) through a real link, then a ping: the ping must be answered
+// on the same link, with no stream error and no reconnect. Whatever else
+// comes back must be an error reply to the input's sender, never to an
+// error or result. The seed corpus, in testdata/fuzz/FuzzLinkSurvives and
+// named by shape, holds the hostile shapes: deep nesting, many attributes
+// on the stanza or below it, namespace declarations, long text and
+// attribute values, entities and character references, CDATA, unknown
+// namespaces, the stream namespace as payload, errors and results and
+// stanzas without sender over a limit (never answered), to a room, an
+// occupant or the service.
+func FuzzLinkSurvives(f *testing.F) {
+	var (
+		mu  sync.Mutex
+		cur *fuzzLink
+	)
+	f.Cleanup(func() {
+		if cur != nil {
+			cur.close()
+		}
+	})
+	var pings atomic.Int64
+	f.Fuzz(func(t *testing.T, data []byte) {
+		if !forwardable(data) || bytes.Contains(data, []byte(fuzzPingPrefix)) {
+			return
+		}
+		mu.Lock()
+		defer mu.Unlock()
+		if cur == nil {
+			fl, err := startFuzzLink()
+			if err != nil {
+				t.Fatal(err)
+			}
+			cur = fl
+		}
+		fl := cur
+		defer func() {
+			if t.Failed() {
+				t.Logf("component log:\n%s", fl.logs)
+				fl.close()
+				cur = nil // the next input gets a new link
+			}
+		}()
+		var in struct {
+			Type string `xml:"type,attr"`
+			ID   string `xml:"id,attr"`
+			From string `xml:"from,attr"`
+		}
+		xml.Unmarshal(data, &in)
+		id := fmt.Sprint(fuzzPingPrefix, pings.Add(1))
+		werr := make(chan error, 1)
+		go func() {
+			_, err := fl.c.c.Write(append(append([]byte(nil), data...), ping(id)...))
+			werr <- err
+		}()
+		for {
+			st := fl.c.read(t)
+			if st == nil || st.Is(nsStream, "error") {
+				t.Fatalf("the link ended on %q: %v", clip(string(data)), st)
+			}
+			if st.Attr("id") == id {
+				break
+			}
+			if st.Attr("type") != "error" || in.Type == "error" || in.Type == "result" || st.Attr("to") != in.From {
+				t.Fatalf("input %q got %s", clip(string(data)), st)
+			}
+			if fj := st.Attr("from"); !inDomain(fj, testDomain) {
+				t.Fatalf("reply from outside the domain: %s", st)
+			}
+		}
+		if err := <-werr; err != nil {
+			t.Fatal(err)
+		}
+		select {
+		case up := <-fl.states:
+			t.Fatalf("link state changed to %v on %q", up, clip(string(data)))
+		default:
 		}
 	})
 }

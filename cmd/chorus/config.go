@@ -36,7 +36,7 @@ type config struct {
 	Pprof     bool     `envconfig:"CHORUS_PPROF" default:"false" desc:"true mounts Go's profiler at /debug/pprof/ on the HTTP listener"`
 
 	// Limits (0 disables a limit).
-	MaxStanza     int           `envconfig:"CHORUS_MAX_STANZA_BYTES" default:"262144" desc:"largest inbound stanza in bytes; larger ones are refused with policy-violation, far larger input ends the stream with policy-violation"`
+	MaxStanza     int           `envconfig:"CHORUS_MAX_STANZA_BYTES" default:"262144" desc:"largest inbound stanza in bytes (0: the default); a larger one alone is refused with policy-violation, the link stays up"`
 	MsgRate       float64       `envconfig:"CHORUS_MSG_RATE" default:"5" desc:"messages per second one user may send in a room (groupchat, private, invitations); over it: wait/policy-violation"`
 	MsgBurst      int           `envconfig:"CHORUS_MSG_BURST" default:"20" desc:"messages one user may send in a burst before CHORUS_MSG_RATE applies"`
 	PresenceRate  float64       `envconfig:"CHORUS_PRESENCE_RATE" default:"1" desc:"presence updates and nick changes per second per user in a room; over it: wait/policy-violation"`

@@ -37,20 +37,29 @@ func StartChorus(tb testing.TB, server, secret string) {
 // and written what it holds; the store stays open.
 func RunChorus(tb testing.TB, server, secret string, st store.Store) (stop func()) {
 	tb.Helper()
+	return RunChorusWith(tb, server, secret, st, nil)
+}
+
+// RunChorusWith is RunChorus with tune, if not nil, applied to the
+// component's configuration before it starts: for tests of its limits, or
+// that watch the link (wrap OnState, which signals that the link is up).
+func RunChorusWith(tb testing.TB, server, secret string, st store.Store, tune func(*component.Config)) (stop func()) {
+	tb.Helper()
 	return runChorus(tb, server, secret, room.Options{Store: st,
-		OnStoreError: func(err error) { tb.Errorf("store: %v", err) }})
+		OnStoreError: func(err error) { tb.Errorf("store: %v", err) }}, tune)
 }
 
 // StartChorusWithLimits is StartChorus with the service's abuse limits
 // set, as the binary sets them from the environment.
 func StartChorusWithLimits(tb testing.TB, server, secret string, limits room.Limits) {
 	tb.Helper()
-	tb.Cleanup(runChorus(tb, server, secret, room.Options{Limits: limits}))
+	tb.Cleanup(runChorus(tb, server, secret, room.Options{Limits: limits}, nil))
 }
 
-// runChorus runs Chorus with the registry options o; the domain and the
-// administrator are the scripts'.
-func runChorus(tb testing.TB, server, secret string, o room.Options) (stop func()) {
+// runChorus runs Chorus with the registry options o (the domain and the
+// administrator are the scripts') and tune, if not nil, applied to the
+// component's configuration.
+func runChorus(tb testing.TB, server, secret string, o room.Options, tune func(*component.Config)) (stop func()) {
 	tb.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	up := make(chan struct{}, 1)
@@ -69,6 +78,9 @@ func runChorus(tb testing.TB, server, secret string, o room.Options) (stop func(
 				}
 			}
 		},
+	}
+	if tune != nil {
+		tune(&cfg)
 	}
 	o.Domain, o.Admins = Service, []string{AdminJID}
 	reg := room.NewRegistry(o)

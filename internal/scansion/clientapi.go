@@ -41,6 +41,14 @@ func (c *Conn) Send(st *xmlel.Element) error {
 	return c.c.write(st)
 }
 
+// SendRaw writes s as it is, for tests that need bytes the encoder would
+// not produce (such as quotes left unescaped where XML allows them).
+func (c *Conn) SendRaw(s string) error {
+	c.wmu.Lock()
+	defer c.wmu.Unlock()
+	return c.c.writeString(s)
+}
+
 // Next returns the oldest stanza received and not yet taken, waiting up
 // to timeout (ErrTimeout when none came).
 func (c *Conn) Next(ctx context.Context, timeout time.Duration) (*xmlel.Element, error) {

@@ -16,27 +16,52 @@ type Limits struct {
 	// MaxBytes bounds the characters of names, attribute values and text of
 	// one stanza (an approximation of its size that needs no byte counting).
 	MaxBytes int
+	// MaxAttrs bounds the attributes of one element, namespace
+	// declarations included: each costs the decoder a record, and no
+	// protocol a MUC service speaks puts more than a handful on one element.
+	MaxAttrs int
 }
 
 // DefaultLimits are generous for chat and small enough to refuse abuse.
-var DefaultLimits = Limits{MaxDepth: 32, MaxBytes: 256 << 10}
+var DefaultLimits = Limits{MaxDepth: 32, MaxBytes: 256 << 10, MaxAttrs: 64}
 
 // Errors from Decode.
 var (
 	ErrTooDeep       = errors.New("xmlel: element nested too deeply")
 	ErrTooLarge      = errors.New("xmlel: element too large")
+	ErrTooManyAttrs  = errors.New("xmlel: element has too many attributes")
 	ErrRestricted    = errors.New("xmlel: restricted XML (DTD, processing instruction)")
 	ErrUnexpectedEOF = errors.New("xmlel: unexpected end of input inside element")
 )
 
+// OverLimit reports whether err is Decode refusing an element for one of
+// Limits. The element itself is well-formed so far: a caller reading a
+// stream can skip the rest of it and go on with the next one.
+func OverLimit(err error) bool {
+	return errors.Is(err, ErrTooDeep) || errors.Is(err, ErrTooLarge) || errors.Is(err, ErrTooManyAttrs)
+}
+
 // Decode reads the rest of the element that start opened from r, which must
-// resolve namespaces (as encoding/xml's Decoder does).
+// resolve namespaces (as encoding/xml's Decoder does). When it returns an
+// error for which OverLimit is true, r is positioned inside the element,
+// after the token that broke the limit.
+//
+// ErrRestricted (a processing instruction or DTD inside the element) is
+// not among those errors although encoding/xml would survive it (it never
+// expands entities nor fetches anything a DTD names): RFC 6120 §11.1 makes
+// restricted XML a reason to close the stream, not to refuse one stanza.
 func Decode(r xml.TokenReader, start xml.StartElement, lim Limits) (*Element, error) {
 	if lim.MaxDepth <= 0 {
 		lim.MaxDepth = DefaultLimits.MaxDepth
 	}
 	if lim.MaxBytes <= 0 {
 		lim.MaxBytes = DefaultLimits.MaxBytes
+	}
+	if lim.MaxAttrs <= 0 {
+		lim.MaxAttrs = DefaultLimits.MaxAttrs
+	}
+	if len(start.Attr) > lim.MaxAttrs {
+		return nil, ErrTooManyAttrs
 	}
 	size := startCost(start)
 	if size > lim.MaxBytes {
@@ -67,6 +92,9 @@ func Decode(r xml.TokenReader, start xml.StartElement, lim Limits) (*Element, er
 		case xml.StartElement:
 			if len(stack) > lim.MaxDepth {
 				return nil, ErrTooDeep
+			}
+			if len(t.Attr) > lim.MaxAttrs {
+				return nil, ErrTooManyAttrs
 			}
 			// Charge before copying anything of the token.
 			if size += startCost(t); size > lim.MaxBytes {
@@ -156,7 +184,7 @@ func parse(s string, strict bool) (*Element, error) {
 			return nil, fmt.Errorf("xmlel: %w", err)
 		}
 		if st, ok := tok.(xml.StartElement); ok && st.Name.Local != "wrap" {
-			return Decode(d, st, Limits{MaxDepth: 1000, MaxBytes: 1 << 30})
+			return Decode(d, st, Limits{MaxDepth: 1000, MaxBytes: 1 << 30, MaxAttrs: 1 << 20})
 		}
 	}
 }

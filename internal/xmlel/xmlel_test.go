@@ -3,6 +3,7 @@ package xmlel
 import (
 	"encoding/xml"
 	"errors"
+	"fmt"
 	"strings"
 	"testing"
 )
@@ -47,6 +48,49 @@ func TestLimits(t *testing.T) {
 	tok, _ = d.Token()
 	if _, err := Decode(d, tok.(xml.StartElement), Limits{MaxBytes: 1000}); !errors.Is(err, ErrTooLarge) {
 		t.Errorf("big: got %v", err)
+	}
+}
+
+// TestMaxAttrs: the attribute limit holds on the top element and on every
+// element below it, namespace declarations included, and not one below it.
+func TestMaxAttrs(t *testing.T) {
+	attrs := func(n int) string {
+		var b strings.Builder
+		for i := range n {
+			fmt.Fprintf(&b, " a%d='x'", i)
+		}
+		return b.String()
+	}
+	for i, tc := range [...]struct {
+		in   string
+		want error
+	}{
+		0: {"<a" + attrs(8) + "/>", nil},
+		1: {"<a" + attrs(9) + "/>", ErrTooManyAttrs},
+		2: {"<a><b><c" + attrs(8) + "/></b></a>", nil},
+		3: {"<a><b><c" + attrs(9) + "/></b></a>", ErrTooManyAttrs},
+		4: {"<a><b xmlns='u' xmlns:p='v'" + attrs(7) + "/></a>", ErrTooManyAttrs},
+		5: {"<a><b xmlns='u'" + attrs(7) + "/></a>", nil},
+	} {
+		d := xml.NewDecoder(strings.NewReader(tc.in))
+		tok, _ := d.Token()
+		_, err := Decode(d, tok.(xml.StartElement), Limits{MaxAttrs: 8})
+		if !errors.Is(err, tc.want) {
+			t.Errorf("%d: got %v, want %v", i, err, tc.want)
+		}
+		if OverLimit(err) != (tc.want != nil) {
+			t.Errorf("%d: OverLimit(%v) = %v", i, err, OverLimit(err))
+		}
+	}
+	for _, err := range []error{ErrTooDeep, ErrTooLarge, ErrTooManyAttrs} {
+		if !OverLimit(fmt.Errorf("wrapped: %w", err)) {
+			t.Errorf("OverLimit(%v) is false", err)
+		}
+	}
+	for _, err := range []error{ErrRestricted, ErrUnexpectedEOF, &xml.SyntaxError{Msg: "x"}} {
+		if OverLimit(err) {
+			t.Errorf("OverLimit(%v) is true", err)
+		}
 	}
 }
 
