@@ -39,8 +39,8 @@ type config struct {
 	MaxStanza     int           `envconfig:"CHORUS_MAX_STANZA_BYTES" default:"262144" desc:"largest inbound stanza in bytes (0: the default); a larger one alone is refused with policy-violation, the link stays up"`
 	MsgRate       float64       `envconfig:"CHORUS_MSG_RATE" default:"5" desc:"messages per second one user may send in a room (groupchat, private, invitations); over it: wait/policy-violation"`
 	MsgBurst      int           `envconfig:"CHORUS_MSG_BURST" default:"20" desc:"messages one user may send in a burst before CHORUS_MSG_RATE applies"`
-	PresenceRate  float64       `envconfig:"CHORUS_PRESENCE_RATE" default:"1" desc:"presence updates and nick changes per second per user in a room; over it: wait/policy-violation"`
-	PresenceBurst int           `envconfig:"CHORUS_PRESENCE_BURST" default:"10" desc:"presence updates one user may send in a burst"`
+	PresenceRate  float64       `envconfig:"CHORUS_PRESENCE_RATE" default:"1" desc:"joins, presence updates and nick changes per second per user in a room; a join over it: wait/policy-violation, an update over it waits for a token"`
+	PresenceBurst int           `envconfig:"CHORUS_PRESENCE_BURST" default:"10" desc:"joins, presence updates and nick changes one user may send in a room in a burst"`
 	MaxNick       int           `envconfig:"CHORUS_MAX_NICK" default:"64" desc:"longest nickname in characters; longer: modify/policy-violation"`
 	MaxSubject    int           `envconfig:"CHORUS_MAX_SUBJECT" default:"1024" desc:"longest room subject in characters; longer: modify/policy-violation"`
 	MaxBody       int           `envconfig:"CHORUS_MAX_BODY" default:"65536" desc:"longest message body in characters; longer: modify/policy-violation"`
