@@ -158,6 +158,7 @@ func TestAttackRateLimitBypass(t *testing.T) {
 		}
 		bob.send(t, `<message type='groupchat' to='`+roomJID+`'><body>end</body></message>`)
 		got := alice.drain(ctx, t, "end")
+		t.Logf("%s: %d of 200 flood messages reached alice (at most %d allowed)", tc.name, countBodies(got, "flood "), allowed)
 		if n := countBodies(got, "flood "); n > allowed {
 			t.Errorf("%d (%s): alice got %d of 200 flood messages, want at most %d", i, tc.name, n, allowed)
 		}
