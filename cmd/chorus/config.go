@@ -150,7 +150,7 @@ func (c *config) check() error {
 		{"CHORUS_VOICE_REQUEST_INTERVAL", c.VoiceInterval < 0},
 	} {
 		if l.bad {
-			return fmt.Errorf("%s must be 0 (no limit) or positive (at least 4096 for CHORUS_MAX_STANZA_BYTES)", l.name)
+			return fmt.Errorf("%s must be 0 (no limit; for CHORUS_MAX_STANZA_BYTES the default) or positive (at least 4096 for CHORUS_MAX_STANZA_BYTES)", l.name)
 		}
 	}
 
