@@ -8,6 +8,7 @@ import (
 	"math/rand/v2"
 	"net"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/rs/zerolog"
@@ -272,10 +273,22 @@ func (r *runner) logFailure(err error, wasUp bool, wait time.Duration) {
 	// A rounded duration string reads well in both log formats.
 	in := wait.Round(10 * time.Millisecond).String()
 	var he handshakeError
+	var wp errWrongPort
 	switch {
-	case errors.As(err, &he) && he.err.Err == stream.NotAuthorized.Err:
+	case errors.As(err, &wp):
+		r.log.Error().Str("namespace", wp.ns).Str("retry_in", in).
+			Msg("CHORUS_SERVER looks like a client port: point it at the server's component listener (Prosody: port 5347 by default; ejabberd: the listen entry with module ejabberd_service)")
+	case errors.As(err, &he) && he.err.Err == stream.InvalidNamespace.Err:
 		r.log.Error().Str("condition", he.err.Err).Str("retry_in", in).
-			Msg("component handshake refused: check CHORUS_SECRET, it must equal the server's component secret for this domain")
+			Msg("component handshake refused: CHORUS_SERVER looks like a client port, not the server's component listener")
+	case errors.As(err, &he) && he.err.Err == stream.NotAuthorized.Err:
+		// ejabberd answers not-authorized also for a domain that no
+		// ejabberd_service listener serves.
+		r.log.Error().Str("condition", he.err.Err).Str("retry_in", in).
+			Msg("component handshake refused: check CHORUS_SECRET, it must equal the server's component secret for this domain; on ejabberd, also check that the ejabberd_service listener's hosts include CHORUS_DOMAIN")
+	case errors.Is(err, syscall.ECONNREFUSED):
+		r.log.Error().Err(err).Str("retry_in", in).
+			Msg("nothing listens at CHORUS_SERVER: check the server's component listener (Prosody: a Component entry for CHORUS_DOMAIN, component_ports and component_interfaces; ejabberd: a listen entry with module ejabberd_service)")
 	case errors.As(err, &he) && he.err.Err == stream.Conflict.Err:
 		r.log.Warn().Str("condition", he.err.Err).Str("retry_in", in).
 			Msg("component handshake refused: the server still holds another connection for this domain")

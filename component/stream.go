@@ -19,6 +19,20 @@ const (
 	nsStream = "http://etherx.jabber.org/streams"
 )
 
+// Stream namespaces of the listeners a component must not be pointed at.
+const (
+	nsClient = "jabber:client"
+	nsServer = "jabber:server"
+)
+
+// errWrongPort is a server that answered a component stream as a client
+// (or server-to-server) listener does.
+type errWrongPort struct{ ns string }
+
+func (e errWrongPort) Error() string {
+	return "the server answered with a " + e.ns + " stream, not jabber:component:accept"
+}
+
 // errRestrictedXML is restricted XML on the stream (RFC 6120 §11.1).
 var errRestrictedXML = errors.New("component: restricted XML (comment, processing instruction or DTD)")
 
@@ -47,13 +61,28 @@ func openStream(nc net.Conn, domain, secret string) (*xml.Decoder, error) {
 		}
 		return nil, fmt.Errorf("the server sent <%s xmlns='%s'>, not a stream header", start.Name.Local, start.Name.Space)
 	}
-	id := ""
+	id, ns := "", ""
 	for _, a := range start.Attr {
-		if a.Name.Space == "" && a.Name.Local == "id" {
+		switch {
+		case a.Name.Space == "" && a.Name.Local == "id":
 			id = a.Value
+		case a.Name.Space == "" && a.Name.Local == "xmlns":
+			ns = a.Value
 		}
 	}
+	if ns == nsClient || ns == nsServer {
+		// A client or server-to-server listener: whatever it says next
+		// (host-unknown, invalid-namespace), the address is wrong.
+		return nil, errWrongPort{ns}
+	}
 	if id == "" {
+		// Servers refuse a domain they do not serve with a header without
+		// id and then the stream error that says why.
+		if next, err := nextStart(d); err == nil {
+			if se, ok := asStreamError(d, next); ok {
+				return nil, handshakeError{se}
+			}
+		}
 		return nil, errors.New("the server's stream header has no id")
 	}
 	sum := sha1.Sum([]byte(id + secret))

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"net"
 	"os"
 	"reflect"
@@ -28,7 +29,7 @@ type config struct {
 	Server    string   `envconfig:"CHORUS_SERVER" default:"127.0.0.1:5347" desc:"host:port of the server's component listener"`
 	Admins    []string `envconfig:"CHORUS_ADMINS" desc:"comma-separated bare JIDs that administer every room"`
 	Store     string   `envconfig:"CHORUS_STORE" default:"sqlite://chorus.db" desc:"where persistent rooms and the archive live: sqlite:///path/to/chorus.db (embedded, the default is ./chorus.db) or postgres://user:pass@host/db"`
-	Expiry    string   `envconfig:"CHORUS_ARCHIVE_EXPIRY" default:"365d" desc:"how long archived messages are kept: days (365d) or a Go duration (720h)"`
+	Expiry    string   `envconfig:"CHORUS_ARCHIVE_EXPIRY" default:"365d" desc:"how long archived messages are kept: days (365d) or a Go duration (720h), from 1h to 36500d"`
 	Creation  string   `envconfig:"CHORUS_ROOM_CREATION" default:"anyone" desc:"who may create rooms: anyone, local (users of the server's domain, CHORUS_DOMAIN without its first label) or admins"`
 	LogLevel  string   `envconfig:"CHORUS_LOG_LEVEL" default:"info" desc:"trace, debug, info, warn or error"`
 	LogFormat string   `envconfig:"CHORUS_LOG_FORMAT" default:"json" desc:"json, or console for people reading a terminal"`
@@ -132,8 +133,8 @@ func (c *config) check() error {
 		return fmt.Errorf("CHORUS_STORE=%q is not sqlite:///path or postgres://...", c.Store)
 	}
 	exp, err := parseDays(c.Expiry)
-	if err != nil || exp <= 0 {
-		return fmt.Errorf("CHORUS_ARCHIVE_EXPIRY=%q is not a positive number of days (365d) or a duration (720h)", c.Expiry)
+	if err != nil || exp < minExpiry || exp > maxExpiry {
+		return fmt.Errorf("CHORUS_ARCHIVE_EXPIRY=%q is not a number of days (365d) or a duration (720h) from 1h to 36500d", c.Expiry)
 	}
 	c.expiry = exp
 
@@ -206,12 +207,27 @@ func isHostPort(s string, needHost bool) bool {
 	return err == nil && (host != "" || !needHost) && perr == nil && n >= 1 && n <= 65535
 }
 
-// parseDays reads "365d" as days, anything else as a Go duration.
+// Bounds of CHORUS_ARCHIVE_EXPIRY: expiry runs hourly, so less than an
+// hour means nothing more; beyond a century is a typo, and far beyond it
+// (about 106,000 days) a time.Duration overflows into a short retention.
+const (
+	minExpiry = time.Hour
+	maxExpiry = 36500 * 24 * time.Hour
+)
+
+// parseDays reads "365d" as days, anything else as a Go duration. A
+// number of days too large for a time.Duration is an error, not a wrap.
 func parseDays(s string) (time.Duration, error) {
 	s = strings.TrimSpace(s)
 	if d, ok := strings.CutSuffix(s, "d"); ok {
-		n, err := strconv.Atoi(d)
-		return time.Duration(n) * 24 * time.Hour, err
+		n, err := strconv.ParseInt(d, 10, 64)
+		if err != nil {
+			return 0, err
+		}
+		if n < 0 || n > int64(math.MaxInt64/(24*time.Hour)) {
+			return 0, fmt.Errorf("%d days is out of range", n)
+		}
+		return time.Duration(n) * 24 * time.Hour, nil
 	}
 	return time.ParseDuration(s)
 }
