@@ -424,6 +424,14 @@ func (s *sqlStore) Query(ctx context.Context, q Query) (Page, error) {
 	if q.With != "" {
 		cond("from_jid = ?", q.With)
 	}
+	if len(q.IDs) > 0 {
+		in := make([]string, len(q.IDs))
+		for i, id := range q.IDs {
+			args = append(args, id)
+			in[i] = "$" + strconv.Itoa(len(args))
+		}
+		where = append(where, "id IN ("+strings.Join(in, ", ")+")")
+	}
 	// An unknown anchor makes its subquery NULL and the page empty; only
 	// then is it worth asking whether the anchor exists.
 	if q.After != "" {
@@ -566,4 +574,42 @@ func (s *sqlStore) Expire(ctx context.Context, before time.Time) (int64, error) 
 		return total, fmt.Errorf("store: expire tombstones: %w", err)
 	}
 	return total, nil
+}
+
+func (s *sqlStore) Get(ctx context.Context, room, id string) (*Message, error) {
+	msgs, err := s.scanMessages(ctx, room, `SELECT id, at, from_jid, stanza FROM archive
+		WHERE room = $1 AND id = $2`, room, id)
+	if err != nil {
+		return nil, fmt.Errorf("store: get %s in %s: %w", id, room, err)
+	}
+	if len(msgs) == 0 {
+		return nil, nil
+	}
+	return &msgs[0], nil
+}
+
+func (s *sqlStore) Bounds(ctx context.Context, room string) (first, last *Message, err error) {
+	// One snapshot, so that an expiry between the two reads cannot leave
+	// a first without a last.
+	tx, err := s.db.BeginTx(ctx, readTx)
+	if err != nil {
+		return nil, nil, fmt.Errorf("store: bounds %s: %w", room, err)
+	}
+	defer tx.Rollback()
+	var out [2]*Message
+	for i, order := range []string{"ASC", "DESC"} {
+		m := Message{Room: room}
+		var at int64
+		err := tx.QueryRowContext(ctx, `SELECT id, at, from_jid, stanza FROM archive
+			WHERE room = $1 ORDER BY seq `+order+` LIMIT 1`, room).Scan(&m.ID, &at, &m.From, &m.Stanza)
+		if errors.Is(err, sql.ErrNoRows) {
+			return nil, nil, nil
+		}
+		if err != nil {
+			return nil, nil, fmt.Errorf("store: bounds %s: %w", room, err)
+		}
+		m.At = fromMS(at)
+		out[i] = &m
+	}
+	return out[0], out[1], nil
 }

@@ -74,6 +74,10 @@ type Query struct {
 	Last bool
 	// Max bounds the page; Query clamps it to 1..1000 (0 means 100).
 	Max int
+	// IDs keeps only the messages with these archive ids, when not empty
+	// (XEP-0313 §4.1.4, the "ids" field). Ids the room does not have match
+	// nothing; results stay in archive order.
+	IDs []string
 }
 
 // Page is one page of results.
@@ -117,4 +121,12 @@ type Store interface {
 	Expire(ctx context.Context, before time.Time) (int64, error)
 
 	Close() error
+
+	// Get returns one archived message of a room by its archive id, or nil
+	// when the room has no such message (a moderator may retract any
+	// message still in the archive, XEP-0425).
+	Get(ctx context.Context, room, id string) (*Message, error)
+	// Bounds returns the oldest and the newest message of a room's archive
+	// (XEP-0313 archive metadata), both nil when it is empty.
+	Bounds(ctx context.Context, room string) (first, last *Message, err error)
 }
