@@ -56,3 +56,141 @@ func TestHistoricMessages(t *testing.T) {
 		}
 	}
 }
+
+// sayIn has from post body to a room and returns the stanza-id the room
+// gave the message.
+func sayIn(t *testing.T, h *harness, from, roomJID, body string) string {
+	t.Helper()
+	out := h.send(from, `<message type='groupchat' id='c-`+body+`' to='`+roomJID+`'><body>`+body+`</body><origin-id xmlns='urn:xmpp:sid:0' id='o-`+body+`'/></message>`)
+	for _, m := range out {
+		if sid := m.Child(NSStanzaID, "stanza-id"); sid != nil {
+			return sid.Attr("id")
+		}
+	}
+	t.Fatalf("message not broadcast: %v", out)
+	return ""
+}
+
+func moderateReq(roomJID, id, reason string) string {
+	return `<iq type='set' id='mod' to='` + roomJID + `'><moderate xmlns='urn:xmpp:message-moderate:1' id='` + id +
+		`'><retract xmlns='urn:xmpp:message-retract:1'/><reason>` + reason + `</reason></moderate></iq>`
+}
+
+// TestModerateArchivedMessage: a moderator retracts a message that has
+// left the in-memory history (XEP-0425); the archive keeps the tombstone
+// XEP-0424 §5 describes, and the announcement is archived too.
+func TestModerateArchivedMessage(t *testing.T) {
+	st := newMemStore()
+	h := newStoreHarness(t, st, nil)
+	h.createRoom("muc#roomconfig_persistentroom", "1", "muc#roomconfig_historylength", "1")
+	h.send(juliet, join("Juliet"))
+	old := sayIn(t, h, juliet, room1, "rude")
+	sayIn(t, h, romeo, room1, "later")
+	sayIn(t, h, romeo, room1, "latest")
+	if h.g.rooms[room1].historyIndex(old) >= 0 {
+		t.Fatal("the message is still in the history; the test needs it gone")
+	}
+	// Another room's message cannot be moderated from here.
+	h.send(romeo, strings.Replace(join("Romeo"), room1, "other@conference.localhost", 1))
+	h.send(romeo, strings.Replace(config("muc#roomconfig_persistentroom", "1"), room1, "other@conference.localhost", 1))
+	foreign := sayIn(t, h, romeo, "other@conference.localhost", "elsewhere")
+
+	for i, tc := range [...]struct {
+		from, id, want string
+	}{
+		0: {juliet, old, "auth/forbidden"},
+		1: {romeo, "nope", "cancel/item-not-found"},
+		2: {romeo, foreign, "cancel/item-not-found"},
+		3: {romeo, "", "cancel/item-not-found"},
+	} {
+		if out := h.send(tc.from, moderateReq(room1, tc.id, "x")); len(out) != 1 || condition(out[0]) != tc.want {
+			t.Errorf("case %d: %v, want %s", i, out, tc.want)
+		}
+	}
+
+	out := h.send(romeo, moderateReq(room1, old, "spam"))
+	if res := pick(out, romeo, "iq"); len(res) != 1 || res[0].Attr("type") != "result" {
+		t.Fatalf("moderation of an archived message: %v", out)
+	}
+	r := h.g.rooms[room1]
+	romeoOID, julietOID := r.occupantID("romeo@localhost"), r.occupantID("juliet@localhost")
+	ann := pick(out, juliet, "message")
+	if len(ann) != 1 {
+		t.Fatalf("announcement: %v", out)
+	}
+	mod := child(ann[0], NSRetract, "retract", NSModerate, "moderated")
+	if child(ann[0], NSRetract, "retract").Attr("id") != old || mod.Attr("by") != room1+"/Romeo" ||
+		mod.Child(NSOccupantID, "occupant-id").Attr("id") != romeoOID ||
+		child(ann[0], NSRetract, "retract", NSRetract, "reason").Text() != "spam" {
+		t.Errorf("announcement: %v", ann[0])
+	}
+	annID := ann[0].Child(NSStanzaID, "stanza-id").Attr("id")
+
+	var tomb, last *xmlel.Element
+	h.g.archive.sync()
+	st.mu.Lock()
+	for _, m := range st.msgs {
+		if m.ID == old {
+			tomb = xmlel.MustParse(string(m.Stanza))
+		}
+	}
+	lastMsg := st.msgs[len(st.msgs)-1]
+	last = xmlel.MustParse(string(lastMsg.Stanza))
+	st.mu.Unlock()
+
+	// XEP-0424 §5, XEP-0425 §5: content gone; retracted with stamp,
+	// moderated (by, moderator's occupant id) and reason; the author's
+	// occupant id, the stanza-id and the origin-id kept.
+	ret := tomb.Child(NSRetract, "retracted")
+	switch {
+	case tomb.Child(NSClient, "body") != nil:
+		t.Errorf("tombstone keeps the body: %v", tomb)
+	case ret == nil || ret.Attr("stamp") != "2026-01-02T03:04:05Z":
+		t.Errorf("tombstone without a stamped <retracted/>: %v", tomb)
+	case child(ret, NSModerate, "moderated").Attr("by") != room1+"/Romeo" ||
+		child(ret, NSModerate, "moderated", NSOccupantID, "occupant-id").Attr("id") != romeoOID:
+		t.Errorf("tombstone does not name the moderator: %v", tomb)
+	case ret.ChildText(NSRetract, "reason") != "spam":
+		t.Errorf("tombstone without the reason: %v", tomb)
+	case tomb.Child(NSOccupantID, "occupant-id").Attr("id") != julietOID ||
+		tomb.Child(NSStanzaID, "stanza-id").Attr("id") != old ||
+		tomb.Child(NSStanzaID, "origin-id").Attr("id") != "o-rude" ||
+		tomb.Attr("from") != room1+"/Juliet" || tomb.Attr("id") != "c-rude":
+		t.Errorf("tombstone lost the message's ids: %v", tomb)
+	}
+	// XEP-0424 §5: the retraction is archived, under its own stanza-id.
+	if lastMsg.ID != annID || last.Child(NSRetract, "retract").Attr("id") != old {
+		t.Errorf("announcement not archived: %s %v", lastMsg.ID, last)
+	}
+	// And MAM shows it to clients that were offline.
+	out = h.send(juliet, mamQuery("m", `<set xmlns='http://jabber.org/protocol/rsm'><max>1</max><before/></set>`))
+	if len(out) != 2 || child(out[0], NSMAM, "result", NSForward, "forwarded", NSClient, "message", NSRetract, "retract").Attr("id") != old {
+		t.Errorf("MAM does not show the retraction: %v", out)
+	}
+}
+
+// TestAuthorRetractsArchivedMessage: an author's retraction of a message
+// that left the history still leaves a tombstone in the archive, and
+// nobody else may retract it (XEP-0424 §7).
+func TestAuthorRetractsArchivedMessage(t *testing.T) {
+	st := newMemStore()
+	h := newStoreHarness(t, st, nil)
+	h.createRoom("muc#roomconfig_persistentroom", "1", "muc#roomconfig_historylength", "1")
+	h.send(juliet, join("Juliet"))
+	old := sayIn(t, h, juliet, room1, "oops")
+	sayIn(t, h, romeo, room1, "later")
+	retract := `<message type='groupchat' to='` + room1 + `'><retract xmlns='urn:xmpp:message-retract:1' id='` + old + `'/><store xmlns='urn:xmpp:hints'/></message>`
+	if out := h.send(romeo, retract); len(out) != 1 || condition(out[0]) != "auth/forbidden" {
+		t.Errorf("retraction by another: %v", out)
+	}
+	h.send(juliet, retract)
+	var tomb *xmlel.Element
+	for _, m := range archived(t, h, st) {
+		if sid := m.Child(NSStanzaID, "stanza-id"); sid != nil && sid.Attr("id") == old {
+			tomb = m
+		}
+	}
+	if tomb == nil || tomb.Child(NSClient, "body") != nil || tomb.Child(NSRetract, "retracted") == nil {
+		t.Errorf("archive after the author's retraction: %v", tomb)
+	}
+}
