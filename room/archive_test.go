@@ -1,8 +1,11 @@
 package room
 
 import (
+	"slices"
+	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"chorus/internal/xmlel"
 )
@@ -192,5 +195,106 @@ func TestAuthorRetractsArchivedMessage(t *testing.T) {
 	}
 	if tomb == nil || tomb.Child(NSClient, "body") != nil || tomb.Child(NSRetract, "retracted") == nil {
 		t.Errorf("archive after the author's retraction: %v", tomb)
+	}
+}
+
+// mamForm is a MAM query with a form of fields (var, value, var, value...)
+// and extra elements (RSM, flip-page) after it.
+func mamForm(id string, extra string, fields ...string) string {
+	x := `<x xmlns='jabber:x:data' type='submit'><field var='FORM_TYPE' type='hidden'><value>urn:xmpp:mam:2</value></field>`
+	for i := 0; i+1 < len(fields); i += 2 {
+		x += `<field var='` + fields[i] + `'><value>` + strings.Join(strings.Split(fields[i+1], ","), `</value><value>`) + `</value></field>`
+	}
+	return mamQuery(id, x+`</x>`+extra)
+}
+
+// resultIDs returns the archive ids of a MAM answer's results, in the order
+// sent, and the <fin/>.
+func resultIDs(out []*xmlel.Element) (ids []string, fin *xmlel.Element) {
+	for _, m := range out {
+		if res := m.Child(NSMAM, "result"); res != nil {
+			ids = append(ids, res.Attr("id"))
+		}
+		if f := m.Child(NSMAM, "fin"); f != nil {
+			fin = f
+		}
+	}
+	return ids, fin
+}
+
+// TestMAMExtended: what urn:xmpp:mam:2#extended promises (XEP-0313): the
+// feature itself, the ids field, flipped pages and archive metadata.
+func TestMAMExtended(t *testing.T) {
+	st := newMemStore()
+	h := newStoreHarness(t, st, nil)
+	h.createRoom("muc#roomconfig_persistentroom", "1")
+	info := `<iq type='get' id='i' to='` + room1 + `'><query xmlns='http://jabber.org/protocol/disco#info'/></iq>`
+	metadata := `<iq type='get' id='md' to='` + room1 + `'><metadata xmlns='urn:xmpp:mam:2'/></iq>`
+
+	if s := h.send(juliet, info)[0].String(); !strings.Contains(s, "'"+NSMAMExtended+"'") {
+		t.Errorf("%s not advertised: %s", NSMAMExtended, s)
+	}
+	// An empty archive has empty metadata.
+	if out := h.send(juliet, metadata); len(out) != 1 || out[0].Attr("type") != "result" ||
+		len(child(out[0], NSMAM, "metadata").Children()) != 0 {
+		t.Errorf("metadata of an empty archive: %v", out)
+	}
+	var sids []string
+	for i := range 5 {
+		h.advance(time.Minute)
+		sids = append(sids, sayIn(t, h, romeo, room1, "m"+strconv.Itoa(i)))
+	}
+	md := child(h.send(juliet, metadata)[0], NSMAM, "metadata")
+	if s, e := md.Child(NSMAM, "start"), md.Child(NSMAM, "end"); s == nil || e == nil ||
+		s.Attr("id") != sids[0] || s.Attr("timestamp") != "2026-01-02T03:05:05Z" ||
+		e.Attr("id") != sids[4] || e.Attr("timestamp") != "2026-01-02T03:09:05Z" {
+		t.Errorf("metadata: %v", md)
+	}
+
+	rsm := func(inner string) string { return `<set xmlns='http://jabber.org/protocol/rsm'>` + inner + `</set>` }
+	for i, tc := range [...]struct {
+		query     string
+		want      []string // result ids in the order sent
+		first     string   // RSM <first/>, still in archive order
+		condition string   // of an error reply instead
+	}{
+		0: {query: mamForm("a", "", "ids", sids[3]+","+sids[1]), want: []string{sids[1], sids[3]}, first: sids[1]},
+		1: {query: mamForm("b", "", "ids", sids[1]+",nope"), condition: "cancel/item-not-found"},
+		2: {query: mamForm("c", "", "ids", strings.Repeat("x,", maxQueryIDs)+"x"), condition: "modify/policy-violation"},
+		3: {query: mamQuery("d", rsm(`<max>3</max><before/>`)+`<flip-page/>`), want: []string{sids[4], sids[3], sids[2]}, first: sids[2]},
+		4: {query: mamQuery("e", rsm(`<max>2</max>`)+`<flip-page/>`), want: []string{sids[1], sids[0]}, first: sids[0]},
+		5: {query: mamForm("f", rsm(`<max>2</max>`)+`<flip-page/>`, "after-id", sids[1]), want: []string{sids[3], sids[2]}, first: sids[2]},
+		6: {query: mamQuery("g", rsm(`<max>2</max><before/>`)), want: []string{sids[3], sids[4]}, first: sids[3]},
+		7: {query: mamForm("h", "", "{urn:example}fulltext", "x"), condition: "cancel/feature-not-implemented"},
+	} {
+		out := h.send(juliet, tc.query)
+		if tc.condition != "" {
+			if len(out) != 1 || condition(out[0]) != tc.condition {
+				t.Errorf("case %d: %v, want %s", i, out, tc.condition)
+			}
+			continue
+		}
+		got, fin := resultIDs(out)
+		if !slices.Equal(got, tc.want) || fin == nil || child(fin, NSRSM, "set", NSRSM, "first").Text() != tc.first {
+			t.Errorf("case %d: results %q, fin %v; want %q, first %s", i, got, fin, tc.want, tc.first)
+		}
+	}
+
+	// XEP-0313 §4.1.5: the form offers 'ids', open to any value.
+	form := h.send(juliet, `<iq type='get' id='f' to='`+room1+`'><query xmlns='urn:xmpp:mam:2'/></iq>`)[0]
+	var ids *xmlel.Element
+	for _, f := range child(form, NSMAM, "query", "jabber:x:data", "x").ChildrenNamed("jabber:x:data", "field") {
+		if f.Attr("var") == "ids" {
+			ids = f
+		}
+	}
+	if ids == nil || ids.Attr("type") != "list-multi" || child(ids, NSXDataValidate, "validate", NSXDataValidate, "open") == nil {
+		t.Errorf("ids field: %v", form)
+	}
+
+	// Without an archive, no promise.
+	h.send(romeo, config("muc#roomconfig_enablelogging", "0"))
+	if s := h.send(juliet, info)[0].String(); strings.Contains(s, NSMAMExtended) {
+		t.Errorf("%s advertised without an archive: %s", NSMAMExtended, s)
 	}
 }

@@ -115,6 +115,11 @@ func (m *memStore) Query(_ context.Context, q store.Query) (store.Page, error) {
 		}
 		return -1
 	}
+	for _, id := range q.IDs {
+		if !slices.ContainsFunc(m.msgs, func(msg store.Message) bool { return msg.Room == q.Room && msg.ID == id }) {
+			return store.Page{}, store.ErrNotFound
+		}
+	}
 	from, to := 0, len(all)
 	switch {
 	case q.After != "":

@@ -430,7 +430,15 @@ func (s *sqlStore) Query(ctx context.Context, q Query) (Page, error) {
 			args = append(args, id)
 			in[i] = "$" + strconv.Itoa(len(args))
 		}
-		where = append(where, "id IN ("+strings.Join(in, ", ")+")")
+		list := "(" + strings.Join(in, ", ") + ")"
+		where = append(where, "id IN "+list)
+		ok, err := s.allExist(ctx, q.Room, args[len(args)-len(q.IDs):])
+		if err != nil {
+			return Page{}, fmt.Errorf("store: query %s: %w", q.Room, err)
+		}
+		if !ok {
+			return Page{}, ErrNotFound
+		}
 	}
 	// An unknown anchor makes its subquery NULL and the page empty; only
 	// then is it worth asking whether the anchor exists.
@@ -480,6 +488,22 @@ func (s *sqlStore) Query(ctx context.Context, q Query) (Page, error) {
 	}
 	p.Messages = msgs
 	return p, nil
+}
+
+// allExist reports whether the room has a message for each of ids.
+func (s *sqlStore) allExist(ctx context.Context, room string, ids []any) (bool, error) {
+	distinct := map[any]bool{}
+	for _, id := range ids {
+		distinct[id] = true
+	}
+	in := make([]string, len(ids))
+	for i := range ids {
+		in[i] = "$" + strconv.Itoa(i+2)
+	}
+	var n int
+	err := s.db.QueryRowContext(ctx, `SELECT COUNT(*) FROM archive WHERE room = $1 AND id IN (`+
+		strings.Join(in, ", ")+`)`, append([]any{room}, ids...)...).Scan(&n)
+	return n == len(distinct), err
 }
 
 func (s *sqlStore) exists(ctx context.Context, room, id string) (bool, error) {

@@ -75,8 +75,8 @@ type Query struct {
 	// Max bounds the page; Query clamps it to 1..1000 (0 means 100).
 	Max int
 	// IDs keeps only the messages with these archive ids, when not empty
-	// (XEP-0313 §4.1.4, the "ids" field). Ids the room does not have match
-	// nothing; results stay in archive order.
+	// (XEP-0313 §4.1.3, the "ids" field); results stay in archive order.
+	// An id the room does not have makes Query fail with ErrNotFound.
 	IDs []string
 }
 
@@ -89,8 +89,8 @@ type Page struct {
 	Complete bool
 }
 
-// ErrNotFound is returned by Query when After or Before names no message
-// of the room (XEP-0313 §5.1.2: item-not-found).
+// ErrNotFound is returned by Query when After, Before or one of IDs names
+// no message of the room (XEP-0313 §4.1.3, §4.3.2: item-not-found).
 var ErrNotFound = errors.New("store: no such archive id")
 
 // Store is the persistence of a Chorus service. Methods are safe for

@@ -810,6 +810,11 @@ func refQuery(all []Message, q Query) (Page, error) {
 			return Page{}, ErrNotFound
 		}
 	}
+	for _, id := range q.IDs {
+		if find(id) < 0 {
+			return Page{}, ErrNotFound
+		}
+	}
 	var match []Message
 	for i, m := range all {
 		at := m.At.UnixMilli()
@@ -929,8 +934,9 @@ func testRandomQueries(t *testing.T, s Store) {
 	}
 }
 
-// testIDs: the ids filter (XEP-0313 §4.1.4) keeps only the named messages
-// of the room, in archive order whatever the order asked, and pages.
+// testIDs: the ids filter (XEP-0313 §4.1.3) keeps only the named messages
+// of the room, in archive order whatever the order asked, and pages; an id
+// the room does not have is an error.
 func testIDs(t *testing.T, s Store) {
 	all := msgs("r@muc", 0, 20)
 	appendAll(t, s, interleave(all, msgs("o@muc", 0, 20)), 40)
@@ -940,18 +946,22 @@ func testIDs(t *testing.T, s Store) {
 		done bool
 	}{
 		0: {Query{IDs: []string{all[7].ID, all[2].ID, all[15].ID}}, []Message{all[2], all[7], all[15]}, true},
-		1: {Query{IDs: []string{all[3].ID, "nope", "o@muc-000004"}}, []Message{all[3]}, true},
-		2: {Query{IDs: []string{"nope"}}, nil, true},
-		3: {Query{IDs: []string{all[1].ID, all[2].ID, all[3].ID}, Max: 2}, []Message{all[1], all[2]}, false},
-		4: {Query{IDs: []string{all[1].ID, all[2].ID, all[3].ID}, Max: 2, After: all[2].ID}, []Message{all[3]}, true},
-		5: {Query{IDs: []string{all[1].ID, all[2].ID, all[3].ID}, Max: 2, Last: true}, []Message{all[2], all[3]}, false},
-		6: {Query{IDs: []string{all[1].ID, all[9].ID}, With: all[1].From}, []Message{all[1]}, true},
+		1: {Query{IDs: []string{all[3].ID, all[3].ID}}, []Message{all[3]}, true},
+		2: {Query{IDs: []string{all[1].ID, all[2].ID, all[3].ID}, Max: 2}, []Message{all[1], all[2]}, false},
+		3: {Query{IDs: []string{all[1].ID, all[2].ID, all[3].ID}, Max: 2, After: all[2].ID}, []Message{all[3]}, true},
+		4: {Query{IDs: []string{all[1].ID, all[2].ID, all[3].ID}, Max: 2, Last: true}, []Message{all[2], all[3]}, false},
+		5: {Query{IDs: []string{all[1].ID, all[9].ID}, With: all[1].From}, []Message{all[1]}, true},
 	} {
 		c.q.Room = "r@muc"
 		p := query(t, s, c.q)
 		equal(t, fmt.Sprintf("case %d", i), ids(p.Messages), ids(c.want))
 		if p.Complete != c.done {
 			t.Errorf("case %d: complete %v, want %v", i, p.Complete, c.done)
+		}
+	}
+	for i, bad := range [...][]string{0: {"nope"}, 1: {all[3].ID, "nope"}, 2: {"o@muc-000004"}} {
+		if _, err := s.Query(ctx, Query{Room: "r@muc", IDs: bad}); !errors.Is(err, ErrNotFound) {
+			t.Errorf("unknown id, case %d: %v, want ErrNotFound", i, err)
 		}
 	}
 }
@@ -975,7 +985,7 @@ func testGet(t *testing.T, s Store) {
 }
 
 // testBounds: the oldest and newest message by archive order, for the
-// archive metadata (XEP-0313 §6.1).
+// archive metadata (XEP-0313).
 func testBounds(t *testing.T, s Store) {
 	first, last, err := s.Bounds(ctx, "r@muc")
 	must(t, err)
