@@ -46,6 +46,7 @@ func TestHistoricMessages(t *testing.T) {
 		11: {`<displayed xmlns='urn:xmpp:chat-markers:0' id='x'/><no-store xmlns='urn:xmpp:hints'/>`, false},
 		12: {`<active xmlns='http://jabber.org/protocol/chatstates'/>`, false},
 		13: {`<store xmlns='urn:xmpp:hints'/><no-permanent-store xmlns='urn:xmpp:hints'/>`, false},
+		14: {`<retract xmlns='urn:xmpp:message-retract:1' id='x'/>`, true},
 	} {
 		st := newMemStore()
 		h := newStoreHarness(t, st, nil)
@@ -81,7 +82,7 @@ func moderateReq(roomJID, id, reason string) string {
 
 // TestModerateArchivedMessage: a moderator retracts a message that has
 // left the in-memory history (XEP-0425); the archive keeps the tombstone
-// XEP-0424 §5 describes, and the announcement is archived too.
+// XEP-0424 and XEP-0425 describe, and the announcement is archived too.
 func TestModerateArchivedMessage(t *testing.T) {
 	st := newMemStore()
 	h := newStoreHarness(t, st, nil)
@@ -109,6 +110,11 @@ func TestModerateArchivedMessage(t *testing.T) {
 		if out := h.send(tc.from, moderateReq(room1, tc.id, "x")); len(out) != 1 || condition(out[0]) != tc.want {
 			t.Errorf("case %d: %v, want %s", i, out, tc.want)
 		}
+	}
+
+	info := h.send(juliet, `<iq type='get' id='i' to='`+room1+`'><query xmlns='http://jabber.org/protocol/disco#info'/></iq>`)[0].String()
+	if !strings.Contains(info, "'"+NSRetract+"'") || !strings.Contains(info, "'"+NSRetract+"#tombstone'") {
+		t.Errorf("retraction and tombstones not advertised: %s", info)
 	}
 
 	out := h.send(romeo, moderateReq(room1, old, "spam"))
@@ -141,7 +147,7 @@ func TestModerateArchivedMessage(t *testing.T) {
 	last = xmlel.MustParse(string(lastMsg.Stanza))
 	st.mu.Unlock()
 
-	// XEP-0424 §5, XEP-0425 §5: content gone; retracted with stamp,
+	// XEP-0424, XEP-0425 (Tombstones): content gone; retracted with stamp,
 	// moderated (by, moderator's occupant id) and reason; the author's
 	// occupant id, the stanza-id and the origin-id kept.
 	ret := tomb.Child(NSRetract, "retracted")
@@ -161,7 +167,7 @@ func TestModerateArchivedMessage(t *testing.T) {
 		tomb.Attr("from") != room1+"/Juliet" || tomb.Attr("id") != "c-rude":
 		t.Errorf("tombstone lost the message's ids: %v", tomb)
 	}
-	// XEP-0424 §5: the retraction is archived, under its own stanza-id.
+	// XEP-0424 (Business Rules): the retraction is archived, under its own stanza-id.
 	if lastMsg.ID != annID || last.Child(NSRetract, "retract").Attr("id") != old {
 		t.Errorf("announcement not archived: %s %v", lastMsg.ID, last)
 	}
@@ -174,7 +180,7 @@ func TestModerateArchivedMessage(t *testing.T) {
 
 // TestAuthorRetractsArchivedMessage: an author's retraction of a message
 // that left the history still leaves a tombstone in the archive, and
-// nobody else may retract it (XEP-0424 §7).
+// nobody else may retract it (XEP-0424, Business Rules).
 func TestAuthorRetractsArchivedMessage(t *testing.T) {
 	st := newMemStore()
 	h := newStoreHarness(t, st, nil)

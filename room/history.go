@@ -152,7 +152,10 @@ const (
 //     OpenPGP for XMPP payloads are recognised as well, for clients that
 //     send them without that marker;
 //   - a chat marker keeps it (XEP-0333: markers are how other devices learn
-//     what was read).
+//     what was read);
+//   - a retraction keeps it, store hint or not: XEP-0424 (Business Rules)
+//     says the archive MUST store it, so that devices that were offline
+//     learn of it. Prosody 0.12 predates that rule.
 func historic(msg *xmlel.Element) bool {
 	if msg.Child(NSHints, "no-store") != nil || msg.Child(NSHints, "no-permanent-store") != nil {
 		return false
@@ -161,7 +164,8 @@ func historic(msg *xmlel.Element) bool {
 		msg.Child(NSClient, "body") != nil || msg.Child(NSClient, "subject") != nil ||
 		msg.Child(NSEME, "encryption") != nil ||
 		msg.Child(NSOMEMOLegacy, "encrypted") != nil || msg.Child(NSOMEMO, "encrypted") != nil ||
-		msg.Child(NSOpenPGP, "openpgp") != nil {
+		msg.Child(NSOpenPGP, "openpgp") != nil ||
+		msg.Child(NSRetract, "retract") != nil {
 		return true
 	}
 	for _, c := range msg.Children() {

@@ -14,12 +14,20 @@ const (
 )
 
 var moderationFeature = feature{
-	name:  "moderation",
-	disco: func(r *Room) []string { return []string{NSModerate} },
+	name: "moderation",
+	disco: func(r *Room) []string {
+		if r.archives() {
+			// XEP-0424 (Discovering support): a service that archives
+			// retractions MUST advertise the namespace, and one that
+			// leaves tombstones MUST advertise #tombstone.
+			return []string{NSModerate, NSRetract, NSRetract + "#tombstone"}
+		}
+		return []string{NSModerate}
+	},
 }
 
 // moderate handles a moderator's request to retract someone's message
-// (XEP-0425 §4): the room broadcasts a retraction naming the moderator,
+// (XEP-0425, Use Case): the room broadcasts a retraction naming the moderator,
 // and the history and the archive keep only a tombstone. The message may
 // be anywhere in the archive, not only in the recent history.
 func (r *Room) moderate(req *request) {
@@ -39,7 +47,7 @@ func (r *Room) moderate(req *request) {
 		r.replyError(req, e)
 		return
 	}
-	// XEP-0425 §4: <moderated/> names the moderator, by occupant JID and,
+	// XEP-0425: <moderated/> names the moderator, by occupant JID and,
 	// since the nick may change, by occupant id (XEP-0421).
 	moderated := xmlel.New(NSModerate, "moderated", "by", r.occupantJID(mod.Nick)).
 		Add(xmlel.New(NSOccupantID, "occupant-id", "id", r.occupantID(mod.Bare)))
@@ -60,8 +68,8 @@ func (r *Room) moderate(req *request) {
 	msg := xmlel.New(NSClient, "message", "from", r.jid, "type", "groupchat", "id", r.svc.newID()).Add(retract)
 	sid := r.svc.newID()
 	msg.Add(xmlel.New(NSStanzaID, "stanza-id", "id", sid, "by", r.jid))
-	// XEP-0424 §5 (which XEP-0425 §5 follows): the retraction itself MUST
-	// be archived, so that clients that were offline learn of it when they
+	// XEP-0424 (Business Rules; XEP-0425 follows it): the retraction
+	// itself MUST be archived, so that clients that were offline learn of it when they
 	// catch up through MAM. The history needs no copy: it already holds the
 	// tombstone in the message's place.
 	r.archiveMessage(msg, sid)
@@ -70,8 +78,9 @@ func (r *Room) moderate(req *request) {
 }
 
 // tombstone is what the history and the archive keep of a retracted
-// message (XEP-0424 §5, XEP-0425 §5): its sender, type, id, stanza-id,
-// origin-id (MUST, so that clients can match it to the retraction) and
+// message (XEP-0424 and XEP-0425, Tombstones): its sender, type, id,
+// stanza-id, origin-id (MUST, so that clients can match it to the
+// retraction) and
 // author's occupant id, with the content replaced by <retracted/> stamped
 // with the time of retraction; for a moderation, <retracted/> holds the
 // <moderated/> element and the reason.
@@ -140,8 +149,8 @@ func (r *Room) authorRetraction(o *Occupant, req *request, rt *xmlel.Element) *s
 	if e != nil {
 		return nil // unknown here: let it through; clients check authorship themselves
 	}
-	// XEP-0424 §7: in a MUC the retraction must come from the author,
-	// known across nick changes by occupant id (XEP-0421).
+	// XEP-0424 (Business Rules): in a MUC the retraction must come from
+	// the author, known across nick changes by occupant id (XEP-0421).
 	if oid := orig.Child(NSOccupantID, "occupant-id"); oid == nil || oid.Attr("id") != r.occupantID(o.Bare) {
 		return errForbidden.withText("Only the author may retract a message")
 	}
