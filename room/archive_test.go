@@ -304,3 +304,18 @@ func TestMAMExtended(t *testing.T) {
 		t.Errorf("%s advertised without an archive: %s", NSMAMExtended, s)
 	}
 }
+
+// TestModerateQueuedMessage: in a room that keeps no history in memory, a
+// message moderated right after it was said may still wait in the archive
+// queue; the room flushes the queue and finds it.
+func TestModerateQueuedMessage(t *testing.T) {
+	st := newMemStore()
+	h := newStoreHarness(t, st, nil)
+	h.createRoom("muc#roomconfig_persistentroom", "1", "muc#roomconfig_historylength", "0")
+	for i := range 20 {
+		sid := sayIn(t, h, romeo, room1, "m"+strconv.Itoa(i))
+		if out := h.send(romeo, moderateReq(room1, sid, "")); len(out) != 2 || out[0].Attr("type") != "result" {
+			t.Fatalf("message %d: %v", i, out)
+		}
+	}
+}

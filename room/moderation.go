@@ -106,8 +106,10 @@ func (r *Room) tombstone(orig, moderated, reason *xmlel.Element) *xmlel.Element 
 //
 // The archive is read under the room lock: moderation is rare, and the
 // read is bounded by storeTimeout, as every durable write of the room is.
-// What the room queued for the archive is flushed first, so a message that
-// has left the history but not yet reached the store is found.
+// Only when the store lacks the message is the archive queue flushed and
+// the store asked again: a message that has just left a short history may
+// still be queued, and the flush makes the room wait for other rooms'
+// writes, so it is not done for messages the store already has.
 func (r *Room) findMessage(id string) (msg *xmlel.Element, i int, e *stanzaError) {
 	notFound := errItemNotFound.withText("No such message in this room")
 	if id == "" {
@@ -119,12 +121,13 @@ func (r *Room) findMessage(id string) (msg *xmlel.Element, i int, e *stanzaError
 	if !r.archives() {
 		return nil, -1, notFound
 	}
-	if r.svc.archiver != nil {
-		r.svc.archiver.sync()
-	}
 	ctx, cancel := context.WithTimeout(context.Background(), storeTimeout)
 	defer cancel()
 	m, err := r.svc.store.Get(ctx, r.jid, id)
+	if err == nil && m == nil && r.svc.archiver != nil {
+		r.svc.archiver.sync()
+		m, err = r.svc.store.Get(ctx, r.jid, id)
+	}
 	if err != nil {
 		if r.svc.onStoreError != nil {
 			r.svc.onStoreError(err)
