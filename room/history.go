@@ -145,8 +145,8 @@ const (
 //   - a no-store or no-permanent-store hint keeps it out (XEP-0334 §4);
 //   - a store hint keeps it (XEP-0334 §4.4): reactions (XEP-0444) and
 //     retractions (XEP-0424) carry one because they have no body;
-//   - a body keeps it; so does a subject (XEP-0045 §8.1: the subject
-//     message is replayed to joiners);
+//   - a body keeps it; so does a subject (XEP-0313, MUC Archives: subject
+//     changes SHOULD be stored, as bodies);
 //   - an encrypted payload keeps it, since nobody can tell what it holds:
 //     Prosody looks for the XEP-0380 <encryption/> marker; OMEMO and
 //     OpenPGP for XMPP payloads are recognised as well, for clients that

@@ -117,9 +117,8 @@ func (g *Registry) mam(r *Room, req *request) []Out {
 		outs = append(outs, To1(req.from, xmlel.New(NSClient, "message", "from", r.jid, "id", r.svc.newID()).Add(res)))
 	}
 	// XEP-0313 §4.3.4: a flipped page holds the same results, sent newest
-	// first.
-	// As in Prosody, <first/> and <last/> still name the page's ends in
-	// archive order, so paging on from them works as without the flip.
+	// first. As in Prosody, <first/> and <last/> still name the page's ends
+	// in archive order, so paging on from them works as without the flip.
 	if q.Child(NSMAM, "flip-page") != nil {
 		slices.Reverse(outs)
 	}
