@@ -156,24 +156,34 @@ const (
 //   - a retraction keeps it, store hint or not: XEP-0424 (Business Rules)
 //     says the archive MUST store it, so that devices that were offline
 //     learn of it. Prosody 0.12 predates that rule.
+//
+// It looks at each child once: it runs for every groupchat message.
 func historic(msg *xmlel.Element) bool {
-	if msg.Child(NSHints, "no-store") != nil || msg.Child(NSHints, "no-permanent-store") != nil {
-		return false
-	}
-	if msg.Child(NSHints, "store") != nil ||
-		msg.Child(NSClient, "body") != nil || msg.Child(NSClient, "subject") != nil ||
-		msg.Child(NSEME, "encryption") != nil ||
-		msg.Child(NSOMEMOLegacy, "encrypted") != nil || msg.Child(NSOMEMO, "encrypted") != nil ||
-		msg.Child(NSOpenPGP, "openpgp") != nil ||
-		msg.Child(NSRetract, "retract") != nil {
-		return true
-	}
+	keep := false
 	for _, c := range msg.Children() {
-		if c.Space == NSChatMarkers {
-			return true
+		switch c.Space {
+		case NSHints:
+			switch c.Local {
+			case "no-store", "no-permanent-store":
+				return false
+			case "store":
+				keep = true
+			}
+		case NSClient:
+			keep = keep || c.Local == "body" || c.Local == "subject"
+		case NSEME:
+			keep = keep || c.Local == "encryption"
+		case NSOMEMOLegacy, NSOMEMO:
+			keep = keep || c.Local == "encrypted"
+		case NSOpenPGP:
+			keep = keep || c.Local == "openpgp"
+		case NSChatMarkers:
+			keep = true
+		case NSRetract:
+			keep = keep || c.Local == "retract"
 		}
 	}
-	return false
+	return keep
 }
 
 // addHistory keeps a broadcast message for later joiners when it is

@@ -42,7 +42,7 @@ func (r *Room) moderate(req *request) {
 		return
 	}
 	id := m.Attr("id")
-	orig, i, e := r.findMessage(id)
+	orig, i, e := r.findMessage(id, true)
 	if e != nil {
 		r.replyError(req, e)
 		return
@@ -106,11 +106,11 @@ func (r *Room) tombstone(orig, moderated, reason *xmlel.Element) *xmlel.Element 
 //
 // The archive is read under the room lock: moderation is rare, and the
 // read is bounded by storeTimeout, as every durable write of the room is.
-// Only when the store lacks the message is the archive queue flushed and
-// the store asked again: a message that has just left a short history may
-// still be queued, and the flush makes the room wait for other rooms'
-// writes, so it is not done for messages the store already has.
-func (r *Room) findMessage(id string) (msg *xmlel.Element, i int, e *stanzaError) {
+// With flush, when the store lacks the message, the archive queue is
+// flushed and the store asked again: a message that has just left a short
+// history may still be queued. The flush makes the room wait for other
+// rooms' writes, so it is not done for messages the store already has.
+func (r *Room) findMessage(id string, flush bool) (msg *xmlel.Element, i int, e *stanzaError) {
 	notFound := errItemNotFound.withText("No such message in this room")
 	if id == "" {
 		return nil, -1, notFound
@@ -124,7 +124,7 @@ func (r *Room) findMessage(id string) (msg *xmlel.Element, i int, e *stanzaError
 	ctx, cancel := context.WithTimeout(context.Background(), storeTimeout)
 	defer cancel()
 	m, err := r.svc.store.Get(ctx, r.jid, id)
-	if err == nil && m == nil && r.svc.archiver != nil {
+	if err == nil && m == nil && flush && r.svc.archiver != nil {
 		r.svc.archiver.sync()
 		m, err = r.svc.store.Get(ctx, r.jid, id)
 	}
@@ -148,7 +148,10 @@ func (r *Room) findMessage(id string) (msg *xmlel.Element, i int, e *stanzaError
 // only the author of a message may retract it, and history and archive
 // keep a tombstone in its place.
 func (r *Room) authorRetraction(o *Occupant, req *request, rt *xmlel.Element) *stanzaError {
-	orig, i, e := r.findMessage(rt.Attr("id"))
+	// No flush of the archive queue for an occupant's retraction: any
+	// occupant may send them, and a flush makes the room wait for other
+	// rooms' writes.
+	orig, i, e := r.findMessage(rt.Attr("id"), false)
 	if e != nil {
 		return nil // unknown here: let it through; clients check authorship themselves
 	}
