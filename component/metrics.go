@@ -63,10 +63,13 @@ const (
 	opLatest
 	opReplace
 	opExpire
+	opGet
+	opBounds
 	numOps
 )
 
-var opNames = [numOps]string{"load_room", "update_room", "delete_room", "append", "query", "latest", "replace", "expire"}
+var opNames = [numOps]string{"load_room", "update_room", "delete_room", "append", "query", "latest", "replace", "expire",
+	"get", "bounds"}
 
 // Metrics holds the service's Prometheus metrics and the state of the
 // component link, for /readyz. The counters of every label value are
@@ -338,6 +341,20 @@ func (s *timedStore) Expire(ctx context.Context, before time.Time) (int64, error
 	n, err := s.Store.Expire(ctx, before)
 	s.done(opExpire, start, err)
 	return n, err
+}
+
+func (s *timedStore) Get(ctx context.Context, room, id string) (*store.Message, error) {
+	start := time.Now()
+	m, err := s.Store.Get(ctx, room, id)
+	s.done(opGet, start, err)
+	return m, err
+}
+
+func (s *timedStore) Bounds(ctx context.Context, room string) (first, last *store.Message, err error) {
+	start := time.Now()
+	first, last, err = s.Store.Bounds(ctx, room)
+	s.done(opBounds, start, err)
+	return first, last, err
 }
 
 // factory registers metrics in the chorus namespace.

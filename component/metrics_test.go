@@ -271,6 +271,12 @@ func (s stubStore) Replace(context.Context, string, string, []byte) (bool, error
 }
 func (s stubStore) Expire(context.Context, time.Time) (int64, error) { return 0, s.err("expire") }
 func (s stubStore) Close() error                                     { return nil }
+func (s stubStore) Get(context.Context, string, string) (*store.Message, error) {
+	return nil, s.err("get")
+}
+func (s stubStore) Bounds(context.Context, string) (*store.Message, *store.Message, error) {
+	return nil, nil, s.err("bounds")
+}
 
 func TestInstrumentStore(t *testing.T) {
 	// Every method but Close must be timed: a method added to store.Store
@@ -289,6 +295,8 @@ func TestInstrumentStore(t *testing.T) {
 	s.Latest(ctx, "room@conference.localhost", 5)
 	s.Replace(ctx, "room@conference.localhost", "1", nil)
 	s.Expire(ctx, time.Now())
+	s.Get(ctx, "room@conference.localhost", "1")
+	s.Bounds(ctx, "room@conference.localhost")
 	if err := s.Close(); err != nil {
 		t.Error(err)
 	}

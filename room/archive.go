@@ -138,11 +138,15 @@ func (a *archiver) enqueue(ops []archiveOp) {
 	}
 }
 
-// sync waits until everything queued so far is written.
+// sync waits until everything queued so far is written; at once when the
+// writer has stopped.
 func (a *archiver) sync() {
 	reply := make(chan struct{})
-	a.flush <- reply
-	<-reply
+	select {
+	case a.flush <- reply:
+		<-reply
+	case <-a.done:
+	}
 }
 
 // close writes what is queued and stops the writer.

@@ -128,14 +128,68 @@ var historyFeature = feature{
 	}},
 }
 
-// addHistory keeps a broadcast message for later joiners when it has a body
-// or subject and no hint against storing it.
-// It goes to the archive too, when the room keeps one.
-func (r *Room) addHistory(msg *xmlel.Element) {
-	if msg.Child(NSClient, "body") == nil && msg.Child(NSClient, "subject") == nil {
-		return
+// Namespaces of payloads that make a body-less message worth keeping.
+const (
+	NSHints       = "urn:xmpp:hints"                 // XEP-0334
+	NSChatMarkers = "urn:xmpp:chat-markers:0"        // XEP-0333
+	NSEME         = "urn:xmpp:eme:0"                 // XEP-0380
+	NSOMEMOLegacy = "eu.siacs.conversations.axolotl" // XEP-0384 before 0.4
+	NSOMEMO       = "urn:xmpp:omemo:2"               // XEP-0384
+	NSOpenPGP     = "urn:xmpp:openpgp:0"             // XEP-0373
+)
+
+// historic decides whether a broadcast message goes to the history and
+// the archive. This is the one list; it follows Prosody's
+// muc-message-is-historic hook (plugins/muc/history.lib.lua), which also
+// decides what mod_muc_mam archives, in the same order:
+//   - a no-store or no-permanent-store hint keeps it out (XEP-0334 §4);
+//   - a store hint keeps it (XEP-0334 §4.4): reactions (XEP-0444) and
+//     retractions (XEP-0424) carry one because they have no body;
+//   - a body keeps it; so does a subject (XEP-0313, MUC Archives: subject
+//     changes SHOULD be stored, as bodies);
+//   - an encrypted payload keeps it, since nobody can tell what it holds:
+//     Prosody looks for the XEP-0380 <encryption/> marker; OMEMO and
+//     OpenPGP for XMPP payloads are recognised as well, for clients that
+//     send them without that marker;
+//   - a chat marker keeps it (XEP-0333: markers are how other devices learn
+//     what was read);
+//   - a retraction keeps it, store hint or not: XEP-0424 (Business Rules)
+//     says the archive MUST store it, so that devices that were offline
+//     learn of it. Prosody 0.12 predates that rule.
+//
+// It looks at each child once: it runs for every groupchat message.
+func historic(msg *xmlel.Element) bool {
+	keep := false
+	for _, c := range msg.Children() {
+		switch c.Space {
+		case NSHints:
+			switch c.Local {
+			case "no-store", "no-permanent-store":
+				return false
+			case "store":
+				keep = true
+			}
+		case NSClient:
+			keep = keep || c.Local == "body" || c.Local == "subject"
+		case NSEME:
+			keep = keep || c.Local == "encryption"
+		case NSOMEMOLegacy, NSOMEMO:
+			keep = keep || c.Local == "encrypted"
+		case NSOpenPGP:
+			keep = keep || c.Local == "openpgp"
+		case NSChatMarkers:
+			keep = true
+		case NSRetract:
+			keep = keep || c.Local == "retract"
+		}
 	}
-	if msg.Child("urn:xmpp:hints", "no-store") != nil || msg.Child("urn:xmpp:hints", "no-permanent-store") != nil {
+	return keep
+}
+
+// addHistory keeps a broadcast message for later joiners when it is
+// historic. It goes to the archive too, when the room keeps one.
+func (r *Room) addHistory(msg *xmlel.Element) {
+	if !historic(msg) {
 		return
 	}
 	r.archiveMessage(msg, r.stanzaIDOf(msg))

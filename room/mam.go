@@ -3,6 +3,7 @@ package room
 import (
 	"context"
 	"errors"
+	"slices"
 	"strconv"
 	"time"
 
@@ -17,21 +18,36 @@ const (
 	NSMAM     = "urn:xmpp:mam:2"
 	NSRSM     = "http://jabber.org/protocol/rsm"
 	NSForward = "urn:xmpp:forward:0"
+	// NSXDataValidate is XEP-0122's namespace.
+	NSXDataValidate = "http://jabber.org/protocol/xdata-validate"
 )
+
+// NSMAMExtended advertises what XEP-0313 adds to the basic protocol: the
+// before-id, after-id and ids fields (§4.1: a server that supports them
+// MUST advertise it), <flip-page/> (§4.3.4) and archive metadata (§5).
+const NSMAMExtended = NSMAM + "#extended"
+
+// maxQueryIDs bounds the ids field: a page holds at most 1000 messages
+// anyway (store.Query), and each id is a bound parameter.
+const maxQueryIDs = 1000
 
 var mamFeature = feature{
 	name: "mam",
 	disco: func(r *Room) []string {
 		if r.archives() {
-			return []string{NSMAM}
+			return []string{NSMAM, NSMAMExtended}
 		}
 		return nil
 	},
 }
 
 func (g *Registry) isMAMQuery(req *request) bool {
-	return req.st.Local == "iq" && req.nick == "" && (req.typ == "get" || req.typ == "set") &&
-		req.st.FirstChild().Is(NSMAM, "query") && len(req.st.Children()) == 1
+	if req.st.Local != "iq" || req.nick != "" || len(req.st.Children()) != 1 {
+		return false
+	}
+	p := req.st.FirstChild()
+	return (p.Is(NSMAM, "query") && (req.typ == "get" || req.typ == "set")) ||
+		(p.Is(NSMAM, "metadata") && req.typ == "get")
 }
 
 // mam answers an archive query to a room (XEP-0313 §4-5). The store is
@@ -49,13 +65,30 @@ func (g *Registry) mam(r *Room, req *request) []Out {
 		return reply(errServiceUnavailable.withText("This room keeps no archive"))
 	}
 	q := req.st.FirstChild()
+	storeErr := func(err error) []Out {
+		if g.svc.onStoreError != nil {
+			g.svc.onStoreError(err)
+		}
+		return reply(newError(errWait, "internal-server-error").withText("The archive could not be read"))
+	}
+	if q.Local == "metadata" {
+		return g.mamMetadata(r, req, storeErr)
+	}
 	if req.typ == "get" {
-		// XEP-0313 §6.1: the fields a query form may use.
+		// XEP-0313 §4.1.5: the fields a query form may use.
 		f := (&forms.Form{Type: forms.TypeForm}).Add(forms.HiddenFormType(NSMAM),
 			forms.Field{Var: "with", Type: forms.JIDSingle}, forms.Field{Var: "start", Type: forms.TextSingle},
 			forms.Field{Var: "end", Type: forms.TextSingle}, forms.Field{Var: "before-id", Type: forms.TextSingle},
-			forms.Field{Var: "after-id", Type: forms.TextSingle})
-		return []Out{To1(req.from, iqResult(req.st).Add(xmlel.New(NSMAM, "query").Add(f.Element())))}
+			forms.Field{Var: "after-id", Type: forms.TextSingle}, forms.Field{Var: "ids", Type: forms.ListMulti})
+		x := f.Element()
+		for _, fd := range x.ChildrenNamed(forms.NS, "field") {
+			if fd.Attr("var") == "ids" {
+				// XEP-0313 §4.1.5: 'ids' lists no options and MUST say,
+				// with an XEP-0122 <validate/>, that any value is open.
+				fd.Add(xmlel.New(NSXDataValidate, "validate", "datatype", "xs:string").Add(xmlel.New(NSXDataValidate, "open")))
+			}
+		}
+		return []Out{To1(req.from, iqResult(req.st).Add(xmlel.New(NSMAM, "query").Add(x)))}
 	}
 	sq, err := parseMAMQuery(q)
 	if err != nil {
@@ -70,10 +103,7 @@ func (g *Registry) mam(r *Room, req *request) []Out {
 	case errors.Is(qerr, store.ErrNotFound):
 		return reply(errItemNotFound.withText("No such archive id"))
 	case qerr != nil:
-		if g.svc.onStoreError != nil {
-			g.svc.onStoreError(qerr)
-		}
-		return reply(newError(errWait, "internal-server-error").withText("The archive could not be read"))
+		return storeErr(qerr)
 	}
 	outs := make([]Out, 0, len(page.Messages)+1)
 	queryID := q.Attr("queryid")
@@ -85,6 +115,12 @@ func (g *Registry) mam(r *Room, req *request) []Out {
 		fwd := xmlel.New(NSForward, "forwarded").Add(delayEl(r.jid, m.At)).Add(orig)
 		res := xmlel.New(NSMAM, "result", "queryid", queryID, "id", m.ID).Add(fwd)
 		outs = append(outs, To1(req.from, xmlel.New(NSClient, "message", "from", r.jid, "id", r.svc.newID()).Add(res)))
+	}
+	// XEP-0313 §4.3.4: a flipped page holds the same results, sent newest
+	// first. As in Prosody, <first/> and <last/> still name the page's ends
+	// in archive order, so paging on from them works as without the flip.
+	if q.Child(NSMAM, "flip-page") != nil {
+		slices.Reverse(outs)
 	}
 	set := xmlel.New(NSRSM, "set")
 	if n := len(page.Messages); n > 0 {
@@ -141,8 +177,24 @@ func parseMAMQuery(q *xmlel.Element) (store.Query, *stanzaError) {
 				sq.After = v
 			case "before-id":
 				sq.Before = v
+			case "ids":
+				// XEP-0313 §4.1.3: only these messages, in archive order;
+				// an id not in the archive is item-not-found (the store's
+				// ErrNotFound).
+				if len(fd.Values) > maxQueryIDs {
+					return sq, newError(errModify, "policy-violation").withText("At most " + strconv.Itoa(maxQueryIDs) + " ids")
+				}
+				for _, id := range fd.Values {
+					if id != "" {
+						sq.IDs = append(sq.IDs, id)
+					}
+				}
+				if len(sq.IDs) == 0 {
+					return sq, errBadRequest.withText("Empty 'ids'")
+				}
 			default:
-				return sq, errBadRequest.withText("Unsupported field " + fd.Var)
+				// XEP-0313 §4.1.5: an unknown field MUST be refused so.
+				return sq, errFeatureNotImpl.withText("Unsupported field " + fd.Var)
 			}
 			if perr != nil {
 				return sq, errBadRequest.withText("Bad date in " + fd.Var)
@@ -175,4 +227,24 @@ func parseMAMQuery(q *xmlel.Element) (store.Query, *stanzaError) {
 		return sq, errBadRequest.withText("Page either after or before an item")
 	}
 	return sq, nil
+}
+
+// mamMetadata answers an archive metadata request (XEP-0313 §5): the id
+// and time of the first and last message, or an empty <metadata/> when the
+// archive is empty (there is nothing for <start/> and <end/> to name).
+func (g *Registry) mamMetadata(r *Room, req *request, storeErr func(error) []Out) []Out {
+	g.archive.sync()
+	ctx, cancel := context.WithTimeout(context.Background(), storeTimeout)
+	defer cancel()
+	first, last, err := g.svc.store.Bounds(ctx, r.jid)
+	if err != nil {
+		return storeErr(err)
+	}
+	md := xmlel.New(NSMAM, "metadata")
+	if first != nil && last != nil {
+		stamp := func(t time.Time) string { return t.UTC().Format("2006-01-02T15:04:05Z") }
+		md.Add(xmlel.New(NSMAM, "start", "id", first.ID, "timestamp", stamp(first.At)),
+			xmlel.New(NSMAM, "end", "id", last.ID, "timestamp", stamp(last.At)))
+	}
+	return []Out{To1(req.from, iqResult(req.st).Add(md))}
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -98,7 +99,7 @@ func (m *memStore) Query(_ context.Context, q store.Query) (store.Page, error) {
 	defer m.mu.Unlock()
 	var all []store.Message
 	for _, msg := range m.msgs {
-		if msg.Room == q.Room && (q.With == "" || msg.From == q.With) {
+		if msg.Room == q.Room && (q.With == "" || msg.From == q.With) && (len(q.IDs) == 0 || slices.Contains(q.IDs, msg.ID)) {
 			all = append(all, msg)
 		}
 	}
@@ -113,6 +114,11 @@ func (m *memStore) Query(_ context.Context, q store.Query) (store.Page, error) {
 			}
 		}
 		return -1
+	}
+	for _, id := range q.IDs {
+		if !slices.ContainsFunc(m.msgs, func(msg store.Message) bool { return msg.Room == q.Room && msg.ID == id }) {
+			return store.Page{}, store.ErrNotFound
+		}
 	}
 	from, to := 0, len(all)
 	switch {
@@ -159,6 +165,31 @@ func (m *memStore) Expire(_ context.Context, before time.Time) (int64, error) {
 	return 0, nil
 }
 func (m *memStore) Close() error { return nil }
+
+func (m *memStore) Get(_ context.Context, room, id string) (*store.Message, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	for _, msg := range m.msgs {
+		if msg.Room == room && msg.ID == id {
+			return &msg, nil
+		}
+	}
+	return nil, nil
+}
+
+func (m *memStore) Bounds(_ context.Context, room string) (first, last *store.Message, err error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	for _, msg := range m.msgs {
+		if msg.Room == room {
+			if first == nil {
+				first = &msg
+			}
+			last = &msg
+		}
+	}
+	return first, last, nil
+}
 
 // newStoreHarness is a harness whose registry persists to st.
 func newStoreHarness(t *testing.T, st store.Store, errs *[]error) *harness {

@@ -72,6 +72,8 @@ type service struct {
 	timers       timers
 	// historyBudget bounds the history all rooms keep in memory.
 	historyBudget historyBudget
+	// archiver is the registry's archive queue, nil without a store.
+	archiver *archiver
 }
 
 // tombstone is what remains of a destroyed persistent room: joins get
@@ -123,6 +125,7 @@ func NewRegistry(o Options) *Registry {
 	g := &Registry{svc: svc, rooms: map[string]*Room{}, tombs: map[string]*tombstone{}, created: map[string]int{}, stop: make(chan struct{})}
 	if o.Store != nil {
 		g.archive = newArchiver(o.Store, o.OnStoreError)
+		svc.archiver = g.archive
 		g.expiry = o.ArchiveExpiry
 		if g.expiry <= 0 {
 			g.expiry = 365 * 24 * time.Hour

@@ -424,6 +424,22 @@ func (s *sqlStore) Query(ctx context.Context, q Query) (Page, error) {
 	if q.With != "" {
 		cond("from_jid = ?", q.With)
 	}
+	if len(q.IDs) > 0 {
+		in := make([]string, len(q.IDs))
+		for i, id := range q.IDs {
+			args = append(args, id)
+			in[i] = "$" + strconv.Itoa(len(args))
+		}
+		list := "(" + strings.Join(in, ", ") + ")"
+		where = append(where, "id IN "+list)
+		ok, err := s.allExist(ctx, q.Room, args[len(args)-len(q.IDs):])
+		if err != nil {
+			return Page{}, fmt.Errorf("store: query %s: %w", q.Room, err)
+		}
+		if !ok {
+			return Page{}, ErrNotFound
+		}
+	}
 	// An unknown anchor makes its subquery NULL and the page empty; only
 	// then is it worth asking whether the anchor exists.
 	if q.After != "" {
@@ -472,6 +488,22 @@ func (s *sqlStore) Query(ctx context.Context, q Query) (Page, error) {
 	}
 	p.Messages = msgs
 	return p, nil
+}
+
+// allExist reports whether the room has a message for each of ids.
+func (s *sqlStore) allExist(ctx context.Context, room string, ids []any) (bool, error) {
+	distinct := map[any]bool{}
+	for _, id := range ids {
+		distinct[id] = true
+	}
+	in := make([]string, len(ids))
+	for i := range ids {
+		in[i] = "$" + strconv.Itoa(i+2)
+	}
+	var n int
+	err := s.db.QueryRowContext(ctx, `SELECT COUNT(*) FROM archive WHERE room = $1 AND id IN (`+
+		strings.Join(in, ", ")+`)`, append([]any{room}, ids...)...).Scan(&n)
+	return n == len(distinct), err
 }
 
 func (s *sqlStore) exists(ctx context.Context, room, id string) (bool, error) {
@@ -566,4 +598,42 @@ func (s *sqlStore) Expire(ctx context.Context, before time.Time) (int64, error) 
 		return total, fmt.Errorf("store: expire tombstones: %w", err)
 	}
 	return total, nil
+}
+
+func (s *sqlStore) Get(ctx context.Context, room, id string) (*Message, error) {
+	msgs, err := s.scanMessages(ctx, room, `SELECT id, at, from_jid, stanza FROM archive
+		WHERE room = $1 AND id = $2`, room, id)
+	if err != nil {
+		return nil, fmt.Errorf("store: get %s in %s: %w", id, room, err)
+	}
+	if len(msgs) == 0 {
+		return nil, nil
+	}
+	return &msgs[0], nil
+}
+
+func (s *sqlStore) Bounds(ctx context.Context, room string) (first, last *Message, err error) {
+	// One snapshot, so that an expiry between the two reads cannot leave
+	// a first without a last.
+	tx, err := s.db.BeginTx(ctx, readTx)
+	if err != nil {
+		return nil, nil, fmt.Errorf("store: bounds %s: %w", room, err)
+	}
+	defer tx.Rollback()
+	var out [2]*Message
+	for i, order := range []string{"ASC", "DESC"} {
+		m := Message{Room: room}
+		var at int64
+		err := tx.QueryRowContext(ctx, `SELECT id, at, from_jid, stanza FROM archive
+			WHERE room = $1 ORDER BY seq `+order+` LIMIT 1`, room).Scan(&m.ID, &at, &m.From, &m.Stanza)
+		if errors.Is(err, sql.ErrNoRows) {
+			return nil, nil, nil
+		}
+		if err != nil {
+			return nil, nil, fmt.Errorf("store: bounds %s: %w", room, err)
+		}
+		m.At = fromMS(at)
+		out[i] = &m
+	}
+	return out[0], out[1], nil
 }

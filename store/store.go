@@ -74,6 +74,10 @@ type Query struct {
 	Last bool
 	// Max bounds the page; Query clamps it to 1..1000 (0 means 100).
 	Max int
+	// IDs keeps only the messages with these archive ids, when not empty
+	// (XEP-0313 §4.1.3, the "ids" field); results stay in archive order.
+	// An id the room does not have makes Query fail with ErrNotFound.
+	IDs []string
 }
 
 // Page is one page of results.
@@ -85,8 +89,8 @@ type Page struct {
 	Complete bool
 }
 
-// ErrNotFound is returned by Query when After or Before names no message
-// of the room (XEP-0313 §5.1.2: item-not-found).
+// ErrNotFound is returned by Query when After, Before or one of IDs names
+// no message of the room (XEP-0313 §4.1.3, §4.3.2: item-not-found).
 var ErrNotFound = errors.New("store: no such archive id")
 
 // Store is the persistence of a Chorus service. Methods are safe for
@@ -117,4 +121,12 @@ type Store interface {
 	Expire(ctx context.Context, before time.Time) (int64, error)
 
 	Close() error
+
+	// Get returns one archived message of a room by its archive id, or nil
+	// when the room has no such message (a moderator may retract any
+	// message still in the archive, XEP-0425).
+	Get(ctx context.Context, room, id string) (*Message, error)
+	// Bounds returns the oldest and the newest message of a room's archive
+	// (XEP-0313 archive metadata), both nil when it is empty.
+	Bounds(ctx context.Context, room string) (first, last *Message, err error)
 }

@@ -11,6 +11,7 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"slices"
 	"strconv"
 	"sync"
 	"testing"
@@ -154,6 +155,9 @@ var suite = []struct {
 	{"ConcurrentFailures", testConcurrentFailures},
 	{"Cancelled", testCancelled},
 	{"RandomQueries", testRandomQueries},
+	{"IDs", testIDs},
+	{"Get", testGet},
+	{"Bounds", testBounds},
 }
 
 func TestStore(t *testing.T) {
@@ -806,6 +810,11 @@ func refQuery(all []Message, q Query) (Page, error) {
 			return Page{}, ErrNotFound
 		}
 	}
+	for _, id := range q.IDs {
+		if find(id) < 0 {
+			return Page{}, ErrNotFound
+		}
+	}
 	var match []Message
 	for i, m := range all {
 		at := m.At.UnixMilli()
@@ -813,7 +822,8 @@ func refQuery(all []Message, q Query) (Page, error) {
 		case m.Room != q.Room, i <= after, i >= before,
 			!q.Start.IsZero() && at < q.Start.UnixMilli(),
 			!q.End.IsZero() && at > q.End.UnixMilli(),
-			q.With != "" && m.From != q.With:
+			q.With != "" && m.From != q.With,
+			len(q.IDs) > 0 && !slices.Contains(q.IDs, m.ID):
 			continue
 		}
 		match = append(match, m)
@@ -896,6 +906,11 @@ func testRandomQueries(t *testing.T, s Store) {
 		if rng.IntN(3) == 0 {
 			q.With = fmt.Sprintf("%s/n%d", q.Room, rng.IntN(5))
 		}
+		if rng.IntN(4) == 0 {
+			for range 1 + rng.IntN(8) {
+				q.IDs = append(q.IDs, someID(q.Room))
+			}
+		}
 		switch rng.IntN(5) {
 		case 0:
 			q.After = someID(q.Room)
@@ -917,4 +932,78 @@ func testRandomQueries(t *testing.T, s Store) {
 				q, ids(got.Messages), got.Complete, ids(want.Messages), want.Complete)
 		}
 	}
+}
+
+// testIDs: the ids filter (XEP-0313 §4.1.3) keeps only the named messages
+// of the room, in archive order whatever the order asked, and pages; an id
+// the room does not have is an error.
+func testIDs(t *testing.T, s Store) {
+	all := msgs("r@muc", 0, 20)
+	appendAll(t, s, interleave(all, msgs("o@muc", 0, 20)), 40)
+	for i, c := range [...]struct {
+		q    Query
+		want []Message
+		done bool
+	}{
+		0: {Query{IDs: []string{all[7].ID, all[2].ID, all[15].ID}}, []Message{all[2], all[7], all[15]}, true},
+		1: {Query{IDs: []string{all[3].ID, all[3].ID}}, []Message{all[3]}, true},
+		2: {Query{IDs: []string{all[1].ID, all[2].ID, all[3].ID}, Max: 2}, []Message{all[1], all[2]}, false},
+		3: {Query{IDs: []string{all[1].ID, all[2].ID, all[3].ID}, Max: 2, After: all[2].ID}, []Message{all[3]}, true},
+		4: {Query{IDs: []string{all[1].ID, all[2].ID, all[3].ID}, Max: 2, Last: true}, []Message{all[2], all[3]}, false},
+		5: {Query{IDs: []string{all[1].ID, all[9].ID}, With: all[1].From}, []Message{all[1]}, true},
+	} {
+		c.q.Room = "r@muc"
+		p := query(t, s, c.q)
+		equal(t, fmt.Sprintf("case %d", i), ids(p.Messages), ids(c.want))
+		if p.Complete != c.done {
+			t.Errorf("case %d: complete %v, want %v", i, p.Complete, c.done)
+		}
+	}
+	for i, bad := range [...][]string{0: {"nope"}, 1: {all[3].ID, "nope"}, 2: {"o@muc-000004"}} {
+		if _, err := s.Query(ctx, Query{Room: "r@muc", IDs: bad}); !errors.Is(err, ErrNotFound) {
+			t.Errorf("unknown id, case %d: %v, want ErrNotFound", i, err)
+		}
+	}
+}
+
+// testGet: one message by id, only within its room.
+func testGet(t *testing.T, s Store) {
+	appendAll(t, s, interleave(msgs("a@muc", 0, 5), msgs("b@muc", 0, 5)), 10)
+	m, err := s.Get(ctx, "a@muc", "a@muc-000003")
+	must(t, err)
+	if m == nil {
+		t.Fatal("Get found nothing")
+	}
+	equal(t, "message", *m, msg("a@muc", 3))
+	for i, c := range [...][2]string{0: {"a@muc", "nope"}, 1: {"a@muc", "b@muc-000003"}, 2: {"none@muc", "a@muc-000001"}} {
+		m, err := s.Get(ctx, c[0], c[1])
+		must(t, err)
+		if m != nil {
+			t.Errorf("case %d: Get(%s, %s) = %+v", i, c[0], c[1], m)
+		}
+	}
+}
+
+// testBounds: the oldest and newest message by archive order, for the
+// archive metadata (XEP-0313).
+func testBounds(t *testing.T, s Store) {
+	first, last, err := s.Bounds(ctx, "r@muc")
+	must(t, err)
+	if first != nil || last != nil {
+		t.Fatalf("empty archive: %+v %+v", first, last)
+	}
+	// Stored out of time order: archive order decides.
+	ms := []Message{msg("r@muc", 5), msg("r@muc", 9), msg("r@muc", 1)}
+	appendAll(t, s, interleave(ms, msgs("o@muc", 0, 3)), 6)
+	first, last, err = s.Bounds(ctx, "r@muc")
+	must(t, err)
+	if first == nil || last == nil {
+		t.Fatal("no bounds")
+	}
+	equal(t, "first", *first, ms[0])
+	equal(t, "last", *last, ms[2])
+	appendAll(t, s, msgs("one@muc", 0, 1), 1)
+	first, last, err = s.Bounds(ctx, "one@muc")
+	must(t, err)
+	equal(t, "one message", []string{first.ID, last.ID}, []string{"one@muc-000000", "one@muc-000000"})
 }
