@@ -227,7 +227,10 @@ func (r *Room) changeNick(o *Occupant, req *request) {
 }
 
 // answerProbe answers a presence probe from an occupant with the probed
-// occupant's current presence, as Prosody does.
+// occupant's current presence, as Prosody does (muc.lib.lua
+// respond_to_probe). For an absent nick it answers only when the nick is
+// reserved: with the user's unavailable presence, as the occupant list
+// shows absent members; a nick nobody holds gets no answer.
 func (r *Room) answerProbe(prober *Occupant, req *request) {
 	if prober == nil {
 		r.replyError(req, errNotAcceptable.withText("You are not currently connected to this chat"))
@@ -235,8 +238,9 @@ func (r *Room) answerProbe(prober *Occupant, req *request) {
 	}
 	target := r.occupantByNick(req.nick)
 	if target == nil {
-		p := xmlel.New(NSClient, "presence", "from", req.to, "type", "unavailable")
-		r.send(req.from, p)
+		if p := r.absentPresence(prober, req.nick); p != nil {
+			r.send(req.from, p)
+		}
 		return
 	}
 	r.send(req.from, r.presenceOf(target, r.viewOf(prober, target), &statusChange{}, false))

@@ -1,7 +1,10 @@
 package room
 
 import (
+	"strings"
 	"testing"
+
+	"chorus/internal/xmlel"
 )
 
 // Tests of the rules where Chorus follows Prosody's MUC because XEP-0045
@@ -29,5 +32,105 @@ func TestPasswordRefusalText(t *testing.T) {
 		if len(out) != 1 || condition(out[0]) != "auth/not-authorized" || errorText(out[0]) != tc.want {
 			t.Errorf("%d: got %v, want not-authorized %q", i, out, tc.want)
 		}
+	}
+}
+
+const (
+	probeFor  = `<presence type='probe' to='` + room1 + `/`
+	nurseBare = "nurse@localhost"
+)
+
+func probe(nick string) string { return probeFor + nick + `'/>` }
+
+func TestProbeAnswers(t *testing.T) {
+	for i, tc := range [...]struct {
+		room   []string // configuration
+		prober string   // romeo (owner, moderator) or juliet (participant)
+		nick   string
+		// want: "" no answer, else type/affiliation/role/jid/nick of the
+		// answer's item.
+		want string
+	}{
+		0: {nil, juliet, "Romeo", "available/owner/moderator//"},
+		1: {nil, romeo, "Juliet", "available/none/participant/" + juliet + "/"},
+		2: {nil, juliet, "Nurse", "unavailable/member/none//Nurse"},
+		3: {nil, romeo, "Nurse", "unavailable/member/none/" + nurseBare + "/Nurse"},
+		4: {[]string{"muc#roomconfig_whois", "anyone"}, juliet, "Nurse", "unavailable/member/none/" + nurseBare + "/Nurse"},
+		5: {nil, juliet, "nurse", "unavailable/member/none//Nurse"}, // the same nick
+		6: {nil, juliet, "Tybalt", ""},
+	} {
+		h := newHarness(t)
+		h.createRoom(tc.room...)
+		h.send(romeo, admin1(`<item affiliation='member' jid='`+nurseBare+`' nick='Nurse'/>`))
+		h.send(juliet, join("Juliet"))
+		out := h.send(tc.prober, probe(tc.nick))
+		if tc.want == "" {
+			if len(out) != 0 {
+				t.Errorf("%d: want no answer, got %v", i, out)
+			}
+			continue
+		}
+		if len(out) != 1 {
+			t.Errorf("%d: want one answer, got %v", i, out)
+			continue
+		}
+		p := out[0]
+		typ := p.Attr("type")
+		if typ == "" {
+			typ = "available"
+		}
+		it := child(p, NSMUCUser, "x", NSMUCUser, "item")
+		got := strings.Join([]string{typ, it.Attr("affiliation"), it.Attr("role"), it.Attr("jid"), it.Attr("nick")}, "/")
+		if it == nil || got != tc.want {
+			t.Errorf("%d: got %s, want %s: %v", i, got, tc.want, p)
+		}
+	}
+	// Probes from outside the room are refused.
+	h := newHarness(t)
+	h.createRoom()
+	if out := h.send(nurse, probe("Romeo")); len(out) != 1 || condition(out[0]) != "cancel/not-acceptable" {
+		t.Errorf("probe from outside: %v", out)
+	}
+}
+
+func TestEveryPresenceCarriesItem(t *testing.T) {
+	const tybaltBare = "tybalt@localhost"
+	h := newHarness(t)
+	h.createRoom("muc#roomconfig_presencebroadcast", "none")
+	h.send(romeo, admin1(`<item affiliation='member' jid='`+nurseBare+`' nick='Nurse'/>`))
+	h.send(romeo, admin1(`<item affiliation='member' jid='`+tybaltBare+`'/>`))
+	var all []*xmlel.Element
+	for _, step := range [...]struct{ from, st string }{
+		0: {juliet, join("Juliet")},
+		1: {juliet, `<presence to='` + room1 + `/Juliet'><show>away</show></presence>`},
+		2: {juliet, `<presence to='` + room1 + `/Jules'/>`},
+		3: {juliet + "2", join("Jules")},
+		4: {juliet + "2", `<presence type='unavailable' to='` + room1 + `/Jules'/>`},
+		5: {romeo, admin1(`<item role='none' nick='Jules'/>`)},
+		6: {juliet, join("Juliet")},
+		7: {juliet, `<presence type='error' to='` + room1 + `/Juliet'><error type='cancel'><gone xmlns='urn:ietf:params:xml:ns:xmpp-stanzas'/></error></presence>`},
+		8: {romeo, `<presence type='unavailable' to='` + room1 + `/Romeo'/>`},
+	} {
+		all = append(all, h.send(step.from, step.st)...)
+	}
+	n := 0
+	for _, p := range all {
+		if p.Local != "presence" || p.Attr("type") == "error" {
+			continue
+		}
+		n++
+		it := child(p, NSMUCUser, "x", NSMUCUser, "item")
+		if it == nil || it.Attr("affiliation") == "" || it.Attr("role") == "" {
+			t.Errorf("presence without its item: %v", p)
+			continue
+		}
+		if p.Attr("type") == "unavailable" && it.Attr("role") != "none" && !strings.Contains(codes(p), "303") {
+			// A nick change keeps the role (XEP-0045 §7.6); anything
+			// else unavailable is someone gone.
+			t.Errorf("unavailable presence with role %s: %v", it.Attr("role"), p)
+		}
+	}
+	if n < 10 {
+		t.Errorf("only %d presences seen: %v", n, all)
 	}
 }
