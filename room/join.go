@@ -201,9 +201,13 @@ func (r *Room) sessionLeftPresence(o *Occupant, full string, base *xmlel.Element
 	return p.Add(x)
 }
 
-// changeNick moves a single-session occupant to a new nick, keeping its
-// role (XEP-0045 §7.6): unavailable with 303 and the new nick, then the
-// presence under the new nick.
+// changeNick moves an occupant to a new nick, keeping its role (XEP-0045
+// §7.6): unavailable with 303 and the new nick, then the presence under
+// the new nick. An occupant present through several sessions moves whole:
+// each session gets the pair with 110, everyone else sees one change.
+// (Prosody instead splits the session that asked off into an occupant of
+// its own; here one user is one occupant per nick, so the nick moves with
+// all of its sessions.)
 func (r *Room) changeNick(o *Occupant, req *request) {
 	ja := &joinAttempt{req: req, nick: req.nick, aff: r.affiliation(req.bare), existing: r.occupantByNick(req.nick)}
 	for _, check := range nickChangeChecks {
@@ -213,9 +217,9 @@ func (r *Room) changeNick(o *Occupant, req *request) {
 		}
 	}
 	// The occupant's own nick under another case or width is only a new
-	// way to show it; any other occupant's is taken.
-	if (ja.existing != nil && ja.existing != o) || len(o.sessions) > 1 {
-		r.replyError(req, errNotAcceptable.withText("Changing the nick of one of several sessions is not supported; leave and join instead"))
+	// way to show it; another occupant of the same user keeps its own.
+	if ja.existing != nil && ja.existing != o {
+		r.replyError(req, errConflict.withText("You are already in the room under that nickname"))
 		return
 	}
 	r.publish(o, statusChange{codes: []string{statusNewNick}, newNick: req.nick})

@@ -134,3 +134,38 @@ func TestEveryPresenceCarriesItem(t *testing.T) {
 		t.Errorf("only %d presences seen: %v", n, all)
 	}
 }
+
+func TestMultiSessionNickChange(t *testing.T) {
+	const juliet2 = "juliet@localhost/garden"
+	h := newHarness(t)
+	h.createRoom()
+	h.send(juliet, join("Juliet"))
+	h.send(juliet2, join("Juliet"))
+	out := h.send(juliet2, `<presence to='`+room1+`/Jules'/>`)
+	for i, to := range [...]string{0: juliet, 1: juliet2} {
+		ps := pick(out, to, "presence")
+		if len(ps) != 2 {
+			t.Fatalf("%d: want unavailable and available, got %v", i, out)
+		}
+		if ps[0].Attr("type") != "unavailable" || ps[0].Attr("from") != room1+"/Juliet" || codes(ps[0]) != "303,110" ||
+			child(ps[0], NSMUCUser, "x", NSMUCUser, "item").Attr("nick") != "Jules" {
+			t.Errorf("%d: unavailable %v", i, ps[0])
+		}
+		if ps[1].Attr("type") != "" || ps[1].Attr("from") != room1+"/Jules" || codes(ps[1]) != "110" {
+			t.Errorf("%d: available %v", i, ps[1])
+		}
+	}
+	ps := pick(out, romeo, "presence")
+	if len(ps) != 2 || ps[0].Attr("type") != "unavailable" || codes(ps[0]) != "303" || ps[1].Attr("from") != room1+"/Jules" || codes(ps[1]) != "" {
+		t.Errorf("the room sees %v", ps)
+	}
+	// Both sessions are Jules now: a message from either comes from Jules,
+	// and the old nick is free.
+	out = h.send(juliet, `<message type='groupchat' to='`+room1+`'><body>hi</body></message>`)
+	if m := pick(out, romeo, "message"); len(m) != 1 || m[0].Attr("from") != room1+"/Jules" {
+		t.Errorf("message after the change: %v", out)
+	}
+	if out := h.send(nurse, join("Juliet")); len(pick(out, nurse, "presence")) != 3 {
+		t.Errorf("the old nick is still held: %v", out)
+	}
+}
