@@ -126,6 +126,11 @@ func (r *Room) join(req *request, muc *xmlel.Element) {
 		// XEP-0045 §7.2.4: warn that the room is non-anonymous.
 		selfCodes = append(selfCodes, statusRealJIDPublic)
 	}
+	if r.archives() {
+		// XEP-0045 §7.2.13: a service that logs the room MUST warn the
+		// user that discussions are logged (170).
+		selfCodes = append(selfCodes, statusLoggingOn)
+	}
 
 	o := ja.existing
 	if o == nil {

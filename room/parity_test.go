@@ -169,3 +169,29 @@ func TestMultiSessionNickChange(t *testing.T) {
 		t.Errorf("the old nick is still held: %v", out)
 	}
 }
+
+func TestLoggingStatusOnJoin(t *testing.T) {
+	for i, tc := range [...]struct {
+		store  bool
+		fields []string
+		want   string
+	}{
+		0: {true, []string{"muc#roomconfig_persistentroom", "1"}, "170,110"},
+		1: {true, []string{"muc#roomconfig_persistentroom", "1", "muc#roomconfig_enablelogging", "0"}, "110"},
+		2: {true, []string{"muc#roomconfig_persistentroom", "0"}, "110"}, // temporary rooms are never archived
+		3: {false, []string{"muc#roomconfig_persistentroom", "1"}, "110"},
+		4: {true, []string{"muc#roomconfig_persistentroom", "1", "muc#roomconfig_whois", "anyone"}, "100,170,110"},
+	} {
+		var h *harness
+		if tc.store {
+			h = newStoreHarness(t, newMemStore(), nil)
+		} else {
+			h = newHarness(t)
+		}
+		h.createRoom(tc.fields...)
+		out := h.send(juliet, join("Juliet"))
+		if ps := pick(out, juliet, "presence"); len(ps) != 2 || codes(ps[1]) != tc.want {
+			t.Errorf("%d: want self-presence with %s, got %v", i, tc.want, out)
+		}
+	}
+}
