@@ -79,12 +79,15 @@ func (r *Room) normalPresence(req *request) {
 
 // join enters a session into the room, creating the room on first join.
 func (r *Room) join(req *request, muc *xmlel.Element) {
+	// A user with a reserved nick may have to enter under it (status 210
+	// below), as with Prosody's enforce_registered_nickname.
+	nick := r.enforcedNick(req.bare, req.nick)
 	ja := &joinAttempt{
 		req:      req,
-		nick:     req.nick,
+		nick:     nick,
 		aff:      r.affiliation(req.bare),
 		muc:      muc,
-		existing: r.occupantByNick(req.nick),
+		existing: r.occupantByNick(nick),
 		newRoom:  !r.created,
 	}
 	if ja.newRoom {
@@ -136,7 +139,7 @@ func (r *Room) join(req *request, muc *xmlel.Element) {
 	if o == nil {
 		// The nick is cut from the stanza's whole "to"; a copy of its own
 		// lets that go.
-		o = &Occupant{Nick: strings.Clone(req.nick), Bare: req.bare, Role: r.defaultRole(ja.aff)}
+		o = &Occupant{Nick: strings.Clone(ja.nick), Bare: req.bare, Role: r.defaultRole(ja.aff)}
 		o.setSession(req.from, sanitizePresence(req.st))
 		r.addOccupant(o)
 	} else {
@@ -144,14 +147,15 @@ func (r *Room) join(req *request, muc *xmlel.Element) {
 		// would make a second occupant for a nick that differs only in
 		// case or width; here that would be two look-alike occupants, so
 		// the session joins the occupant it matches, under the nick shown
-		// so far, and is told the room changed its nick (XEP-0045 status
-		// code 210).
-		if o.Nick != req.nick {
-			selfCodes = append(selfCodes, statusNickAssigned)
-		}
+		// so far, and is told the room changed its nick (below).
 		o.setSession(req.from, sanitizePresence(req.st))
 		r.byReal[req.from] = o
 		r.audienceChanged()
+	}
+	if o.Nick != req.nick {
+		// XEP-0045 §7.2.3: status 210 when the room assigned or changed
+		// the nick asked for.
+		selfCodes = append(selfCodes, statusNickAssigned)
 	}
 	r.sendOccupantList(req.from, o, o)
 	r.sendOfflineMembers(req.from, o)

@@ -1,8 +1,10 @@
 package room
 
 import (
+	"fmt"
 	"strings"
 	"testing"
+	"time"
 
 	"chorus/internal/xmlel"
 )
@@ -192,6 +194,56 @@ func TestLoggingStatusOnJoin(t *testing.T) {
 		out := h.send(juliet, join("Juliet"))
 		if ps := pick(out, juliet, "presence"); len(ps) != 2 || codes(ps[1]) != tc.want {
 			t.Errorf("%d: want self-presence with %s, got %v", i, tc.want, out)
+		}
+	}
+}
+
+func newEnforcingHarness(t *testing.T) *harness {
+	h := &harness{t: t, now: time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)}
+	n := 0
+	h.g = NewRegistry(Options{
+		Domain: "conference.localhost", Admins: []string{"admin@localhost"}, Now: h.clock,
+		NewID:                 func() string { n++; return fmt.Sprintf("id%d", n) },
+		EnforceRegisteredNick: true,
+	})
+	return h
+}
+
+func TestEnforceRegisteredNick(t *testing.T) {
+	for i, tc := range [...]struct {
+		enforce  bool
+		reserved string // juliet's reserved nick
+		ask      string
+		nick     string // nick juliet gets
+		codes    string
+	}{
+		0: {true, "Jules", "Juliet", "Jules", "210,110"},
+		1: {true, "Jules", "Jules", "Jules", "110"},
+		2: {true, "Jules", "jules", "Jules", "210,110"},
+		3: {true, "", "Juliet", "Juliet", "110"},
+		4: {false, "Jules", "Juliet", "Juliet", "110"},
+	} {
+		h := newHarness(t)
+		if tc.enforce {
+			h = newEnforcingHarness(t)
+		}
+		h.createRoom()
+		if tc.reserved != "" {
+			h.send(romeo, admin1(`<item affiliation='member' jid='juliet@localhost' nick='`+tc.reserved+`'/>`))
+		}
+		out := h.send(juliet, join(tc.ask))
+		ps := pick(out, juliet, "presence")
+		if len(ps) != 2 || ps[1].Attr("from") != room1+"/"+tc.nick || codes(ps[1]) != tc.codes {
+			t.Errorf("%d: want %s with %s, got %v", i, tc.nick, tc.codes, out)
+			continue
+		}
+		if p := pick(out, romeo, "presence"); len(p) != 1 || p[0].Attr("from") != room1+"/"+tc.nick {
+			t.Errorf("%d: the room sees %v", i, p)
+		}
+		out = h.send(juliet, `<presence to='`+room1+`/Other'/>`)
+		refused := len(out) == 1 && condition(out[0]) == "cancel/not-acceptable"
+		if want := tc.enforce && tc.reserved != ""; refused != want {
+			t.Errorf("%d: nick change away from the reserved nick refused=%v, want %v: %v", i, refused, want, out)
 		}
 	}
 }
