@@ -247,3 +247,96 @@ func TestEnforceRegisteredNick(t *testing.T) {
 		}
 	}
 }
+
+const (
+	asModerator   = "moderator"
+	asParticipant = "participant"
+	asVisitor     = "visitor"
+	asAbsent      = "absent"
+)
+
+func TestAffiliationListPermissions(t *testing.T) {
+	const tybaltBare = "tybalt@localhost"
+	rooms := map[string][]string{
+		"open":                {},
+		"whois-anyone":        {"muc#roomconfig_whois", "anyone"},
+		"members-only":        {"muc#roomconfig_membersonly", "1"},
+		"members-only-anyone": {"muc#roomconfig_membersonly", "1", "muc#roomconfig_whois", "anyone"},
+	}
+	for i, tc := range [...]struct {
+		room  string
+		aff   string
+		lists string // the lists the requester gets
+	}{
+		0:  {"open", "owner", "owner admin member outcast"},
+		1:  {"open", "admin", "admin member outcast"},
+		2:  {"open", "member", ""},
+		3:  {"open", "none", ""},
+		4:  {"whois-anyone", "owner", "owner admin member outcast"},
+		5:  {"whois-anyone", "admin", "admin member outcast"},
+		6:  {"whois-anyone", "member", ""},
+		7:  {"whois-anyone", "none", ""},
+		8:  {"members-only", "owner", "owner admin member outcast"},
+		9:  {"members-only", "admin", "admin member outcast"},
+		10: {"members-only", "member", ""},
+		11: {"members-only", "none", ""},
+		12: {"members-only-anyone", "owner", "owner admin member outcast"},
+		13: {"members-only-anyone", "admin", "owner admin member outcast"},
+		14: {"members-only-anyone", "member", "owner admin member outcast"},
+		15: {"members-only-anyone", "none", ""},
+	} {
+		roles := []string{asModerator, asAbsent}
+		switch {
+		case tc.aff == "member":
+			roles = []string{asModerator, asParticipant, asVisitor, asAbsent}
+		case tc.aff == "none" && !strings.HasPrefix(tc.room, "members-only"):
+			roles = []string{asModerator, asParticipant, asVisitor, asAbsent}
+		case tc.aff == "none":
+			roles = []string{asAbsent}
+		}
+		for _, role := range roles {
+			h := newHarness(t)
+			h.createRoom(rooms[tc.room]...)
+			mustResult := func(what string, out []*xmlel.Element) {
+				if r := pick(out, romeo, "iq"); len(r) != 1 || r[0].Attr("type") != "result" {
+					t.Fatalf("%d %s: %s refused: %v", i, role, what, out)
+				}
+			}
+			// Someone on each list besides the requester.
+			mustResult("admin", h.send(romeo, admin1(`<item affiliation='admin' jid='mercutio@localhost'/>`)))
+			mustResult("member", h.send(romeo, admin1(`<item affiliation='member' jid='benvolio@localhost'/>`)))
+			mustResult("outcast", h.send(romeo, admin1(`<item affiliation='outcast' jid='nurse@localhost'/>`)))
+			if tc.aff != "none" {
+				mustResult("requester", h.send(romeo, admin1(`<item affiliation='`+tc.aff+`' jid='`+tybaltBare+`'/>`)))
+			}
+			if role != asAbsent {
+				if ps := pick(h.send(tybalt, join("Tybalt")), tybalt, "presence"); len(ps) < 2 {
+					t.Fatalf("%d %s: join refused: %v", i, role, ps)
+				}
+				byDefault := role == asParticipant || (role == asModerator && (tc.aff == "owner" || tc.aff == "admin"))
+				if !byDefault {
+					mustResult("role", h.send(romeo, admin1(`<item role='`+role+`' nick='Tybalt'/>`)))
+				}
+			}
+			var got []string
+			for _, list := range []string{"owner", "admin", "member", "outcast"} {
+				out := h.send(tybalt, adminQuery(`<item affiliation='`+list+`'/>`))
+				if len(out) != 1 {
+					t.Fatalf("%d %s: want one answer, got %v", i, role, out)
+				}
+				switch {
+				case out[0].Attr("type") == "result":
+					if items := out[0].FirstChild().ChildrenNamed(NSMUCAdmin, "item"); len(items) == 0 {
+						t.Errorf("%d %s: empty %s list", i, role, list)
+					}
+					got = append(got, list)
+				case condition(out[0]) != "auth/forbidden":
+					t.Errorf("%d %s: %s list: %v", i, role, list, out[0])
+				}
+			}
+			if g := strings.Join(got, " "); g != tc.lists {
+				t.Errorf("%d: %s %s as %s gets %q, want %q", i, tc.room, tc.aff, role, g, tc.lists)
+			}
+		}
+	}
+}
