@@ -12,6 +12,9 @@ import (
 // Tests of the rules where Chorus follows Prosody's MUC because XEP-0045
 // leaves room, and of the room configuration fields' effects.
 
+// TestPasswordRefusalText: a join without the password and one with a wrong
+// password are both not-authorized (XEP-0045 §7.2.6), and the text says
+// which it was.
 func TestPasswordRefusalText(t *testing.T) {
 	for i, tc := range [...]struct {
 		extra string
@@ -44,6 +47,11 @@ const (
 
 func probe(nick string) string { return probeFor + nick + `'/>` }
 
+// TestProbeAnswers: a probe from an occupant is answered as Prosody's
+// respond_to_probe does, and every answer about someone carries the
+// muc#user item: a present occupant's with its role, an absent member's
+// (reserved nick) unavailable with role none, real JIDs only where the
+// prober may see them; a nick nobody holds gets no answer.
 func TestProbeAnswers(t *testing.T) {
 	for i, tc := range [...]struct {
 		room   []string // configuration
@@ -95,6 +103,9 @@ func TestProbeAnswers(t *testing.T) {
 	}
 }
 
+// TestEveryPresenceCarriesItem: every presence the room sends about an
+// occupant, as it joins, changes, leaves, is kicked, or is shown absent,
+// carries a muc#user item with its affiliation and role (none once gone).
 func TestEveryPresenceCarriesItem(t *testing.T) {
 	const tybaltBare = "tybalt@localhost"
 	h := newHarness(t)
@@ -137,6 +148,10 @@ func TestEveryPresenceCarriesItem(t *testing.T) {
 	}
 }
 
+// TestMultiSessionNickChange: an occupant present through two sessions
+// changes its nick; both sessions move, each gets the unavailable 303 and
+// the new presence, both with 110, and the rest of the room sees one
+// change (XEP-0045 §7.6).
 func TestMultiSessionNickChange(t *testing.T) {
 	const juliet2 = "juliet@localhost/garden"
 	h := newHarness(t)
@@ -172,6 +187,8 @@ func TestMultiSessionNickChange(t *testing.T) {
 	}
 }
 
+// TestLoggingStatusOnJoin: a joiner is warned with 170 when the room's
+// messages are archived (XEP-0045 §7.2.13), and only then.
 func TestLoggingStatusOnJoin(t *testing.T) {
 	for i, tc := range [...]struct {
 		store  bool
@@ -209,6 +226,10 @@ func newEnforcingHarness(t *testing.T) *harness {
 	return h
 }
 
+// TestEnforceRegisteredNick: where the service enforces reserved nicks, a
+// user who reserved one enters under it whatever it asks for, told so with
+// 210, and may not change away from it (not-acceptable, as Prosody's
+// register.lib.lua); without the option it enters as it asks.
 func TestEnforceRegisteredNick(t *testing.T) {
 	for i, tc := range [...]struct {
 		enforce  bool
@@ -248,6 +269,7 @@ func TestEnforceRegisteredNick(t *testing.T) {
 	}
 }
 
+// Requesters of affiliation lists in TestAffiliationListPermissions.
 const (
 	asModerator   = "moderator"
 	asParticipant = "participant"
@@ -255,6 +277,14 @@ const (
 	asAbsent      = "absent"
 )
 
+// TestAffiliationListPermissions: who may get which affiliation list, per
+// room type, requester affiliation and requester role. The expectations are
+// Prosody's rule (muc.lib.lua handle_admin_query_get_command): an owner or
+// admin gets the lists of its rank and below; in a room that is members-only
+// and non-anonymous members and above get every list; roles never matter,
+// so every case holds for the requester present as any role it can have,
+// and absent. (muc#roomconfig_getmemberlist, unset here, is tested in
+// TestGetMemberList.)
 func TestAffiliationListPermissions(t *testing.T) {
 	const tybaltBare = "tybalt@localhost"
 	rooms := map[string][]string{
@@ -338,5 +368,132 @@ func TestAffiliationListPermissions(t *testing.T) {
 				t.Errorf("%d: %s %s as %s gets %q, want %q", i, tc.room, tc.aff, role, g, tc.lists)
 			}
 		}
+	}
+}
+
+// TestConfigFieldEffects: every muc#roomconfig field, set through the
+// owner's form, has the effect it names, and a room without it does not.
+func TestConfigFieldEffects(t *testing.T) {
+	discoInfo := func(h *harness) string {
+		return h.send(juliet, `<iq type='get' id='d' to='`+room1+`'><query xmlns='http://jabber.org/protocol/disco#info'/></iq>`)[0].String()
+	}
+	joinJuliet := func(h *harness, extra ...string) []*xmlel.Element {
+		return pick(h.send(juliet, join("Juliet", extra...)), juliet, "presence")
+	}
+	groupchat := func(body string) string {
+		return `<message type='groupchat' to='` + room1 + `'><body>` + body + `</body></message>`
+	}
+	for i, tc := range [...]struct {
+		field, value string
+		effect       func(h *harness) bool
+	}{
+		0: {"muc#roomconfig_roomname", "Balcony", func(h *harness) bool {
+			return strings.Contains(discoInfo(h), "name='Balcony'")
+		}},
+		1: {"muc#roomconfig_roomdesc", "Where Juliet stands", func(h *harness) bool {
+			return strings.Contains(discoInfo(h), "label='Description'><value>Where Juliet stands</value>")
+		}},
+		2: {"muc#roomconfig_lang", "it", func(h *harness) bool {
+			return strings.Contains(discoInfo(h), "<field var='muc#roominfo_lang'><value>it</value>")
+		}},
+		3: {"muc#roomconfig_persistentroom", "1", func(h *harness) bool {
+			h.send(romeo, `<presence type='unavailable' to='`+room1+`/Romeo'/>`)
+			return strings.Contains(discoInfo(h), "muc_persistent")
+		}},
+		4: {"muc#roomconfig_publicroom", "1", func(h *harness) bool {
+			return strings.Contains(discoInfo(h), "muc_public")
+		}},
+		5: {"muc#roomconfig_moderatedroom", "1", func(h *harness) bool {
+			ps := joinJuliet(h)
+			return len(ps) == 2 && child(ps[1], NSMUCUser, "x", NSMUCUser, "item").Attr("role") == "visitor"
+		}},
+		6: {"muc#roomconfig_membersonly", "1", func(h *harness) bool {
+			ps := joinJuliet(h)
+			return len(ps) == 1 && condition(ps[0]) == "auth/registration-required"
+		}},
+		7: {"muc#roomconfig_roomsecret", "poison", func(h *harness) bool {
+			ps := joinJuliet(h)
+			return len(ps) == 1 && condition(ps[0]) == "auth/not-authorized" && len(joinJuliet(h, "<password>poison</password>")) == 2
+		}},
+		// Off, the flag clears the secret, also when the client sends
+		// back the secret the form showed.
+		8: {"muc#roomconfig_passwordprotectedroom", "0", func(h *harness) bool {
+			return len(joinJuliet(h)) == 2 && strings.Contains(discoInfo(h), "muc_unsecured")
+		}},
+		9: {"muc#roomconfig_whois", "anyone", func(h *harness) bool {
+			ps := joinJuliet(h)
+			return len(ps) == 2 && codes(ps[1]) == "100,110" &&
+				child(ps[0], NSMUCUser, "x", NSMUCUser, "item").Attr("jid") == romeo
+		}},
+		10: {"muc#roomconfig_changesubject", "1", func(h *harness) bool {
+			joinJuliet(h)
+			out := h.send(juliet, `<message type='groupchat' to='`+room1+`'><subject>Capulets</subject></message>`)
+			return len(pick(out, romeo, "message")) == 1
+		}},
+		11: {"muc#roomconfig_allowinvites", "0", func(h *harness) bool {
+			joinJuliet(h)
+			out := h.send(juliet, invite("nurse@localhost"))
+			return len(out) == 1 && condition(out[0]) == "auth/forbidden"
+		}},
+		12: {"muc#roomconfig_allowpm", "none", func(h *harness) bool {
+			joinJuliet(h)
+			out := h.send(juliet, `<message type='chat' to='`+room1+`/Romeo'><body>psst</body></message>`)
+			return len(pick(out, romeo, "message")) == 0
+		}},
+		13: {"muc#roomconfig_maxusers", "1", func(h *harness) bool {
+			ps := joinJuliet(h)
+			return len(ps) == 1 && condition(ps[0]) == "cancel/service-unavailable"
+		}},
+		14: {"muc#roomconfig_presencebroadcast", "moderator", func(h *harness) bool {
+			out := h.send(juliet, join("Juliet"))
+			return len(pick(out, romeo, "presence")) == 0 && len(pick(out, juliet, "presence")) == 2
+		}},
+		15: {"muc#roomconfig_historylength", "1", func(h *harness) bool {
+			h.send(romeo, groupchat("one"))
+			h.send(romeo, groupchat("two"))
+			out := h.send(juliet, join("Juliet"))
+			m := pick(out, juliet, "message")
+			return len(m) == 2 && m[0].ChildText(NSClient, "body") == "two"
+		}},
+		16: {"muc#roomconfig_getmemberlist", "participant", func(h *harness) bool {
+			joinJuliet(h)
+			out := h.send(juliet, adminQuery(`<item affiliation='member'/>`))
+			return len(out) == 1 && out[0].Attr("type") == "result"
+		}},
+		// Logging is on by default: turning it off is what shows, in a
+		// persistent room.
+		17: {"muc#roomconfig_enablelogging", "0", func(h *harness) bool {
+			h.send(romeo, config("muc#roomconfig_persistentroom", "1"))
+			ps := joinJuliet(h)
+			return len(ps) == 2 && codes(ps[1]) == "110"
+		}},
+	} {
+		for _, set := range [...]bool{true, false} {
+			// Set or not, the room's configuration before.
+			base := map[int][]string{8: {"muc#roomconfig_roomsecret", "poison"}}
+			h := newStoreHarness(t, newMemStore(), nil)
+			h.createRoom(base[i]...)
+			if set {
+				fields := append([]string{tc.field, tc.value}, base[i]...)
+				if r := pick(h.send(romeo, config(fields...)), romeo, "iq"); len(r) != 1 || r[0].Attr("type") != "result" {
+					t.Fatalf("%d: %s refused: %v", i, tc.field, r)
+				}
+			}
+			if got := tc.effect(h); got != set {
+				t.Errorf("%d: %s=%s set=%v: effect seen=%v", i, tc.field, tc.value, set, got)
+			}
+		}
+	}
+}
+
+// TestRoomInfoHasNoLogsFlag: muc#roominfo_logs is a URL of the room's logs
+// (XEP-0045 §15.5.4); the room has none, so the field is left out rather
+// than holding a flag.
+func TestRoomInfoHasNoLogsFlag(t *testing.T) {
+	h := newHarness(t)
+	h.createRoom()
+	out := h.send(romeo, `<iq type='get' id='d' to='`+room1+`'><query xmlns='http://jabber.org/protocol/disco#info'/></iq>`)
+	if s := out[0].String(); strings.Contains(s, "muc#roominfo_logs") {
+		t.Errorf("roominfo_logs without a URL: %s", s)
 	}
 }
