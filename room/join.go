@@ -153,8 +153,8 @@ func (r *Room) join(req *request, muc *xmlel.Element) {
 		r.audienceChanged()
 	}
 	if o.Nick != req.nick {
-		// XEP-0045 §7.2.3: status 210 when the room assigned or changed
-		// the nick asked for.
+		// XEP-0045 §7.2 (entering a room): a service that changes the
+		// nick asked for MUST say so with status 210.
 		selfCodes = append(selfCodes, statusNickAssigned)
 	}
 	r.sendOccupantList(req.from, o, o)

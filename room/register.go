@@ -38,8 +38,9 @@ func (r *Room) enforcedNick(bare, nick string) string {
 }
 
 // checkEnforcedNick refuses a nick change away from the user's reserved
-// nick where the service enforces them, as Prosody does (not-acceptable;
-// XEP-0045 §7.2.9 names it for "the reserved roomnick must be used").
+// nick where the service enforces them, as Prosody does (not-acceptable,
+// the error XEP-0045's error table gives for "the reserved roomnick must
+// be used").
 func checkEnforcedNick(r *Room, j *joinAttempt) *stanzaError {
 	if want := r.enforcedNick(j.req.bare, j.nick); nickKey(want) != nickKey(j.nick) {
 		return errNotAcceptable.withText("You must use your registered nickname: " + want)
