@@ -64,18 +64,13 @@ func MaySetRole(actorAff Affiliation, actorRole Role, targetAff Affiliation, tar
 }
 
 // MayListAffiliation reports whether a user with affiliation actor may
-// retrieve the list of users with affiliation list (XEP-0045 §9.5, §10.5,
-// §10.8): owners see every list, admins the lists below owner and admin
-// rank plus the member and outcast lists. membersCanList is the room's
-// muc#roomconfig_getmemberlist allowance for members.
-func MayListAffiliation(actor, list Affiliation, membersCanList bool) bool {
-	switch {
-	case actor == Owner:
-		return true
-	case actor == Admin:
-		return list <= Admin
-	case actor == Member && membersCanList:
-		return list == Member || list == Owner || list == Admin
-	}
-	return false
+// retrieve the list of users with affiliation list (XEP-0045 §8.5, §9.5,
+// §10.5, §10.8 leave the rule to the service). It is Prosody's rule
+// (muc.lib.lua, room_mt:handle_admin_query_get_command): an admin or owner
+// may get the lists of its own rank and below, so owners every list and
+// admins all but the owners'; and in a room that is both members-only and
+// non-anonymous (whois anyone), where members already see each other's
+// real JIDs, members and above may get every list. Roles play no part.
+func MayListAffiliation(actor, list Affiliation, membersOnlyNonAnonymous bool) bool {
+	return (actor >= Admin && actor >= list) || (membersOnlyNonAnonymous && actor >= Member)
 }

@@ -105,14 +105,18 @@ func TestMayListAffiliation(t *testing.T) {
 		members     bool
 		want        bool
 	}{
-		0: {Owner, Owner, false, true},
-		1: {Admin, Owner, false, false},
-		2: {Admin, Member, false, true},
-		3: {Admin, Outcast, false, true},
-		4: {Member, Member, false, false},
-		5: {Member, Member, true, true},
-		6: {Member, Outcast, true, false},
-		7: {None, Member, true, false},
+		0:  {Owner, Owner, false, true},
+		1:  {Admin, Owner, false, false},
+		2:  {Admin, Admin, false, true},
+		3:  {Admin, Member, false, true},
+		4:  {Admin, Outcast, false, true},
+		5:  {Member, Member, false, false},
+		6:  {Member, Member, true, true},
+		7:  {Member, Owner, true, true},
+		8:  {Member, Outcast, true, true},
+		9:  {None, Member, true, false},
+		10: {Outcast, Outcast, true, false},
+		11: {None, None, false, false},
 	} {
 		if got := MayListAffiliation(tc.actor, tc.list, tc.members); got != tc.want {
 			t.Errorf("%d: got %v, want %v", i, got, tc.want)

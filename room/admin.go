@@ -127,7 +127,10 @@ func (r *Room) adminGet(req *request) {
 			r.replyError(req, errBadRequest.withText("Unknown affiliation"))
 			return
 		}
-		if !affiliations.MayListAffiliation(r.affiliation(req.bare), list, false) &&
+		// Prosody's rule (affiliations.MayListAffiliation), and the member
+		// list also to the roles muc#roomconfig_getmemberlist names
+		// (XEP-0045 §15.5.3), none unless the owner chose some.
+		if !affiliations.MayListAffiliation(r.affiliation(req.bare), list, r.cfg.MembersOnly && r.cfg.Whois == WhoisAnyone) &&
 			!(list == affiliations.Member && r.mayGetMemberList(req.from)) {
 			r.replyError(req, errForbidden)
 			return

@@ -49,7 +49,9 @@ func defaultConfig() Config {
 		HistoryLength:     defaultHistoryLength,
 		PresenceBroadcast: defaultBroadcast,
 		AllowPM:           PMAnyone,
-		GetMemberList:     rolesOf(affiliations.Moderator),
+		// Nobody beyond those Prosody lets get it (admin.go adminGet),
+		// unless the owner names roles.
+		GetMemberList: 0,
 		// The archive keeps persistent rooms' messages unless the owner
 		// turns logging off (temporary rooms are never written).
 		Logging: true,

@@ -79,12 +79,15 @@ func (r *Room) normalPresence(req *request) {
 
 // join enters a session into the room, creating the room on first join.
 func (r *Room) join(req *request, muc *xmlel.Element) {
+	// A user with a reserved nick may have to enter under it (status 210
+	// below), as with Prosody's enforce_registered_nickname.
+	nick := r.enforcedNick(req.bare, req.nick)
 	ja := &joinAttempt{
 		req:      req,
-		nick:     req.nick,
+		nick:     nick,
 		aff:      r.affiliation(req.bare),
 		muc:      muc,
-		existing: r.occupantByNick(req.nick),
+		existing: r.occupantByNick(nick),
 		newRoom:  !r.created,
 	}
 	if ja.newRoom {
@@ -126,12 +129,17 @@ func (r *Room) join(req *request, muc *xmlel.Element) {
 		// XEP-0045 §7.2.4: warn that the room is non-anonymous.
 		selfCodes = append(selfCodes, statusRealJIDPublic)
 	}
+	if r.archives() {
+		// XEP-0045 §7.2.13: a service that logs the room MUST warn the
+		// user that discussions are logged (170).
+		selfCodes = append(selfCodes, statusLoggingOn)
+	}
 
 	o := ja.existing
 	if o == nil {
 		// The nick is cut from the stanza's whole "to"; a copy of its own
 		// lets that go.
-		o = &Occupant{Nick: strings.Clone(req.nick), Bare: req.bare, Role: r.defaultRole(ja.aff)}
+		o = &Occupant{Nick: strings.Clone(ja.nick), Bare: req.bare, Role: r.defaultRole(ja.aff)}
 		o.setSession(req.from, sanitizePresence(req.st))
 		r.addOccupant(o)
 	} else {
@@ -139,14 +147,15 @@ func (r *Room) join(req *request, muc *xmlel.Element) {
 		// would make a second occupant for a nick that differs only in
 		// case or width; here that would be two look-alike occupants, so
 		// the session joins the occupant it matches, under the nick shown
-		// so far, and is told the room changed its nick (XEP-0045 status
-		// code 210).
-		if o.Nick != req.nick {
-			selfCodes = append(selfCodes, statusNickAssigned)
-		}
+		// so far, and is told the room changed its nick (below).
 		o.setSession(req.from, sanitizePresence(req.st))
 		r.byReal[req.from] = o
 		r.audienceChanged()
+	}
+	if o.Nick != req.nick {
+		// XEP-0045 §7.2 (entering a room): a service that changes the
+		// nick asked for MUST say so with status 210.
+		selfCodes = append(selfCodes, statusNickAssigned)
 	}
 	r.sendOccupantList(req.from, o, o)
 	r.sendOfflineMembers(req.from, o)
@@ -201,9 +210,13 @@ func (r *Room) sessionLeftPresence(o *Occupant, full string, base *xmlel.Element
 	return p.Add(x)
 }
 
-// changeNick moves a single-session occupant to a new nick, keeping its
-// role (XEP-0045 §7.6): unavailable with 303 and the new nick, then the
-// presence under the new nick.
+// changeNick moves an occupant to a new nick, keeping its role (XEP-0045
+// §7.6): unavailable with 303 and the new nick, then the presence under
+// the new nick. An occupant present through several sessions moves whole:
+// each session gets the pair with 110, everyone else sees one change.
+// (Prosody instead splits the session that asked off into an occupant of
+// its own; here one user is one occupant per nick, so the nick moves with
+// all of its sessions.)
 func (r *Room) changeNick(o *Occupant, req *request) {
 	ja := &joinAttempt{req: req, nick: req.nick, aff: r.affiliation(req.bare), existing: r.occupantByNick(req.nick)}
 	for _, check := range nickChangeChecks {
@@ -213,9 +226,9 @@ func (r *Room) changeNick(o *Occupant, req *request) {
 		}
 	}
 	// The occupant's own nick under another case or width is only a new
-	// way to show it; any other occupant's is taken.
-	if (ja.existing != nil && ja.existing != o) || len(o.sessions) > 1 {
-		r.replyError(req, errNotAcceptable.withText("Changing the nick of one of several sessions is not supported; leave and join instead"))
+	// way to show it; another occupant of the same user keeps its own.
+	if ja.existing != nil && ja.existing != o {
+		r.replyError(req, errConflict.withText("You are already in the room under that nickname"))
 		return
 	}
 	r.publish(o, statusChange{codes: []string{statusNewNick}, newNick: req.nick})
@@ -227,7 +240,10 @@ func (r *Room) changeNick(o *Occupant, req *request) {
 }
 
 // answerProbe answers a presence probe from an occupant with the probed
-// occupant's current presence, as Prosody does.
+// occupant's current presence, as Prosody does (muc.lib.lua
+// respond_to_probe). For an absent nick it answers only when the nick is
+// reserved: with the user's unavailable presence, as the occupant list
+// shows absent members; a nick nobody holds gets no answer.
 func (r *Room) answerProbe(prober *Occupant, req *request) {
 	if prober == nil {
 		r.replyError(req, errNotAcceptable.withText("You are not currently connected to this chat"))
@@ -235,8 +251,9 @@ func (r *Room) answerProbe(prober *Occupant, req *request) {
 	}
 	target := r.occupantByNick(req.nick)
 	if target == nil {
-		p := xmlel.New(NSClient, "presence", "from", req.to, "type", "unavailable")
-		r.send(req.from, p)
+		if p := r.absentPresence(prober, req.nick); p != nil {
+			r.send(req.from, p)
+		}
 		return
 	}
 	r.send(req.from, r.presenceOf(target, r.viewOf(prober, target), &statusChange{}, false))

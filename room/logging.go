@@ -14,7 +14,7 @@ var loggingFeature = feature{
 		},
 		parse: boolParser(func(c *Config) *bool { return &c.Logging }),
 	}},
-	roomInfo: func(r *Room) []forms.Field {
-		return []forms.Field{{Var: "muc#roominfo_logs", Values: []string{forms.Bool(r.cfg.Logging)}}}
-	},
+	// No muc#roominfo_logs: XEP-0045 §15.5.4 makes it the URL of the
+	// room's logs, and the archive has none to give (a "1" there is not
+	// a URL clients can open).
 }

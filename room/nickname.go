@@ -46,6 +46,7 @@ var nickChangeChecks = [...]func(*Room, *joinAttempt) *stanzaError{
 	checkNick,
 	checkNickLength,
 	checkReservedNick,
+	checkEnforcedNick,
 	checkNickConflict,
 }
 

@@ -4,17 +4,32 @@ import "chorus/forms"
 
 var passwordFeature = feature{
 	name: "password",
-	// XEP-0045 §7.2.5: a wrong or missing password is not-authorized.
+	// XEP-0045 §7.2.6: a missing or wrong password is not-authorized;
+	// the text tells the two apart.
 	preJoin: func(r *Room, j *joinAttempt) *stanzaError {
 		if r.cfg.Password == "" || j.newRoom {
 			return nil
 		}
-		if j.muc.ChildText(NSMUC, "password") != r.cfg.Password {
+		switch pw := j.muc.ChildText(NSMUC, "password"); pw {
+		case "":
 			return newError(errAuth, "not-authorized").withText("A password is required to enter this room")
+		case r.cfg.Password:
+			return nil
+		default:
+			// Say which: a user who typed one should retype it, not
+			// look for where to give one.
+			return newError(errAuth, "not-authorized").withText("The password is wrong")
 		}
-		return nil
 	},
 	config: []configField{
+		// The secret comes before the flag, so that a form that clears
+		// the flag and sends back the secret it showed clears it.
+		{
+			field: func(c *Config) forms.Field {
+				return forms.Field{Var: forms.ConfigRoomSecret, Type: forms.TextPrivate, Label: "Password", Values: []string{c.Password}}
+			},
+			parse: textParser(func(c *Config) *string { return &c.Password }),
+		},
 		{
 			// The secret alone decides; the flag is shown for clients that
 			// expect it and an explicit "0" clears the secret.
@@ -32,12 +47,6 @@ var passwordFeature = feature{
 				}
 				return nil
 			},
-		},
-		{
-			field: func(c *Config) forms.Field {
-				return forms.Field{Var: forms.ConfigRoomSecret, Type: forms.TextPrivate, Label: "Password", Values: []string{c.Password}}
-			},
-			parse: textParser(func(c *Config) *string { return &c.Password }),
 		},
 	},
 	disco: func(r *Room) []string {

@@ -3,6 +3,7 @@ package room
 import (
 	"chorus/affiliations"
 	"chorus/forms"
+	"chorus/internal/xmlel"
 )
 
 // roleSet is a set of roles, one bit per role.
@@ -83,7 +84,8 @@ func (r *Room) presenceBroadcastChanged(prev roleSet) {
 
 // sendOfflineMembers tells a joining session about affiliated users who are
 // not in the room, when the room broadcasts role "none": by reserved nick,
-// and with their JIDs where the joiner may see real JIDs.
+// and with their JIDs where the joiner may see real JIDs (Prosody's
+// send_occupant_list).
 func (r *Room) sendOfflineMembers(to string, viewer *Occupant) {
 	if !r.cfg.PresenceBroadcast.has(affiliations.RoleNone) {
 		return
@@ -94,15 +96,33 @@ func (r *Room) sendOfflineMembers(to string, viewer *Occupant) {
 		if r.occupantByBare(j) != nil || (rec.nick == "" && !full) {
 			continue
 		}
-		from := r.jid
-		if rec.nick != "" {
-			from = r.occupantJID(rec.nick)
-		}
-		item := itemEl(rec.aff.String(), affiliations.RoleNone.String(), "", rec.nick)
-		if full {
-			item.SetAttr("jid", j)
-		}
-		p := presenceEl(from, "unavailable").Add(userX(item))
-		r.send(to, p)
+		r.send(to, r.offlinePresence(j, rec, full))
 	}
+}
+
+// absentPresence is the unavailable presence of the user who reserved
+// nick, as viewer may see it, or nil when nobody reserved it (Prosody's
+// build_unavailable_presence).
+func (r *Room) absentPresence(viewer *Occupant, nick string) *xmlel.Element {
+	j := r.reservedBy(nick)
+	if j == "" {
+		return nil
+	}
+	return r.offlinePresence(j, r.affs[j], r.seesRealJIDs(viewer))
+}
+
+// offlinePresence is the presence of an affiliated user who is not in the
+// room: unavailable, with the muc#user item every presence about an
+// occupant carries (XEP-0045 §7.2.3): its affiliation, role none, the
+// reserved nick, and the real JID when full.
+func (r *Room) offlinePresence(bare string, rec affRecord, full bool) *xmlel.Element {
+	from := r.jid
+	if rec.nick != "" {
+		from = r.occupantJID(rec.nick)
+	}
+	item := itemEl(rec.aff.String(), affiliations.RoleNone.String(), "", rec.nick)
+	if full {
+		item.SetAttr("jid", bare)
+	}
+	return presenceEl(from, "unavailable").Add(userX(item))
 }

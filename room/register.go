@@ -21,6 +21,33 @@ func checkReservedNick(r *Room, j *joinAttempt) *stanzaError {
 	return nil
 }
 
+// registeredNick returns the nick bare reserved in the room, or "".
+func (r *Room) registeredNick(bare string) string {
+	return r.affs[bare].nick
+}
+
+// enforcedNick is the nick a user who asks for nick enters under: its
+// reserved nick where the service enforces them (Prosody's
+// enforce_registered_nickname, register.lib.lua enforce_nick_policy),
+// else nick.
+func (r *Room) enforcedNick(bare, nick string) string {
+	if reserved := r.registeredNick(bare); r.svc.enforceNick && reserved != "" {
+		return reserved
+	}
+	return nick
+}
+
+// checkEnforcedNick refuses a nick change away from the user's reserved
+// nick where the service enforces them, as Prosody does (not-acceptable,
+// the error XEP-0045's error table gives for "the reserved roomnick must
+// be used").
+func checkEnforcedNick(r *Room, j *joinAttempt) *stanzaError {
+	if want := r.enforcedNick(j.req.bare, j.nick); nickKey(want) != nickKey(j.nick) {
+		return errNotAcceptable.withText("You must use your registered nickname: " + want)
+	}
+	return nil
+}
+
 // reservedBy returns the bare JID that reserved nick, or a nick that is
 // the same (nickKey), or "".
 func (r *Room) reservedBy(nick string) string {

@@ -47,6 +47,10 @@ type Options struct {
 	OnStoreError func(error)
 	// Limits protect the service from abusive clients.
 	Limits Limits
+	// EnforceRegisteredNick makes users who reserved a nick in a room
+	// enter it under that nick, whatever they ask for (Prosody's
+	// enforce_registered_nickname).
+	EnforceRegisteredNick bool
 }
 
 // Room creation policies.
@@ -64,6 +68,7 @@ type service struct {
 	newID       func() string
 	creation    string
 	localDomain string
+	enforceNick bool // Options.EnforceRegisteredNick
 	tombTTL     time.Duration
 
 	store        store.Store
@@ -103,7 +108,8 @@ type Registry struct {
 func NewRegistry(o Options) *Registry {
 	svc := &service{domain: o.Domain, admins: map[string]bool{}, now: o.Now, newID: o.NewID,
 		creation: o.Creation, localDomain: o.LocalDomain, tombTTL: o.TombstoneTTL,
-		store: o.Store, onStoreError: o.OnStoreError, limits: o.Limits}
+		enforceNick: o.EnforceRegisteredNick,
+		store:       o.Store, onStoreError: o.OnStoreError, limits: o.Limits}
 	if svc.creation == "" {
 		svc.creation = CreateAnyone
 	}

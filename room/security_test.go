@@ -499,8 +499,9 @@ func TestNonMemberCannotEnterMembersOnly(t *testing.T) {
 // TestListAndConfigPermissions checks who may read which list and touch the
 // configuration, against the rules of the affiliations package: owners
 // (and service admins, who own every room) everything; admins the lists up
-// to admin but not the owner list; moderators the role lists; nobody else
-// anything in the default configuration.
+// to admin but not the owner list; moderators the role lists, and no
+// affiliation list for the role alone; nobody else anything in the default
+// configuration.
 func TestListAndConfigPermissions(t *testing.T) {
 	h := newHarness(t)
 	h.createRoom()
@@ -525,7 +526,7 @@ func TestListAndConfigPermissions(t *testing.T) {
 		{romeo, "owner admin member outcast moderator participant"},
 		{admin, "owner admin member outcast"}, // not in the room: no role lists
 		{tybalt, "admin member outcast moderator participant"},
-		{benvolio, "member moderator participant"},
+		{benvolio, "moderator participant"}, // roles give no affiliation list (Prosody)
 		{nurse, ""},
 		{juliet, ""},
 		{mercutio, ""},

@@ -24,17 +24,18 @@ import (
 // prefix: with a prefix, envconfig falls back to the bare tag name (DOMAIN,
 // SERVER, ...), so an unrelated variable could configure the service.
 type config struct {
-	Domain    string   `envconfig:"CHORUS_DOMAIN" required:"true" desc:"address of the MUC service, the component domain on the server (e.g. conference.example.com)"`
-	Secret    string   `envconfig:"CHORUS_SECRET" required:"true" desc:"shared secret of the component connection (the server's component_secret)"`
-	Server    string   `envconfig:"CHORUS_SERVER" default:"127.0.0.1:5347" desc:"host:port of the server's component listener"`
-	Admins    []string `envconfig:"CHORUS_ADMINS" desc:"comma-separated bare JIDs that administer every room"`
-	Store     string   `envconfig:"CHORUS_STORE" default:"sqlite://chorus.db" desc:"where persistent rooms and the archive live: sqlite:///path/to/chorus.db (embedded, the default is ./chorus.db) or postgres://user:pass@host/db"`
-	Expiry    string   `envconfig:"CHORUS_ARCHIVE_EXPIRY" default:"365d" desc:"how long archived messages are kept: days (365d) or a Go duration (720h), from 1h to 36500d"`
-	Creation  string   `envconfig:"CHORUS_ROOM_CREATION" default:"anyone" desc:"who may create rooms: anyone, local (users of the server's domain, CHORUS_DOMAIN without its first label) or admins"`
-	LogLevel  string   `envconfig:"CHORUS_LOG_LEVEL" default:"info" desc:"trace, debug, info, warn or error"`
-	LogFormat string   `envconfig:"CHORUS_LOG_FORMAT" default:"json" desc:"json, or console for people reading a terminal"`
-	HTTPAddr  string   `envconfig:"CHORUS_HTTP_ADDR" default:"127.0.0.1:5380" desc:"host:port of the HTTP listener for /metrics, /healthz and /readyz (0.0.0.0:5380 for every interface); empty disables it"`
-	Pprof     bool     `envconfig:"CHORUS_PPROF" default:"false" desc:"true mounts Go's profiler at /debug/pprof/ on the HTTP listener"`
+	Domain      string   `envconfig:"CHORUS_DOMAIN" required:"true" desc:"address of the MUC service, the component domain on the server (e.g. conference.example.com)"`
+	Secret      string   `envconfig:"CHORUS_SECRET" required:"true" desc:"shared secret of the component connection (the server's component_secret)"`
+	Server      string   `envconfig:"CHORUS_SERVER" default:"127.0.0.1:5347" desc:"host:port of the server's component listener"`
+	Admins      []string `envconfig:"CHORUS_ADMINS" desc:"comma-separated bare JIDs that administer every room"`
+	Store       string   `envconfig:"CHORUS_STORE" default:"sqlite://chorus.db" desc:"where persistent rooms and the archive live: sqlite:///path/to/chorus.db (embedded, the default is ./chorus.db) or postgres://user:pass@host/db"`
+	Expiry      string   `envconfig:"CHORUS_ARCHIVE_EXPIRY" default:"365d" desc:"how long archived messages are kept: days (365d) or a Go duration (720h), from 1h to 36500d"`
+	Creation    string   `envconfig:"CHORUS_ROOM_CREATION" default:"anyone" desc:"who may create rooms: anyone, local (users of the server's domain, CHORUS_DOMAIN without its first label) or admins"`
+	LogLevel    string   `envconfig:"CHORUS_LOG_LEVEL" default:"info" desc:"trace, debug, info, warn or error"`
+	LogFormat   string   `envconfig:"CHORUS_LOG_FORMAT" default:"json" desc:"json, or console for people reading a terminal"`
+	HTTPAddr    string   `envconfig:"CHORUS_HTTP_ADDR" default:"127.0.0.1:5380" desc:"host:port of the HTTP listener for /metrics, /healthz and /readyz (0.0.0.0:5380 for every interface); empty disables it"`
+	EnforceNick bool     `envconfig:"CHORUS_ENFORCE_REGISTERED_NICKNAME" default:"false" desc:"true makes a user who reserved a nickname in a room enter under it (status 210) and refuses changing it (not-acceptable)"`
+	Pprof       bool     `envconfig:"CHORUS_PPROF" default:"false" desc:"true mounts Go's profiler at /debug/pprof/ on the HTTP listener"`
 
 	// Limits (0 disables a limit).
 	MaxStanza     int           `envconfig:"CHORUS_MAX_STANZA_BYTES" default:"262144" desc:"largest inbound stanza in bytes (0: the default); a larger one alone is refused with policy-violation, the link stays up"`

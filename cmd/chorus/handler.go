@@ -12,12 +12,13 @@ import (
 // the room registry, and the registry so main can close it.
 func newHandler(cfg config, st store.Store, log zerolog.Logger) (component.Handler, *room.Registry) {
 	reg := room.NewRegistry(room.Options{
-		Domain:        cfg.Domain,
-		Admins:        cfg.Admins,
-		Creation:      cfg.Creation,
-		LocalDomain:   cfg.localDomain(),
-		Store:         st,
-		ArchiveExpiry: cfg.expiry,
+		Domain:                cfg.Domain,
+		Admins:                cfg.Admins,
+		Creation:              cfg.Creation,
+		LocalDomain:           cfg.localDomain(),
+		Store:                 st,
+		ArchiveExpiry:         cfg.expiry,
+		EnforceRegisteredNick: cfg.EnforceNick,
 		OnStoreError: func(err error) {
 			log.Error().Err(err).Msg("store error")
 		},

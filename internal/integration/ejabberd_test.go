@@ -53,7 +53,7 @@ func TestEjabberdScripts(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			StartChorus(t, srv.ComponentAddr(), srv.Secret())
+			startChorusFor(t, path, srv.ComponentAddr(), srv.Secret())
 			runScript(t, path, srv.C2SAddr())
 		})
 	}

@@ -10,6 +10,7 @@ import (
 	"chorus/internal/fakehost"
 	"chorus/internal/prosody"
 	"chorus/internal/scansion"
+	"chorus/room"
 )
 
 func scripts(t *testing.T, dir string) []string {
@@ -31,6 +32,18 @@ func ourScenarios(t *testing.T) []string {
 		t.Fatal(err)
 	}
 	return scripts(t, filepath.Join(root, "testdata"))
+}
+
+// scenarioOptions are the service options a scenario needs besides the
+// defaults, by file name: what the binary would read from its environment.
+var scenarioOptions = map[string]room.Options{
+	"registered_nick.scs": {EnforceRegisteredNick: true},
+}
+
+// startChorusFor is StartChorus with the options the script at path needs.
+func startChorusFor(t *testing.T, path, server, secret string) {
+	t.Helper()
+	t.Cleanup(runChorus(t, server, secret, scenarioOptions[filepath.Base(path)], nil))
 }
 
 func runScript(t *testing.T, path, c2s string) {
@@ -57,7 +70,7 @@ func TestScenarios(t *testing.T) {
 				t.Fatal(err)
 			}
 			t.Cleanup(func() { h.Close() })
-			StartChorus(t, h.ComponentAddr(), "secret")
+			startChorusFor(t, path, h.ComponentAddr(), "secret")
 			runScript(t, path, h.C2SAddr())
 		})
 	}
@@ -96,7 +109,7 @@ func TestProsodyScripts(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			StartChorus(t, srv.ComponentAddr(), srv.Secret())
+			startChorusFor(t, path, srv.ComponentAddr(), srv.Secret())
 			runScript(t, path, srv.C2SAddr())
 		})
 	}
