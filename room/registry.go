@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"encoding/json"
+	"errors"
 	"fmt"
 
 	"chorus/affiliations"
@@ -267,26 +268,11 @@ func (g *Registry) malformed(st *xmlel.Element) *xmlel.Element {
 func (g *Registry) lookup(roomJID string, req *request) (*Room, *stanzaError) {
 	g.mu.Lock()
 	defer g.mu.Unlock()
-	if r := g.rooms[roomJID]; r != nil {
-		return r, nil
+	if r, err := g.liveOrStored(roomJID); r != nil || err != nil {
+		return r, err
 	}
 	st := req.st
 	isJoin := st.Local == "presence" && req.typ == "" && st.Child(NSMUC, "x") != nil
-	if g.svc.store != nil && g.tombs[roomJID] == nil {
-		// Loaded under the registry lock: loads are rare (first stanza
-		// after a start or an eviction) and this keeps one copy per room.
-		r, err := g.load(roomJID)
-		if err != nil {
-			if g.svc.onStoreError != nil {
-				g.svc.onStoreError(err)
-			}
-			return nil, newError(errWait, "internal-server-error").withText("The room could not be loaded")
-		}
-		if r != nil {
-			g.rooms[roomJID] = r
-			return r, nil
-		}
-	}
 	if t := g.tombs[roomJID]; t != nil {
 		switch {
 		case g.svc.now().After(t.until), isJoin && g.svc.admins[req.bare]:
@@ -383,27 +369,63 @@ func (g *Registry) Shutdown() []Out {
 	return outs
 }
 
-// Destroy destroys a room as a service administrator does, returning the
-// stanzas to send and whether the room existed.
-func (g *Registry) Destroy(roomJID, alt, reason string) ([]Out, bool) {
-	g.mu.Lock()
-	r := g.rooms[roomJID]
-	g.mu.Unlock()
-	if r == nil {
-		return nil, false
+// liveOrStored returns the room in memory, or loads it from the store;
+// nil when there is neither. It runs under the registry lock: loads are
+// rare (first stanza after a start or an eviction) and this keeps one copy
+// per room.
+func (g *Registry) liveOrStored(roomJID string) (*Room, *stanzaError) {
+	if r := g.rooms[roomJID]; r != nil {
+		return r, nil
 	}
-	r.mu.Lock()
-	if r.closed {
-		r.mu.Unlock()
-		return nil, false
+	if g.svc.store == nil || g.tombs[roomJID] != nil {
+		return nil, nil
 	}
-	r.out = nil
-	r.destroy(alt, reason, "")
-	outs := r.out
-	r.out = nil
-	r.mu.Unlock()
-	g.collect(r)
-	return outs, true
+	r, err := g.load(roomJID)
+	if err != nil {
+		if g.svc.onStoreError != nil {
+			g.svc.onStoreError(err)
+		}
+		return nil, newError(errWait, "internal-server-error").withText("The room could not be loaded")
+	}
+	if r != nil {
+		g.rooms[roomJID] = r
+	}
+	return r, nil
+}
+
+// ErrNotStored is what Destroy returns when the store refused the change:
+// the room is left as it was.
+var ErrNotStored = errors.New("room: the change could not be stored")
+
+// Destroy destroys a room as a service administrator does, through the
+// same transaction as an owner's destroy (XEP-0045 §10.9), so the store
+// ends the same way: record gone, tombstone written. A persistent room
+// that is not in memory is loaded first. It returns the stanzas to send and
+// whether the room existed; err is set when nothing was done.
+func (g *Registry) Destroy(roomJID, alt, reason string) (outs []Out, found bool, err error) {
+	for {
+		g.mu.Lock()
+		r, serr := g.liveOrStored(roomJID)
+		g.mu.Unlock()
+		if serr != nil {
+			return nil, true, errors.New("room: " + serr.text)
+		}
+		if r == nil {
+			return nil, false, nil
+		}
+		outs, ops, ok, err := r.txn(nil, true, func() { r.destroy(alt, reason, "") })
+		if !ok {
+			continue // closed meanwhile: look again
+		}
+		if len(ops) > 0 {
+			g.archive.enqueue(ops)
+		}
+		g.collect(r)
+		if err != nil {
+			return nil, true, fmt.Errorf("%w: %w", ErrNotStored, err)
+		}
+		return outs, true, nil
+	}
 }
 
 // RoomItem describes a room for service discovery.

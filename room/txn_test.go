@@ -240,3 +240,61 @@ func TestSavedRoomCoversRecord(t *testing.T) {
 	}
 }
 
+// TestAdminDestroyPersists: the service administrator's destroy reaches the
+// store as an owner's does, also for a room that is not in memory.
+func TestAdminDestroyPersists(t *testing.T) {
+	for i, tc := range [...]struct {
+		restart bool // destroy from a fresh registry: the room is not loaded
+	}{
+		0: {restart: false},
+		1: {restart: true},
+	} {
+		st := newMemStore()
+		h := newStoreHarness(t, st, nil)
+		h.createRoom("muc#roomconfig_persistentroom", "1")
+		g := h.g
+		if tc.restart {
+			h.g.Shutdown()
+			h.g.Close()
+			g = newStoreHarness(t, st, nil).g
+		}
+		outs, found, err := g.Destroy(room1, "", "closed by the admin")
+		if !found || err != nil {
+			t.Errorf("%d: Destroy: found %v, err %v", i, found, err)
+		}
+		if !tc.restart && len(Flatten(outs)) != 1 {
+			t.Errorf("%d: occupant not told: %v", i, Flatten(outs))
+		}
+		if s := st.rooms[room1]; s == nil || s.Tombstone == nil {
+			t.Errorf("%d: no tombstone stored: %v", i, storedOf(st, room1))
+		}
+		h2 := newStoreHarness(t, st, nil)
+		if out := h2.send(juliet, join("Juliet")); condition(out[0]) != "cancel/gone" {
+			t.Errorf("%d: destroyed room back after a restart: %v", i, out)
+		}
+		if _, found, _ := h2.g.Destroy(room1, "", ""); found {
+			t.Errorf("%d: destroyed twice", i)
+		}
+	}
+}
+
+// TestAdminDestroyRefused: a destroy the store refuses leaves the room.
+func TestAdminDestroyRefused(t *testing.T) {
+	st := newMemStore()
+	h := newStoreHarness(t, st, nil)
+	h.createRoom("muc#roomconfig_persistentroom", "1")
+	h.send(juliet, join("Juliet"))
+	before := stateOf(t, h.g, room1)
+	st.fail = true
+	outs, found, err := h.g.Destroy(room1, "", "")
+	if !found || err == nil || len(outs) != 0 {
+		t.Fatalf("Destroy: found %v, err %v, outs %v", found, err, Flatten(outs))
+	}
+	if after := stateOf(t, h.g, room1); after != before {
+		t.Errorf("room changed:\n%s\n%s", before, after)
+	}
+	st.fail = false
+	if out := h.send(juliet, `<message type='groupchat' to='`+room1+`'><body>still here</body></message>`); len(out) != 2 {
+		t.Errorf("room not usable: %v", out)
+	}
+}
