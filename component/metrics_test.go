@@ -259,6 +259,9 @@ func (s stubStore) UpdateRoom(context.Context, store.RoomUpdate) error { return 
 func (s stubStore) DeleteRoom(context.Context, string, *store.Tombstone) error {
 	return s.err("delete_room")
 }
+func (s stubStore) ListRooms(context.Context, store.RoomListQuery) (store.RoomList, error) {
+	return store.RoomList{}, s.err("list_rooms")
+}
 func (s stubStore) Append(context.Context, []store.Message) error { return s.err("append") }
 func (s stubStore) Query(context.Context, store.Query) (store.Page, error) {
 	return store.Page{}, store.ErrNotFound
@@ -289,6 +292,7 @@ func TestInstrumentStore(t *testing.T) {
 	s.Latest(ctx, "room@conference.localhost", 5)
 	s.Replace(ctx, "room@conference.localhost", "1", nil)
 	s.Expire(ctx, time.Now())
+	s.ListRooms(ctx, store.RoomListQuery{})
 	if err := s.Close(); err != nil {
 		t.Error(err)
 	}

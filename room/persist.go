@@ -69,6 +69,8 @@ func (r *Room) persist() error {
 				return err
 			}
 			u.Data = data
+			// What room lists show (XEP-0045 §6.3), from the store.
+			u.Public, u.Name = r.cfg.Public, r.cfg.Name
 		}
 		for j := range r.affs {
 			if !r.stored || r.dirtyAffs[j] {
