@@ -44,7 +44,11 @@ func (rt *Router) command(st, cmd *xmlel.Element) []room.Out {
 		// First step: the form listing the rooms there are.
 		f := &forms.Form{Type: forms.TypeForm, Title: "Destroy rooms", Instructions: "Select the rooms to destroy"}
 		list := forms.Field{Var: "rooms", Type: forms.ListMulti, Label: "Rooms to destroy", Required: true}
-		for _, j := range rt.rooms.RoomJIDs() {
+		rooms, err := rt.rooms.RoomJIDs()
+		if err != nil {
+			return rt.errorReply(st, "wait", "internal-server-error")
+		}
+		for _, j := range rooms {
 			list.Options = append(list.Options, forms.Option{Label: j, Value: j})
 		}
 		f.Add(forms.HiddenFormType(nodeDestroy), list)
