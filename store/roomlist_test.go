@@ -153,3 +153,33 @@ func TestMigrateRoomList(t *testing.T) {
 		})
 	}
 }
+
+// TestListRoomsLanguageCollation: on a PostgreSQL whose text sorts by
+// language rules (here the rooms' JID column, as a database created with
+// such a locale would have it), rooms still page in bytewise order, which
+// is the order the room package merges live rooms in.
+func TestListRoomsLanguageCollation(t *testing.T) {
+	u := pgSchemaURL(t)
+	s := mustOpen(t, u)
+	pgExec(t, u, `ALTER TABLE rooms ALTER COLUMN jid TYPE TEXT COLLATE "en-x-icu"`)
+	jids := []string{"a@muc", "B@muc", "b@muc", "Z@muc", "ä@muc"}
+	for _, j := range jids {
+		must(t, s.UpdateRoom(ctx, RoomUpdate{JID: j, Data: json.RawMessage(`{}`), Public: true}))
+	}
+	slices.Sort(jids)
+	var got []string
+	for q := (RoomListQuery{Max: 2}); ; {
+		l := listRooms(t, s, q)
+		if len(l.Rooms) == 0 {
+			break
+		}
+		if l.Index != len(got) {
+			t.Errorf("index %d after %d rooms", l.Index, len(got))
+		}
+		got = append(got, jidsOf(l.Rooms)...)
+		q.After = l.Rooms[len(l.Rooms)-1].JID
+	}
+	if !slices.Equal(got, jids) {
+		t.Errorf("paged %v, want %v", got, jids)
+	}
+}
