@@ -18,7 +18,9 @@ const textNotStored = "The change could not be stored; try again"
 
 // savedRoom is everything a stanza may change that restore must put back.
 // A field added to Room that persist writes must be added here too;
-// TestSavedRoomCoversRecord compares record() before and after.
+// TestSavedRoomCoversRecord compares record() before and after. Rate
+// limits and voice request times are left as the stanza made them: a
+// refused attempt still costs what an attempt costs.
 type savedRoom struct {
 	cfg        Config
 	created    bool
