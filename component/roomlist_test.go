@@ -79,6 +79,10 @@ func pageOf(res *xmlel.Element) (jids []string, first, last string, index, count
 // memory and rooms only the store holds.
 func TestDiscoItemsRSM(t *testing.T) {
 	rt, all := listRouter(t, 7)
+	out := room.Flatten(rt.HandleStanza(xmlel.MustParse(`<iq type='get' id='f' from='a@localhost/r' to='conference.localhost'><query xmlns='http://jabber.org/protocol/disco#info'/></iq>`)))
+	if !strings.Contains(out[0].String(), "var='"+nsRSM+"'") {
+		t.Errorf("service does not advertise RSM: %v", out[0])
+	}
 	set := func(s string) string { return `<set xmlns='http://jabber.org/protocol/rsm'>` + s + `</set>` }
 	for i, tc := range [...]struct {
 		rsm    string

@@ -113,7 +113,9 @@ func (rt *Router) service(st *xmlel.Element) []room.Out {
 func (rt *Router) discoInfo(st *xmlel.Element) []room.Out {
 	q := xmlel.New(nsDiscoInfo, "query")
 	q.Add(xmlel.New(nsDiscoInfo, "identity", "category", "conference", "type", "text", "name", "Chorus"))
-	for _, f := range []string{nsMUC, nsDiscoInfo, nsDiscoItems, nsCommands} {
+	// The room list pages with result set management (XEP-0059,
+	// Determining Support).
+	for _, f := range []string{nsMUC, nsDiscoInfo, nsDiscoItems, nsCommands, nsRSM} {
 		q.Add(xmlel.New(nsDiscoInfo, "feature", "var", f))
 	}
 	return rt.result(st, q)
@@ -147,6 +149,9 @@ func (rt *Router) discoItems(st *xmlel.Element) []room.Out {
 		if after != nil && before != nil {
 			return rt.errorReply(st, "modify", "bad-request")
 		}
+		// The JIDs are the ids and their order is the list's, so an id whose
+		// room is gone still says where the page starts: no item-not-found
+		// (XEP-0059 §2.4 asks for it only when the id cannot).
 		if after != nil {
 			q.After = strings.TrimSpace(after.Text())
 		}
