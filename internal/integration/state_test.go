@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"sync/atomic"
@@ -24,14 +25,31 @@ import (
 // (PostgreSQL stopped, the SQLite file made immutable) and with Chorus
 // stopped and started again on the same store.
 
-const pgBin = "/usr/lib/postgresql/15/bin"
+// pgBin finds the directory of initdb and pg_ctl: on PATH, or where
+// Debian's packages put the newest installed version (as .ci/run looks).
+func pgBin() string {
+	if p, err := exec.LookPath("initdb"); err == nil {
+		return filepath.Dir(p)
+	}
+	dirs, _ := filepath.Glob("/usr/lib/postgresql/*/bin")
+	slices.SortFunc(dirs, func(a, b string) int {
+		va, _ := strconv.Atoi(filepath.Base(filepath.Dir(a)))
+		vb, _ := strconv.Atoi(filepath.Base(filepath.Dir(b)))
+		return va - vb
+	})
+	if len(dirs) == 0 {
+		return ""
+	}
+	return dirs[len(dirs)-1]
+}
 
 // throwawayPostgres runs a PostgreSQL instance of the test's own in a
 // temporary directory, so that stopping it touches nobody else's. It
 // returns its URL and functions to stop and start it again.
 func throwawayPostgres(t *testing.T) (url string, stop, start func()) {
 	t.Helper()
-	if _, err := os.Stat(filepath.Join(pgBin, "initdb")); err != nil {
+	bin := pgBin()
+	if _, err := os.Stat(filepath.Join(bin, "initdb")); bin == "" || err != nil {
 		t.Skip("PostgreSQL binaries not installed")
 	}
 	if os.Getuid() != 0 {
@@ -57,19 +75,19 @@ func throwawayPostgres(t *testing.T) (url string, stop, start func()) {
 	}
 	must(exec.Command("chown", "postgres:", dir).Run())
 	data := filepath.Join(dir, "data")
-	run(filepath.Join(pgBin, "initdb"), "-D", data, "-U", "postgres", "--auth=trust", "-E", "UTF8")
+	run(filepath.Join(bin, "initdb"), "-D", data, "-U", "postgres", "--auth=trust", "-E", "UTF8")
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	must(err)
 	port := l.Addr().(*net.TCPAddr).Port
 	l.Close()
 	start = func() {
-		run(filepath.Join(pgBin, "pg_ctl"), "-D", data, "-w", "-l", filepath.Join(dir, "log"),
+		run(filepath.Join(bin, "pg_ctl"), "-D", data, "-w", "-l", filepath.Join(dir, "log"),
 			"-o", fmt.Sprintf("-p %d -k %s -c listen_addresses=127.0.0.1", port, dir), "start")
 	}
-	stop = func() { run(filepath.Join(pgBin, "pg_ctl"), "-D", data, "-w", "-m", "fast", "stop") }
+	stop = func() { run(filepath.Join(bin, "pg_ctl"), "-D", data, "-w", "-m", "fast", "stop") }
 	start()
 	t.Cleanup(func() {
-		exec.Command("runuser", "-u", "postgres", "--", filepath.Join(pgBin, "pg_ctl"), "-D", data, "-m", "immediate", "stop").Run()
+		exec.Command("runuser", "-u", "postgres", "--", filepath.Join(bin, "pg_ctl"), "-D", data, "-m", "immediate", "stop").Run()
 	})
 	return fmt.Sprintf("postgres://postgres@127.0.0.1:%d/postgres?sslmode=disable&connect_timeout=2", port), stop, start
 }
@@ -135,7 +153,7 @@ func adminDestroy(id string, rooms ...string) string {
 		`<x xmlns='jabber:x:data' type='submit'><field var='rooms'>` + vals + `</field></x></command></iq>`
 }
 
-// refusedIn reports whether e is the refusal of a change the store did not
+// refused reports whether e is the refusal of a change the store did not
 // take: wait/internal-server-error.
 func refused(e *xmlel.Element) bool {
 	er := e.Child(xmlel.NSClient, "error")
