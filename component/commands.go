@@ -44,7 +44,11 @@ func (rt *Router) command(st, cmd *xmlel.Element) []room.Out {
 		// First step: the form listing the rooms there are.
 		f := &forms.Form{Type: forms.TypeForm, Title: "Destroy rooms", Instructions: "Select the rooms to destroy"}
 		list := forms.Field{Var: "rooms", Type: forms.ListMulti, Label: "Rooms to destroy", Required: true}
-		for _, j := range rt.rooms.RoomJIDs() {
+		rooms, err := rt.rooms.RoomJIDs()
+		if err != nil {
+			return rt.errorReply(st, "wait", "internal-server-error")
+		}
+		for _, j := range rooms {
 			list.Options = append(list.Options, forms.Option{Label: j, Value: j})
 		}
 		f.Add(forms.HiddenFormType(nodeDestroy), list)
@@ -57,13 +61,18 @@ func (rt *Router) command(st, cmd *xmlel.Element) []room.Out {
 		return rt.errorReply(st, "modify", "bad-request")
 	}
 	var outs []room.Out
-	var destroyed []string
+	var destroyed, failed []string
 	for _, v := range form.Field("rooms").Values {
 		rj, err := jid.Parse(strings.TrimSpace(v))
 		if err != nil {
 			continue
 		}
-		if o, ok := rt.rooms.Destroy(rj.Bare().String(), "", ""); ok {
+		o, ok, err := rt.rooms.Destroy(rj.Bare().String(), "", "")
+		switch {
+		case err != nil:
+			// The room is as it was; the administrator may try again.
+			failed = append(failed, rj.Bare().String())
+		case ok:
 			outs = append(outs, o...)
 			destroyed = append(destroyed, rj.Bare().String())
 		}
@@ -71,5 +80,9 @@ func (rt *Router) command(st, cmd *xmlel.Element) []room.Out {
 	note := xmlel.New(nsCommands, "note", "type", "info").
 		AddText("The following rooms were destroyed:\n" + strings.Join(destroyed, "\n"))
 	reply.SetAttr("status", "completed").Add(note)
+	if len(failed) > 0 {
+		reply.Add(xmlel.New(nsCommands, "note", "type", "error").
+			AddText("The following rooms could not be destroyed, the change could not be stored; try again:\n" + strings.Join(failed, "\n")))
+	}
 	return append(outs, rt.result(st, reply)...)
 }

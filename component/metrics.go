@@ -65,11 +65,12 @@ const (
 	opExpire
 	opGet
 	opBounds
+	opListRooms
 	numOps
 )
 
 var opNames = [numOps]string{"load_room", "update_room", "delete_room", "append", "query", "latest", "replace", "expire",
-	"get", "bounds"}
+	"get", "bounds", "list_rooms"}
 
 // Metrics holds the service's Prometheus metrics and the state of the
 // component link, for /readyz. The counters of every label value are
@@ -306,6 +307,13 @@ func (s *timedStore) DeleteRoom(ctx context.Context, jid string, t *store.Tombst
 	err := s.Store.DeleteRoom(ctx, jid, t)
 	s.done(opDeleteRoom, start, err)
 	return err
+}
+
+func (s *timedStore) ListRooms(ctx context.Context, q store.RoomListQuery) (store.RoomList, error) {
+	start := time.Now()
+	l, err := s.Store.ListRooms(ctx, q)
+	s.done(opListRooms, start, err)
+	return l, err
 }
 
 func (s *timedStore) Append(ctx context.Context, msgs []store.Message) error {

@@ -259,6 +259,9 @@ func (s stubStore) UpdateRoom(context.Context, store.RoomUpdate) error { return 
 func (s stubStore) DeleteRoom(context.Context, string, *store.Tombstone) error {
 	return s.err("delete_room")
 }
+func (s stubStore) ListRooms(context.Context, store.RoomListQuery) (store.RoomList, error) {
+	return store.RoomList{}, s.err("list_rooms")
+}
 func (s stubStore) Append(context.Context, []store.Message) error { return s.err("append") }
 func (s stubStore) Query(context.Context, store.Query) (store.Page, error) {
 	return store.Page{}, store.ErrNotFound
@@ -297,6 +300,7 @@ func TestInstrumentStore(t *testing.T) {
 	s.Expire(ctx, time.Now())
 	s.Get(ctx, "room@conference.localhost", "1")
 	s.Bounds(ctx, "room@conference.localhost")
+	s.ListRooms(ctx, store.RoomListQuery{})
 	if err := s.Close(); err != nil {
 		t.Error(err)
 	}

@@ -1,6 +1,8 @@
 package component
 
 import (
+	"strconv"
+	"strings"
 	"time"
 
 	"chorus/internal/xmlel"
@@ -15,6 +17,7 @@ const (
 	nsDiscoItems = "http://jabber.org/protocol/disco#items"
 	nsMUC        = "http://jabber.org/protocol/muc"
 	nsStanzas    = "urn:ietf:params:xml:ns:xmpp-stanzas"
+	nsRSM        = "http://jabber.org/protocol/rsm"
 )
 
 // Router routes stanzas by address class: the service's own domain is
@@ -110,19 +113,72 @@ func (rt *Router) service(st *xmlel.Element) []room.Out {
 func (rt *Router) discoInfo(st *xmlel.Element) []room.Out {
 	q := xmlel.New(nsDiscoInfo, "query")
 	q.Add(xmlel.New(nsDiscoInfo, "identity", "category", "conference", "type", "text", "name", "Chorus"))
-	for _, f := range []string{nsMUC, nsDiscoInfo, nsDiscoItems, nsCommands} {
+	// The room list pages with result set management (XEP-0059,
+	// Determining Support).
+	for _, f := range []string{nsMUC, nsDiscoInfo, nsDiscoItems, nsCommands, nsRSM} {
 		q.Add(xmlel.New(nsDiscoInfo, "feature", "var", f))
 	}
 	return rt.result(st, q)
 }
 
-// discoItems: XEP-0045 §6.3, the public rooms.
+// defaultRoomPage is how many rooms a disco#items answer without a
+// requested page size holds; longer lists end with an XEP-0059 set saying
+// so, and clients that page get the rest. (ejabberd's max_rooms_discoitems
+// defaults to the same; Prosody lists every room in one answer, which can
+// outgrow the stanza size limits of servers and clients.)
+const defaultRoomPage = 100
+
+// discoItems: XEP-0045 §6.3, the public rooms, paged with XEP-0059 result
+// set management: in JID order, which stays stable as rooms come and go.
 func (rt *Router) discoItems(st *xmlel.Element) []room.Out {
-	q := xmlel.New(nsDiscoItems, "query")
-	for _, it := range rt.rooms.PublicRooms() {
-		q.Add(xmlel.New(nsDiscoItems, "item", "jid", it.JID, "name", it.Name))
+	q := room.RoomQuery{Max: defaultRoomPage}
+	set := st.FirstChild().Child(nsRSM, "set")
+	if set != nil {
+		if set.Child(nsRSM, "index") != nil {
+			// XEP-0059 §2.6: paging out of order is optional.
+			return rt.errorReply(st, "cancel", "feature-not-implemented")
+		}
+		if m := set.Child(nsRSM, "max"); m != nil {
+			n, err := strconv.Atoi(strings.TrimSpace(m.Text()))
+			if err != nil || n < 0 {
+				return rt.errorReply(st, "modify", "bad-request")
+			}
+			q.Max = min(n, room.MaxRoomPage)
+		}
+		after, before := set.Child(nsRSM, "after"), set.Child(nsRSM, "before")
+		if after != nil && before != nil {
+			return rt.errorReply(st, "modify", "bad-request")
+		}
+		// The JIDs are the ids and their order is the list's, so an id whose
+		// room is gone still says where the page starts: no item-not-found
+		// (XEP-0059 §2.4 asks for it only when the id cannot).
+		if after != nil {
+			q.After = strings.TrimSpace(after.Text())
+		}
+		if before != nil {
+			// An empty <before/> asks for the last page (XEP-0059 §2.5).
+			q.Before = strings.TrimSpace(before.Text())
+			q.Last = q.Before == ""
+		}
 	}
-	return rt.result(st, q)
+	page, err := rt.rooms.PublicRooms(q)
+	if err != nil {
+		return rt.errorReply(st, "wait", "internal-server-error")
+	}
+	res := xmlel.New(nsDiscoItems, "query")
+	for _, it := range page.Items {
+		res.Add(xmlel.New(nsDiscoItems, "item", "jid", it.JID, "name", it.Name))
+	}
+	// Without a request, the set appears only when the list was cut.
+	if set != nil || len(page.Items) < page.Count {
+		rs := xmlel.New(nsRSM, "set")
+		if len(page.Items) > 0 {
+			rs.Add(xmlel.New(nsRSM, "first", "index", strconv.Itoa(page.Index)).AddText(page.Items[0].JID),
+				xmlel.New(nsRSM, "last").AddText(page.Items[len(page.Items)-1].JID))
+		}
+		res.Add(rs.Add(xmlel.New(nsRSM, "count").AddText(strconv.Itoa(page.Count))))
+	}
+	return rt.result(st, res)
 }
 
 // commandList lists the service's ad-hoc commands (XEP-0050 §2.2), to

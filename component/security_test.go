@@ -31,7 +31,7 @@ func TestAdminCommandsOnlyForServiceAdmins(t *testing.T) {
 	const roomJID = "victim@" + testDomain
 	send("owner@localhost/r", `<presence to='`+roomJID+`/Owner'><x xmlns='http://jabber.org/protocol/muc'/></presence>`)
 	send("owner@localhost/r", `<iq type='set' id='c' to='`+roomJID+`'><query xmlns='http://jabber.org/protocol/muc#owner'><x xmlns='jabber:x:data' type='submit'/></query></iq>`)
-	if len(reg.RoomJIDs()) != 1 {
+	if len(roomJIDs(t, reg)) != 1 {
 		t.Fatal("room not created")
 	}
 
@@ -77,7 +77,7 @@ func TestAdminCommandsOnlyForServiceAdmins(t *testing.T) {
 	if out := send("", requests["submit"]); len(out) != 0 {
 		t.Errorf("anonymous command answered: %v", out)
 	}
-	if len(reg.RoomJIDs()) != 1 {
+	if len(roomJIDs(t, reg)) != 1 {
 		t.Fatal("a non-admin destroyed the room")
 	}
 
@@ -87,7 +87,7 @@ func TestAdminCommandsOnlyForServiceAdmins(t *testing.T) {
 		t.Errorf("admin's command list: %v", out)
 	}
 	out = send("Admin@localhost/r", requests["submit"])
-	if len(out) == 0 || out[len(out)-1].Attr("type") != "result" || len(reg.RoomJIDs()) != 0 {
+	if len(out) == 0 || out[len(out)-1].Attr("type") != "result" || len(roomJIDs(t, reg)) != 0 {
 		t.Errorf("admin's destroy: %v", out)
 	}
 }

@@ -69,6 +69,8 @@ func (r *Room) persist() error {
 				return err
 			}
 			u.Data = data
+			// What room lists show (XEP-0045 §6.3), from the store.
+			u.Public, u.Name = r.cfg.Public, r.cfg.Name
 		}
 		for j := range r.affs {
 			if !r.stored || r.dirtyAffs[j] {
@@ -98,8 +100,9 @@ func (r *Room) persist() error {
 }
 
 // failAcks replaces the success reply to req, if any, with an error: the
-// client must not be told a change is kept when the store refused it. The
-// change stays marked dirty and is written with the next one.
+// client must not be told a change is kept when the store refused it. It is
+// the fallback for work transact did not save the room for (txn.go
+// decides), whose change stays marked dirty and is written with the next.
 func (r *Room) failAcks(req *request, err error) {
 	for i, o := range r.out {
 		if req == nil {
@@ -110,6 +113,11 @@ func (r *Room) failAcks(req *request, err error) {
 			r.out[i] = To1(req.from, errorReply(req.st, newError(errWait, "internal-server-error").withText("The change could not be stored"), r.jid))
 		}
 	}
+	r.reportStoreError(err)
+}
+
+// reportStoreError tells the operator of a write the store refused.
+func (r *Room) reportStoreError(err error) {
 	if r.svc.onStoreError != nil {
 		r.svc.onStoreError(fmt.Errorf("room %s: %w", r.jid, err))
 	}

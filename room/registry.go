@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"encoding/json"
+	"errors"
 	"fmt"
 
 	"chorus/affiliations"
@@ -276,26 +277,11 @@ func (g *Registry) malformed(st *xmlel.Element) *xmlel.Element {
 func (g *Registry) lookup(roomJID string, req *request) (*Room, *stanzaError) {
 	g.mu.Lock()
 	defer g.mu.Unlock()
-	if r := g.rooms[roomJID]; r != nil {
-		return r, nil
+	if r, err := g.liveOrStored(roomJID); r != nil || err != nil {
+		return r, err
 	}
 	st := req.st
 	isJoin := st.Local == "presence" && req.typ == "" && st.Child(NSMUC, "x") != nil
-	if g.svc.store != nil && g.tombs[roomJID] == nil {
-		// Loaded under the registry lock: loads are rare (first stanza
-		// after a start or an eviction) and this keeps one copy per room.
-		r, err := g.load(roomJID)
-		if err != nil {
-			if g.svc.onStoreError != nil {
-				g.svc.onStoreError(err)
-			}
-			return nil, newError(errWait, "internal-server-error").withText("The room could not be loaded")
-		}
-		if r != nil {
-			g.rooms[roomJID] = r
-			return r, nil
-		}
-	}
 	if t := g.tombs[roomJID]; t != nil {
 		switch {
 		case g.svc.now().After(t.until), isJoin && g.svc.admins[req.bare]:
@@ -392,27 +378,63 @@ func (g *Registry) Shutdown() []Out {
 	return outs
 }
 
-// Destroy destroys a room as a service administrator does, returning the
-// stanzas to send and whether the room existed.
-func (g *Registry) Destroy(roomJID, alt, reason string) ([]Out, bool) {
-	g.mu.Lock()
-	r := g.rooms[roomJID]
-	g.mu.Unlock()
-	if r == nil {
-		return nil, false
+// liveOrStored returns the room in memory, or loads it from the store;
+// nil when there is neither. It runs under the registry lock: loads are
+// rare (first stanza after a start or an eviction) and this keeps one copy
+// per room.
+func (g *Registry) liveOrStored(roomJID string) (*Room, *stanzaError) {
+	if r := g.rooms[roomJID]; r != nil {
+		return r, nil
 	}
-	r.mu.Lock()
-	if r.closed {
-		r.mu.Unlock()
-		return nil, false
+	if g.svc.store == nil || g.tombs[roomJID] != nil {
+		return nil, nil
 	}
-	r.out = nil
-	r.destroy(alt, reason, "")
-	outs := r.out
-	r.out = nil
-	r.mu.Unlock()
-	g.collect(r)
-	return outs, true
+	r, err := g.load(roomJID)
+	if err != nil {
+		if g.svc.onStoreError != nil {
+			g.svc.onStoreError(err)
+		}
+		return nil, newError(errWait, "internal-server-error").withText("The room could not be loaded")
+	}
+	if r != nil {
+		g.rooms[roomJID] = r
+	}
+	return r, nil
+}
+
+// ErrNotStored is what Destroy returns when the store refused the change:
+// the room is left as it was.
+var ErrNotStored = errors.New("room: the change could not be stored")
+
+// Destroy destroys a room as a service administrator does, through the
+// same transaction as an owner's destroy (XEP-0045 §10.9), so the store
+// ends the same way: record gone, tombstone written. A persistent room
+// that is not in memory is loaded first. It returns the stanzas to send and
+// whether the room existed; err is set when nothing was done.
+func (g *Registry) Destroy(roomJID, alt, reason string) (outs []Out, found bool, err error) {
+	for {
+		g.mu.Lock()
+		r, serr := g.liveOrStored(roomJID)
+		g.mu.Unlock()
+		if serr != nil {
+			return nil, true, errors.New("room: " + serr.text)
+		}
+		if r == nil {
+			return nil, false, nil
+		}
+		outs, ops, ok, err := r.txn(nil, true, func() { r.destroy(alt, reason, "") })
+		if !ok {
+			continue // closed meanwhile: look again
+		}
+		if len(ops) > 0 {
+			g.archive.enqueue(ops)
+		}
+		g.collect(r)
+		if err != nil {
+			return nil, true, fmt.Errorf("%w: %w", ErrNotStored, err)
+		}
+		return outs, true, nil
+	}
 }
 
 // RoomItem describes a room for service discovery.
@@ -420,32 +442,151 @@ type RoomItem struct {
 	JID, Name string
 }
 
-// PublicRooms lists the rooms that are public and unlocked, by JID
-// (XEP-0045 §6.3).
-func (g *Registry) PublicRooms() []RoomItem {
-	var items []RoomItem
+// MaxRoomPage bounds one page of the room list.
+const MaxRoomPage = 1000
+
+// RoomQuery asks for one page of the public room list (XEP-0059 over
+// XEP-0045 §6.3). Pages are in JID order, compared bytewise.
+type RoomQuery struct {
+	// After and Before are room JIDs: the page starts after After or ends
+	// before Before; Last asks for the last page.
+	After, Before string
+	Last          bool
+	// Max bounds the page, up to MaxRoomPage; 0 asks only for the count.
+	Max int
+}
+
+// RoomPage is one page of public rooms.
+type RoomPage struct {
+	Items []RoomItem
+	// Count is the number of public rooms; Index that of Items[0] among them.
+	Count, Index int
+}
+
+// listable reports whether a live room belongs in the public list
+// (XEP-0045 §6.3: public rooms; a locked room is not there yet).
+func (r *Room) listable() bool {
+	return r.cfg.Public && r.created && !r.locked && !r.closed
+}
+
+func listName(jid, name string) string {
+	if name == "" {
+		return localOf(jid)
+	}
+	return name
+}
+
+// PublicRooms returns one page of the public rooms: those the store keeps,
+// whether in memory or not, and the live temporary ones.
+func (g *Registry) PublicRooms(q RoomQuery) (RoomPage, error) {
+	n := min(q.Max, MaxRoomPage)
+	backward := q.Before != "" || q.Last
+	inWindow := func(j string) bool {
+		return (q.After == "" || j > q.After) && (q.Before == "" || j < q.Before)
+	}
+	// Live rooms the store does not hold: temporary ones (and every room
+	// without a store). A stored room's listing is the store's, which
+	// every change reaches before it is live.
+	var extra []RoomItem
 	for _, r := range g.snapshot() {
 		r.mu.Lock()
-		if r.cfg.Public && !r.locked && !r.closed {
-			name := r.cfg.Name
-			if name == "" {
-				name = localOf(r.jid)
-			}
-			items = append(items, RoomItem{JID: r.jid, Name: name})
+		if r.listable() && !r.stored {
+			extra = append(extra, RoomItem{JID: r.jid, Name: listName(r.jid, r.cfg.Name)})
 		}
 		r.mu.Unlock()
 	}
-	return items
+	var stored store.RoomList
+	if g.svc.store != nil {
+		ctx, cancel := context.WithTimeout(context.Background(), storeTimeout)
+		defer cancel()
+		var err error
+		stored, err = g.svc.store.ListRooms(ctx, store.RoomListQuery{PublicOnly: true,
+			After: q.After, Before: q.Before, Last: q.Last, Max: max(n, 1)})
+		if err != nil {
+			return RoomPage{}, err
+		}
+	}
+	page := RoomPage{Count: stored.Total + len(extra)}
+	if n <= 0 {
+		return page, nil
+	}
+	seen := map[string]bool{}
+	items := make([]RoomItem, 0, len(stored.Rooms)+len(extra))
+	for _, s := range stored.Rooms {
+		seen[s.JID] = true
+		items = append(items, RoomItem{JID: s.JID, Name: listName(s.JID, s.Name)})
+	}
+	for _, it := range extra {
+		if inWindow(it.JID) && !seen[it.JID] {
+			items = append(items, it)
+		}
+	}
+	sort.Slice(items, func(i, j int) bool { return items[i].JID < items[j].JID })
+	if len(items) > n {
+		if backward {
+			items = items[len(items)-n:]
+		} else {
+			items = items[:n]
+		}
+	}
+	page.Items = items
+	if len(items) == 0 {
+		return page, nil
+	}
+	// The index of the first item: the stored rooms before it (the store
+	// counted those before its own first; its page is contiguous) and
+	// the live ones before it.
+	first := items[0].JID
+	switch {
+	case len(stored.Rooms) > 0:
+		page.Index = stored.Index
+		for _, s := range stored.Rooms {
+			if s.JID < first {
+				page.Index++
+			}
+		}
+	case !backward:
+		page.Index = stored.Total // every stored room is before the window
+	}
+	for _, it := range extra {
+		if it.JID < first {
+			page.Index++
+		}
+	}
+	return page, nil
 }
 
-// RoomJIDs lists every live room.
-func (g *Registry) RoomJIDs() []string {
-	rooms := g.snapshot()
-	out := make([]string, len(rooms))
-	for i, r := range rooms {
-		out[i] = r.jid
+// RoomJIDs lists every room, in memory or stored, in JID order: what
+// administrators may act on.
+func (g *Registry) RoomJIDs() ([]string, error) {
+	all := map[string]bool{}
+	for _, r := range g.snapshot() {
+		all[r.jid] = true
 	}
-	return out
+	if g.svc.store != nil {
+		q := store.RoomListQuery{Max: MaxRoomPage}
+		for {
+			ctx, cancel := context.WithTimeout(context.Background(), storeTimeout)
+			l, err := g.svc.store.ListRooms(ctx, q)
+			cancel()
+			if err != nil {
+				return nil, err
+			}
+			for _, s := range l.Rooms {
+				all[s.JID] = true
+			}
+			if len(l.Rooms) < MaxRoomPage {
+				break
+			}
+			q.After = l.Rooms[len(l.Rooms)-1].JID
+		}
+	}
+	out := make([]string, 0, len(all))
+	for j := range all {
+		out = append(out, j)
+	}
+	sort.Strings(out)
+	return out, nil
 }
 
 // snapshot returns the live rooms in JID order, so callers can visit them

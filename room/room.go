@@ -247,20 +247,42 @@ func (r *Room) handleArchiving(req *request) (outs []Out, ops []archiveOp, ok bo
 // for work of the room's own (timers). ok is false when the room was
 // closed before fn got the lock.
 func (r *Room) transact(req *request, fn func()) (outs []Out, ops []archiveOp, ok bool) {
+	outs, ops, ok, _ = r.txn(req, false, fn)
+	return outs, ops, ok
+}
+
+// txn is transact that also saves the room first when always is set (work
+// that changes stored state without a stanza: an administrator's destroy)
+// and returns the store's error when the change was undone (txn.go).
+func (r *Room) txn(req *request, always bool, fn func()) (outs []Out, ops []archiveOp, ok bool, err error) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if r.closed {
-		return nil, nil, false
+		return nil, nil, false, nil
 	}
 	r.out = r.out[:0]
 	defer func() { r.out = nil }()
 	r.archive = r.archive[:0]
+	var saved *savedRoom
+	if r.svc.store != nil && (always || r.mayChangeStored(req)) {
+		saved = r.save()
+	}
 	fn()
-	if err := r.persist(); err != nil {
-		r.failAcks(req, err)
+	if err = r.persist(); err != nil {
+		if saved == nil {
+			r.failAcks(req, err)
+		} else {
+			// Nothing happened: the room is as before, nobody but the
+			// sender hears of the attempt.
+			r.restore(saved)
+			if req != nil {
+				r.replyError(req, newError(errWait, "internal-server-error").withText(textNotStored))
+			}
+			r.reportStoreError(err)
+		}
 	}
 	if len(r.archive) > 0 {
 		ops = append([]archiveOp(nil), r.archive...)
 	}
-	return r.out, ops, true
+	return r.out, ops, true, err
 }

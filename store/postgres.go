@@ -41,9 +41,10 @@ func openPostgres(ctx context.Context, rawURL string) (Store, error) {
 		return nil, fmt.Errorf("store: %s: %w", where, err)
 	}
 	return &sqlStore{
-		db:      db,
-		write:   func(ctx context.Context, fn txFunc) error { return pgWrite(ctx, db, fn) },
-		closeFn: db.Close,
+		db:       db,
+		bytewise: postgresDialect.bytewise,
+		write:    func(ctx context.Context, fn txFunc) error { return pgWrite(ctx, db, fn) },
+		closeFn:  db.Close,
 	}, nil
 }
 

@@ -148,7 +148,7 @@ func newSQLiteStore(ctx context.Context, r, w *sql.DB, closeDBs func() error) (*
 		}
 		prepared[q] = st
 	}
-	s := &sqlStore{db: r, prepared: prepared, anonInsert: true}
+	s := &sqlStore{db: r, prepared: prepared, anonInsert: true, bytewise: sqliteDialect.bytewise}
 	wr := newSQLiteWriter(w, s.exec)
 	s.sqlite = wr
 	s.write = wr.write

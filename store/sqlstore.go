@@ -30,6 +30,9 @@ type sqlStore struct {
 	prepared map[string]*sql.Stmt
 	// anonInsert makes Append's INSERTs use ? placeholders (SQLite).
 	anonInsert bool
+	// bytewise is the backend's collation clause that orders text as Go
+	// does (dialect.bytewise).
+	bytewise string
 	// closeFn releases everything.
 	closeFn   func() error
 	closeOnce sync.Once
@@ -49,10 +52,13 @@ func (s *sqlStore) Close() error {
 const (
 	// A tombstone has data NULL, so a revived room without new data starts
 	// from {} like a new one.
-	qUpsertRoom = `INSERT INTO rooms (jid, data, updated)
-		VALUES ($1, COALESCE($2, '{}'), $3)
+	// $4 and $5, public and name, are NULL when the record is kept.
+	qUpsertRoom = `INSERT INTO rooms (jid, data, public, name, updated)
+		VALUES ($1, COALESCE($2, '{}'), COALESCE($4, 0), COALESCE($5, ''), $3)
 		ON CONFLICT (jid) DO UPDATE SET
 			data = COALESCE($2, rooms.data, '{}'),
+			public = COALESCE($4, rooms.public),
+			name = COALESCE($5, rooms.name),
 			tombstone_alt = NULL,
 			tombstone_reason = NULL,
 			tombstone_until = NULL,
@@ -71,6 +77,8 @@ const (
 		VALUES ($1, NULL, $2, $3, $4, $5)
 		ON CONFLICT (jid) DO UPDATE SET
 			data = NULL,
+			public = 0,
+			name = '',
 			tombstone_alt = excluded.tombstone_alt,
 			tombstone_reason = excluded.tombstone_reason,
 			tombstone_until = excluded.tombstone_until,
@@ -174,12 +182,16 @@ func (s *sqlStore) UpdateRoom(ctx context.Context, u RoomUpdate) error {
 	if u.JID == "" {
 		return errors.New("store: update room: empty JID")
 	}
-	var data any // NULL keeps the stored record
+	var data, public, name any // NULL keeps the stored record
 	if u.Data != nil {
-		data = string(u.Data)
+		data, name = string(u.Data), u.Name
+		public = 0
+		if u.Public {
+			public = 1
+		}
 	}
 	err := s.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
-		if _, err := s.exec(ctx, tx, qUpsertRoom, u.JID, data, ms(time.Now())); err != nil {
+		if _, err := s.exec(ctx, tx, qUpsertRoom, u.JID, data, ms(time.Now()), public, name); err != nil {
 			return err
 		}
 		// Deletes go first so that a JID named in both lists ends up set.
@@ -217,6 +229,68 @@ func (s *sqlStore) DeleteRoom(ctx context.Context, jid string, t *Tombstone) err
 		return fmt.Errorf("store: delete room %s: %w", jid, err)
 	}
 	return nil
+}
+
+func (s *sqlStore) ListRooms(ctx context.Context, q RoomListQuery) (RoomList, error) {
+	var list RoomList
+	limit := clampMax(q.Max)
+	where := "tombstone_until IS NULL"
+	if q.PublicOnly {
+		where += " AND public = 1"
+	}
+	jid := "jid " + s.bytewise
+	// One snapshot, so that the count and the page agree.
+	tx, err := s.db.BeginTx(ctx, readTx)
+	if err != nil {
+		return list, fmt.Errorf("store: list rooms: %w", err)
+	}
+	defer tx.Rollback()
+	errList := func(err error) (RoomList, error) { return RoomList{}, fmt.Errorf("store: list rooms: %w", err) }
+	if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM rooms WHERE `+where).Scan(&list.Total); err != nil {
+		return errList(err)
+	}
+	page, args, backward := where, []any{}, q.Before != "" || q.Last
+	switch {
+	case q.After != "":
+		page += " AND " + jid + " > $1"
+		args = append(args, q.After)
+	case q.Before != "":
+		page += " AND " + jid + " < $1"
+		args = append(args, q.Before)
+	}
+	order := "ASC"
+	if backward {
+		order = "DESC"
+	}
+	args = append(args, limit)
+	rows, err := tx.QueryContext(ctx, `SELECT jid, name, public FROM rooms WHERE `+page+
+		` ORDER BY `+jid+` `+order+` LIMIT $`+strconv.Itoa(len(args)), args...)
+	if err != nil {
+		return errList(err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var r RoomSummary
+		var public int
+		if err := rows.Scan(&r.JID, &r.Name, &public); err != nil {
+			return errList(err)
+		}
+		r.Public = public != 0
+		list.Rooms = append(list.Rooms, r)
+	}
+	if err := rows.Err(); err != nil {
+		return errList(err)
+	}
+	if backward {
+		slices.Reverse(list.Rooms)
+	}
+	if len(list.Rooms) > 0 {
+		if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM rooms WHERE `+where+` AND `+jid+` < $1`,
+			list.Rooms[0].JID).Scan(&list.Index); err != nil {
+			return errList(err)
+		}
+	}
+	return list, nil
 }
 
 // maxInsertRows bounds the rows of one INSERT. A batch goes in as INSERTs

@@ -42,6 +42,42 @@ type RoomUpdate struct {
 	SetAffiliations []Affiliation
 	// DeleteAffiliations removes the entries of these JIDs.
 	DeleteAffiliations []string
+	// Public and Name describe the room in room lists (ListRooms). They
+	// are written with Data and ignored when Data is nil.
+	Public bool
+	Name   string
+}
+
+// RoomListQuery selects stored rooms, tombstones never included, in the
+// order of their JIDs compared bytewise (Go's string order), one page at a
+// time (XEP-0059 paging of the service's room list).
+type RoomListQuery struct {
+	// PublicOnly keeps only the rooms stored with Public set.
+	PublicOnly bool
+	// After and Before are room JIDs, which need not be stored: the page
+	// starts after After, or ends before Before. Only one of them is set.
+	After, Before string
+	// Last asks for the last page.
+	Last bool
+	// Max bounds the page; ListRooms clamps it to 1..1000 (0 means 100).
+	Max int
+}
+
+// RoomSummary is one room of a list.
+type RoomSummary struct {
+	JID    string
+	Name   string
+	Public bool
+}
+
+// RoomList is one page of rooms.
+type RoomList struct {
+	// Rooms are in JID order.
+	Rooms []RoomSummary
+	// Total counts every room the query's filter keeps, on every page.
+	Total int
+	// Index counts those that sort before Rooms[0]; 0 when Rooms is empty.
+	Index int
 }
 
 // Message is one archived groupchat message.
@@ -105,6 +141,8 @@ type Store interface {
 	// DeleteRoom removes a room's record and affiliations (its archive
 	// stays until it expires). With t not nil the room leaves a tombstone.
 	DeleteRoom(ctx context.Context, jid string, t *Tombstone) error
+	// ListRooms returns one page of the stored rooms.
+	ListRooms(ctx context.Context, q RoomListQuery) (RoomList, error)
 
 	// Append archives messages, all or none.
 	Append(ctx context.Context, msgs []Message) error

@@ -140,6 +140,7 @@ var suite = []struct {
 	{"RoomRoundTrip", testRoomRoundTrip},
 	{"RoomUpdates", testRoomUpdates},
 	{"DeleteRoom", testDeleteRoom},
+	{"ListRooms", testListRooms},
 	{"TombstoneExpiry", testTombstoneExpiry},
 	{"PagingForward", testPagingForward},
 	{"PagingBackward", testPagingBackward},
