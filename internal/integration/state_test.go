@@ -97,7 +97,7 @@ func throwawayPostgres(t *testing.T) (url string, stop, start func()) {
 func immutableSQLite(t *testing.T) (url string, stop, start func()) {
 	t.Helper()
 	if _, err := exec.LookPath("chattr"); err != nil {
-		t.Skip("chattr not installed")
+		require(t, fmt.Errorf("chattr not installed (apt-get install e2fsprogs): %w", err))
 	}
 	dir := t.TempDir()
 	db := filepath.Join(dir, "chorus.db")
