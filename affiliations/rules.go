@@ -11,16 +11,18 @@ type RoomKind struct {
 // room unaffiliated users are visitors; in a members-only room they cannot
 // enter at all (RoleNone), nor can outcasts anywhere.
 func DefaultRole(a Affiliation, k RoomKind) Role {
-	switch {
-	case a >= Admin:
+	switch a {
+	case Owner, Admin:
 		return Moderator
-	case a == Member:
+	case Member:
 		return Participant
-	case a == None && k.MembersOnly:
-		return RoleNone
-	case a == None && k.Moderated:
-		return Visitor
-	case a == None:
+	case None:
+		if k.MembersOnly {
+			return RoleNone
+		}
+		if k.Moderated {
+			return Visitor
+		}
 		return Participant
 	}
 	return RoleNone

@@ -38,6 +38,8 @@ func TestDefaultRole(t *testing.T) {
 		5: {None, members, RoleNone},
 		6: {Outcast, open, RoleNone},
 		7: {Member, members, Participant},
+		8: {None, RoomKind{MembersOnly: true, Moderated: true}, RoleNone},
+		9: {Outcast, mod, RoleNone},
 	} {
 		if got := DefaultRole(tc.a, tc.k); got != tc.want {
 			t.Errorf("%d: DefaultRole(%v, %+v) = %v, want %v", i, tc.a, tc.k, got, tc.want)
@@ -92,6 +94,8 @@ func TestMaySetRole(t *testing.T) {
 		8:  {Owner, Moderator, Admin, Moderator, RoleNone, false}, // admins cannot be kicked
 		9:  {Owner, Moderator, Member, Moderator, Participant, true},
 		10: {Admin, Visitor, None, Participant, RoleNone, false},
+		11: {Owner, Moderator, Admin, Moderator, Moderator, true}, // granting moderator demotes no admin
+		12: {Admin, Moderator, Admin, Moderator, Visitor, false},  // admins cannot be silenced
 	} {
 		if got := MaySetRole(tc.actorAff, tc.actorRole, tc.targetAff, tc.targetRole, tc.next); got != tc.want {
 			t.Errorf("%d: got %v, want %v (%+v)", i, got, tc.want, tc)
