@@ -1,6 +1,8 @@
 package forms
 
 import (
+	"reflect"
+	"strings"
 	"testing"
 
 	"chorus/internal/xmlel"
@@ -80,6 +82,50 @@ func TestParseBool(t *testing.T) {
 		got, err := ParseBool(tc.in)
 		if got != tc.want || (err != nil) != tc.wantErr {
 			t.Errorf("%d: ParseBool(%q) = %v, %v", i, tc.in, got, err)
+		}
+	}
+}
+
+// TestOptionalElements: XEP-0004 §3.1 and §3.2: <title/>, <instructions/>,
+// a field's <desc/> and <required/> are optional; each is sent when it
+// says something and left out when it would be empty, and a parsed form
+// gives back what was sent. A fixed field may have no var (§3.2).
+func TestOptionalElements(t *testing.T) {
+	for i, tc := range [...]struct {
+		form Form
+		want []string // names of the optional elements present
+	}{
+		0: {Form{Type: TypeForm, Fields: []Field{{Var: "a", Type: TextSingle}}}, nil},
+		1: {Form{Type: TypeForm, Title: "T", Fields: []Field{{Var: "a", Type: TextSingle}}}, []string{"title"}},
+		2: {Form{Type: TypeForm, Instructions: "I"}, []string{"instructions"}},
+		3: {Form{Type: TypeForm, Fields: []Field{{Var: "a", Type: TextSingle, Desc: "Help"}}}, []string{"desc"}},
+		4: {Form{Type: TypeForm, Fields: []Field{{Var: "a", Type: TextSingle, Required: true}}}, []string{"required"}},
+		5: {Form{Type: TypeResult, Fields: []Field{{Type: Fixed, Values: []string{"Section"}}}}, nil},
+	} {
+		x := tc.form.Element()
+		var got []string
+		for _, name := range []string{"title", "instructions"} {
+			if x.Child(NS, name) != nil {
+				got = append(got, name)
+			}
+		}
+		for _, fe := range x.ChildrenNamed(NS, "field") {
+			for _, name := range []string{"desc", "required"} {
+				if fe.Child(NS, name) != nil {
+					got = append(got, name)
+				}
+			}
+		}
+		if strings.Join(got, ",") != strings.Join(tc.want, ",") {
+			t.Errorf("%d: optional elements %q, want %q", i, got, tc.want)
+		}
+		g, err := Parse(x)
+		if err != nil {
+			t.Errorf("%d: %v", i, err)
+			continue
+		}
+		if !reflect.DeepEqual(*g, tc.form) {
+			t.Errorf("%d: parsed %+v, want %+v", i, *g, tc.form)
 		}
 	}
 }
