@@ -19,8 +19,9 @@ import (
 func TestNickChangeOntoTakenNickIsConflict(t *testing.T) {
 	h := newHarness(t)
 	h.createRoom()
-	// Nurse is a member who reserved "Angelica" (§9.3: an admin may give
-	// the nick with the affiliation) and is away; Tybalt is inside.
+	// Nurse is a member whose nick is "Angelica" (§9.3: a nick given with
+	// the membership becomes the user's nick in the room) and who is away;
+	// Tybalt is inside.
 	if out := h.send(romeo, admin1(`<item affiliation='member' jid='nurse@localhost' nick='Angelica'/>`)); out[len(out)-1].Attr("type") != "result" {
 		t.Fatalf("reserving a nick: %v", out)
 	}
@@ -76,10 +77,11 @@ func mamReadable(t *testing.T, h *harness, i int, from string) bool {
 	return false
 }
 
-// TestOutcastCannotReadArchive: an outcast is banned from the room
-// (XEP-0045 §5.2, §9.1); the room's archive (XEP-0313) holds what the room
-// said, so a banned user may not read it there either, even in an open room
-// whose archive an unaffiliated user may read.
+// TestOutcastCannotReadArchive: XEP-0313 §6.1.2: a MUC archive MUST check
+// that the requester has the right to enter the room at the time of the
+// query; an open room's archive can be read by any user who is not an
+// outcast, even one who never entered. An outcast is banned and not
+// allowed to enter (XEP-0045 §5.2, §9.1).
 func TestOutcastCannotReadArchive(t *testing.T) {
 	h := newStoreHarness(t, newMemStore(), nil)
 	h.createRoom("muc#roomconfig_persistentroom", "1", "muc#roomconfig_enablelogging", "1")
@@ -99,10 +101,11 @@ func TestOutcastCannotReadArchive(t *testing.T) {
 	}
 }
 
-// TestPasswordRoomArchiveNeedsEntry: XEP-0045 §7.2.6: a password-protected
-// room is one a user cannot enter without the password; its archive is no
-// way around that. Someone outside may not read it; the same user inside,
-// having given the password, may; and after leaving may not again.
+// TestPasswordRoomArchiveNeedsEntry: XEP-0045 §7.2.5: without the right
+// password the service MUST deny access to a password-protected room; and
+// XEP-0313 §6.1.2: the archive is for those with the right to enter at the
+// time of the query. A user outside may not read it; inside, having given
+// the password, may; after leaving, or after a wrong password, may not.
 func TestPasswordRoomArchiveNeedsEntry(t *testing.T) {
 	h := newStoreHarness(t, newMemStore(), nil)
 	h.createRoom("muc#roomconfig_persistentroom", "1", "muc#roomconfig_enablelogging", "1",
@@ -133,11 +136,10 @@ func itemJID(p *xmlel.Element) string {
 	return child(p, NSMUCUser, "x", NSMUCUser, "item").Attr("jid")
 }
 
-// TestModeratorMemberSeesRealJIDs: XEP-0045 §4.1: in a semi-anonymous room
-// an occupant's full JID can be discovered by room moderators only; §7.2.3
-// (and §7.2.4): the service sends the full JID to moderators. Moderator is a
-// role (§5.1), so a member whom an admin made a moderator (§9.6) sees real
-// JIDs, as an admin does; before that, the member did not.
+// TestModeratorMemberSeesRealJIDs: XEP-0045 §7.2.4: in a semi-anonymous
+// room the service MUST include the new occupant's full JID only in the
+// presence it sends to occupants with a role of "moderator". A member made
+// moderator (§9.6) has that role, so sees real JIDs; before, it did not.
 func TestModeratorMemberSeesRealJIDs(t *testing.T) {
 	h := newHarness(t)
 	h.createRoom() // semi-anonymous by default
@@ -168,11 +170,11 @@ func TestModeratorMemberSeesRealJIDs(t *testing.T) {
 	}
 }
 
-// TestAllowPMParticipantsAndNone: XEP-0045 §15.5.3,
-// muc#roomconfig_allowpm names the roles that may send private messages:
-// "participants" lets participants and moderators, not visitors; "none"
-// lets nobody, moderators included. A refused message comes back forbidden
-// and reaches nobody.
+// TestAllowPMParticipantsAndNone: XEP-0045 §7.5: sending private messages
+// is controlled by muc#roomconfig_allowpm, "Roles that May Send Private
+// Messages" (§15.5.3): "participants" lets participants and moderators,
+// not visitors; "none" lets nobody, moderators included. A refused message
+// comes back forbidden and reaches nobody.
 func TestAllowPMParticipantsAndNone(t *testing.T) {
 	h := newHarness(t)
 	// In a moderated room an unaffiliated user enters as a visitor (§5.1,
@@ -211,8 +213,9 @@ func TestAllowPMParticipantsAndNone(t *testing.T) {
 }
 
 // TestMAMWithFilter: XEP-0313 §4.1.1: with a 'with' field the server MUST
-// only return messages that match the JID; in a room's archive that is the
-// occupant JID (room@service/nick) the message came from.
+// only return messages that match the JID; an item in a MUC archive
+// matches if its publisher does, here the occupant JID (room@service/nick)
+// the message came from.
 func TestMAMWithFilter(t *testing.T) {
 	h := newStoreHarness(t, newMemStore(), nil)
 	h.createRoom("muc#roomconfig_persistentroom", "1", "muc#roomconfig_enablelogging", "1")
