@@ -57,10 +57,10 @@ func TestNickChangeOntoTakenNickIsConflict(t *testing.T) {
 	}
 }
 
-// mamReadable reports whether a MAM query from from is answered with a
+// archiveReadable reports whether a MAM query from from is answered with a
 // result (true) or refused with auth/forbidden (false); anything else
 // fails the test.
-func mamReadable(t *testing.T, h *harness, i int, from string) bool {
+func archiveReadable(t *testing.T, h *harness, i int, from string) bool {
 	t.Helper()
 	out := h.send(from, mamQuery("q", ""))
 	if len(out) == 0 {
@@ -95,7 +95,7 @@ func TestOutcastCannotReadArchive(t *testing.T) {
 		1: {juliet, false},                   // outcast
 		2: {"juliet@localhost/other", false}, // any session of the outcast
 	} {
-		if got := mamReadable(t, h, i, tc.from); got != tc.want {
+		if got := archiveReadable(t, h, i, tc.from); got != tc.want {
 			t.Errorf("%d: %s may read the archive: %v, want %v", i, tc.from, got, tc.want)
 		}
 	}
@@ -120,19 +120,19 @@ func TestPasswordRoomArchiveNeedsEntry(t *testing.T) {
 		2: {func() { h.send(juliet, `<presence type='unavailable' to='`+room1+`/Juliet'/>`) }, false},
 	} {
 		tc.step()
-		if got := mamReadable(t, h, i, juliet); got != tc.want {
+		if got := archiveReadable(t, h, i, juliet); got != tc.want {
 			t.Errorf("%d: Juliet may read the archive: %v, want %v", i, got, tc.want)
 		}
 	}
 	// Without the password she never gets in, so never gets to read.
 	h.send(juliet, join("Juliet", `<password>wrong</password>`))
-	if mamReadable(t, h, 3, juliet) {
+	if archiveReadable(t, h, 3, juliet) {
 		t.Error("3: read the archive after a refused entry")
 	}
 }
 
-// itemJID returns the jid of the <item/> in presence p.
-func itemJID(p *xmlel.Element) string {
+// presenceItemJID returns the jid of the <item/> in presence p.
+func presenceItemJID(p *xmlel.Element) string {
 	return child(p, NSMUCUser, "x", NSMUCUser, "item").Attr("jid")
 }
 
@@ -147,7 +147,7 @@ func TestModeratorMemberSeesRealJIDs(t *testing.T) {
 	h.send(juliet, join("Juliet"))
 	const tybalt = "tybalt@localhost/sword"
 	out := h.send(nurse, join("Nurse"))
-	if ps := pick(out, juliet, "presence"); len(ps) != 1 || itemJID(ps[0]) != "" {
+	if ps := pick(out, juliet, "presence"); len(ps) != 1 || presenceItemJID(ps[0]) != "" {
 		t.Fatalf("a member participant sees: %v", ps)
 	}
 	// §9.6: the owner grants Juliet moderator status.
@@ -164,7 +164,7 @@ func TestModeratorMemberSeesRealJIDs(t *testing.T) {
 		out := h.send(tc.from, `<presence to='`+room1+`/`+tc.nick+`'>`+
 			`<x xmlns='http://jabber.org/protocol/muc'/><status>here</status></presence>`)
 		ps := pick(out, juliet, "presence")
-		if len(ps) != 1 || itemJID(ps[0]) != tc.from {
+		if len(ps) != 1 || presenceItemJID(ps[0]) != tc.from {
 			t.Errorf("%d: moderator Juliet sees %s as %v, want jid %s", i, tc.nick, ps, tc.from)
 		}
 	}
