@@ -298,13 +298,14 @@ func TestRoomListAndDestroyOverRestarts(t *testing.T) {
 	require(t, prosody.Available())
 	for _, b := range Backends(t) {
 		t.Run(b.Name, func(t *testing.T) {
+			storeURL := b.URL(t)
 			srv, err := prosody.Start(t, prosody.Options{Host: Host, Component: Service})
 			if err != nil {
 				t.Fatal(err)
 			}
 			ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 			defer cancel()
-			st := openStore(t, b.URL)
+			st := openStore(t, storeURL)
 			stop := RunChorus(t, srv.ComponentAddr(), srv.Secret(), st)
 			c2s := srv.C2SAddr()
 			owner := dialFault(ctx, t, c2s, "romeo@localhost/r")
@@ -325,7 +326,7 @@ func TestRoomListAndDestroyOverRestarts(t *testing.T) {
 			restart := func() {
 				stop()
 				st.Close()
-				st = openStore(t, b.URL)
+				st = openStore(t, storeURL)
 				stop = RunChorus(t, srv.ComponentAddr(), srv.Secret(), st)
 			}
 			restart()
