@@ -2,6 +2,7 @@ package integration
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net"
 	"os"
@@ -50,10 +51,10 @@ func throwawayPostgres(t *testing.T) (url string, stop, start func()) {
 	t.Helper()
 	bin := pgBin()
 	if _, err := os.Stat(filepath.Join(bin, "initdb")); bin == "" || err != nil {
-		t.Skip("PostgreSQL binaries not installed")
+		require(t, errors.New("PostgreSQL server binaries not installed (apt-get install postgresql)"))
 	}
 	if os.Getuid() != 0 {
-		t.Skip("a throwaway PostgreSQL needs root to run it as the postgres user")
+		require(t, errors.New("a throwaway PostgreSQL needs root to run it as the postgres user"))
 	}
 	dir, err := os.MkdirTemp("", "chorus-pg-")
 	if err != nil {
