@@ -18,13 +18,9 @@ import (
 const pgConnectTimeout = 10 * time.Second
 
 func openPostgres(ctx context.Context, rawURL string) (Store, error) {
-	cfg, err := pgx.ParseConfig(rawURL)
+	cfg, err := pgConfig(rawURL)
 	if err != nil {
-		// pgx masks the password in its message.
-		return nil, fmt.Errorf("store: bad postgres URL: %w", err)
-	}
-	if cfg.ConnectTimeout == 0 {
-		cfg.ConnectTimeout = pgConnectTimeout
+		return nil, err
 	}
 	where := fmt.Sprintf("postgres %s:%d/%s", cfg.Host, cfg.Port, cfg.Database)
 
@@ -46,6 +42,20 @@ func openPostgres(ctx context.Context, rawURL string) (Store, error) {
 		write:    func(ctx context.Context, fn txFunc) error { return pgWrite(ctx, db, fn) },
 		closeFn:  db.Close,
 	}, nil
+}
+
+// pgConfig parses a postgres URL, bounding each connection attempt by
+// pgConnectTimeout unless the URL sets connect_timeout.
+func pgConfig(rawURL string) (*pgx.ConnConfig, error) {
+	cfg, err := pgx.ParseConfig(rawURL)
+	if err != nil {
+		// pgx masks the password in its message.
+		return nil, fmt.Errorf("store: bad postgres URL: %w", err)
+	}
+	if cfg.ConnectTimeout == 0 {
+		cfg.ConnectTimeout = pgConnectTimeout
+	}
+	return cfg, nil
 }
 
 // pgRetries is how often a transaction that lost a deadlock or a

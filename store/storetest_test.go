@@ -28,8 +28,9 @@ const pgEnv = "CHORUS_TEST_POSTGRES"
 type opener func(t testing.TB) Store
 
 // backends returns the stores the suite runs on. PostgreSQL is there when
-// CHORUS_TEST_POSTGRES holds a URL; without it the postgres subtest skips,
-// or fails under CI=true, where skipping would hide a missing setup.
+// CHORUS_TEST_POSTGRES holds a URL that answers; without it the postgres
+// subtest skips, or fails under CI=true, where skipping would hide a
+// missing setup.
 func backends() []struct {
 	name string
 	open opener
@@ -75,17 +76,41 @@ func mustOpen(t testing.TB, u string) Store {
 	return s
 }
 
-// pgBaseURL returns CHORUS_TEST_POSTGRES or ends the test.
+// pgBaseURL returns CHORUS_TEST_POSTGRES once a connection to it works, or
+// ends the test: a skip with the reason, or a failure under CI=true, where
+// a missing or unreachable PostgreSQL is a broken setup (the rule of
+// internal/integration's require).
 func pgBaseURL(t testing.TB) string {
 	t.Helper()
 	u := os.Getenv(pgEnv)
-	if u == "" {
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("%s is not set; CI must run the PostgreSQL tests", pgEnv)
+	pgReach.Do(func() {
+		if u == "" {
+			pgReach.err = fmt.Errorf("PostgreSQL tests skipped: set %s=postgres://...", pgEnv)
+			return
 		}
-		t.Skip("PostgreSQL tests skipped: set CHORUS_TEST_POSTGRES=postgres://...")
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		c, err := pgx.Connect(ctx, u)
+		if err != nil {
+			pgReach.err = fmt.Errorf("PostgreSQL tests skipped: %s unreachable: %w", pgEnv, err)
+			return
+		}
+		c.Close(ctx)
+	})
+	if pgReach.err != nil {
+		if os.Getenv("CI") == "true" {
+			t.Fatal(pgReach.err)
+		}
+		t.Skip(pgReach.err)
 	}
 	return u
+}
+
+// pgReach remembers whether CHORUS_TEST_POSTGRES answered, so an absent
+// server costs one connection attempt, not one per test.
+var pgReach struct {
+	sync.Once
+	err error
 }
 
 var pgSchemaSeq struct {

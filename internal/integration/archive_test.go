@@ -23,13 +23,14 @@ func TestModerationReachesArchive(t *testing.T) {
 	require(t, prosody.Available())
 	for _, b := range Backends(t) {
 		t.Run(b.Name, func(t *testing.T) {
+			storeURL := b.URL(t)
 			srv, err := prosody.Start(t, prosody.Options{Host: Host, Component: Service})
 			if err != nil {
 				t.Fatal(err)
 			}
 			ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 			defer cancel()
-			st, err := store.Open(ctx, b.URL)
+			st, err := store.Open(ctx, storeURL)
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -25,6 +25,7 @@ func TestRestartKeepsRooms(t *testing.T) {
 	dir := filepath.Join(root, "testdata", "persist")
 	for _, b := range Backends(t) {
 		t.Run(b.Name, func(t *testing.T) {
+			storeURL := b.URL(t)
 			srv, err := prosody.Start(t, prosody.Options{Host: Host, Component: Service})
 			if err != nil {
 				t.Fatal(err)
@@ -32,7 +33,7 @@ func TestRestartKeepsRooms(t *testing.T) {
 			open := func() store.Store {
 				ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 				defer cancel()
-				st, err := store.Open(ctx, b.URL)
+				st, err := store.Open(ctx, storeURL)
 				if err != nil {
 					t.Fatal(err)
 				}

@@ -3,7 +3,9 @@ package integration
 import (
 	"context"
 	"path/filepath"
+	"slices"
 	"sort"
+	"strings"
 	"testing"
 	"time"
 
@@ -48,15 +50,60 @@ func startChorusFor(t *testing.T, path, server, secret string) {
 
 func runScript(t *testing.T, path, c2s string) {
 	t.Helper()
+	if err := playScript(t, path, scansion.Options{C2SAddr: c2s}); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// playScript plays the script at path with opt, adding the domain and the
+// test's log.
+func playScript(t *testing.T, path string, opt scansion.Options) error {
+	t.Helper()
 	s, err := scansion.ParseFile(path)
 	if err != nil {
 		t.Fatal(err)
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
-	if err := scansion.Run(ctx, s, scansion.Options{C2SAddr: c2s, Domain: Host, Logf: t.Logf}); err != nil {
-		t.Fatal(err)
+	opt.Domain, opt.Logf = Host, t.Logf
+	return scansion.Run(ctx, s, opt)
+}
+
+// runListed plays a script listed in pending-scripts.txt or
+// ejabberd-exceptions.txt (list names which): it is expected to fail, and
+// skips with the reason when it does. One that passes is a stale entry and
+// fails the test, so that the lists only ever name what still fails.
+func runListed(t *testing.T, list, reason, path string, opt scansion.Options) {
+	t.Helper()
+	err := playScript(t, path, opt)
+	if err == nil {
+		t.Fatalf("stale entry: %s passes; remove it from testdata/%s", filepath.Base(path), list)
 	}
+	first, _, _ := strings.Cut(err.Error(), "\n")
+	t.Skipf("%s: %s (fails as listed: %s)", list, reason, first)
+}
+
+// checkListed fails for each entry of a script list that names no script.
+func checkListed(t *testing.T, list string, entries map[string]string, names []string) {
+	t.Helper()
+	for name := range entries {
+		if !slices.Contains(names, name) {
+			t.Errorf("testdata/%s: %s names no script (Prosody's are listed by file name, ours as testdata/name.scs)", list, name)
+		}
+	}
+}
+
+// scriptNames names the scripts in all as the lists do: Prosody's (in dir)
+// by file name, the project's as testdata/<file>.
+func scriptNames(dir string, all []string) []string {
+	names := make([]string, len(all))
+	for i, path := range all {
+		names[i] = filepath.Base(path)
+		if filepath.Dir(path) != dir {
+			names[i] = "testdata/" + names[i]
+		}
+	}
+	return names
 }
 
 // TestScenarios runs the project's own scenarios against the fake host: a
@@ -79,7 +126,8 @@ func TestScenarios(t *testing.T) {
 // TestProsodyScripts runs Prosody's own MUC scripts, then the project's
 // scenarios, against a fresh disposable Prosody per script with Chorus
 // attached as conference.localhost. Scripts listed in
-// testdata/pending-scripts.txt are skipped with the reason given there.
+// testdata/pending-scripts.txt must fail, and skip with the reason given
+// there.
 func TestProsodyScripts(t *testing.T) {
 	if testing.Short() {
 		t.Skip("integration with Prosody skipped in -short mode")
@@ -96,20 +144,18 @@ func TestProsodyScripts(t *testing.T) {
 		t.Fatal(err)
 	}
 	all := append(scripts(t, dir), ourScenarios(t)...)
-	for _, path := range all {
-		name := filepath.Base(path)
-		if filepath.Dir(path) != dir {
-			name = "testdata/" + name
-		}
-		t.Run(name, func(t *testing.T) {
-			if reason, ok := pending[name]; ok {
-				t.Skip("pending: " + reason)
-			}
+	names := scriptNames(dir, all)
+	checkListed(t, "pending-scripts.txt", pending, names)
+	for i, path := range all {
+		t.Run(names[i], func(t *testing.T) {
 			srv, err := prosody.Start(t, prosody.Options{Host: Host, Component: Service})
 			if err != nil {
 				t.Fatal(err)
 			}
 			startChorusFor(t, path, srv.ComponentAddr(), srv.Secret())
+			if reason, ok := pending[names[i]]; ok {
+				runListed(t, "pending-scripts.txt", reason, path, scansion.Options{C2SAddr: srv.C2SAddr()})
+			}
 			runScript(t, path, srv.C2SAddr())
 		})
 	}

@@ -2,6 +2,7 @@ package integration
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net"
 	"os"
@@ -50,10 +51,10 @@ func throwawayPostgres(t *testing.T) (url string, stop, start func()) {
 	t.Helper()
 	bin := pgBin()
 	if _, err := os.Stat(filepath.Join(bin, "initdb")); bin == "" || err != nil {
-		t.Skip("PostgreSQL binaries not installed")
+		require(t, errors.New("PostgreSQL server binaries not installed (apt-get install postgresql)"))
 	}
 	if os.Getuid() != 0 {
-		t.Skip("a throwaway PostgreSQL needs root to run it as the postgres user")
+		require(t, errors.New("a throwaway PostgreSQL needs root to run it as the postgres user"))
 	}
 	dir, err := os.MkdirTemp("", "chorus-pg-")
 	if err != nil {
@@ -298,13 +299,14 @@ func TestRoomListAndDestroyOverRestarts(t *testing.T) {
 	require(t, prosody.Available())
 	for _, b := range Backends(t) {
 		t.Run(b.Name, func(t *testing.T) {
+			storeURL := b.URL(t)
 			srv, err := prosody.Start(t, prosody.Options{Host: Host, Component: Service})
 			if err != nil {
 				t.Fatal(err)
 			}
 			ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 			defer cancel()
-			st := openStore(t, b.URL)
+			st := openStore(t, storeURL)
 			stop := RunChorus(t, srv.ComponentAddr(), srv.Secret(), st)
 			c2s := srv.C2SAddr()
 			owner := dialFault(ctx, t, c2s, "romeo@localhost/r")
@@ -325,7 +327,7 @@ func TestRoomListAndDestroyOverRestarts(t *testing.T) {
 			restart := func() {
 				stop()
 				st.Close()
-				st = openStore(t, b.URL)
+				st = openStore(t, storeURL)
 				stop = RunChorus(t, srv.ComponentAddr(), srv.Secret(), st)
 			}
 			restart()

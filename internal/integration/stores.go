@@ -17,27 +17,38 @@ import (
 // PostgresEnv names the variable holding a PostgreSQL URL for tests.
 const PostgresEnv = "CHORUS_TEST_POSTGRES"
 
-// Backend is a store URL for one test, on a fresh database.
+// Backend is a store a persistence test runs against.
 type Backend struct {
-	Name string
-	URL  string
+	Name  string
+	fresh func(t *testing.T) string
 }
 
-// Backends returns the stores a persistence test runs against: SQLite
-// always, PostgreSQL when CHORUS_TEST_POSTGRES is set (required under
-// CI=true). Each gets a fresh database: a file, or a schema of its own.
+// URL returns a fresh database for the calling (sub)test: a file, or a
+// schema of its own. Call it once per test, before starting anything else:
+// where the backend is missing it skips the test with the reason, or fails
+// it under CI=true (the rule of require).
+func (b Backend) URL(t *testing.T) string {
+	t.Helper()
+	return b.fresh(t)
+}
+
+// Backends returns the stores a persistence test runs against, SQLite and
+// PostgreSQL (CHORUS_TEST_POSTGRES), each to be run as a subtest.
 func Backends(t *testing.T) []Backend {
 	t.Helper()
-	bs := []Backend{{Name: "sqlite", URL: "sqlite://" + filepath.Join(t.TempDir(), "chorus.db")}}
-	base := os.Getenv(PostgresEnv)
-	if base == "" {
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("%s is not set: CI must run the persistence tests on PostgreSQL too", PostgresEnv)
-		}
-		t.Logf("PostgreSQL persistence tests skipped: set %s=postgres://...", PostgresEnv)
-		return bs
+	return []Backend{
+		{Name: "sqlite", fresh: func(t *testing.T) string {
+			return "sqlite://" + filepath.Join(t.TempDir(), "chorus.db")
+		}},
+		{Name: "postgres", fresh: func(t *testing.T) string {
+			t.Helper()
+			base := os.Getenv(PostgresEnv)
+			if base == "" {
+				require(t, fmt.Errorf("PostgreSQL persistence tests skipped: set %s=postgres://...", PostgresEnv))
+			}
+			return freshSchema(t, base)
+		}},
 	}
-	return append(bs, Backend{Name: "postgres", URL: freshSchema(t, base)})
 }
 
 // freshSchema makes a schema dropped when the test ends and returns base
@@ -51,7 +62,7 @@ func freshSchema(t *testing.T, base string) string {
 		defer cancel()
 		c, err := pgx.Connect(ctx, base)
 		if err != nil {
-			t.Fatalf("postgres: %v", err)
+			require(t, fmt.Errorf("PostgreSQL persistence tests skipped: %s unreachable: %w", PostgresEnv, err))
 		}
 		defer c.Close(ctx)
 		if _, err := c.Exec(ctx, sql); err != nil {

@@ -1,8 +1,10 @@
 package scansion
 
 import (
+	"encoding/xml"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 
 	"chorus/internal/xmlel"
@@ -32,16 +34,41 @@ const anyValue = "{scansion:any}"
 // expected element has some; scansion: attributes and namespace
 // declarations are never compared.
 func Match(expected, got *xmlel.Element) error {
+	return matchRelaxed(expected, got, nil)
+}
+
+// matchRelaxed is Match where an expected element named in absent may be
+// missing from the received stanza (see Options.MayBeAbsent).
+func matchRelaxed(expected, got *xmlel.Element, absent []xml.Name) error {
 	if expected == nil || got == nil {
 		return errors.New("nil stanza")
 	}
-	return match(expected, got, expected.Space != xmlel.NSClient, xmlel.NSClient, "")
+	m := matcher{absent: absent}
+	return m.match(expected, got, expected.Space != xmlel.NSClient, xmlel.NSClient, "")
+}
+
+// matcher carries what one comparison allows beyond Match's rules.
+type matcher struct {
+	absent []xml.Name
+}
+
+// expectedChildren is exp's children without those that may be absent
+// and are: a child named in m.absent when got has no child of that name.
+func (m matcher) expectedChildren(exp, got *xmlel.Element) []*xmlel.Element {
+	ec := exp.Children()
+	if len(m.absent) == 0 {
+		return ec
+	}
+	return slices.DeleteFunc(slices.Clone(ec), func(e *xmlel.Element) bool {
+		n := xml.Name{Space: e.Space, Local: e.Local}
+		return slices.Contains(m.absent, n) && got.Child(e.Space, e.Local) == nil
+	})
 }
 
 // match compares one element; strict is what the context implies before
 // any scansion:strict override, and parent (the namespace in scope) and
 // path (the parent's path) are for messages.
-func match(exp, got *xmlel.Element, strict bool, parent, path string) error {
+func (m matcher) match(exp, got *xmlel.Element, strict bool, parent, path string) error {
 	path += "/" + exp.Local
 	if exp.Local != got.Local || exp.Space != got.Space {
 		return fmt.Errorf("%s: expected %s, got %s", path, startTag(exp, parent), startTag(got, parent))
@@ -58,9 +85,9 @@ func match(exp, got *xmlel.Element, strict bool, parent, path string) error {
 		}
 	}
 	if strict {
-		return matchChildrenInOrder(exp, got, path)
+		return m.matchChildrenInOrder(exp, got, path)
 	}
-	return matchChildrenAnyOrder(exp, got, path)
+	return m.matchChildrenAnyOrder(exp, got, path)
 }
 
 // childStrict is whether child is compared strictly by default inside a
@@ -92,10 +119,10 @@ func matchAttrs(exp, got *xmlel.Element, strict bool) error {
 	return nil
 }
 
-func matchChildrenInOrder(exp, got *xmlel.Element, path string) error {
-	ec, gc := exp.Children(), got.Children()
+func (m matcher) matchChildrenInOrder(exp, got *xmlel.Element, path string) error {
+	ec, gc := m.expectedChildren(exp, got), got.Children()
 	for i := range min(len(ec), len(gc)) {
-		if err := match(ec[i], gc[i], true, exp.Space, path); err != nil {
+		if err := m.match(ec[i], gc[i], true, exp.Space, path); err != nil {
 			return fmt.Errorf("%w (child %d of strict <%s>)", err, i+1, exp.Local)
 		}
 	}
@@ -108,8 +135,8 @@ func matchChildrenInOrder(exp, got *xmlel.Element, path string) error {
 	return nil
 }
 
-func matchChildrenAnyOrder(exp, got *xmlel.Element, path string) error {
-	ec, gc := exp.Children(), got.Children()
+func (m matcher) matchChildrenAnyOrder(exp, got *xmlel.Element, path string) error {
+	ec, gc := m.expectedChildren(exp, got), got.Children()
 	if len(ec) == 0 {
 		return nil
 	}
@@ -117,12 +144,12 @@ func matchChildrenAnyOrder(exp, got *xmlel.Element, path string) error {
 	fits := make([][]int, len(ec))
 	for i, e := range ec {
 		for j, g := range gc {
-			if match(e, g, childStrict(exp, e, false), exp.Space, path) == nil {
+			if m.match(e, g, childStrict(exp, e, false), exp.Space, path) == nil {
 				fits[i] = append(fits[i], j)
 			}
 		}
 		if len(fits[i]) == 0 {
-			return missingChild(exp, e, gc, path)
+			return m.missingChild(exp, e, gc, path)
 		}
 	}
 	if i := assign(fits, len(gc)); i >= 0 {
@@ -133,7 +160,7 @@ func matchChildrenAnyOrder(exp, got *xmlel.Element, path string) error {
 
 // missingChild explains why no received child matched e, using the most
 // similar received child when there is one with the same name.
-func missingChild(parent, e *xmlel.Element, gc []*xmlel.Element, path string) error {
+func (m matcher) missingChild(parent, e *xmlel.Element, gc []*xmlel.Element, path string) error {
 	best, bestScore := -1, 0
 	for j, g := range gc {
 		if s := similarity(e, g); s > bestScore {
@@ -143,7 +170,7 @@ func missingChild(parent, e *xmlel.Element, gc []*xmlel.Element, path string) er
 	if best < 0 {
 		return fmt.Errorf("%s: missing child %s", path, startTag(e, parent.Space))
 	}
-	err := match(e, gc[best], childStrict(parent, e, false), parent.Space, path)
+	err := m.match(e, gc[best], childStrict(parent, e, false), parent.Space, path)
 	return fmt.Errorf("%s: no received child matches %s; closest: %w", path, startTag(e, parent.Space), err)
 }
 

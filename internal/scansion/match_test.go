@@ -1,6 +1,7 @@
 package scansion
 
 import (
+	"encoding/xml"
 	"strings"
 	"testing"
 
@@ -144,5 +145,38 @@ func TestSimilarityPrefersCloserShape(t *testing.T) {
 	}
 	if similarity(exp, xmlel.MustParse(`<message/>`)) != 0 {
 		t.Error("different name should score 0")
+	}
+}
+
+// TestMayBeAbsent covers Options.MayBeAbsent: a named element may be
+// missing, in strict and loose parents alike, and nothing else is relaxed.
+func TestMayBeAbsent(t *testing.T) {
+	photo := []xml.Name{{Space: "vcard-temp:x:update", Local: "photo"}}
+	const exp = `<presence from='r@c/n'><x xmlns='vcard-temp:x:update'><photo/></x>` +
+		`<x xmlns='http://jabber.org/protocol/muc#user'><item role='moderator'/></x></presence>`
+	for i, tc := range [...]struct {
+		absent []xml.Name
+		got    string
+		fail   string
+	}{
+		0: {nil, `<presence from='r@c/n'><x xmlns='vcard-temp:x:update'/><x xmlns='http://jabber.org/protocol/muc#user'><item role='moderator'/></x></presence>`, "missing child <photo"},
+		1: {photo, `<presence from='r@c/n'><x xmlns='vcard-temp:x:update'/><x xmlns='http://jabber.org/protocol/muc#user'><item role='moderator'/></x></presence>`, ""},
+		// Present, it is compared as usual.
+		2: {photo, `<presence from='r@c/n'><x xmlns='vcard-temp:x:update'><photo>abc</photo></x><x xmlns='http://jabber.org/protocol/muc#user'><item role='moderator'/></x></presence>`, ""},
+		3: {photo, `<presence from='r@c/n'><x xmlns='vcard-temp:x:update'><photo a='1'/></x><x xmlns='http://jabber.org/protocol/muc#user'><item role='moderator'/></x></presence>`, "unexpected attribute a"},
+		// Only the named element: the rest of the stanza is as strict as before.
+		4: {photo, `<presence from='r@c/n'><x xmlns='vcard-temp:x:update'/></presence>`, "missing child <x"},
+		5: {photo, `<presence from='r@c/n'><x xmlns='vcard-temp:x:update'/><x xmlns='http://jabber.org/protocol/muc#user'/></presence>`, "missing child <item"},
+		6: {[]xml.Name{{Space: "urn:other", Local: "photo"}}, `<presence from='r@c/n'><x xmlns='vcard-temp:x:update'/><x xmlns='http://jabber.org/protocol/muc#user'><item role='moderator'/></x></presence>`, "missing child <photo"},
+	} {
+		err := matchRelaxed(expected(t, exp), xmlel.MustParse(tc.got), tc.absent)
+		switch {
+		case tc.fail == "" && err != nil:
+			t.Errorf("%d: should match, got %v", i, err)
+		case tc.fail != "" && err == nil:
+			t.Errorf("%d: should not match", i)
+		case tc.fail != "" && !strings.Contains(err.Error(), tc.fail):
+			t.Errorf("%d: error %q does not mention %q", i, err, tc.fail)
+		}
 	}
 }

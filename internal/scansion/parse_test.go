@@ -13,7 +13,7 @@ import (
 // scriptDir is where Prosody's MUC scripts live, outside the module.
 func scriptDir(t *testing.T) string {
 	t.Helper()
-	dir := os.Getenv("SCANSION_DIR")
+	dir := os.Getenv("CHORUS_SCANSION_DIR")
 	if dir == "" {
 		dir = filepath.Join("..", "..", "..", "shared", "scansion")
 	}
@@ -21,7 +21,7 @@ func scriptDir(t *testing.T) string {
 		if os.Getenv("CI") == "true" {
 			t.Fatalf("scansion scripts not found: %v", err)
 		}
-		t.Skipf("scansion scripts not found (%v); set SCANSION_DIR", err)
+		t.Skipf("scansion scripts not found (%v); set CHORUS_SCANSION_DIR", err)
 	}
 	return dir
 }

@@ -1,0 +1,182 @@
+package main
+
+import (
+	"bufio"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"regexp"
+	"strings"
+)
+
+func main() {
+	args := []string{"test", "-json", "-race", "-p", "1"}
+	args = append(args, os.Args[1:]...)
+	if !namesPackage(os.Args[1:]) {
+		args = append(args, "./...")
+	}
+	cmd := exec.Command("go", args...)
+	cmd.Stderr = os.Stderr
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "testrun:", err)
+		os.Exit(2)
+	}
+	if err := cmd.Start(); err != nil {
+		fmt.Fprintln(os.Stderr, "testrun:", err)
+		os.Exit(2)
+	}
+	r := newReport(os.Stdout)
+	readErr := r.read(out)
+	waitErr := cmd.Wait()
+	r.summary()
+	switch {
+	case readErr != nil:
+		fmt.Fprintln(os.Stderr, "testrun:", readErr)
+		os.Exit(2)
+	case waitErr != nil:
+		var exit *exec.ExitError
+		if errors.As(waitErr, &exit) {
+			os.Exit(max(exit.ExitCode(), 1))
+		}
+		fmt.Fprintln(os.Stderr, "testrun:", waitErr)
+		os.Exit(2)
+	case r.failed > 0:
+		os.Exit(1)
+	}
+}
+
+// namesPackage reports whether args include a package pattern.
+func namesPackage(args []string) bool {
+	for _, a := range args {
+		if strings.HasPrefix(a, ".") {
+			return true
+		}
+	}
+	return false
+}
+
+// event is one line of go test -json (see go doc cmd/test2json).
+type event struct {
+	Action  string
+	Package string
+	Test    string
+	Output  string
+}
+
+type skip struct{ name, reason string }
+
+// report turns go test -json's events back into go test's usual output and
+// collects what the summary lists.
+type report struct {
+	w                      io.Writer
+	buf                    map[string][]string // a running test's output lines
+	skips                  []skip
+	fails                  []string
+	passed, failed, nskips int
+}
+
+func newReport(w io.Writer) *report {
+	return &report{w: w, buf: map[string][]string{}}
+}
+
+// read consumes the event stream. A line that is not an event (go vet's or
+// the build's messages) is printed as it is.
+func (r *report) read(in io.Reader) error {
+	sc := bufio.NewScanner(in)
+	sc.Buffer(make([]byte, 0, 64<<10), 16<<20)
+	for sc.Scan() {
+		var e event
+		if err := json.Unmarshal(sc.Bytes(), &e); err != nil || e.Action == "" {
+			fmt.Fprintln(r.w, sc.Text())
+			continue
+		}
+		r.handle(e)
+	}
+	return sc.Err()
+}
+
+func (r *report) handle(e event) {
+	key := e.Package + " " + e.Test
+	switch {
+	case e.Action == "build-output":
+		fmt.Fprint(r.w, e.Output)
+	case e.Test == "":
+		// The package's own lines: ok, FAIL, no test files, a panic
+		// outside any test. -json implies -v, whose PASS lines go.
+		if e.Action == "output" && e.Output != "PASS\n" && !strings.HasPrefix(e.Output, "=== ") {
+			fmt.Fprint(r.w, e.Output)
+		}
+	case e.Action == "output":
+		r.buf[key] = append(r.buf[key], e.Output)
+	case e.Action == "pass":
+		r.passed++
+		delete(r.buf, key)
+	case e.Action == "skip":
+		r.nskips++
+		r.skips = append(r.skips, skip{e.Package + " " + e.Test, skipReason(r.buf[key])})
+		delete(r.buf, key)
+	case e.Action == "fail":
+		r.failed++
+		r.fails = append(r.fails, e.Package+" "+e.Test)
+		for _, l := range r.buf[key] {
+			if !isFrame(l) {
+				fmt.Fprint(r.w, l)
+			}
+		}
+		delete(r.buf, key)
+	}
+}
+
+// isFrame is a line -v adds around a test's own output.
+func isFrame(l string) bool {
+	return strings.HasPrefix(l, "=== ")
+}
+
+// logLine starts a line of t.Log, t.Skip and friends: "    file.go:12: ".
+var logLine = regexp.MustCompile(`^\s+\S+\.go:\d+: `)
+
+// skipReason is the message of the t.Skip call: from the last logged line
+// (which may span several lines) to the end, without -v's frame lines.
+func skipReason(lines []string) string {
+	var body []string
+	for _, l := range lines {
+		if !isFrame(l) && !strings.HasPrefix(strings.TrimSpace(l), "--- SKIP") {
+			body = append(body, l)
+		}
+	}
+	start := 0
+	for i, l := range body {
+		if logLine.MatchString(l) {
+			start = i
+		}
+	}
+	var parts []string
+	for _, l := range body[start:] {
+		if s := strings.TrimSpace(l); s != "" {
+			parts = append(parts, s)
+		}
+	}
+	if len(parts) == 0 {
+		return "(no reason given)"
+	}
+	return strings.Join(parts, " ")
+}
+
+// summary prints the skipped and failed tests and the closing count line.
+func (r *report) summary() {
+	fmt.Fprintf(r.w, "\n%d skipped:\n", r.nskips)
+	for _, s := range r.skips {
+		fmt.Fprintf(r.w, "  %s: %s\n", s.name, s.reason)
+	}
+	if r.failed > 0 {
+		fmt.Fprintf(r.w, "%d failed:\n", r.failed)
+		for _, f := range r.fails {
+			fmt.Fprintf(r.w, "  %s\n", f)
+		}
+	}
+	fmt.Fprintf(r.w, "%d passed, %d failed, %d skipped\n", r.passed, r.failed, r.nskips)
+}
