@@ -1,0 +1,137 @@
+package room
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"testing"
+
+	"chorus/store"
+)
+
+// brokenStore is a memStore whose archive reads fail or return what a
+// damaged database could.
+type brokenStore struct {
+	*memStore
+	queryErr error  // Query fails with it
+	getErr   error  // Get fails with it
+	getBytes []byte // Get finds a message with this stanza
+}
+
+func (b *brokenStore) Query(ctx context.Context, q store.Query) (store.Page, error) {
+	if b.queryErr != nil {
+		return store.Page{}, b.queryErr
+	}
+	return b.memStore.Query(ctx, q)
+}
+
+func (b *brokenStore) Get(ctx context.Context, room, id string) (*store.Message, error) {
+	switch {
+	case b.getErr != nil:
+		return nil, b.getErr
+	case b.getBytes != nil:
+		return &store.Message{Room: room, ID: id, Stanza: b.getBytes}, nil
+	}
+	return b.memStore.Get(ctx, room, id)
+}
+
+// TestArchiveReadFailures: when the store cannot answer, an archive query
+// (XEP-0313) and a moderation (XEP-0425) get wait/internal-server-error,
+// never an empty answer that looks like "no such message", and the
+// operator hears of the failure. A stored message that no longer parses
+// is as good as absent: item-not-found.
+func TestArchiveReadFailures(t *testing.T) {
+	for i, tc := range [...]struct {
+		broken   brokenStore
+		query    string
+		want     string
+		reported int
+	}{
+		0: {brokenStore{queryErr: errFail}, mamQuery("m", ""), "wait/internal-server-error", 1},
+		1: {brokenStore{getErr: errFail}, moderateReq(room1, "gone-id", "spam"), "wait/internal-server-error", 1},
+		2: {brokenStore{getBytes: []byte("<message")}, moderateReq(room1, "torn-id", "spam"), "cancel/item-not-found", 0},
+		3: {brokenStore{queryErr: store.ErrNotFound}, mamQuery("m", ""), "cancel/item-not-found", 0},
+	} {
+		st := tc.broken
+		st.memStore = newMemStore()
+		var errs []error
+		h := newStoreHarness(t, &st, &errs)
+		h.createRoom("muc#roomconfig_persistentroom", "1")
+		out := pick(h.send(romeo, tc.query), romeo, "iq")
+		if len(out) != 1 || condition(out[0]) != tc.want {
+			t.Errorf("%d: got %v, want %s", i, out, tc.want)
+		}
+		if len(errs) != tc.reported {
+			t.Errorf("%d: %d store errors reported, want %d: %v", i, len(errs), tc.reported, errs)
+		}
+	}
+}
+
+// TestMAMBadDate: a start or end that is not an XEP-0082 date is a bad
+// request naming the field.
+func TestMAMBadDate(t *testing.T) {
+	for i, field := range [...]string{0: "start", 1: "end"} {
+		h := newStoreHarness(t, newMemStore(), nil)
+		h.createRoom("muc#roomconfig_persistentroom", "1")
+		out := h.send(romeo, mamForm("d", "", field, "yesterday"))
+		if len(out) != 1 || condition(out[0]) != "modify/bad-request" {
+			t.Fatalf("%d: %v", i, out)
+		}
+		if _, text := stanzaErrorOf(out[0]); text != "Bad date in "+field {
+			t.Errorf("%d: text %q", i, text)
+		}
+	}
+}
+
+// TestAdminDestroyStoreUnreadable: a service admin destroying a room the
+// store cannot load learns that nothing was done, and why; the operator
+// hears of the failure.
+func TestAdminDestroyStoreUnreadable(t *testing.T) {
+	st := newMemStore()
+	var errs []error
+	h := newStoreHarness(t, st, &errs)
+	st.failReads = true
+	outs, found, err := h.g.Destroy("stored@conference.localhost", "", "")
+	if err == nil || err.Error() != "room: The room could not be loaded" || !found || len(outs) != 0 {
+		t.Errorf("destroy of an unreadable room: %v %v %v", outs, found, err)
+	}
+	if len(errs) != 1 || !errors.Is(errs[0], errFail) {
+		t.Errorf("store errors reported: %v", errs)
+	}
+}
+
+// TestRoomJIDsPagesThroughStore: the administrators' list of rooms reads
+// the store page after page, so no room beyond the first page is missed.
+func TestRoomJIDsPagesThroughStore(t *testing.T) {
+	for i, n := range [...]int{0: MaxRoomPage - 1, 1: MaxRoomPage, 2: MaxRoomPage + 1, 3: 2*MaxRoomPage + 3} {
+		st := newMemStore()
+		for k := range n {
+			j := fmt.Sprintf("r%05d@conference.localhost", k)
+			st.list[j] = store.RoomSummary{JID: j}
+		}
+		h := newStoreHarness(t, st, nil)
+		h.createRoom() // a live room, not stored
+		got, err := h.g.RoomJIDs()
+		if err != nil {
+			t.Fatalf("%d: %v", i, err)
+		}
+		if len(got) != n+1 || got[n] != room1 || got[0] != "r00000@conference.localhost" {
+			t.Errorf("%d: %d rooms, want %d (first %q, last %q)", i, len(got), n+1, got[0], got[len(got)-1])
+		}
+	}
+}
+
+// TestStatsCountsRooms: the gauges count every live room, its occupants
+// and their sessions.
+func TestStatsCountsRooms(t *testing.T) {
+	h := newHarness(t)
+	h.createRoom()
+	h.send(juliet, join("Juliet"))
+	h.send("juliet@localhost/phone", join("Juliet"))
+	other := "other@conference.localhost"
+	h.send(nurse, strings.Replace(join("Nurse"), room1, other, 1))
+	if got, want := h.g.Stats(), (Stats{Rooms: 2, Occupants: 3, Sessions: 4}); got != want {
+		t.Errorf("stats %+v, want %+v", got, want)
+	}
+}
