@@ -135,3 +135,42 @@ func TestStatsCountsRooms(t *testing.T) {
 		t.Errorf("stats %+v, want %+v", got, want)
 	}
 }
+
+// TestTombstoneNotForgottenWhenStoreFails: an admin may bring a destroyed
+// room back, but only once the store has dropped its tombstone; when the
+// store refuses, the admin is told to wait and the room stays gone.
+func TestTombstoneNotForgottenWhenStoreFails(t *testing.T) {
+	st := newMemStore()
+	h := newStoreHarness(t, st, nil)
+	h.createRoom("muc#roomconfig_persistentroom", "1")
+	h.send(romeo, `<iq type='set' id='d' to='`+room1+`'><query xmlns='http://jabber.org/protocol/muc#owner'><destroy/></query></iq>`)
+	st.fail = true
+	if out := h.send(admin, join("Admin")); len(out) != 1 || condition(out[0]) != "wait/internal-server-error" {
+		t.Fatalf("recreation while the store fails: %v", out)
+	}
+	if out := h.send(juliet, join("Juliet")); len(out) != 1 || condition(out[0]) != "cancel/gone" {
+		t.Errorf("tombstone lost: %v", out)
+	}
+	st.fail = false
+	if out := h.send(admin, join("Admin")); len(out) == 0 || codes(out[0]) != "201,110" {
+		t.Errorf("admin could not recreate the room: %v", out)
+	}
+}
+
+// TestDamagedStoredRoomIsNotServed: a stored room whose record does not
+// parse (here its vCard) is not served half-restored: a join is told to
+// wait and the operator hears of it.
+func TestDamagedStoredRoomIsNotServed(t *testing.T) {
+	for i, data := range [...]string{0: `{"VCard":"<vCard"}`, 1: `{"Config":`} {
+		st := newMemStore()
+		st.rooms[room1] = &store.RoomState{JID: room1, Data: []byte(data)}
+		var errs []error
+		h := newStoreHarness(t, st, &errs)
+		if out := h.send(juliet, join("Juliet")); len(out) != 1 || condition(out[0]) != "wait/internal-server-error" {
+			t.Errorf("%d: join of a damaged room: %v", i, out)
+		}
+		if len(errs) != 1 {
+			t.Errorf("%d: store errors reported: %v", i, errs)
+		}
+	}
+}
