@@ -2,6 +2,7 @@ package room
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"sync"
 	"testing"
@@ -101,4 +102,66 @@ func TestArchiveWritesFullBatchesAtOnce(t *testing.T) {
 			<-a.done
 		})
 	}
+}
+
+// expiryStore fails Expire.
+type expiryStore struct{ *memStore }
+
+func (expiryStore) Expire(context.Context, time.Time) (int64, error) { return 0, errFail }
+
+// TestArchiveExpiryCutoff: the archive keeps a year unless configured
+// otherwise (a zero or negative retention means the default), and a
+// failed expiry reaches the operator.
+func TestArchiveExpiryCutoff(t *testing.T) {
+	now := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
+	for i, tc := range [...]struct {
+		expiry time.Duration
+		cutoff time.Time
+	}{
+		0: {0, now.Add(-365 * 24 * time.Hour)},
+		1: {-time.Hour, now.Add(-365 * 24 * time.Hour)},
+		2: {time.Hour, now.Add(-time.Hour)},
+	} {
+		synctest.Test(t, func(t *testing.T) {
+			st := newMemStore()
+			g := NewRegistry(Options{Domain: "conference.localhost", Store: st, ArchiveExpiry: tc.expiry, Now: func() time.Time { return now }})
+			synctest.Wait()
+			g.Close()
+			if len(st.expired) != 1 || !st.expired[0].Equal(tc.cutoff) {
+				t.Errorf("%d: expiry cutoffs %v, want %v", i, st.expired, tc.cutoff)
+			}
+		})
+	}
+	synctest.Test(t, func(t *testing.T) {
+		var errs []error
+		g := NewRegistry(Options{Domain: "conference.localhost", Store: expiryStore{newMemStore()},
+			OnStoreError: func(err error) { errs = append(errs, err) }})
+		synctest.Wait()
+		g.Close()
+		if len(errs) != 1 || !errors.Is(errs[0], errFail) {
+			t.Errorf("expiry failure reported as %v", errs)
+		}
+	})
+}
+
+// TestCloseFlushesArchive: Close writes what the archive queue holds, so
+// a clean shutdown loses no message; a second Close, or Close of a
+// registry without a store, does nothing.
+func TestCloseFlushesArchive(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		st := newMemStore()
+		h := &harness{t: t, now: time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)}
+		h.g = NewRegistry(Options{Domain: "conference.localhost", Now: h.clock, Store: st})
+		h.createRoom("muc#roomconfig_persistentroom", "1")
+		sayIn(t, h, romeo, room1, "last words")
+		h.g.Close() // no time passes in the bubble: only Close can write it
+		st.mu.Lock()
+		n := len(st.msgs)
+		st.mu.Unlock()
+		if n != 1 {
+			t.Errorf("%d messages stored after Close, want 1", n)
+		}
+		h.g.Close()
+	})
+	newHarness(t).g.Close()
 }
