@@ -76,3 +76,108 @@ func TestStanzaErrorString(t *testing.T) {
 		}
 	}
 }
+
+// TestMultiValueFieldAtItsBound: a multi-valued field takes exactly
+// maxFieldValues values, one more is refused.
+func TestMultiValueFieldAtItsBound(t *testing.T) {
+	for i, tc := range [...]struct {
+		n  int
+		ok bool
+	}{
+		0: {maxFieldValues, true},
+		1: {maxFieldValues + 1, false},
+	} {
+		h := newHarness(t)
+		h.createRoom()
+		values := strings.TrimSuffix(strings.Repeat("moderator</value><value>", tc.n), "</value><value>")
+		res := pick(h.send(romeo, config("muc#roomconfig_presencebroadcast", values)), romeo, "iq")
+		if ok := len(res) == 1 && res[0].Attr("type") == "result"; ok != tc.ok {
+			t.Errorf("%d: %d values accepted %v, want %v: %v", i, tc.n, ok, tc.ok, res)
+		}
+	}
+}
+
+// configValue returns the value of a field of the room's configuration
+// form as its owner gets it.
+func configValue(h *harness, v string) string {
+	h.t.Helper()
+	out := h.send(romeo, `<iq type='get' id='g' to='`+room1+`'><query xmlns='http://jabber.org/protocol/muc#owner'/></iq>`)
+	for _, f := range out[0].FirstChild().FirstChild().Children() {
+		if f.Attr("var") == v {
+			return f.ChildText("jabber:x:data", "value")
+		}
+	}
+	h.t.Fatalf("no field %s in %v", v, out)
+	return ""
+}
+
+// TestMaxUsersCappedInForm: the service's ceiling on occupants shows in
+// the room's form: a larger room limit, or none, is stored as the
+// ceiling; a smaller one stays.
+func TestMaxUsersCappedInForm(t *testing.T) {
+	for i, tc := range [...]struct {
+		set, want string
+	}{
+		0: {"50", "20"},
+		1: {"none", "20"},
+		2: {"10", "10"},
+		3: {"20", "20"},
+	} {
+		h := newLimitedHarness(t, Limits{MaxOccupants: 20})
+		h.createRoom("muc#roomconfig_maxusers", tc.set)
+		if got := configValue(h, "muc#roomconfig_maxusers"); got != tc.want {
+			t.Errorf("%d: maxusers %s, want %s", i, got, tc.want)
+		}
+	}
+}
+
+// TestAnonymityInDisco: disco#info names the room's anonymity
+// (XEP-0045 §6.4): muc_nonanonymous when anyone sees real JIDs,
+// muc_semianonymous otherwise, never both.
+func TestAnonymityInDisco(t *testing.T) {
+	for i, tc := range [...]struct {
+		whois, has, hasNot string
+	}{
+		0: {"anyone", "muc_nonanonymous", "muc_semianonymous"},
+		1: {"moderators", "muc_semianonymous", "muc_nonanonymous"},
+	} {
+		h := newHarness(t)
+		h.createRoom("muc#roomconfig_whois", tc.whois)
+		info := h.send(juliet, `<iq type='get' id='i' to='`+room1+`'><query xmlns='http://jabber.org/protocol/disco#info'/></iq>`)[0].String()
+		if !strings.Contains(info, "'"+tc.has+"'") || strings.Contains(info, "'"+tc.hasNot+"'") {
+			t.Errorf("%d: %s", i, info)
+		}
+	}
+}
+
+// TestDestroyNotice: each occupant of a destroyed room gets the owner's
+// reason and the alternate room's password when given (XEP-0045 §10.9),
+// and no empty elements when not.
+func TestDestroyNotice(t *testing.T) {
+	for i, tc := range [...]struct {
+		destroy          string
+		reason, password string
+	}{
+		0: {`<destroy jid='alt@conference.localhost'><reason>Moved</reason><password>pw</password></destroy>`, "Moved", "pw"},
+		1: {`<destroy jid='alt@conference.localhost'/>`, "", ""},
+	} {
+		h := newHarness(t)
+		h.createRoom()
+		h.send(juliet, join("Juliet"))
+		out := h.send(romeo, `<iq type='set' id='d' to='`+room1+`'><query xmlns='http://jabber.org/protocol/muc#owner'>`+tc.destroy+`</query></iq>`)
+		p := pick(out, juliet, "presence")
+		if len(p) != 1 {
+			t.Fatalf("%d: %v", i, out)
+		}
+		d := child(p[0], NSMUCUser, "x", NSMUCUser, "destroy")
+		if d.Attr("jid") != "alt@conference.localhost" {
+			t.Errorf("%d: %v", i, p[0])
+		}
+		for _, e := range [...]struct{ name, want string }{{"reason", tc.reason}, {"password", tc.password}} {
+			el := d.Child(NSMUCUser, e.name)
+			if (el != nil) != (e.want != "") || (el != nil && el.Text() != e.want) {
+				t.Errorf("%d: %s in %v", i, e.name, p[0])
+			}
+		}
+	}
+}
