@@ -150,6 +150,29 @@ func TestAnonymityInDisco(t *testing.T) {
 	}
 }
 
+// TestPresenceBroadcastChangeAnnounced: when the owner stops broadcasting
+// a role (XEP-0045 §10.2 muc#roomconfig_presencebroadcast), the
+// participants see its occupants go; when it is broadcast again they come back; a form
+// that leaves it as it was announces nothing.
+func TestPresenceBroadcastChangeAnnounced(t *testing.T) {
+	h := newHarness(t)
+	h.createRoom()
+	h.send(juliet, join("Juliet"))
+	h.send(nurse, join("Nurse"))
+	out := h.send(romeo, config("muc#roomconfig_presencebroadcast", "moderator"))
+	if p := pick(out, nurse, "presence"); len(p) != 1 || p[0].Attr("type") != "unavailable" || p[0].Attr("from") != room1+"/Juliet" {
+		t.Errorf("participants hidden: %v", out)
+	}
+	out = h.send(romeo, config("muc#roomconfig_presencebroadcast", "moderator"))
+	if p := pick(out, nurse, "presence"); len(p) != 0 {
+		t.Errorf("unchanged broadcast announced: %v", out)
+	}
+	out = h.send(romeo, config("muc#roomconfig_presencebroadcast", "moderator</value><value>participant"))
+	if p := pick(out, nurse, "presence"); len(p) != 1 || p[0].Attr("type") != "" || p[0].Attr("from") != room1+"/Juliet" {
+		t.Errorf("participants shown again: %v", out)
+	}
+}
+
 // TestDestroyNotice: each occupant of a destroyed room gets the owner's
 // reason and the alternate room's password when given (XEP-0045 §10.9),
 // and no empty elements when not.
