@@ -9,6 +9,7 @@ import (
 	"testing/synctest"
 	"time"
 
+	"chorus/internal/xmlel"
 	"chorus/store"
 )
 
@@ -164,4 +165,71 @@ func TestCloseFlushesArchive(t *testing.T) {
 		h.g.Close()
 	})
 	newHarness(t).g.Close()
+}
+
+// TestNoErrorForResultsAndErrors: an IQ result or an error stanza to a
+// room that does not exist gets no answer (RFC 6120 §8.3.1: never answer
+// an error with an error; §8.2.3: a result needs no reply); a get does.
+func TestNoErrorForResultsAndErrors(t *testing.T) {
+	for i, tc := range [...]struct {
+		stanza string
+		answer bool
+	}{
+		0: {`<iq type='result' id='r' to='none@conference.localhost'/>`, false},
+		1: {`<iq type='error' id='r' to='none@conference.localhost'/>`, false},
+		2: {`<message type='error' to='none@conference.localhost'/>`, false},
+		3: {`<iq type='get' id='r' to='none@conference.localhost'><query xmlns='jabber:iq:version'/></iq>`, true},
+		4: {`<message type='result' to='none@conference.localhost'><body>x</body></message>`, true},
+	} {
+		h := newHarness(t)
+		if out := h.send(juliet, tc.stanza); (len(out) != 0) != tc.answer {
+			t.Errorf("%d: %v", i, out)
+		}
+	}
+}
+
+// TestMalformedNickSaysWhy: a stanza to an occupant address with an empty
+// or invalid nick is refused by the room, saying which.
+func TestMalformedNickSaysWhy(t *testing.T) {
+	for i, tc := range [...]struct {
+		nick, text string
+	}{
+		0: {"", textNickEmpty},
+		1: {"\u0007", textNickInvalid},
+	} {
+		h := newHarness(t)
+		h.createRoom()
+		st := xmlel.MustParse(join("x"))
+		st.SetAttr("to", room1+"/"+tc.nick)
+		st.SetAttr("from", juliet)
+		out := Flatten(h.g.Handle(st))
+		if len(out) != 1 || condition(out[0]) != "modify/jid-malformed" {
+			t.Fatalf("%d: %v", i, out)
+		}
+		if _, text := stanzaErrorOf(out[0]); text != tc.text {
+			t.Errorf("%d: text %q, want %q", i, text, tc.text)
+		}
+	}
+}
+
+// TestGoneSaysWhy: a join to a destroyed room is answered gone with the
+// owner's reason when there was one (XEP-0045 §10.9).
+func TestGoneSaysWhy(t *testing.T) {
+	for i, tc := range [...]struct {
+		destroy, text string
+	}{
+		0: {`<destroy><reason>Moved on</reason></destroy>`, "Moved on"},
+		1: {`<destroy/>`, "This room has been destroyed"},
+	} {
+		h := newHarness(t)
+		h.createRoom("muc#roomconfig_persistentroom", "1")
+		h.send(romeo, `<iq type='set' id='d' to='`+room1+`'><query xmlns='http://jabber.org/protocol/muc#owner'>`+tc.destroy+`</query></iq>`)
+		out := h.send(juliet, join("Juliet"))
+		if len(out) != 1 || condition(out[0]) != "cancel/gone" {
+			t.Fatalf("%d: %v", i, out)
+		}
+		if _, text := stanzaErrorOf(out[0]); text != tc.text {
+			t.Errorf("%d: text %q, want %q", i, text, tc.text)
+		}
+	}
 }
