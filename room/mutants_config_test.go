@@ -204,3 +204,13 @@ func TestDestroyNotice(t *testing.T) {
 		}
 	}
 }
+
+// TestNewRoomStartsCapped: a room being created starts with the service's
+// ceiling as its limit, so the form its owner first sees shows it.
+func TestNewRoomStartsCapped(t *testing.T) {
+	h := newLimitedHarness(t, Limits{MaxOccupants: 20})
+	h.send(romeo, join("Romeo"))
+	if got := configValue(h, "muc#roomconfig_maxusers"); got != "20" {
+		t.Errorf("maxusers of a new room %s, want 20", got)
+	}
+}

@@ -1,6 +1,7 @@
 package room
 
 import (
+	"fmt"
 	"testing"
 	"time"
 )
@@ -49,5 +50,45 @@ func TestMessageRateRefillsAtRate(t *testing.T) {
 		if ok := len(out) == 1 && out[0].Attr("type") == "groupchat"; ok != tc.ok {
 			t.Errorf("%d: sent %v, want %v: %v", i, ok, tc.ok, out)
 		}
+	}
+}
+
+// TestLimiterSweepsWhenTheMapDoubles: the buckets are swept when their
+// number reaches the threshold (minSweep, then twice what the last sweep
+// kept), not before, so a sweep costs O(1) per bucket made; a sweep
+// forgets only buckets full again at the limiter's rate.
+func TestLimiterSweepsWhenTheMapDoubles(t *testing.T) {
+	const rate, burst = 0.5, 2
+	t0 := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	for i, tc := range [...]struct {
+		users int // each spends one token at t0
+		kept  int // buckets after one more user comes 2 s later
+	}{
+		0: {minSweep - 1, minSweep},
+		1: {minSweep, 4},
+	} {
+		var l limiter
+		for k := range tc.users {
+			l.take(fmt.Sprint("u", k), t0, rate, burst)
+			if k < 3 { // three users drain theirs: still short 2 s later
+				l.take(fmt.Sprint("u", k), t0, rate, burst)
+			}
+		}
+		l.take("late", t0.Add(2*time.Second), rate, burst) // the others are full again
+		if n := len(l.buckets); n != tc.kept {
+			t.Errorf("%d: %d buckets, want %d", i, n, tc.kept)
+		}
+		if tc.kept == 4 && l.sweepAt != 6 {
+			t.Errorf("%d: next sweep at %d buckets, want twice the 3 kept", i, l.sweepAt)
+		}
+	}
+	// Refilled at 0.5 token a second, a bucket drained 1 s ago holds half
+	// a token: the sweep keeps it, and its owner must still wait.
+	var l limiter
+	l.take("drained", t0, rate, burst)
+	l.take("drained", t0, rate, burst)
+	l.sweep(t0.Add(time.Second), rate, burst)
+	if l.take("drained", t0.Add(time.Second), rate, burst) {
+		t.Error("a bucket half refilled was forgotten by the sweep")
 	}
 }
