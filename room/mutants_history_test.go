@@ -5,6 +5,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"chorus/internal/xmlel"
 )
 
 // TestHistoryLimitsAtTheirBounds: XEP-0045 §7.2.15 at each edge of the
@@ -66,5 +68,69 @@ func TestHistoryLimitsAtTheirBounds(t *testing.T) {
 		}
 		// Leave, so the next joiner's presence broadcast stays small.
 		h.send(who, `<presence type='unavailable' to='`+room1+`/`+fmt.Sprintf("H%d", i)+`'/>`)
+	}
+}
+
+// TestHistoryBytesAtTheirBounds: the room's bytes (Limits.HistoryBytes)
+// and the service's budget (Limits.HistoryBudget) are bounds that may be
+// reached: history exactly at a bound keeps every entry, one byte less
+// drops the oldest.
+func TestHistoryBytesAtTheirBounds(t *testing.T) {
+	msg := func(body string) *xmlel.Element {
+		return xmlel.MustParse(`<message type='groupchat'><body>` + body + `</body></message>`)
+	}
+	s := msg("one").Size() + msg("two").Size()
+	for i, tc := range [...]struct {
+		maxBytes, budget int
+		kept             int
+	}{
+		0: {s, 0, 2},
+		1: {s - 1, 0, 1},
+		2: {0, s, 2},
+		3: {0, s - 1, 1},
+	} {
+		var h history
+		if tc.budget > 0 {
+			h.budget = &historyBudget{limit: int64(tc.budget)}
+		}
+		h.push(historyEntry{msg: msg("one")}, 10, tc.maxBytes)
+		h.push(historyEntry{msg: msg("two")}, 10, tc.maxBytes)
+		if len(h.entries) != tc.kept || h.entries[len(h.entries)-1].msg.ChildText(NSClient, "body") != "two" {
+			t.Errorf("%d: %d entries kept, want %d (the newest last)", i, len(h.entries), tc.kept)
+		}
+	}
+}
+
+// TestSessionCheckSchedulesOnlyDeferred: the session check re-arms the
+// timer of rooms holding deferred presence, and of no other room.
+func TestSessionCheckSchedulesOnlyDeferred(t *testing.T) {
+	h := newHarness(t)
+	h.createRoom()
+	h.send(juliet, join("Juliet"))
+	h.g.CheckSessions()
+	if due := h.g.Due(h.clock().Add(time.Hour)); len(due) != 0 {
+		t.Errorf("rooms due with nothing deferred: %v", due)
+	}
+}
+
+// TestHistoryBudgetTakenByOthers: a room whose new entry does not fit in
+// what other rooms left of the budget gives up its own entries, down to
+// none, and no more, even when the others are over the budget (a
+// replacement, such as a moderation tombstone, is not trimmed).
+func TestHistoryBudgetTakenByOthers(t *testing.T) {
+	for i, over := range [...]int64{0: 0, 1: 1} {
+		b := &historyBudget{}
+		full := xmlel.MustParse(`<message type='groupchat'><body>` + strings.Repeat("x", 100) + `</body></message>`)
+		b.limit = int64(full.Size())
+		quiet, busy := history{budget: b}, history{budget: b}
+		quiet.push(historyEntry{msg: full}, 10, 0)
+		b.add(int(over))
+		busy.push(historyEntry{msg: xmlel.MustParse(`<message type='groupchat'><body>y</body></message>`)}, 10, 0)
+		if len(busy.entries) != 0 || busy.bytes != 0 || len(quiet.entries) != 1 {
+			t.Errorf("%d: busy keeps %d entries (%d bytes), quiet %d", i, len(busy.entries), busy.bytes, len(quiet.entries))
+		}
+		if used := b.used.Load(); used != int64(full.Size())+over {
+			t.Errorf("%d: budget used %d, want %d", i, used, int64(full.Size())+over)
+		}
 	}
 }
