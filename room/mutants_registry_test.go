@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"sync"
 	"testing"
 	"testing/synctest"
@@ -231,5 +232,45 @@ func TestGoneSaysWhy(t *testing.T) {
 		if _, text := stanzaErrorOf(out[0]); text != tc.text {
 			t.Errorf("%d: text %q, want %q", i, text, tc.text)
 		}
+	}
+}
+
+// TestRoomsPerUserCountsLiveRooms: the limit on rooms a user creates
+// counts the rooms still there: one that goes away frees a place, and
+// only one; a user with no rooms left is not remembered.
+func TestRoomsPerUserCountsLiveRooms(t *testing.T) {
+	h := newLimitedHarness(t, Limits{RoomsPerUser: 2})
+	at := func(name, stanza string) string {
+		return strings.Replace(stanza, room1, name+"@conference.localhost", 1)
+	}
+	h.send(romeo, at("a", join("Romeo")))
+	h.send(romeo, at("a", instant))
+	h.send(romeo, at("b", join("Romeo")))
+	h.send(romeo, at("b", instant))
+	h.send(romeo, at("a", `<presence type='unavailable' to='`+room1+`/Romeo'/>`)) // a goes away
+	if out := h.send(romeo, at("c", join("Romeo"))); out[0].Attr("type") == "error" {
+		t.Fatalf("a freed place refused: %v", out)
+	}
+	if out := h.send(romeo, at("d", join("Romeo"))); len(out) != 1 || condition(out[0]) != "wait/resource-constraint" {
+		t.Errorf("third live room: %v", out)
+	}
+	for _, name := range []string{"b", "c"} {
+		h.send(romeo, at(name, `<presence type='unavailable' to='`+room1+`/Romeo'/>`))
+	}
+	if len(h.g.created) != 0 {
+		t.Errorf("creators remembered with no rooms: %v", h.g.created)
+	}
+}
+
+// TestProbeOfMissingRoomLeavesNothing: with a store, a stanza to a room
+// that neither lives nor is stored leaves no trace in the registry.
+func TestProbeOfMissingRoomLeavesNothing(t *testing.T) {
+	h := newStoreHarness(t, newMemStore(), nil)
+	h.send(juliet, `<message type='groupchat' to='nowhere@conference.localhost'><body>x</body></message>`)
+	if len(h.g.rooms) != 0 {
+		t.Errorf("rooms after a probe: %v", h.g.rooms)
+	}
+	if s := h.g.Stats(); s.Rooms != 0 {
+		t.Errorf("stats %+v", s)
 	}
 }
