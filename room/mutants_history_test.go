@@ -134,3 +134,37 @@ func TestHistoryBudgetTakenByOthers(t *testing.T) {
 		}
 	}
 }
+
+// TestHistoricChildByChild: which broadcast messages go to the history and
+// the archive, child by child (Prosody's muc-message-is-historic, XEP-0334
+// hints first).
+func TestHistoricChildByChild(t *testing.T) {
+	for i, tc := range [...]struct {
+		children string
+		historic bool
+	}{
+		0:  {`<body>x</body>`, true},
+		1:  {`<subject>s</subject>`, true},
+		2:  {`<thread>t</thread>`, false},
+		3:  {`<active xmlns='http://jabber.org/protocol/chatstates'/>`, false},
+		4:  {`<body>x</body><no-store xmlns='urn:xmpp:hints'/>`, false},
+		5:  {`<no-permanent-store xmlns='urn:xmpp:hints'/><body>x</body>`, false},
+		6:  {`<store xmlns='urn:xmpp:hints'/>`, true},
+		7:  {`<encryption xmlns='` + NSEME + `' namespace='x'/>`, true},
+		8:  {`<other xmlns='` + NSEME + `'/>`, false},
+		9:  {`<encrypted xmlns='` + NSOMEMO + `'/>`, true},
+		10: {`<encrypted xmlns='` + NSOMEMOLegacy + `'/>`, true},
+		11: {`<header xmlns='` + NSOMEMO + `'/>`, false},
+		12: {`<openpgp xmlns='` + NSOpenPGP + `'/>`, true},
+		13: {`<signcrypt xmlns='` + NSOpenPGP + `'/>`, false},
+		14: {`<displayed xmlns='` + NSChatMarkers + `' id='m'/>`, true},
+		15: {`<retract xmlns='` + NSRetract + `' id='m'/>`, true},
+		16: {`<retracted xmlns='` + NSRetract + `'/>`, false},
+		17: {`<thread>t</thread><body>x</body>`, true},
+	} {
+		msg := xmlel.MustParse(`<message xmlns='jabber:client' type='groupchat'>` + tc.children + `</message>`)
+		if got := historic(msg); got != tc.historic {
+			t.Errorf("%d: historic %v, want %v", i, got, tc.historic)
+		}
+	}
+}
