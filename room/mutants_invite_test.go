@@ -1,0 +1,66 @@
+package room
+
+import "testing"
+
+func inviteReq(to string) string {
+	return `<message to='` + room1 + `'><x xmlns='http://jabber.org/protocol/muc#user'><invite to='` + to + `'/></x></message>`
+}
+
+// TestInviteIntoMembersOnlyGrantsMembership: an invitation into a
+// members-only room makes the invitee a member (XEP-0045 §9.3), with a
+// reason naming the inviter by nick; it never lowers an admin, nor
+// rewrites a member's record.
+func TestInviteIntoMembersOnlyGrantsMembership(t *testing.T) {
+	for i, tc := range [...]struct {
+		before      string // admin item for nurse@localhost, if any
+		aff, reason string // nurse's record after the invitation
+	}{
+		0: {"", "member", "Invited by Romeo"},
+		1: {`<item affiliation='member' jid='nurse@localhost'><reason>old friend</reason></item>`, "member", "old friend"},
+		2: {`<item affiliation='admin' jid='nurse@localhost'/>`, "admin", ""},
+	} {
+		h := newHarness(t)
+		h.createRoom("muc#roomconfig_membersonly", "1")
+		if tc.before != "" {
+			h.send(romeo, admin1(tc.before))
+		}
+		if out := h.send(romeo, inviteReq("nurse@localhost")); len(pick(out, "nurse@localhost", "message")) != 1 {
+			t.Fatalf("%d: invitation not sent: %v", i, out)
+		}
+		r := h.g.rooms[room1]
+		if got := r.affiliation("nurse@localhost").String(); got != tc.aff {
+			t.Errorf("%d: affiliation %s, want %s", i, got, tc.aff)
+		}
+		if got := r.affs["nurse@localhost"].reason; got != tc.reason {
+			t.Errorf("%d: reason %q, want %q", i, got, tc.reason)
+		}
+	}
+}
+
+// TestInvitationNamesInviter: in a semi-anonymous room the invitee learns
+// the inviter's occupant JID only, unless the invitee will be a moderator
+// there and so may see real JIDs (XEP-0045 §7.8.2); in a non-anonymous
+// room it gets the real JID.
+func TestInvitationNamesInviter(t *testing.T) {
+	for i, tc := range [...]struct {
+		whois, aff, from string
+	}{
+		0: {"moderators", "", room1 + "/Romeo"},
+		1: {"moderators", "member", room1 + "/Romeo"},
+		2: {"moderators", "admin", romeo},
+		3: {"anyone", "", romeo},
+	} {
+		h := newHarness(t)
+		h.createRoom("muc#roomconfig_whois", tc.whois)
+		if tc.aff != "" {
+			h.send(romeo, admin1(`<item affiliation='`+tc.aff+`' jid='nurse@localhost'/>`))
+		}
+		m := pick(h.send(romeo, inviteReq("nurse@localhost")), "nurse@localhost", "message")
+		if len(m) != 1 {
+			t.Fatalf("%d: %v", i, m)
+		}
+		if got := child(m[0], NSMUCUser, "x", NSMUCUser, "invite").Attr("from"); got != tc.from {
+			t.Errorf("%d: invite from %q, want %q", i, got, tc.from)
+		}
+	}
+}
