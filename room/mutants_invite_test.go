@@ -64,3 +64,25 @@ func TestInvitationNamesInviter(t *testing.T) {
 		}
 	}
 }
+
+// TestInviteFromAnotherSession: an occupant may invite from a session
+// that is not in the room (its other device); someone with no session in
+// the room and no affiliation may not (XEP-0045 §7.8.2 invitations come
+// from occupants).
+func TestInviteFromAnotherSession(t *testing.T) {
+	for i, tc := range [...]struct {
+		from string
+		ok   bool
+	}{
+		0: {"juliet@localhost/phone", true},
+		1: {"nurse@localhost/kitchen", false},
+	} {
+		h := newHarness(t)
+		h.createRoom()
+		h.send(juliet, join("Juliet"))
+		out := h.send(tc.from, inviteReq("friar@localhost"))
+		if sent := len(pick(out, "friar@localhost", "message")) == 1; sent != tc.ok {
+			t.Errorf("%d: invitation sent %v, want %v: %v", i, sent, tc.ok, out)
+		}
+	}
+}
