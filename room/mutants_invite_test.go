@@ -86,3 +86,21 @@ func TestInviteFromAnotherSession(t *testing.T) {
 		}
 	}
 }
+
+// TestDeclineBody: a decline without a body gets one for clients that
+// do not understand muc#user, with the reason when there is one.
+func TestDeclineBody(t *testing.T) {
+	for i, tc := range [...]struct {
+		decline, body string
+	}{
+		0: {`<decline to='romeo@localhost'><reason>Busy</reason></decline>`, "juliet@localhost declined your invitation to the room " + room1 + " (Busy)"},
+		1: {`<decline to='romeo@localhost'/>`, "juliet@localhost declined your invitation to the room " + room1},
+	} {
+		h := newHarness(t)
+		h.createRoom()
+		out := pick(h.send(juliet, `<message to='`+room1+`'><x xmlns='http://jabber.org/protocol/muc#user'>`+tc.decline+`</x></message>`), "romeo@localhost", "message")
+		if len(out) != 1 || out[0].ChildText(NSClient, "body") != tc.body {
+			t.Errorf("%d: %v", i, out)
+		}
+	}
+}
