@@ -104,3 +104,20 @@ func TestDeclineBody(t *testing.T) {
 		}
 	}
 }
+
+// TestInvitationKeepsTheSendersText: the room relays an invitation with
+// the sender's own body and without the MUC payloads the sender put in
+// (the room writes its own muc#user element).
+func TestInvitationKeepsTheSendersText(t *testing.T) {
+	h := newHarness(t)
+	h.createRoom()
+	out := h.send(romeo, `<message to='`+room1+`'><body>Come and see</body><x xmlns='http://jabber.org/protocol/muc'/>`+
+		`<x xmlns='http://jabber.org/protocol/muc#user'><invite to='nurse@localhost'/></x></message>`)
+	m := pick(out, "nurse@localhost", "message")
+	if len(m) != 1 || m[0].ChildText(NSClient, "body") != "Come and see" {
+		t.Fatalf("invitation %v", out)
+	}
+	if m[0].Child(NSMUC, "x") != nil || len(m[0].ChildrenNamed(NSMUCUser, "x")) != 1 {
+		t.Errorf("MUC payloads relayed: %v", m[0])
+	}
+}
