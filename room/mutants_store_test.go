@@ -174,3 +174,35 @@ func TestDamagedStoredRoomIsNotServed(t *testing.T) {
 		}
 	}
 }
+
+// TestRestoredHistoryFollowsConfig: a stored room loaded again takes its
+// history from the archive only as far as its configuration keeps one: a
+// history length of 0 gives joiners none, however much is archived.
+func TestRestoredHistoryFollowsConfig(t *testing.T) {
+	for i, tc := range [...]struct {
+		length string
+		want   int
+	}{
+		0: {"0", 0},
+		1: {"1", 1},
+		2: {"5", 2},
+	} {
+		st := newMemStore()
+		h := newStoreHarness(t, st, nil)
+		h.createRoom("muc#roomconfig_persistentroom", "1", "muc#roomconfig_enablelogging", "1", "muc#roomconfig_historylength", tc.length)
+		sayIn(t, h, romeo, room1, "one")
+		sayIn(t, h, romeo, room1, "two")
+		h.send(romeo, `<presence type='unavailable' to='`+room1+`/Romeo'/>`)
+		h.g.Close()
+		h2 := newStoreHarness(t, st, nil)
+		got := 0
+		for _, m := range pick(h2.send(juliet, join("Juliet")), juliet, "message") {
+			if m.Child(NSClient, "body") != nil {
+				got++
+			}
+		}
+		if got != tc.want {
+			t.Errorf("%d: %d history messages after a restart, want %d", i, got, tc.want)
+		}
+	}
+}
