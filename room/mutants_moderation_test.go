@@ -127,3 +127,20 @@ func TestRoleChangeByJID(t *testing.T) {
 		t.Errorf("no voice: %v", out)
 	}
 }
+
+// TestVoiceRequestWithNoModerator: a voice request in a room with no
+// moderator present goes nowhere, and the room hands the component no
+// stanza without recipients to encode.
+func TestVoiceRequestWithNoModerator(t *testing.T) {
+	h := newHarness(t)
+	h.createRoom("muc#roomconfig_moderatedroom", "1", "muc#roomconfig_persistentroom", "1")
+	h.send(romeo, `<presence type='unavailable' to='`+room1+`/Romeo'/>`)
+	h.send(juliet, join("Juliet"))
+	st := xmlel.MustParse(askVoice)
+	st.SetAttr("from", juliet)
+	for i, o := range h.g.Handle(st) {
+		if len(o.To) == 0 {
+			t.Errorf("%d: a stanza for nobody: %v", i, o.Stanza)
+		}
+	}
+}
