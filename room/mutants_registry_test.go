@@ -274,3 +274,24 @@ func TestProbeOfMissingRoomLeavesNothing(t *testing.T) {
 		t.Errorf("stats %+v", s)
 	}
 }
+
+// TestRoomAnswersNoResult: a room answers no IQ result, even one it did
+// not expect (RFC 6120 §8.2.3), but does refuse a message of a type it
+// does not take, whatever the type is called.
+func TestRoomAnswersNoResult(t *testing.T) {
+	for i, tc := range [...]struct {
+		stanza string
+		answer bool
+	}{
+		0: {`<iq type='result' id='x' to='` + room1 + `'/>`, false},
+		1: {`<iq type='result' id='x' to='` + room1 + `'><query xmlns='http://jabber.org/protocol/muc#owner'/></iq>`, false},
+		2: {`<message type='result' to='` + room1 + `'><body>x</body></message>`, true},
+	} {
+		h := newHarness(t)
+		h.createRoom()
+		h.send(juliet, join("Juliet"))
+		if out := pick(h.send(juliet, tc.stanza), juliet, tc.stanza[1:strings.IndexByte(tc.stanza, ' ')]); (len(out) != 0) != tc.answer {
+			t.Errorf("%d: %v", i, out)
+		}
+	}
+}
