@@ -92,3 +92,27 @@ func TestLimiterSweepsWhenTheMapDoubles(t *testing.T) {
 		t.Error("a bucket half refilled was forgotten by the sweep")
 	}
 }
+
+// TestDeferredPresenceDueWithPartToken: a bucket that has refilled part
+// of a token waits only for the rest of it.
+func TestDeferredPresenceDueWithPartToken(t *testing.T) {
+	h := newLimitedHarness(t, Limits{PresenceRate: 0.5, PresenceBurst: 2})
+	h.createRoom()
+	h.send(juliet, join("Juliet"))
+	show := func(s string) string {
+		return `<presence to='` + room1 + `/Juliet'><show>` + s + `</show></presence>`
+	}
+	h.send(juliet, show("away")) // the last token
+	h.advance(time.Second)       // half a token back
+	if out := h.send(juliet, show("xa")); len(out) != 0 {
+		t.Fatalf("update over the rate sent: %v", out)
+	}
+	h.advance(time.Second - time.Millisecond)
+	if due := h.g.Due(h.clock()); len(due) != 0 {
+		t.Errorf("due before the token: %v", due)
+	}
+	h.advance(time.Millisecond)
+	if due := h.g.Due(h.clock()); len(due) != 1 {
+		t.Errorf("not due with the token: %v", due)
+	}
+}
