@@ -206,3 +206,15 @@ func TestRestoredHistoryFollowsConfig(t *testing.T) {
 		}
 	}
 }
+
+// TestMAMEmptyArchive: a query of an archive with nothing in it is
+// answered by a complete, empty page (XEP-0313 §4.2).
+func TestMAMEmptyArchive(t *testing.T) {
+	h := newStoreHarness(t, newMemStore(), nil)
+	h.createRoom("muc#roomconfig_persistentroom", "1")
+	out := h.send(romeo, mamQuery("e", ""))
+	ids, fin := resultIDs(out)
+	if len(out) != 1 || len(ids) != 0 || fin == nil || fin.Attr("complete") != "true" {
+		t.Errorf("empty archive: %v", out)
+	}
+}
