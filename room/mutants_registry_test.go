@@ -295,3 +295,20 @@ func TestRoomAnswersNoResult(t *testing.T) {
 		}
 	}
 }
+
+// TestSessionCheckInRoomOrder: the session check pings rooms in JID
+// order, so what the component sends after a reconnect is the same each
+// time for the same rooms.
+func TestSessionCheckInRoomOrder(t *testing.T) {
+	h := newHarness(t)
+	for _, name := range []string{"b", "c", "a"} {
+		h.send(romeo, strings.Replace(join("Romeo"), room1, name+"@conference.localhost", 1))
+	}
+	var from []string
+	for _, o := range h.g.CheckSessions() {
+		from = append(from, o.Stanza.Attr("from"))
+	}
+	if got := strings.Join(from, " "); got != "a@conference.localhost b@conference.localhost c@conference.localhost" {
+		t.Errorf("pings from %s", got)
+	}
+}
