@@ -121,3 +121,34 @@ func TestInvitationKeepsTheSendersText(t *testing.T) {
 		t.Errorf("MUC payloads relayed: %v", m[0])
 	}
 }
+
+// TestWhoMayInvite: visitors may not invite (a moderated room gives them
+// no voice); when the owner turns invitations off (muc#roomconfig_
+// allowinvites), only admins and owners may.
+func TestWhoMayInvite(t *testing.T) {
+	for i, tc := range [...]struct {
+		fields []string
+		aff    string // given to juliet@localhost before she joins
+		ok     bool
+	}{
+		0: {[]string{"muc#roomconfig_moderatedroom", "1"}, "", false},
+		1: {[]string{"muc#roomconfig_moderatedroom", "1"}, "member", true},
+		2: {[]string{"muc#roomconfig_allowinvites", "0"}, "member", false},
+		3: {[]string{"muc#roomconfig_allowinvites", "0"}, "admin", true},
+		4: {[]string{"muc#roomconfig_allowinvites", "1"}, "", true},
+	} {
+		h := newHarness(t)
+		h.createRoom(tc.fields...)
+		if tc.aff != "" {
+			h.send(romeo, admin1(`<item affiliation='`+tc.aff+`' jid='juliet@localhost'/>`))
+		}
+		h.send(juliet, join("Juliet"))
+		out := h.send(juliet, inviteReq("friar@localhost"))
+		if sent := len(pick(out, "friar@localhost", "message")) == 1; sent != tc.ok {
+			t.Errorf("%d: invitation sent %v, want %v: %v", i, sent, tc.ok, out)
+		}
+		if !tc.ok && (len(out) != 1 || condition(out[0]) != "auth/forbidden") {
+			t.Errorf("%d: refusal %v", i, out)
+		}
+	}
+}
