@@ -53,6 +53,8 @@ func TestAddressFastPathBoundaries(t *testing.T) {
 		32: {"juliet@ab/", false},
 		33: {"juliet@", false},
 		34: {"/res", false},
+		35: {"juliet@a9.lit", true}, // the last digit
+		36: {"juliet@az.lit", true}, // the last letter
 	} {
 		_, fast := canonicalASCII(tc.in)
 		if fast != tc.fast {
