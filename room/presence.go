@@ -154,9 +154,10 @@ func statusEl(code string) *xmlel.Element {
 // share one Out.
 func (r *Room) publish(o *Occupant, c statusChange) {
 	bc := r.cfg.PresenceBroadcast
-	if !bc.has(o.Role) && !(c.prevRole != affiliations.RoleNone && bc.has(c.prevRole)) {
+	if !bc.has(o.Role) && !c.forceUnavailable && !(c.prevRole != affiliations.RoleNone && bc.has(c.prevRole)) {
 		// XEP-0045 §15.5.3 presencebroadcast: nobody else hears of it,
-		// unless its previous role was shown, then they see it go.
+		// unless its previous role was shown, or its role has just been
+		// hidden (presenceBroadcastChanged), then they see it go.
 		c.onlySelf = true
 	} else if !bc.has(o.Role) {
 		c.forceUnavailable = true
