@@ -95,13 +95,7 @@ func TestOneUserCannotTakeTheLinkDown(t *testing.T) {
 	var downs atomic.Int32
 	stop := RunChorusWith(t, srv.ComponentAddr(), srv.Secret(), nil, func(cfg *component.Config) {
 		cfg.MaxStanzaBytes = attackStanzaLimit
-		onState := cfg.OnState
-		cfg.OnState = func(up bool) {
-			if !up {
-				downs.Add(1)
-			}
-			onState(up)
-		}
+		countDowns(cfg, &downs)
 	})
 	defer stop()
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
@@ -109,10 +103,7 @@ func TestOneUserCannotTakeTheLinkDown(t *testing.T) {
 
 	const roomJID = "hall@" + Service
 	juliet := dialFault(ctx, t, srv.C2SAddr(), "juliet@localhost/b")
-	juliet.send(t, `<presence to='`+roomJID+`/Juliet'><x xmlns='http://jabber.org/protocol/muc'/></presence>`)
-	juliet.expect(ctx, t, "subject", func(e *xmlel.Element) bool { return e.Child(xmlel.NSClient, "subject") != nil })
-	juliet.send(t, `<iq type='set' id='cfg' to='`+roomJID+`'><query xmlns='http://jabber.org/protocol/muc#owner'><x xmlns='jabber:x:data' type='submit'/></query></iq>`)
-	juliet.expect(ctx, t, "instant room", func(e *xmlel.Element) bool { return e.Attr("id") == "cfg" && e.Attr("type") == "result" })
+	juliet.createOpen(ctx, t, roomJID, "Juliet")
 	mallory := dialFault(ctx, t, srv.C2SAddr(), "mallory@localhost/x")
 
 	// The other user talks throughout.
@@ -250,13 +241,7 @@ func TestReEscapedEchoDoesNotCostTheLink(t *testing.T) {
 	}
 	var downs atomic.Int32
 	stop := RunChorusWith(t, srv.ComponentAddr(), srv.Secret(), nil, func(cfg *component.Config) {
-		onState := cfg.OnState
-		cfg.OnState = func(up bool) {
-			if !up {
-				downs.Add(1)
-			}
-			onState(up)
-		}
+		countDowns(cfg, &downs)
 	})
 	defer stop()
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
@@ -264,10 +249,7 @@ func TestReEscapedEchoDoesNotCostTheLink(t *testing.T) {
 
 	const roomJID = "echo@" + Service
 	juliet := dialFault(ctx, t, srv.C2SAddr(), "juliet@localhost/b")
-	juliet.send(t, `<presence to='`+roomJID+`/Juliet'><x xmlns='http://jabber.org/protocol/muc'/></presence>`)
-	juliet.expect(ctx, t, "subject", func(e *xmlel.Element) bool { return e.Child(xmlel.NSClient, "subject") != nil })
-	juliet.send(t, `<iq type='set' id='cfg' to='`+roomJID+`'><query xmlns='http://jabber.org/protocol/muc#owner'><x xmlns='jabber:x:data' type='submit'/></query></iq>`)
-	juliet.expect(ctx, t, "instant room", func(e *xmlel.Element) bool { return e.Attr("id") == "cfg" && e.Attr("type") == "result" })
+	juliet.createOpen(ctx, t, roomJID, "Juliet")
 	mallory := dialFault(ctx, t, srv.C2SAddr(), "mallory@localhost/x")
 	mallory.send(t, `<presence to='`+roomJID+`/Mallory'><x xmlns='http://jabber.org/protocol/muc'/></presence>`)
 	mallory.expect(ctx, t, "subject", func(e *xmlel.Element) bool { return e.Child(xmlel.NSClient, "subject") != nil })
@@ -293,5 +275,16 @@ func TestReEscapedEchoDoesNotCostTheLink(t *testing.T) {
 	}
 	if n := downs.Load(); n != 0 {
 		t.Errorf("the link went down %d times", n)
+	}
+}
+
+// countDowns makes cfg count in downs each time the link goes down.
+func countDowns(cfg *component.Config, downs *atomic.Int32) {
+	onState := cfg.OnState
+	cfg.OnState = func(up bool) {
+		if !up {
+			downs.Add(1)
+		}
+		onState(up)
 	}
 }
