@@ -7,8 +7,8 @@ import (
 	"testing"
 	"time"
 
-	"chorus/internal/xmlel"
 	"chorus/room"
+	"chorus/stanza"
 )
 
 // linkAttack is one stanza a server accepts from a user and forwards to us,
@@ -118,7 +118,7 @@ func TestOneStanzaNeverCostsTheLink(t *testing.T) {
 			continue
 		}
 		delete(want, id)
-		e := st.Child(xmlel.NSClient, "error")
+		e := st.Child(stanza.NSClient, "error")
 		if st.Attr("type") != "error" || st.Attr("to") != attackFrom || st.Attr("from") != w.from ||
 			e.Attr("type") != "modify" || e.Child(nsStanzas, "policy-violation") == nil ||
 			!strings.HasPrefix(e.ChildText(nsStanzas, "text"), w.text) {
@@ -156,10 +156,10 @@ func TestOneStanzaNeverCostsTheLink(t *testing.T) {
 // times the size the user sent.
 func TestOversizedOutputDropped(t *testing.T) {
 	srv := newFakeServer(t, testDomain, testSecret)
-	h := funcHandler{handle: func(st *xmlel.Element) []room.Out {
-		msg := xmlel.New(xmlel.NSClient, "message", "from", "room@"+testDomain+"/m", "type", "groupchat", "id", st.Attr("id"))
+	h := funcHandler{handle: func(st *stanza.Element) []room.Out {
+		msg := stanza.New(stanza.NSClient, "message", "from", "room@"+testDomain+"/m", "type", "groupchat", "id", st.Attr("id"))
 		if st.Attr("id") == "big" {
-			msg.Add(xmlel.New("urn:x", "x", "a", strings.Repeat(`"`, 100<<10)))
+			msg.Add(stanza.New("urn:x", "x", "a", strings.Repeat(`"`, 100<<10)))
 		}
 		return []room.Out{{To: []string{"a@localhost/a", "b@localhost/b"}, Stanza: msg}}
 	}}

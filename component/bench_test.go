@@ -13,8 +13,8 @@ import (
 	"github.com/rs/zerolog"
 	"testing"
 
-	"chorus/internal/xmlel"
 	"chorus/room"
+	"chorus/stanza"
 )
 
 // benchRoom fills a room with n occupants and returns the router.
@@ -23,11 +23,11 @@ func benchRoom(b testing.TB, n int) *Router {
 	reg := room.NewRegistry(room.Options{Domain: "conference.localhost"})
 	rt := NewRouter("conference.localhost", reg)
 	join := func(i int) {
-		st := xmlel.MustParse(fmt.Sprintf(`<presence from='u%d@localhost/r' to='bench@conference.localhost/n%d'><x xmlns='http://jabber.org/protocol/muc'><history maxstanzas='0'/></x></presence>`, i, i))
+		st := stanza.MustParse(fmt.Sprintf(`<presence from='u%d@localhost/r' to='bench@conference.localhost/n%d'><x xmlns='http://jabber.org/protocol/muc'><history maxstanzas='0'/></x></presence>`, i, i))
 		rt.HandleStanza(st)
 	}
 	join(0)
-	rt.HandleStanza(xmlel.MustParse(`<iq type='set' id='c' from='u0@localhost/r' to='bench@conference.localhost'><query xmlns='http://jabber.org/protocol/muc#owner'><x xmlns='jabber:x:data' type='submit'/></query></iq>`))
+	rt.HandleStanza(stanza.MustParse(`<iq type='set' id='c' from='u0@localhost/r' to='bench@conference.localhost'><query xmlns='http://jabber.org/protocol/muc#owner'><x xmlns='jabber:x:data' type='submit'/></query></iq>`))
 	for i := 1; i < n; i++ {
 		join(i)
 	}
@@ -50,7 +50,7 @@ func encode(outs []room.Out, buf *[]byte) int {
 		head, tail := (*buf)[:cut], (*buf)[cut:]
 		for _, to := range o.To {
 			sink.Write(head)
-			sink.Write(xmlel.AppendTo(addr[:0], to))
+			sink.Write(stanza.AppendTo(addr[:0], to))
 			sink.Write(tail)
 			n++
 		}
@@ -65,7 +65,7 @@ func BenchmarkFanout(b *testing.B) {
 	for _, n := range []int{10, 100, 1000} {
 		b.Run(fmt.Sprintf("occupants=%d", n), func(b *testing.B) {
 			rt := benchRoom(b, n)
-			msg := xmlel.MustParse(`<message type='groupchat' from='u0@localhost/r' to='bench@conference.localhost'><body>Hello, this is a message of ordinary length for a chat room.</body></message>`)
+			msg := stanza.MustParse(`<message type='groupchat' from='u0@localhost/r' to='bench@conference.localhost'><body>Hello, this is a message of ordinary length for a chat room.</body></message>`)
 			buf := make([]byte, 0, 4096)
 			deliveries := 0
 			b.ReportAllocs()
@@ -89,7 +89,7 @@ func BenchmarkFanout(b *testing.B) {
 // of 100.
 func BenchmarkPresenceBroadcast(b *testing.B) {
 	rt := benchRoom(b, 100)
-	upd := xmlel.MustParse(`<presence from='u5@localhost/r' to='bench@conference.localhost/n5'><show>away</show></presence>`)
+	upd := stanza.MustParse(`<presence from='u5@localhost/r' to='bench@conference.localhost/n5'><show>away</show></presence>`)
 	buf := make([]byte, 0, 4096)
 	b.ReportAllocs()
 	b.ResetTimer()
@@ -101,8 +101,8 @@ func BenchmarkPresenceBroadcast(b *testing.B) {
 // BenchmarkJoin is a join and a leave in a room of 100 occupants.
 func BenchmarkJoin(b *testing.B) {
 	rt := benchRoom(b, 100)
-	join := xmlel.MustParse(`<presence from='new@localhost/r' to='bench@conference.localhost/newbie'><x xmlns='http://jabber.org/protocol/muc'><history maxstanzas='0'/></x></presence>`)
-	leave := xmlel.MustParse(`<presence type='unavailable' from='new@localhost/r' to='bench@conference.localhost/newbie'/>`)
+	join := stanza.MustParse(`<presence from='new@localhost/r' to='bench@conference.localhost/newbie'><x xmlns='http://jabber.org/protocol/muc'><history maxstanzas='0'/></x></presence>`)
+	leave := stanza.MustParse(`<presence type='unavailable' from='new@localhost/r' to='bench@conference.localhost/newbie'/>`)
 	buf := make([]byte, 0, 4096)
 	b.ReportAllocs()
 	b.ResetTimer()

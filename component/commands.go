@@ -8,8 +8,8 @@ import (
 	"mellium.im/xmpp/jid"
 
 	"chorus/forms"
-	"chorus/internal/xmlel"
 	"chorus/room"
+	"chorus/stanza"
 )
 
 // Ad-hoc commands (XEP-0050) offered to service administrators.
@@ -23,7 +23,7 @@ const (
 var commandSession atomic.Uint64
 
 // command handles an XEP-0050 execution request on the service.
-func (rt *Router) command(st, cmd *xmlel.Element) []room.Out {
+func (rt *Router) command(st, cmd *stanza.Element) []room.Out {
 	from, err := jid.Parse(st.Attr("from"))
 	if err != nil || !rt.rooms.IsAdmin(from.Bare().String()) {
 		return rt.errorReply(st, "auth", "forbidden")
@@ -35,7 +35,7 @@ func (rt *Router) command(st, cmd *xmlel.Element) []room.Out {
 	if sid == "" {
 		sid = "destroy-" + strconv.FormatUint(commandSession.Add(1), 10)
 	}
-	reply := xmlel.New(nsCommands, "command", "node", nodeDestroy, "sessionid", sid)
+	reply := stanza.New(nsCommands, "command", "node", nodeDestroy, "sessionid", sid)
 	if cmd.Attr("action") == "cancel" {
 		return rt.result(st, reply.SetAttr("status", "canceled"))
 	}
@@ -53,7 +53,7 @@ func (rt *Router) command(st, cmd *xmlel.Element) []room.Out {
 		}
 		f.Add(forms.HiddenFormType(nodeDestroy), list)
 		reply.SetAttr("status", "executing")
-		reply.Add(xmlel.New(nsCommands, "actions", "execute", "complete").Add(xmlel.New(nsCommands, "complete")))
+		reply.Add(stanza.New(nsCommands, "actions", "execute", "complete").Add(stanza.New(nsCommands, "complete")))
 		return rt.result(st, reply.Add(f.Element()))
 	}
 	form, err := forms.Parse(x)
@@ -77,11 +77,11 @@ func (rt *Router) command(st, cmd *xmlel.Element) []room.Out {
 			destroyed = append(destroyed, rj.Bare().String())
 		}
 	}
-	note := xmlel.New(nsCommands, "note", "type", "info").
+	note := stanza.New(nsCommands, "note", "type", "info").
 		AddText("The following rooms were destroyed:\n" + strings.Join(destroyed, "\n"))
 	reply.SetAttr("status", "completed").Add(note)
 	if len(failed) > 0 {
-		reply.Add(xmlel.New(nsCommands, "note", "type", "error").
+		reply.Add(stanza.New(nsCommands, "note", "type", "error").
 			AddText("The following rooms could not be destroyed, the change could not be stored; try again:\n" + strings.Join(failed, "\n")))
 	}
 	return append(outs, rt.result(st, reply)...)

@@ -15,8 +15,8 @@ import (
 	"mellium.im/xmpp/jid"
 	"mellium.im/xmpp/stream"
 
-	"chorus/internal/xmlel"
 	"chorus/room"
+	"chorus/stanza"
 )
 
 // Handler takes one inbound stanza (namespace folded, from/to as received)
@@ -25,7 +25,7 @@ import (
 // HandleStanza and Shutdown are never called concurrently with each other by
 // Run; the stanzas they return are written in the order they are returned.
 type Handler interface {
-	HandleStanza(st *xmlel.Element) []room.Out
+	HandleStanza(st *stanza.Element) []room.Out
 	// Shutdown returns the stanzas to send when the service stops
 	// (unavailable presence with status 332 for every occupant).
 	Shutdown() []room.Out
@@ -58,9 +58,9 @@ type Config struct {
 	Server string
 	// Logger receives one line per link event; stanzas are logged at debug.
 	Logger zerolog.Logger
-	// MaxStanzaBytes bounds one inbound stanza (see xmlel.Limits.MaxBytes);
+	// MaxStanzaBytes bounds one inbound stanza (see stanza.Limits.MaxBytes);
 	// larger stanzas are refused with policy-violation. Zero means
-	// xmlel.DefaultLimits.
+	// stanza.DefaultLimits.
 	MaxStanzaBytes int
 	// MinBackoff and MaxBackoff bound the wait between connection attempts;
 	// zero means DefaultMinBackoff and DefaultMaxBackoff.
@@ -193,7 +193,7 @@ const timerTick = 100 * time.Millisecond
 // that default is beyond it; only a link that is broken or hostile as a
 // whole sends more.
 func (r *runner) meterLimit() int {
-	limit := max(r.cfg.MaxStanzaBytes, xmlel.DefaultLimits.MaxBytes)
+	limit := max(r.cfg.MaxStanzaBytes, stanza.DefaultLimits.MaxBytes)
 	return meterFactor*limit + 64<<10
 }
 

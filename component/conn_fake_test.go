@@ -16,8 +16,8 @@ import (
 
 	"github.com/rs/zerolog"
 
-	"chorus/internal/xmlel"
 	"chorus/room"
+	"chorus/stanza"
 )
 
 // fakeServer is the server side of XEP-0114, just enough to test the link:
@@ -125,7 +125,7 @@ func (c *fakeConn) send(t testing.TB, s string) {
 }
 
 // read returns the next stanza, or nil at </stream:stream>.
-func (c *fakeConn) read(t testing.TB) *xmlel.Element {
+func (c *fakeConn) read(t testing.TB) *stanza.Element {
 	t.Helper()
 	c.c.SetReadDeadline(time.Now().Add(5 * time.Second))
 	for {
@@ -135,7 +135,7 @@ func (c *fakeConn) read(t testing.TB) *xmlel.Element {
 		}
 		switch tok := tok.(type) {
 		case xml.StartElement:
-			el, err := xmlel.Decode(c.d, tok, xmlel.DefaultLimits)
+			el, err := stanza.Decode(c.d, tok, stanza.DefaultLimits)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -171,11 +171,11 @@ func fakeAttr(s xml.StartElement, name string) string {
 
 // funcHandler adapts functions to Handler.
 type funcHandler struct {
-	handle   func(*xmlel.Element) []room.Out
+	handle   func(*stanza.Element) []room.Out
 	shutdown func() []room.Out
 }
 
-func (h funcHandler) HandleStanza(st *xmlel.Element) []room.Out {
+func (h funcHandler) HandleStanza(st *stanza.Element) []room.Out {
 	if h.handle == nil {
 		return nil
 	}

@@ -17,8 +17,8 @@ import (
 
 	"mellium.im/xmpp/stream"
 
-	"chorus/internal/xmlel"
 	"chorus/room"
+	"chorus/stanza"
 )
 
 // queueLen bounds the batches waiting for the writer; when it is full the
@@ -40,7 +40,7 @@ type link struct {
 	r      *runner
 	nc     net.Conn
 	tr     xml.TokenReader
-	limits xmlel.Limits
+	limits stanza.Limits
 	domain string
 
 	out        chan batch
@@ -71,7 +71,7 @@ type link struct {
 // inbound is a stanza waiting for its room's worker, and when it was read;
 // or, with st nil, a room whose timed work is due (Timed).
 type inbound struct {
-	st    *xmlel.Element
+	st    *stanza.Element
 	read  time.Time
 	timer string
 }
@@ -97,7 +97,7 @@ func newLink(r *runner, nc net.Conn, tr xml.TokenReader) *link {
 		r:          r,
 		nc:         nc,
 		tr:         tr,
-		limits:     xmlel.Limits{MaxBytes: r.cfg.MaxStanzaBytes, MaxDepth: xmlel.DefaultLimits.MaxDepth, MaxAttrs: xmlel.DefaultLimits.MaxAttrs},
+		limits:     stanza.Limits{MaxBytes: r.cfg.MaxStanzaBytes, MaxDepth: stanza.DefaultLimits.MaxDepth, MaxAttrs: stanza.DefaultLimits.MaxAttrs},
 		domain:     r.domain.String(),
 		out:        make(chan batch, queueLen),
 		writerDone: make(chan struct{}),
@@ -139,7 +139,7 @@ func (l *link) serve(ctx context.Context) error {
 			// §4.9.3.12: the stream ends with policy-violation; the
 			// runner reconnects.
 			cond = "policy-violation"
-		case errors.Is(err, errRestrictedXML), errors.Is(err, xmlel.ErrRestricted):
+		case errors.Is(err, errRestrictedXML), errors.Is(err, stanza.ErrRestricted):
 			cond = "restricted-xml" // RFC 6120 §4.9.3.18: no DTDs, PIs
 		}
 		if cond != "" {
@@ -234,8 +234,8 @@ func (l *link) readLoop() error {
 			// Whitespace between stanzas (keepalives).
 			continue
 		}
-		st, err := xmlel.Decode(dr, start, l.limits)
-		if xmlel.OverLimit(err) {
+		st, err := stanza.Decode(dr, start, l.limits)
+		if stanza.OverLimit(err) {
 			// The server accepted this stanza from one user: refusing it
 			// must not cost every room its link. Skip the rest of it and
 			// refuse it alone. Skipping holds only encoding/xml's record
@@ -266,7 +266,7 @@ func (l *link) stanzaDone() {
 
 // dispatch hands st to the worker of its room. A busy worker holds the
 // reader up, which pushes back on the server.
-func (l *link) dispatch(st *xmlel.Element) {
+func (l *link) dispatch(st *stanza.Element) {
 	read := l.r.cfg.Metrics.received(st.Local)
 	l.r.trim.touch(time.Now())
 	ch := l.shards[shardOf(st.Attr("to"), len(l.shards))]
@@ -351,7 +351,7 @@ func (l *link) fire(addr string) (outs []room.Out) {
 // handle calls the handler, turning a panic into an internal-server-error
 // reply so that one bad stanza does not take the service down (as net/http
 // recovers per request).
-func (l *link) handle(st *xmlel.Element) (outs []room.Out) {
+func (l *link) handle(st *stanza.Element) (outs []room.Out) {
 	defer func() {
 		if v := recover(); v != nil {
 			l.r.log.Error().Str("panic", fmt.Sprint(v)).Str("stack", string(debug.Stack())).
@@ -367,12 +367,12 @@ func (l *link) handle(st *xmlel.Element) (outs []room.Out) {
 // start element: modify/policy-violation (RFC 6120 §8.3.3.12) with a text
 // saying which limit, or nothing where no error may be sent.
 func (l *link) refuse(start xml.StartElement, why error) {
-	stub := &xmlel.Element{Space: xmlel.NSClient, Local: start.Name.Local}
+	stub := &stanza.Element{Space: stanza.NSClient, Local: start.Name.Local}
 	for _, a := range start.Attr {
 		switch {
 		case a.Name.Space != "":
 		case a.Name.Local == "from", a.Name.Local == "to", a.Name.Local == "id", a.Name.Local == "type":
-			stub.Attrs = append(stub.Attrs, xmlel.Attr{Local: a.Name.Local, Value: a.Value})
+			stub.Attrs = append(stub.Attrs, stanza.Attr{Local: a.Name.Local, Value: a.Value})
 		}
 	}
 	text := l.limitText(why)
@@ -405,12 +405,12 @@ const maxEchoID = 1024
 func (l *link) limitText(why error) string {
 	lim := l.limits
 	switch {
-	case errors.Is(why, xmlel.ErrTooDeep):
-		return fmt.Sprintf("Stanza nested too deeply (more than %d levels)", orDefault(lim.MaxDepth, xmlel.DefaultLimits.MaxDepth))
-	case errors.Is(why, xmlel.ErrTooManyAttrs):
-		return fmt.Sprintf("Element with too many attributes (more than %d)", orDefault(lim.MaxAttrs, xmlel.DefaultLimits.MaxAttrs))
+	case errors.Is(why, stanza.ErrTooDeep):
+		return fmt.Sprintf("Stanza nested too deeply (more than %d levels)", orDefault(lim.MaxDepth, stanza.DefaultLimits.MaxDepth))
+	case errors.Is(why, stanza.ErrTooManyAttrs):
+		return fmt.Sprintf("Element with too many attributes (more than %d)", orDefault(lim.MaxAttrs, stanza.DefaultLimits.MaxAttrs))
 	default:
-		return fmt.Sprintf("Stanza too large (more than %d bytes)", orDefault(lim.MaxBytes, xmlel.DefaultLimits.MaxBytes))
+		return fmt.Sprintf("Stanza too large (more than %d bytes)", orDefault(lim.MaxBytes, stanza.DefaultLimits.MaxBytes))
 	}
 }
 
@@ -433,14 +433,14 @@ func clip(s string) string {
 // (RFC 6120 §8.3), or nil when st must not be answered: errors and results
 // never get error replies, and a stanza without sender has nobody to reply
 // to.
-func errorReply(st *xmlel.Element, errType, condition, domain string) []room.Out {
+func errorReply(st *stanza.Element, errType, condition, domain string) []room.Out {
 	return errorReplyText(st, errType, condition, "", domain)
 }
 
 // errorReplyText is errorReply with a human-readable text, if not empty.
 // The reply comes from st's recipient when that is a valid address in our
 // domain, else from the domain itself.
-func errorReplyText(st *xmlel.Element, errType, condition, text, domain string) []room.Out {
+func errorReplyText(st *stanza.Element, errType, condition, text, domain string) []room.Out {
 	switch st.Local {
 	case "iq", "message", "presence":
 	default:
@@ -458,10 +458,10 @@ func errorReplyText(st *xmlel.Element, errType, condition, text, domain string) 
 	if a, ok := room.ParseAddress(st.Attr("to")); ok && inDomain(a.String(), domain) {
 		from = a.String()
 	}
-	e := xmlel.New(xmlel.NSClient, st.Local, "from", from, "id", st.Attr("id"), "type", "error")
-	errEl := xmlel.New(xmlel.NSClient, "error", "type", errType).Add(xmlel.New(nsStanzas, condition))
+	e := stanza.New(stanza.NSClient, st.Local, "from", from, "id", st.Attr("id"), "type", "error")
+	errEl := stanza.New(stanza.NSClient, "error", "type", errType).Add(stanza.New(nsStanzas, condition))
 	if text != "" {
-		errEl.Add(xmlel.New(nsStanzas, "text").AddText(text))
+		errEl.Add(stanza.New(nsStanzas, "text").AddText(text))
 	}
 	e.Add(errEl)
 	return []room.Out{room.To1(to, e)}
@@ -559,7 +559,7 @@ func (l *link) writeBatch(bw *bufio.Writer, batch []room.Out, buf []byte) ([]byt
 					Msg("dropped outbound stanza: empty recipient")
 				continue
 			}
-			addr := xmlel.AppendTo(l.addr[:0], to)
+			addr := stanza.AppendTo(l.addr[:0], to)
 			l.addr = addr
 			if e := l.r.log.Debug(); e.Enabled() {
 				e.Str("stanza", string(head)+string(addr)+string(tail)).Msg("send")
@@ -618,7 +618,7 @@ func readError(err error) error {
 		return streamError{se}
 	case errors.Is(err, io.EOF):
 		return errors.New("server closed the stream")
-	case errors.As(err, &syn) && syn.Msg == "unexpected EOF", errors.Is(err, xmlel.ErrUnexpectedEOF):
+	case errors.As(err, &syn) && syn.Msg == "unexpected EOF", errors.Is(err, stanza.ErrUnexpectedEOF):
 		return errors.New("server closed the connection")
 	}
 	return err

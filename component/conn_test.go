@@ -8,8 +8,8 @@ import (
 	"testing"
 	"time"
 
-	"chorus/internal/xmlel"
 	"chorus/room"
+	"chorus/stanza"
 )
 
 const (
@@ -23,11 +23,11 @@ func testConfig(srv *fakeServer) Config {
 
 func TestHandshakeAndFanOut(t *testing.T) {
 	srv := newFakeServer(t, testDomain, testSecret)
-	got := make(chan *xmlel.Element, 1)
-	h := funcHandler{handle: func(st *xmlel.Element) []room.Out {
+	got := make(chan *stanza.Element, 1)
+	h := funcHandler{handle: func(st *stanza.Element) []room.Out {
 		got <- st
-		msg := xmlel.New(xmlel.NSClient, "message", "from", "room@"+testDomain+"/alice", "type", "groupchat")
-		msg.Add(xmlel.New(xmlel.NSClient, "body").AddText("hi & bye"))
+		msg := stanza.New(stanza.NSClient, "message", "from", "room@"+testDomain+"/alice", "type", "groupchat")
+		msg.Add(stanza.New(stanza.NSClient, "body").AddText("hi & bye"))
 		return []room.Out{{To: []string{"alice@localhost/a", "bob@localhost/b", "carol@localhost/c"}, Stanza: msg}}
 	}}
 	hs := startRun(t, testConfig(srv), h)
@@ -36,7 +36,7 @@ func TestHandshakeAndFanOut(t *testing.T) {
 
 	c.send(t, `<message from='alice@localhost/a' to='room@conference.localhost' type='groupchat'><body>hi &amp; bye</body></message>`)
 	in := <-got
-	if in.Space != xmlel.NSClient || in.Attr("to") != "room@"+testDomain || in.ChildText(xmlel.NSClient, "body") != "hi & bye" {
+	if in.Space != stanza.NSClient || in.Attr("to") != "room@"+testDomain || in.ChildText(stanza.NSClient, "body") != "hi & bye" {
 		t.Errorf("handler got %s (space %q)", in, in.Space)
 	}
 	for i, want := range []string{"alice@localhost/a", "bob@localhost/b", "carol@localhost/c"} {
@@ -44,7 +44,7 @@ func TestHandshakeAndFanOut(t *testing.T) {
 		if st == nil {
 			t.Fatalf("%d: stream closed", i)
 		}
-		if st.Attr("to") != want || st.Attr("from") != "room@"+testDomain+"/alice" || st.ChildText(xmlel.NSClient, "body") != "hi & bye" {
+		if st.Attr("to") != want || st.Attr("from") != "room@"+testDomain+"/alice" || st.ChildText(stanza.NSClient, "body") != "hi & bye" {
 			t.Errorf("%d: got %s, want to=%s", i, st, want)
 		}
 	}
@@ -94,8 +94,8 @@ func TestConflictRetries(t *testing.T) {
 
 func TestReconnectAfterServerClose(t *testing.T) {
 	srv := newFakeServer(t, testDomain, testSecret)
-	hs := startRun(t, testConfig(srv), funcHandler{handle: func(st *xmlel.Element) []room.Out {
-		return []room.Out{room.To1(st.Attr("from"), xmlel.New(xmlel.NSClient, "iq", "from", st.Attr("to"), "id", st.Attr("id"), "type", "result"))}
+	hs := startRun(t, testConfig(srv), funcHandler{handle: func(st *stanza.Element) []room.Out {
+		return []room.Out{room.To1(st.Attr("from"), stanza.New(stanza.NSClient, "iq", "from", st.Attr("to"), "id", st.Attr("id"), "type", "result"))}
 	}})
 	c := srv.next(t)
 	hs.waitState(t, true)
@@ -140,9 +140,9 @@ func TestStreamErrorIsLoss(t *testing.T) {
 func TestShutdown(t *testing.T) {
 	srv := newFakeServer(t, testDomain, testSecret)
 	h := funcHandler{shutdown: func() []room.Out {
-		p := xmlel.New(xmlel.NSClient, "presence", "from", "room@"+testDomain+"/alice", "type", "unavailable")
-		p.Add(xmlel.New("http://jabber.org/protocol/muc#user", "x").Add(
-			xmlel.New("http://jabber.org/protocol/muc#user", "status", "code", "332")))
+		p := stanza.New(stanza.NSClient, "presence", "from", "room@"+testDomain+"/alice", "type", "unavailable")
+		p.Add(stanza.New("http://jabber.org/protocol/muc#user", "x").Add(
+			stanza.New("http://jabber.org/protocol/muc#user", "status", "code", "332")))
 		return []room.Out{{To: []string{"alice@localhost/a", "bob@localhost/b"}, Stanza: p}}
 	}}
 	hs := startRun(t, testConfig(srv), h)
@@ -220,11 +220,11 @@ func TestCancelWhileDisconnected(t *testing.T) {
 
 func TestHandlerPanic(t *testing.T) {
 	srv := newFakeServer(t, testDomain, testSecret)
-	h := funcHandler{handle: func(st *xmlel.Element) []room.Out {
+	h := funcHandler{handle: func(st *stanza.Element) []room.Out {
 		if st.Attr("id") == "boom" || st.Attr("id") == "boom-result" {
 			panic("room exploded")
 		}
-		return []room.Out{room.To1(st.Attr("from"), xmlel.New(xmlel.NSClient, "iq", "from", st.Attr("to"), "id", st.Attr("id"), "type", "result"))}
+		return []room.Out{room.To1(st.Attr("from"), stanza.New(stanza.NSClient, "iq", "from", st.Attr("to"), "id", st.Attr("id"), "type", "result"))}
 	}}
 	hs := startRun(t, testConfig(srv), h)
 	c := srv.next(t)
@@ -236,7 +236,7 @@ func TestHandlerPanic(t *testing.T) {
 		st.Attr("to") != "a@localhost/x" || st.Attr("from") != "room@"+testDomain {
 		t.Fatalf("got %v", st)
 	}
-	if e := st.Child(xmlel.NSClient, "error"); e.Attr("type") != "wait" || e.Child(nsStanzas, "internal-server-error") == nil {
+	if e := st.Child(stanza.NSClient, "error"); e.Attr("type") != "wait" || e.Child(nsStanzas, "internal-server-error") == nil {
 		t.Errorf("error %s", st)
 	}
 	// A result is never answered with an error; the next stanza is served.
@@ -252,9 +252,9 @@ func TestHandlerPanic(t *testing.T) {
 
 func TestForeignFromNotWritten(t *testing.T) {
 	srv := newFakeServer(t, testDomain, testSecret)
-	h := funcHandler{handle: func(st *xmlel.Element) []room.Out {
-		mk := func(from, body string) *xmlel.Element {
-			return xmlel.New(xmlel.NSClient, "message", "from", from).Add(xmlel.New(xmlel.NSClient, "body").AddText(body))
+	h := funcHandler{handle: func(st *stanza.Element) []room.Out {
+		mk := func(from, body string) *stanza.Element {
+			return stanza.New(stanza.NSClient, "message", "from", from).Add(stanza.New(stanza.NSClient, "body").AddText(body))
 		}
 		return []room.Out{
 			room.To1("a@localhost", mk("", "no from")),
@@ -270,7 +270,7 @@ func TestForeignFromNotWritten(t *testing.T) {
 	hs.waitState(t, true)
 	c.send(t, `<message from='a@localhost' to='room@conference.localhost'><body>x</body></message>`)
 	st := c.read(t)
-	if st == nil || st.ChildText(xmlel.NSClient, "body") != "ok" {
+	if st == nil || st.ChildText(stanza.NSClient, "body") != "ok" {
 		t.Fatalf("got %v, want only the stanza from our domain", st)
 	}
 	if n := hs.logs.count("dropped outbound stanza: from is not in the component's domain"); n != 4 {
@@ -286,9 +286,9 @@ func TestOversizedStanzaRefused(t *testing.T) {
 	cfg := testConfig(srv)
 	cfg.MaxStanzaBytes = 1000
 	var seen []string
-	h := funcHandler{handle: func(st *xmlel.Element) []room.Out {
+	h := funcHandler{handle: func(st *stanza.Element) []room.Out {
 		seen = append(seen, st.Attr("id"))
-		return []room.Out{room.To1(st.Attr("from"), xmlel.New(xmlel.NSClient, "iq", "from", st.Attr("to"), "id", st.Attr("id"), "type", "result"))}
+		return []room.Out{room.To1(st.Attr("from"), stanza.New(stanza.NSClient, "iq", "from", st.Attr("to"), "id", st.Attr("id"), "type", "result"))}
 	}}
 	hs := startRun(t, cfg, h)
 	c := srv.next(t)
@@ -297,7 +297,7 @@ func TestOversizedStanzaRefused(t *testing.T) {
 	c.send(t, `<iq from='a@localhost/x' to='room@conference.localhost' id='small' type='get'><ping xmlns='urn:xmpp:ping'/></iq>`)
 	st := c.read(t)
 	if st == nil || st.Attr("id") != "big" || st.Attr("type") != "error" ||
-		st.Child(xmlel.NSClient, "error").Child(nsStanzas, "policy-violation") == nil {
+		st.Child(stanza.NSClient, "error").Child(nsStanzas, "policy-violation") == nil {
 		t.Fatalf("got %v, want policy-violation", st)
 	}
 	if st := c.read(t); st == nil || st.Attr("id") != "small" {
@@ -437,7 +437,7 @@ func TestErrorReply(t *testing.T) {
 			`<message to='a@b/c' from='conference.localhost' type='error'><error type='wait'><internal-server-error xmlns='urn:ietf:params:xml:ns:xmpp-stanzas'/></error></message>`},
 		5: {`<foo from='a@b/c'/>`, ``},
 	} {
-		outs := errorReply(xmlel.MustParse(tc.in), "wait", "internal-server-error", "conference.localhost")
+		outs := errorReply(stanza.MustParse(tc.in), "wait", "internal-server-error", "conference.localhost")
 		var got string
 		for _, o := range outs {
 			for _, to := range o.To {
@@ -464,11 +464,11 @@ func TestRoomsRunInParallel(t *testing.T) {
 	release := make(chan struct{})
 	var once sync.Once
 	free := func() { once.Do(func() { close(release) }) }
-	h := funcHandler{handle: func(st *xmlel.Element) []room.Out {
+	h := funcHandler{handle: func(st *stanza.Element) []room.Out {
 		if strings.HasPrefix(st.Attr("to"), slow) {
 			<-release
 		}
-		return []room.Out{room.To1(st.Attr("from"), xmlel.New(xmlel.NSClient, "iq", "from", st.Attr("to"), "id", st.Attr("id"), "type", "result"))}
+		return []room.Out{room.To1(st.Attr("from"), stanza.New(stanza.NSClient, "iq", "from", st.Attr("to"), "id", st.Attr("id"), "type", "result"))}
 	}}
 	cfg := testConfig(srv)
 	cfg.Workers = 2

@@ -6,8 +6,8 @@ import (
 	"testing"
 	"time"
 
-	"chorus/internal/xmlel"
 	"chorus/room"
+	"chorus/stanza"
 )
 
 // resyncHandler counts the resynchronisations it is asked for.
@@ -18,7 +18,7 @@ type resyncHandler struct {
 
 func (h resyncHandler) Reconnected() []room.Out {
 	h.resyncs <- struct{}{}
-	return []room.Out{room.To1("u@localhost/r", xmlel.MustParse(`<iq type='get' id='ghost-check-1' from='room@conference.localhost'><ping xmlns='urn:xmpp:ping'/></iq>`))}
+	return []room.Out{room.To1("u@localhost/r", stanza.MustParse(`<iq type='get' id='ghost-check-1' from='room@conference.localhost'><ping xmlns='urn:xmpp:ping'/></iq>`))}
 }
 
 // After a lost link, the handler checks its sessions on the new link, and
@@ -55,13 +55,13 @@ func TestServerStopsReading(t *testing.T) {
 	srv := newFakeServer(t, "conference.localhost", "s")
 	big := strings.Repeat("x", 16<<10)
 	// Every stanza in fans out to 64 recipients of 16 KiB each: 1 MiB out.
-	h := funcHandler{handle: func(st *xmlel.Element) []room.Out {
+	h := funcHandler{handle: func(st *stanza.Element) []room.Out {
 		to := make([]string, 64)
 		for i := range to {
 			to[i] = "u@localhost/r" + string(rune('a'+i%26))
 		}
-		msg := xmlel.New(xmlel.NSClient, "message", "from", "room@conference.localhost", "type", "groupchat").
-			Add(xmlel.New(xmlel.NSClient, "body").AddText(big))
+		msg := stanza.New(stanza.NSClient, "message", "from", "room@conference.localhost", "type", "groupchat").
+			Add(stanza.New(stanza.NSClient, "body").AddText(big))
 		return []room.Out{{To: to, Stanza: msg}}
 	}}
 	hs := startRun(t, Config{Domain: "conference.localhost", Secret: "s", Server: srv.addr(), WriteTimeout: time.Second}, h)

@@ -15,8 +15,8 @@ import (
 	"github.com/rs/zerolog"
 	"mellium.im/xmpp/jid"
 
-	"chorus/internal/xmlel"
 	"chorus/room"
+	"chorus/stanza"
 )
 
 const (
@@ -33,7 +33,7 @@ const (
 func fuzzState(t *testing.T, state uint8) *Router {
 	rt := NewRouter(fzDomain, room.NewRegistry(room.Options{Domain: fzDomain, Admins: []string{"admin@localhost"}}))
 	feed := func(from, s string) {
-		st := xmlel.MustParse(s)
+		st := stanza.MustParse(s)
 		st.SetAttr("from", from)
 		rt.HandleStanza(st)
 	}
@@ -94,8 +94,8 @@ func FuzzRouter(f *testing.F) {
 			f.Add(state, s)
 		}
 	}
-	f.Fuzz(func(t *testing.T, state uint8, stanza string) {
-		st, err := xmlel.Parse(stanza)
+	f.Fuzz(func(t *testing.T, state uint8, raw string) {
+		st, err := stanza.Parse(raw)
 		if err != nil || (st.Local != "iq" && st.Local != "message" && st.Local != "presence") {
 			return
 		}
@@ -129,7 +129,7 @@ func FuzzRouter(f *testing.F) {
 			}
 		}
 		if typ := st.Attr("type"); st.Local == "iq" && (typ == "get" || typ == "set") && answers != 1 {
-			t.Fatalf("IQ %s answered %d times: %v", stanza, answers, outs)
+			t.Fatalf("IQ %s answered %d times: %v", raw, answers, outs)
 		}
 	})
 }
@@ -164,12 +164,12 @@ func startFuzzLink() (*fuzzLink, error) {
 	srv := &fakeServer{ln: ln, domain: testDomain, secret: testSecret, conns: make(chan *fakeConn, 16)}
 	go srv.accept()
 	fl := &fuzzLink{ln: ln, done: make(chan struct{}), states: make(chan bool, 16), logs: &syncBuffer{}}
-	h := funcHandler{handle: func(st *xmlel.Element) []room.Out {
+	h := funcHandler{handle: func(st *stanza.Element) []room.Out {
 		id := st.Attr("id")
 		if st.Local != "iq" || len(id) < len(fuzzPingPrefix) || id[:len(fuzzPingPrefix)] != fuzzPingPrefix {
 			return nil
 		}
-		return []room.Out{room.To1(st.Attr("from"), xmlel.New(xmlel.NSClient, "iq", "from", st.Attr("to"), "id", id, "type", "result"))}
+		return []room.Out{room.To1(st.Attr("from"), stanza.New(stanza.NSClient, "iq", "from", st.Attr("to"), "id", id, "type", "result"))}
 	}}
 	cfg := Config{Domain: testDomain, Secret: testSecret, Server: ln.Addr().String(), MaxStanzaBytes: fuzzStanzaLimit,
 		Logger: zerolog.New(fl.logs).Level(zerolog.InfoLevel), MinBackoff: 10 * time.Millisecond, MaxBackoff: 10 * time.Millisecond,

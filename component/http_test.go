@@ -12,8 +12,8 @@ import (
 
 	"github.com/rs/zerolog"
 
-	"chorus/internal/xmlel"
 	"chorus/room"
+	"chorus/stanza"
 )
 
 // get returns the status and body of a GET of url.
@@ -79,7 +79,7 @@ func TestReadyzFollowsLink(t *testing.T) {
 }
 
 // readUntil reads stanzas until match accepts one.
-func readUntil(t *testing.T, c *fakeConn, match func(*xmlel.Element) bool) *xmlel.Element {
+func readUntil(t *testing.T, c *fakeConn, match func(*stanza.Element) bool) *stanza.Element {
 	t.Helper()
 	for range 50 {
 		st := c.read(t)
@@ -110,14 +110,14 @@ func TestMetricsEndpointThroughRouter(t *testing.T) {
 
 	const occ = "secretroom@conference.localhost/Wonderland"
 	c.send(t, `<presence from='alice@localhost/rabbithole' to='`+occ+`'><x xmlns='http://jabber.org/protocol/muc'/></presence>`)
-	readUntil(t, c, func(st *xmlel.Element) bool { return st.Local == "presence" && st.Attr("from") == occ })
+	readUntil(t, c, func(st *stanza.Element) bool { return st.Local == "presence" && st.Attr("from") == occ })
 	// An instant room (XEP-0045 §10.1.2), so that it takes messages.
 	c.send(t, `<iq from='alice@localhost/rabbithole' to='secretroom@conference.localhost' id='cfg' type='set'><query xmlns='http://jabber.org/protocol/muc#owner'><x xmlns='jabber:x:data' type='submit'/></query></iq>`)
-	readUntil(t, c, func(st *xmlel.Element) bool { return st.Attr("id") == "cfg" && st.Attr("type") == "result" })
+	readUntil(t, c, func(st *stanza.Element) bool { return st.Attr("id") == "cfg" && st.Attr("type") == "result" })
 	c.send(t, `<message from='alice@localhost/rabbithole' to='secretroom@conference.localhost' id='m1' type='groupchat'><body>hello</body></message>`)
-	readUntil(t, c, func(st *xmlel.Element) bool { return st.Local == "message" && st.Attr("type") == "groupchat" })
+	readUntil(t, c, func(st *stanza.Element) bool { return st.Local == "message" && st.Attr("type") == "groupchat" })
 	c.send(t, `<iq from='alice@localhost/rabbithole' to='conference.localhost' id='bad' type='get'><query xmlns='urn:x'/></iq>`)
-	readUntil(t, c, func(st *xmlel.Element) bool { return st.Attr("id") == "bad" })
+	readUntil(t, c, func(st *stanza.Element) bool { return st.Attr("id") == "bad" })
 	waitMetric(t, m, 1, "chorus_stanza_errors_total", "condition", "service-unavailable")
 
 	code, body := get(t, ts.URL+"/metrics")

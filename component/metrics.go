@@ -9,8 +9,8 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 
-	"chorus/internal/xmlel"
 	"chorus/room"
+	"chorus/stanza"
 	"chorus/store"
 )
 
@@ -213,7 +213,7 @@ func (m *Metrics) received(local string) time.Time {
 
 // sent counts st written to n recipients, and its error condition when it
 // is a stanza error.
-func (m *Metrics) sent(st *xmlel.Element, n int) {
+func (m *Metrics) sent(st *stanza.Element, n int) {
 	if m == nil || n == 0 {
 		return
 	}
@@ -233,8 +233,8 @@ func (m *Metrics) sent(st *xmlel.Element, n int) {
 }
 
 // errorCondition returns the defined condition of a stanza error, or "".
-func errorCondition(st *xmlel.Element) string {
-	e := st.Child(xmlel.NSClient, "error")
+func errorCondition(st *stanza.Element) string {
+	e := st.Child(stanza.NSClient, "error")
 	if e == nil {
 		return ""
 	}

@@ -10,8 +10,8 @@ import (
 
 	dto "github.com/prometheus/client_model/go"
 
-	"chorus/internal/xmlel"
 	"chorus/room"
+	"chorus/stanza"
 	"chorus/store"
 )
 
@@ -82,14 +82,14 @@ func TestMetricsCountLink(t *testing.T) {
 	cfg.MaxStanzaBytes = 1000
 	m := NewMetrics()
 	cfg.Metrics = m
-	h := funcHandler{handle: func(st *xmlel.Element) []room.Out {
+	h := funcHandler{handle: func(st *stanza.Element) []room.Out {
 		switch st.Local {
 		case "message":
-			msg := xmlel.New(xmlel.NSClient, "message", "from", "room@"+testDomain+"/alice", "type", "groupchat")
+			msg := stanza.New(stanza.NSClient, "message", "from", "room@"+testDomain+"/alice", "type", "groupchat")
 			return []room.Out{
 				{To: []string{"alice@localhost/a", "bob@localhost/b", "", "carol@localhost/c"}, Stanza: msg},
 				// Dropped by the writer: not counted as sent.
-				room.To1("alice@localhost/a", xmlel.New(xmlel.NSClient, "message", "from", "elsewhere.example")),
+				room.To1("alice@localhost/a", stanza.New(stanza.NSClient, "message", "from", "elsewhere.example")),
 			}
 		case "iq":
 			return errorReply(st, "cancel", "item-not-found", testDomain)
@@ -117,7 +117,7 @@ func TestMetricsCountLink(t *testing.T) {
 	}
 	// Refused unread: counted in, and its policy-violation counted out.
 	c.send(t, `<message from='alice@localhost/a' to='room@conference.localhost' id='big'><body>`+strings.Repeat("x", 5000)+`</body></message>`)
-	if st := c.read(t); st.Child(xmlel.NSClient, "error").Child(nsStanzas, "policy-violation") == nil {
+	if st := c.read(t); st.Child(stanza.NSClient, "error").Child(nsStanzas, "policy-violation") == nil {
 		t.Fatalf("got %v", st)
 	}
 
@@ -166,7 +166,7 @@ func TestShutdownOutputNotTimed(t *testing.T) {
 	m := NewMetrics()
 	cfg.Metrics = m
 	h := funcHandler{shutdown: func() []room.Out {
-		p := xmlel.New(xmlel.NSClient, "presence", "from", "room@"+testDomain+"/alice", "type", "unavailable")
+		p := stanza.New(stanza.NSClient, "presence", "from", "room@"+testDomain+"/alice", "type", "unavailable")
 		return []room.Out{{To: []string{"alice@localhost/a", "bob@localhost/b"}, Stanza: p}}
 	}}
 	hs := startRun(t, cfg, h)
@@ -188,8 +188,8 @@ func TestShutdownOutputNotTimed(t *testing.T) {
 // Counting must stay off the allocator: it runs per stanza and per batch.
 func TestMetricsHooksDoNotAllocate(t *testing.T) {
 	m := NewMetrics()
-	e := xmlel.MustParse(`<iq from='conference.localhost' id='1' type='error'><error type='cancel'><service-unavailable xmlns='urn:ietf:params:xml:ns:xmpp-stanzas'/></error></iq>`)
-	odd := xmlel.MustParse(`<message from='conference.localhost' type='error'><error type='cancel'><made-up xmlns='urn:ietf:params:xml:ns:xmpp-stanzas'/></error></message>`)
+	e := stanza.MustParse(`<iq from='conference.localhost' id='1' type='error'><error type='cancel'><service-unavailable xmlns='urn:ietf:params:xml:ns:xmpp-stanzas'/></error></iq>`)
+	odd := stanza.MustParse(`<message from='conference.localhost' type='error'><error type='cancel'><made-up xmlns='urn:ietf:params:xml:ns:xmpp-stanzas'/></error></message>`)
 	reads := make([]time.Time, 0, 4)
 	allocs := testing.AllocsPerRun(100, func() {
 		reads = append(reads[:0], m.received("message"), m.received("presence"))
@@ -212,7 +212,7 @@ func TestNilMetrics(t *testing.T) {
 	var m *Metrics
 	m.linkUp()
 	m.linkDown()
-	m.sent(xmlel.New(xmlel.NSClient, "iq", "type", "error"), 1)
+	m.sent(stanza.New(stanza.NSClient, "iq", "type", "error"), 1)
 	m.flushed([]time.Time{time.Now()})
 	m.ObserveRooms(func() room.Stats { return room.Stats{} })
 	if !m.received("iq").IsZero() {

@@ -10,8 +10,8 @@ import (
 	"time"
 
 	"chorus/internal/prosody"
-	"chorus/internal/xmlel"
 	"chorus/room"
+	"chorus/stanza"
 )
 
 func startProsody(t *testing.T) *prosody.Server {
@@ -27,12 +27,12 @@ func startProsody(t *testing.T) *prosody.Server {
 // pingHandler answers every IQ get with an empty result. Before the answer
 // it returns a stanza from a foreign domain, which the writer must drop:
 // Prosody would close the stream for it.
-var pingHandler = funcHandler{handle: func(st *xmlel.Element) []room.Out {
+var pingHandler = funcHandler{handle: func(st *stanza.Element) []room.Out {
 	if st.Local != "iq" || st.Attr("type") != "get" {
 		return nil
 	}
-	foreign := xmlel.New(xmlel.NSClient, "message", "from", "intruder@localhost").Add(xmlel.New(xmlel.NSClient, "body").AddText("x"))
-	res := xmlel.New(xmlel.NSClient, "iq", "from", st.Attr("to"), "id", st.Attr("id"), "type", "result")
+	foreign := stanza.New(stanza.NSClient, "message", "from", "intruder@localhost").Add(stanza.New(stanza.NSClient, "body").AddText("x"))
+	res := stanza.New(stanza.NSClient, "iq", "from", st.Attr("to"), "id", st.Attr("id"), "type", "result")
 	return []room.Out{room.To1(st.Attr("from"), foreign), room.To1(st.Attr("from"), res)}
 }}
 
@@ -120,7 +120,7 @@ func clientPing(t *testing.T, s *prosody.Server) {
 		}
 	}
 	// next returns the next top-level element, skipping stream headers.
-	next := func() *xmlel.Element {
+	next := func() *stanza.Element {
 		t.Helper()
 		for {
 			tok, err := d.Token()
@@ -128,7 +128,7 @@ func clientPing(t *testing.T, s *prosody.Server) {
 				t.Fatalf("client stream: %v", err)
 			}
 			if st, ok := tok.(xml.StartElement); ok && st.Name.Local != "stream" {
-				el, err := xmlel.Decode(d, st, xmlel.DefaultLimits)
+				el, err := stanza.Decode(d, st, stanza.DefaultLimits)
 				if err != nil {
 					t.Fatal(err)
 				}

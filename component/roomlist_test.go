@@ -8,8 +8,8 @@ import (
 	"strings"
 	"testing"
 
-	"chorus/internal/xmlel"
 	"chorus/room"
+	"chorus/stanza"
 	"chorus/store"
 )
 
@@ -28,24 +28,24 @@ func listRouter(t *testing.T, n int) (*Router, []string) {
 	var jids []string
 	for i := range n {
 		j := fmt.Sprintf("r%03d@conference.localhost", i)
-		rt.HandleStanza(xmlel.MustParse(`<presence from='o@localhost/r' to='` + j + `/o'><x xmlns='http://jabber.org/protocol/muc'/></presence>`))
+		rt.HandleStanza(stanza.MustParse(`<presence from='o@localhost/r' to='` + j + `/o'><x xmlns='http://jabber.org/protocol/muc'/></presence>`))
 		persist := strconv.Itoa(i % 2)
-		out := room.Flatten(rt.HandleStanza(xmlel.MustParse(`<iq type='set' id='c' from='o@localhost/r' to='` + j + `'><query xmlns='http://jabber.org/protocol/muc#owner'><x xmlns='jabber:x:data' type='submit'>` +
+		out := room.Flatten(rt.HandleStanza(stanza.MustParse(`<iq type='set' id='c' from='o@localhost/r' to='` + j + `'><query xmlns='http://jabber.org/protocol/muc#owner'><x xmlns='jabber:x:data' type='submit'>` +
 			`<field var='FORM_TYPE'><value>http://jabber.org/protocol/muc#roomconfig</value></field><field var='muc#roomconfig_publicroom'><value>1</value></field>` +
 			`<field var='muc#roomconfig_persistentroom'><value>` + persist + `</value></field></x></query></iq>`)))
 		if out[0].Attr("type") != "result" {
 			t.Fatalf("configure %s: %v", j, out)
 		}
 		if persist == "1" {
-			rt.HandleStanza(xmlel.MustParse(`<presence type='unavailable' from='o@localhost/r' to='` + j + `/o'/>`))
+			rt.HandleStanza(stanza.MustParse(`<presence type='unavailable' from='o@localhost/r' to='` + j + `/o'/>`))
 		}
 		jids = append(jids, j)
 	}
 	return rt, jids
 }
 
-func discoItems(rt *Router, rsm string) *xmlel.Element {
-	out := room.Flatten(rt.HandleStanza(xmlel.MustParse(`<iq type='get' id='i' from='a@localhost/r' to='conference.localhost'><query xmlns='http://jabber.org/protocol/disco#items'>` + rsm + `</query></iq>`)))
+func discoItems(rt *Router, rsm string) *stanza.Element {
+	out := room.Flatten(rt.HandleStanza(stanza.MustParse(`<iq type='get' id='i' from='a@localhost/r' to='conference.localhost'><query xmlns='http://jabber.org/protocol/disco#items'>` + rsm + `</query></iq>`)))
 	if len(out) != 1 {
 		return nil
 	}
@@ -53,7 +53,7 @@ func discoItems(rt *Router, rsm string) *xmlel.Element {
 }
 
 // pageOf reads a disco#items answer: its item JIDs and its RSM set.
-func pageOf(res *xmlel.Element) (jids []string, first, last string, index, count int, hasSet bool) {
+func pageOf(res *stanza.Element) (jids []string, first, last string, index, count int, hasSet bool) {
 	jids = []string{}
 	q := res.FirstChild()
 	for _, it := range q.ChildrenNamed(nsDiscoItems, "item") {
@@ -79,7 +79,7 @@ func pageOf(res *xmlel.Element) (jids []string, first, last string, index, count
 // memory and rooms only the store holds.
 func TestDiscoItemsRSM(t *testing.T) {
 	rt, all := listRouter(t, 7)
-	out := room.Flatten(rt.HandleStanza(xmlel.MustParse(`<iq type='get' id='f' from='a@localhost/r' to='conference.localhost'><query xmlns='http://jabber.org/protocol/disco#info'/></iq>`)))
+	out := room.Flatten(rt.HandleStanza(stanza.MustParse(`<iq type='get' id='f' from='a@localhost/r' to='conference.localhost'><query xmlns='http://jabber.org/protocol/disco#info'/></iq>`)))
 	if !strings.Contains(out[0].String(), "var='"+nsRSM+"'") {
 		t.Errorf("service does not advertise RSM: %v", out[0])
 	}
@@ -114,7 +114,7 @@ func TestDiscoItemsRSM(t *testing.T) {
 			continue
 		}
 		if tc.errCnd != "" {
-			if res.Attr("type") != "error" || res.Child(xmlel.NSClient, "error").Child(nsStanzas, tc.errCnd) == nil {
+			if res.Attr("type") != "error" || res.Child(stanza.NSClient, "error").Child(nsStanzas, tc.errCnd) == nil {
 				t.Errorf("%d: want %s, got %v", i, tc.errCnd, res)
 			}
 			continue

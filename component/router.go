@@ -5,8 +5,8 @@ import (
 	"strings"
 	"time"
 
-	"chorus/internal/xmlel"
 	"chorus/room"
+	"chorus/stanza"
 
 	"mellium.im/xmpp/jid"
 )
@@ -34,7 +34,7 @@ func NewRouter(domain string, rooms *room.Registry) *Router {
 }
 
 // HandleStanza implements Handler.
-func (rt *Router) HandleStanza(st *xmlel.Element) []room.Out {
+func (rt *Router) HandleStanza(st *stanza.Element) []room.Out {
 	to, ok := room.ParseAddress(st.Attr("to"))
 	if ok {
 		// Answers go out from the canonical form of the address.
@@ -75,7 +75,7 @@ func (rt *Router) Shutdown() []room.Out {
 }
 
 // service handles stanzas to the service domain.
-func (rt *Router) service(st *xmlel.Element) []room.Out {
+func (rt *Router) service(st *stanza.Element) []room.Out {
 	typ := st.Attr("type")
 	if st.Local != "iq" {
 		// Presence and messages to the service itself mean nothing here;
@@ -110,13 +110,13 @@ func (rt *Router) service(st *xmlel.Element) []room.Out {
 }
 
 // discoInfo: XEP-0045 §6.1, the service is a text conference service.
-func (rt *Router) discoInfo(st *xmlel.Element) []room.Out {
-	q := xmlel.New(nsDiscoInfo, "query")
-	q.Add(xmlel.New(nsDiscoInfo, "identity", "category", "conference", "type", "text", "name", "Chorus"))
+func (rt *Router) discoInfo(st *stanza.Element) []room.Out {
+	q := stanza.New(nsDiscoInfo, "query")
+	q.Add(stanza.New(nsDiscoInfo, "identity", "category", "conference", "type", "text", "name", "Chorus"))
 	// The room list pages with result set management (XEP-0059,
 	// Determining Support).
 	for _, f := range []string{nsMUC, nsDiscoInfo, nsDiscoItems, nsCommands, nsRSM} {
-		q.Add(xmlel.New(nsDiscoInfo, "feature", "var", f))
+		q.Add(stanza.New(nsDiscoInfo, "feature", "var", f))
 	}
 	return rt.result(st, q)
 }
@@ -130,7 +130,7 @@ const defaultRoomPage = 100
 
 // discoItems: XEP-0045 §6.3, the public rooms, paged with XEP-0059 result
 // set management: in JID order, which stays stable as rooms come and go.
-func (rt *Router) discoItems(st *xmlel.Element) []room.Out {
+func (rt *Router) discoItems(st *stanza.Element) []room.Out {
 	q := room.RoomQuery{Max: defaultRoomPage}
 	set := st.FirstChild().Child(nsRSM, "set")
 	if set != nil {
@@ -165,38 +165,38 @@ func (rt *Router) discoItems(st *xmlel.Element) []room.Out {
 	if err != nil {
 		return rt.errorReply(st, "wait", "internal-server-error")
 	}
-	res := xmlel.New(nsDiscoItems, "query")
+	res := stanza.New(nsDiscoItems, "query")
 	for _, it := range page.Items {
-		res.Add(xmlel.New(nsDiscoItems, "item", "jid", it.JID, "name", it.Name))
+		res.Add(stanza.New(nsDiscoItems, "item", "jid", it.JID, "name", it.Name))
 	}
 	// Without a request, the set appears only when the list was cut.
 	if set != nil || len(page.Items) < page.Count {
-		rs := xmlel.New(nsRSM, "set")
+		rs := stanza.New(nsRSM, "set")
 		if len(page.Items) > 0 {
-			rs.Add(xmlel.New(nsRSM, "first", "index", strconv.Itoa(page.Index)).AddText(page.Items[0].JID),
-				xmlel.New(nsRSM, "last").AddText(page.Items[len(page.Items)-1].JID))
+			rs.Add(stanza.New(nsRSM, "first", "index", strconv.Itoa(page.Index)).AddText(page.Items[0].JID),
+				stanza.New(nsRSM, "last").AddText(page.Items[len(page.Items)-1].JID))
 		}
-		res.Add(rs.Add(xmlel.New(nsRSM, "count").AddText(strconv.Itoa(page.Count))))
+		res.Add(rs.Add(stanza.New(nsRSM, "count").AddText(strconv.Itoa(page.Count))))
 	}
 	return rt.result(st, res)
 }
 
 // commandList lists the service's ad-hoc commands (XEP-0050 §2.2), to
 // administrators only.
-func (rt *Router) commandList(st *xmlel.Element) []room.Out {
-	q := xmlel.New(nsDiscoItems, "query", "node", nsCommands)
+func (rt *Router) commandList(st *stanza.Element) []room.Out {
+	q := stanza.New(nsDiscoItems, "query", "node", nsCommands)
 	if from, err := jid.Parse(st.Attr("from")); err == nil && rt.rooms.IsAdmin(from.Bare().String()) {
-		q.Add(xmlel.New(nsDiscoItems, "item", "jid", rt.domain, "node", nodeDestroy, "name", "Destroy rooms"))
+		q.Add(stanza.New(nsDiscoItems, "item", "jid", rt.domain, "node", nodeDestroy, "name", "Destroy rooms"))
 	}
 	return rt.result(st, q)
 }
 
-func (rt *Router) result(st, payload *xmlel.Element) []room.Out {
-	res := xmlel.New(xmlel.NSClient, "iq", "type", "result", "id", st.Attr("id"), "from", rt.domain)
+func (rt *Router) result(st, payload *stanza.Element) []room.Out {
+	res := stanza.New(stanza.NSClient, "iq", "type", "result", "id", st.Attr("id"), "from", rt.domain)
 	return []room.Out{room.To1(st.Attr("from"), res.Add(payload))}
 }
 
-func (rt *Router) errorReply(st *xmlel.Element, typ, cond string) []room.Out {
+func (rt *Router) errorReply(st *stanza.Element, typ, cond string) []room.Out {
 	from := st.Attr("to")
 	if from == "" {
 		from = rt.domain
@@ -206,11 +206,11 @@ func (rt *Router) errorReply(st *xmlel.Element, typ, cond string) []room.Out {
 
 // errorFrom answers st with an error sent from the given address, unless
 // st is itself an error or result (RFC 6120 §8.3.1).
-func (rt *Router) errorFrom(st *xmlel.Element, from, typ, cond string) []room.Out {
+func (rt *Router) errorFrom(st *stanza.Element, from, typ, cond string) []room.Out {
 	if st.Attr("from") == "" || st.Attr("type") == "error" || (st.Local == "iq" && st.Attr("type") == "result") {
 		return nil
 	}
-	e := xmlel.New(xmlel.NSClient, "error", "type", typ).Add(xmlel.New(nsStanzas, cond))
-	res := xmlel.New(xmlel.NSClient, st.Local, "type", "error", "id", st.Attr("id"), "from", from)
+	e := stanza.New(stanza.NSClient, "error", "type", typ).Add(stanza.New(nsStanzas, cond))
+	res := stanza.New(stanza.NSClient, st.Local, "type", "error", "id", st.Attr("id"), "from", from)
 	return []room.Out{room.To1(st.Attr("from"), res.Add(e))}
 }

@@ -4,8 +4,8 @@ import (
 	"strings"
 	"testing"
 
-	"chorus/internal/xmlel"
 	"chorus/room"
+	"chorus/stanza"
 )
 
 func TestRouterService(t *testing.T) {
@@ -13,26 +13,26 @@ func TestRouterService(t *testing.T) {
 	for i, tc := range [...]struct {
 		in       string
 		wantType string
-		check    func(*xmlel.Element) bool
+		check    func(*stanza.Element) bool
 	}{
 		0: {`<iq type='get' id='1' from='a@localhost/r' to='conference.localhost'><query xmlns='http://jabber.org/protocol/disco#info'/></iq>`, "result",
-			func(e *xmlel.Element) bool {
+			func(e *stanza.Element) bool {
 				id := e.FirstChild().Child(nsDiscoInfo, "identity")
 				return id.Attr("category") == "conference" && id.Attr("type") == "text"
 			}},
 		1: {`<iq type='get' id='2' from='a@localhost/r' to='conference.localhost'><query xmlns='http://jabber.org/protocol/disco#items'/></iq>`, "result",
-			func(e *xmlel.Element) bool { return e.FirstChild().Is(nsDiscoItems, "query") }},
+			func(e *stanza.Element) bool { return e.FirstChild().Is(nsDiscoItems, "query") }},
 		2: {`<iq type='get' id='3' from='a@localhost/r' to='conference.localhost'><query xmlns='urn:x'/></iq>`, "error",
-			func(e *xmlel.Element) bool {
-				return e.Child(xmlel.NSClient, "error").Child(nsStanzas, "service-unavailable") != nil
+			func(e *stanza.Element) bool {
+				return e.Child(stanza.NSClient, "error").Child(nsStanzas, "service-unavailable") != nil
 			}},
 		3: {`<iq type='get' id='4' from='a@localhost/r' to='conference.localhost'/>`, "error",
-			func(e *xmlel.Element) bool {
-				return e.Child(xmlel.NSClient, "error").Child(nsStanzas, "bad-request") != nil
+			func(e *stanza.Element) bool {
+				return e.Child(stanza.NSClient, "error").Child(nsStanzas, "bad-request") != nil
 			}},
 		4: {`<message from='a@localhost/r' to='conference.localhost'><body>hi</body></message>`, "error", nil},
 	} {
-		out := room.Flatten(rt.HandleStanza(xmlel.MustParse(tc.in)))
+		out := room.Flatten(rt.HandleStanza(stanza.MustParse(tc.in)))
 		if len(out) != 1 {
 			t.Errorf("%d: got %v", i, out)
 			continue
@@ -45,7 +45,7 @@ func TestRouterService(t *testing.T) {
 			t.Errorf("%d: content %v", i, e)
 		}
 	}
-	if out := rt.HandleStanza(xmlel.MustParse(`<presence from='a@localhost/r' to='conference.localhost'/>`)); len(out) != 0 {
+	if out := rt.HandleStanza(stanza.MustParse(`<presence from='a@localhost/r' to='conference.localhost'/>`)); len(out) != 0 {
 		t.Errorf("presence to the service answered: %v", out)
 	}
 }
@@ -53,7 +53,7 @@ func TestRouterService(t *testing.T) {
 func TestRouterPublicRoomsAndCommands(t *testing.T) {
 	reg := room.NewRegistry(room.Options{Domain: "conference.localhost", Admins: []string{"admin@localhost"}})
 	rt := NewRouter("conference.localhost", reg)
-	send := func(s string) []*xmlel.Element { return room.Flatten(rt.HandleStanza(xmlel.MustParse(s))) }
+	send := func(s string) []*stanza.Element { return room.Flatten(rt.HandleStanza(stanza.MustParse(s))) }
 	for _, r := range []string{"public", "hidden"} {
 		send(`<presence from='o@localhost/r' to='` + r + `@conference.localhost/o'><x xmlns='http://jabber.org/protocol/muc'/></presence>`)
 		pub := "0"
@@ -71,7 +71,7 @@ func TestRouterPublicRoomsAndCommands(t *testing.T) {
 	destroy := `<iq type='set' id='d' from='%s' to='conference.localhost'><command xmlns='http://jabber.org/protocol/commands' node='http://prosody.im/protocol/muc#destroy'>` +
 		`<x xmlns='jabber:x:data' type='submit'><field var='rooms'><value>hidden@conference.localhost</value></field></x></command></iq>`
 	out = send(strings.Replace(destroy, "%s", "o@localhost/r", 1))
-	if len(out) != 1 || out[0].Child(xmlel.NSClient, "error").Child(nsStanzas, "forbidden") == nil {
+	if len(out) != 1 || out[0].Child(stanza.NSClient, "error").Child(nsStanzas, "forbidden") == nil {
 		t.Errorf("non-admin ran the destroy command: %v", out)
 	}
 	out = send(strings.Replace(destroy, "%s", "admin@localhost/r", 1))
@@ -90,7 +90,7 @@ func TestRouterPublicRoomsAndCommands(t *testing.T) {
 // from the service, a room, or an occupant address a nick could have.
 func TestRouterErrorsFromValidAddresses(t *testing.T) {
 	rt := NewRouter("conference.localhost", room.NewRegistry(room.Options{Domain: "conference.localhost"}))
-	rt.HandleStanza(xmlel.MustParse(`<presence from='o@localhost/r' to='room@conference.localhost/Owner'><x xmlns='http://jabber.org/protocol/muc'/></presence>`))
+	rt.HandleStanza(stanza.MustParse(`<presence from='o@localhost/r' to='room@conference.localhost/Owner'><x xmlns='http://jabber.org/protocol/muc'/></presence>`))
 	for i, to := range [...]string{
 		0: "conference.localhost/",
 		1: "conference.localhost/   ",
@@ -107,7 +107,7 @@ func TestRouterErrorsFromValidAddresses(t *testing.T) {
 			1: `<message type='chat'><body>x</body></message>`,
 			2: `<iq type='get' id='q'><ping xmlns='urn:xmpp:ping'/></iq>`,
 		} {
-			st := xmlel.MustParse(s)
+			st := stanza.MustParse(s)
 			st.SetAttr("from", "a@localhost/r")
 			st.SetAttr("to", to)
 			out := room.Flatten(rt.HandleStanza(st))

@@ -11,8 +11,8 @@ import (
 	"testing"
 	"time"
 
-	"chorus/internal/xmlel"
 	"chorus/room"
+	"chorus/stanza"
 )
 
 // TestAdminCommandsOnlyForServiceAdmins attacks the ad-hoc destroy command
@@ -21,8 +21,8 @@ import (
 func TestAdminCommandsOnlyForServiceAdmins(t *testing.T) {
 	reg := room.NewRegistry(room.Options{Domain: testDomain, Admins: []string{"admin@localhost"}})
 	rt := NewRouter(testDomain, reg)
-	send := func(from, s string) []*xmlel.Element {
-		st := xmlel.MustParse(s)
+	send := func(from, s string) []*stanza.Element {
+		st := stanza.MustParse(s)
 		if from != "" {
 			st.SetAttr("from", from)
 		}
@@ -63,7 +63,7 @@ func TestAdminCommandsOnlyForServiceAdmins(t *testing.T) {
 		}
 		for name, req := range requests {
 			out := send(from, req)
-			if len(out) != 1 || out[0].Attr("type") != "error" || out[0].Child(xmlel.NSClient, "error").Child(nsStanzas, "forbidden") == nil {
+			if len(out) != 1 || out[0].Attr("type") != "error" || out[0].Child(stanza.NSClient, "error").Child(nsStanzas, "forbidden") == nil {
 				t.Errorf("%s: %s: want forbidden, got %v", from, name, out)
 			}
 		}
@@ -121,11 +121,11 @@ type recordingHandler struct {
 	ids []string
 }
 
-func (h *recordingHandler) HandleStanza(st *xmlel.Element) []room.Out {
+func (h *recordingHandler) HandleStanza(st *stanza.Element) []room.Out {
 	h.mu.Lock()
 	h.ids = append(h.ids, st.Attr("id"))
 	h.mu.Unlock()
-	return []room.Out{room.To1(st.Attr("from"), xmlel.New(xmlel.NSClient, "iq", "from", st.Attr("to"), "id", st.Attr("id"), "type", "result"))}
+	return []room.Out{room.To1(st.Attr("from"), stanza.New(stanza.NSClient, "iq", "from", st.Attr("to"), "id", st.Attr("id"), "type", "result"))}
 }
 
 func (h *recordingHandler) Shutdown() []room.Out { return nil }
@@ -196,8 +196,8 @@ func TestRestrictedXMLDropsLink(t *testing.T) {
 // five predefined entities and character references are ordinary XML.
 func TestPredefinedEntitiesAccepted(t *testing.T) {
 	srv := newFakeServer(t, testDomain, testSecret)
-	got := make(chan *xmlel.Element, 1)
-	hs := startRun(t, testConfig(srv), funcHandler{handle: func(st *xmlel.Element) []room.Out {
+	got := make(chan *stanza.Element, 1)
+	hs := startRun(t, testConfig(srv), funcHandler{handle: func(st *stanza.Element) []room.Out {
 		got <- st
 		return nil
 	}})
@@ -206,7 +206,7 @@ func TestPredefinedEntitiesAccepted(t *testing.T) {
 	c.send(t, hostileMessage("ok", `<body a='&quot;&apos;'>&lt;&gt;&amp;&#65;&#x42;</body>`))
 	select {
 	case st := <-got:
-		if b := st.Child(xmlel.NSClient, "body"); b.Text() != "<>&AB" || b.Attr("a") != `"'` {
+		if b := st.Child(stanza.NSClient, "body"); b.Text() != "<>&AB" || b.Attr("a") != `"'` {
 			t.Errorf("decoded %s", st)
 		}
 	case <-time.After(5 * time.Second):
@@ -299,7 +299,7 @@ func (o oversizedStanza) write(w io.Writer, chunks [][]byte) error {
 }
 
 // readWithin is fakeConn.read with a deadline fit for large inputs.
-func readWithin(t *testing.T, c *fakeConn, d time.Duration) *xmlel.Element {
+func readWithin(t *testing.T, c *fakeConn, d time.Duration) *stanza.Element {
 	t.Helper()
 	c.c.SetReadDeadline(time.Now().Add(d))
 	for {
@@ -309,7 +309,7 @@ func readWithin(t *testing.T, c *fakeConn, d time.Duration) *xmlel.Element {
 		}
 		switch tok := tok.(type) {
 		case xml.StartElement:
-			el, err := xmlel.Decode(c.d, tok, xmlel.DefaultLimits)
+			el, err := stanza.Decode(c.d, tok, stanza.DefaultLimits)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -353,7 +353,7 @@ func TestOversizedStanzaRefusedOnLink(t *testing.T) {
 				hs.waitState(t, true)
 				c.send(t, ping("after"))
 			} else if st == nil || st.Attr("id") != "big" || st.Attr("type") != "error" || st.Attr("to") != hostileFrom ||
-				st.Child(xmlel.NSClient, "error").Child(nsStanzas, "policy-violation") == nil {
+				st.Child(stanza.NSClient, "error").Child(nsStanzas, "policy-violation") == nil {
 				t.Fatalf("got %v, want a policy-violation stanza error", st)
 			}
 			if st := readWithin(t, c, time.Minute); st == nil || st.Attr("id") != "after" {

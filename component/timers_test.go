@@ -4,8 +4,8 @@ import (
 	"fmt"
 	"testing"
 
-	"chorus/internal/xmlel"
 	"chorus/room"
+	"chorus/stanza"
 )
 
 // TestDeferredPresenceIsSentLater: presence updates over the rate are
@@ -39,7 +39,7 @@ func TestDeferredPresenceIsSentLater(t *testing.T) {
 			t.Fatalf("a presence over the rate was answered with an error: %v", st)
 		}
 		if st.Local == "presence" {
-			if s := st.ChildText(xmlel.NSClient, "status"); s != "" {
+			if s := st.ChildText(stanza.NSClient, "status"); s != "" {
 				statuses = append(statuses, s)
 			}
 		}

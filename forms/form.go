@@ -5,7 +5,7 @@ import (
 	"fmt"
 	"strings"
 
-	"chorus/internal/xmlel"
+	"chorus/stanza"
 )
 
 // NS is the data forms namespace (XEP-0004).
@@ -90,7 +90,7 @@ func (f *Form) Add(fields ...Field) *Form {
 var ErrNotForm = errors.New("forms: not a jabber:x:data form")
 
 // Parse reads a form from its <x xmlns='jabber:x:data'/> element.
-func Parse(x *xmlel.Element) (*Form, error) {
+func Parse(x *stanza.Element) (*Form, error) {
 	if !x.Is(NS, "x") {
 		return nil, ErrNotForm
 	}
@@ -129,27 +129,27 @@ func Parse(x *xmlel.Element) (*Form, error) {
 }
 
 // Element encodes the form as <x xmlns='jabber:x:data'/>.
-func (f *Form) Element() *xmlel.Element {
-	x := xmlel.New(NS, "x", "type", f.Type)
+func (f *Form) Element() *stanza.Element {
+	x := stanza.New(NS, "x", "type", f.Type)
 	if f.Title != "" {
-		x.Add(xmlel.New(NS, "title").AddText(f.Title))
+		x.Add(stanza.New(NS, "title").AddText(f.Title))
 	}
 	if f.Instructions != "" {
-		x.Add(xmlel.New(NS, "instructions").AddText(f.Instructions))
+		x.Add(stanza.New(NS, "instructions").AddText(f.Instructions))
 	}
 	for _, fd := range f.Fields {
-		fe := xmlel.New(NS, "field", "var", fd.Var, "type", fd.Type, "label", fd.Label)
+		fe := stanza.New(NS, "field", "var", fd.Var, "type", fd.Type, "label", fd.Label)
 		if fd.Desc != "" {
-			fe.Add(xmlel.New(NS, "desc").AddText(fd.Desc))
+			fe.Add(stanza.New(NS, "desc").AddText(fd.Desc))
 		}
 		if fd.Required {
-			fe.Add(xmlel.New(NS, "required"))
+			fe.Add(stanza.New(NS, "required"))
 		}
 		for _, v := range fd.Values {
-			fe.Add(xmlel.New(NS, "value").AddText(v))
+			fe.Add(stanza.New(NS, "value").AddText(v))
 		}
 		for _, o := range fd.Options {
-			fe.Add(xmlel.New(NS, "option", "label", o.Label).Add(xmlel.New(NS, "value").AddText(o.Value)))
+			fe.Add(stanza.New(NS, "option", "label", o.Label).Add(stanza.New(NS, "value").AddText(o.Value)))
 		}
 		x.Add(fe)
 	}

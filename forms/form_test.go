@@ -5,11 +5,11 @@ import (
 	"strings"
 	"testing"
 
-	"chorus/internal/xmlel"
+	"chorus/stanza"
 )
 
 func TestParseSubmit(t *testing.T) {
-	x := xmlel.MustParse(`<x xmlns='jabber:x:data' type='submit'>
+	x := stanza.MustParse(`<x xmlns='jabber:x:data' type='submit'>
 		<field var='FORM_TYPE'><value>http://jabber.org/protocol/muc#roomconfig</value></field>
 		<field var='muc#roomconfig_roomsecret'><value>cauldronburn</value></field>
 		<field var='muc#roomconfig_presencebroadcast'><value>moderator</value><value>participant</value></field>
@@ -42,7 +42,7 @@ func TestParseRejects(t *testing.T) {
 		1: `<x xmlns='other' type='submit'/>`,
 		2: `<x xmlns='jabber:x:data' type='submit'><field><value>1</value></field></x>`,
 	} {
-		if _, err := Parse(xmlel.MustParse(s)); err == nil {
+		if _, err := Parse(stanza.MustParse(s)); err == nil {
 			t.Errorf("%d: parsed %s", i, s)
 		}
 	}

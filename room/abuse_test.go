@@ -5,7 +5,7 @@ import (
 	"testing"
 	"time"
 
-	"chorus/internal/xmlel"
+	"chorus/stanza"
 )
 
 func invite(to ...string) string {
@@ -202,8 +202,8 @@ func TestOccupantIDCannotBeForged(t *testing.T) {
 }
 
 // mustStanza parses a stanza and sets its sender.
-func mustStanza(from, s string) *xmlel.Element {
-	st := xmlel.MustParse(s)
+func mustStanza(from, s string) *stanza.Element {
+	st := stanza.MustParse(s)
 	st.SetAttr("from", from)
 	return st
 }

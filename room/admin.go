@@ -2,7 +2,7 @@ package room
 
 import (
 	"chorus/affiliations"
-	"chorus/internal/xmlel"
+	"chorus/stanza"
 )
 
 // adminSet handles muc#admin changes of affiliations and roles (XEP-0045
@@ -51,7 +51,7 @@ func (r *Room) adminSet(req *request) {
 
 // parseAdminItem reads one <item/>: an affiliation change names a JID (or a
 // nick in the room), a role change names a nick (or the JID of an occupant).
-func (r *Room) parseAdminItem(req *request, it *xmlel.Element) (*affChange, *roleChange, *stanzaError) {
+func (r *Room) parseAdminItem(req *request, it *stanza.Element) (*affChange, *roleChange, *stanzaError) {
 	affName, hasAff := it.LookupAttr("affiliation")
 	roleName, hasRole := it.LookupAttr("role")
 	reason := it.ChildText(NSMUCAdmin, "reason")
@@ -119,7 +119,7 @@ func (r *Room) adminGet(req *request) {
 	it := req.st.FirstChild().Child(NSMUCAdmin, "item")
 	affName, hasAff := it.LookupAttr("affiliation")
 	roleName, hasRole := it.LookupAttr("role")
-	q := xmlel.New(NSMUCAdmin, "query")
+	q := stanza.New(NSMUCAdmin, "query")
 	switch {
 	case hasAff && !hasRole:
 		list, ok := affiliations.ParseAffiliation(affName)
@@ -140,9 +140,9 @@ func (r *Room) adminGet(req *request) {
 			if rec.aff != list {
 				continue
 			}
-			item := xmlel.New(NSMUCAdmin, "item", "affiliation", list.String(), "jid", j, "nick", rec.nick)
+			item := stanza.New(NSMUCAdmin, "item", "affiliation", list.String(), "jid", j, "nick", rec.nick)
 			if rec.reason != "" {
-				item.Add(xmlel.New(NSMUCAdmin, "reason").AddText(rec.reason))
+				item.Add(stanza.New(NSMUCAdmin, "reason").AddText(rec.reason))
 			}
 			q.Add(item)
 		}
@@ -161,7 +161,7 @@ func (r *Room) adminGet(req *request) {
 				continue
 			}
 			for _, s := range o.sessions {
-				q.Add(xmlel.New(NSMUCAdmin, "item", "affiliation", r.affiliation(o.Bare).String(),
+				q.Add(stanza.New(NSMUCAdmin, "item", "affiliation", r.affiliation(o.Bare).String(),
 					"role", o.Role.String(), "nick", o.Nick, "jid", s.jid))
 			}
 		}

@@ -2,7 +2,7 @@ package room
 
 import (
 	"chorus/affiliations"
-	"chorus/internal/xmlel"
+	"chorus/stanza"
 )
 
 // affChange is one affiliation change, checked before any is applied.
@@ -109,17 +109,17 @@ func (r *Room) setAffiliation(actor string, c affChange) {
 	// XEP-0045 §9.4 example: the room is told about changes to users who
 	// are not in it; in a semi-anonymous room only moderators, who may see
 	// real JIDs.
-	x := xmlel.New(NSMUCUser, "x")
+	x := stanza.New(NSMUCUser, "x")
 	for _, code := range codes {
 		x.Add(statusEl(code))
 	}
-	it := xmlel.New(NSMUCUser, "item", "affiliation", c.aff.String(), "jid", c.target)
+	it := stanza.New(NSMUCUser, "item", "affiliation", c.aff.String(), "jid", c.target)
 	if c.reason != "" {
-		it.Add(xmlel.New(NSMUCUser, "reason").AddText(c.reason))
+		it.Add(stanza.New(NSMUCUser, "reason").AddText(c.reason))
 	}
 	x.Add(it)
 	to := r.allSessions(func(o *Occupant) bool {
 		return r.cfg.Whois == WhoisAnyone || o.Role == affiliations.Moderator
 	})
-	r.sendTo(to, xmlel.New(NSClient, "message", "from", r.jid, "id", r.svc.newID()).Add(x))
+	r.sendTo(to, stanza.New(NSClient, "message", "from", r.jid, "id", r.svc.newID()).Add(x))
 }

@@ -4,7 +4,7 @@ import (
 	"context"
 	"time"
 
-	"chorus/internal/xmlel"
+	"chorus/stanza"
 	"chorus/store"
 )
 
@@ -31,7 +31,7 @@ type archiveOp struct {
 
 // archiveMessage queues a broadcast message for the archive when the room
 // keeps one.
-func (r *Room) archiveMessage(msg *xmlel.Element, id string) {
+func (r *Room) archiveMessage(msg *stanza.Element, id string) {
 	if !r.archives() || id == "" {
 		return
 	}
@@ -41,7 +41,7 @@ func (r *Room) archiveMessage(msg *xmlel.Element, id string) {
 }
 
 // archiveReplace queues the replacement of an archived message.
-func (r *Room) archiveReplace(id string, msg *xmlel.Element) {
+func (r *Room) archiveReplace(id string, msg *stanza.Element) {
 	if r.archives() {
 		r.archive = append(r.archive, archiveOp{room: r.jid, replace: id, stanza: msg.Append(nil)})
 	}

@@ -7,19 +7,19 @@ import (
 	"testing"
 	"time"
 
-	"chorus/internal/xmlel"
+	"chorus/stanza"
 )
 
 // archived returns the stanzas the store holds for room1, in order.
-func archived(t *testing.T, h *harness, st *memStore) []*xmlel.Element {
+func archived(t *testing.T, h *harness, st *memStore) []*stanza.Element {
 	t.Helper()
 	h.g.archive.sync()
 	st.mu.Lock()
 	defer st.mu.Unlock()
-	var out []*xmlel.Element
+	var out []*stanza.Element
 	for _, m := range st.msgs {
 		if m.Room == room1 {
-			out = append(out, xmlel.MustParse(string(m.Stanza)))
+			out = append(out, stanza.MustParse(string(m.Stanza)))
 		}
 	}
 	return out
@@ -135,16 +135,16 @@ func TestModerateArchivedMessage(t *testing.T) {
 	}
 	annID := ann[0].Child(NSStanzaID, "stanza-id").Attr("id")
 
-	var tomb, last *xmlel.Element
+	var tomb, last *stanza.Element
 	h.g.archive.sync()
 	st.mu.Lock()
 	for _, m := range st.msgs {
 		if m.ID == old {
-			tomb = xmlel.MustParse(string(m.Stanza))
+			tomb = stanza.MustParse(string(m.Stanza))
 		}
 	}
 	lastMsg := st.msgs[len(st.msgs)-1]
-	last = xmlel.MustParse(string(lastMsg.Stanza))
+	last = stanza.MustParse(string(lastMsg.Stanza))
 	st.mu.Unlock()
 
 	// XEP-0424, XEP-0425 (Tombstones): content gone; retracted with stamp,
@@ -196,7 +196,7 @@ func TestAuthorRetractsArchivedMessage(t *testing.T) {
 		t.Errorf("retraction by another: %v", out)
 	}
 	h.send(juliet, retract)
-	var tomb *xmlel.Element
+	var tomb *stanza.Element
 	for _, m := range archived(t, h, st) {
 		if sid := m.Child(NSStanzaID, "stanza-id"); sid != nil && sid.Attr("id") == old {
 			tomb = m
@@ -219,7 +219,7 @@ func mamForm(id string, extra string, fields ...string) string {
 
 // resultIDs returns the archive ids of a MAM answer's results, in the order
 // sent, and the <fin/>.
-func resultIDs(out []*xmlel.Element) (ids []string, fin *xmlel.Element) {
+func resultIDs(out []*stanza.Element) (ids []string, fin *stanza.Element) {
 	for _, m := range out {
 		if res := m.Child(NSMAM, "result"); res != nil {
 			ids = append(ids, res.Attr("id"))
@@ -291,7 +291,7 @@ func TestMAMExtended(t *testing.T) {
 
 	// XEP-0313 §4.1.5: the form offers 'ids', open to any value.
 	form := h.send(juliet, `<iq type='get' id='f' to='`+room1+`'><query xmlns='urn:xmpp:mam:2'/></iq>`)[0]
-	var ids *xmlel.Element
+	var ids *stanza.Element
 	for _, f := range child(form, NSMAM, "query", "jabber:x:data", "x").ChildrenNamed("jabber:x:data", "field") {
 		if f.Attr("var") == "ids" {
 			ids = f

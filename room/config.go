@@ -5,7 +5,7 @@ import (
 
 	"chorus/affiliations"
 	"chorus/forms"
-	"chorus/internal/xmlel"
+	"chorus/stanza"
 )
 
 // Whois settings (muc#roomconfig_whois).
@@ -147,7 +147,7 @@ func (r *Room) ownerGet(req *request) {
 		r.replyError(req, errForbidden.withText("Only owners can configure rooms"))
 		return
 	}
-	q := xmlel.New(NSMUCOwner, "query").Add(r.configForm().Element())
+	q := stanza.New(NSMUCOwner, "query").Add(r.configForm().Element())
 	r.send(req.from, iqResult(req.st).Add(q))
 }
 
@@ -172,7 +172,7 @@ func (r *Room) ownerSet(req *request) {
 
 // submitConfig applies a submitted configuration form atomically: every
 // field is read into a copy first, so a bad value changes nothing.
-func (r *Room) submitConfig(req *request, x *xmlel.Element) {
+func (r *Room) submitConfig(req *request, x *stanza.Element) {
 	form, err := forms.Parse(x)
 	if err != nil {
 		r.replyError(req, errBadRequest.withText("Malformed data form"))
@@ -245,11 +245,11 @@ func (r *Room) configChanged(prev Config, actor string) {
 	if len(codes) == 0 {
 		return
 	}
-	x := xmlel.New(NSMUCUser, "x")
+	x := stanza.New(NSMUCUser, "x")
 	for _, c := range codes {
 		x.Add(statusEl(c))
 	}
-	msg := xmlel.New(NSClient, "message", "from", r.jid, "type", "groupchat", "id", r.svc.newID()).Add(x)
+	msg := stanza.New(NSClient, "message", "from", r.jid, "type", "groupchat", "id", r.svc.newID()).Add(x)
 	r.sendTo(r.allSessions(nil), msg)
 }
 

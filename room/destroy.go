@@ -1,9 +1,9 @@
 package room
 
-import "chorus/internal/xmlel"
+import "chorus/stanza"
 
 // ownerDestroy destroys the room on its owner's request (XEP-0045 §10.9).
-func (r *Room) ownerDestroy(req *request, d *xmlel.Element) {
+func (r *Room) ownerDestroy(req *request, d *stanza.Element) {
 	alt := d.Attr("jid")
 	if alt != "" {
 		if _, ok := parseJID(alt); !ok {
@@ -19,12 +19,12 @@ func (r *Room) ownerDestroy(req *request, d *xmlel.Element) {
 // room; the registry forgets it. Each occupant is told only of its own
 // removal (XEP-0045 §10.9 advises against a storm of unavailables).
 func (r *Room) destroy(alt, reason, password string) {
-	d := xmlel.New(NSMUCUser, "destroy", "jid", alt)
+	d := stanza.New(NSMUCUser, "destroy", "jid", alt)
 	if reason != "" {
-		d.Add(xmlel.New(NSMUCUser, "reason").AddText(reason))
+		d.Add(stanza.New(NSMUCUser, "reason").AddText(reason))
 	}
 	if password != "" {
-		d.Add(xmlel.New(NSMUCUser, "password").AddText(password))
+		d.Add(stanza.New(NSMUCUser, "password").AddText(password))
 	}
 	for _, o := range append([]*Occupant(nil), r.occupants...) {
 		r.remove(o, statusChange{destroy: d, onlySelf: true})

@@ -5,19 +5,19 @@ import (
 	"strconv"
 
 	"chorus/forms"
-	"chorus/internal/xmlel"
+	"chorus/stanza"
 )
 
 // discoInfo answers disco#info on the room (XEP-0045 §6.4): identity,
 // features from every feature file, and the muc#roominfo form.
 func (r *Room) discoInfo(req *request) {
 	node := req.st.FirstChild().Attr("node")
-	q := xmlel.New(NSDiscoInfo, "query", "node", node)
+	q := stanza.New(NSDiscoInfo, "query", "node", node)
 	if node != "" {
 		if node == "x-roomuser-item" {
 			// XEP-0045 §7.11: the user's reserved nick, if any.
 			if nick := r.affs[req.bare].nick; nick != "" {
-				q.Add(xmlel.New(NSDiscoInfo, "identity", "category", "conference", "type", "text", "name", nick))
+				q.Add(stanza.New(NSDiscoInfo, "identity", "category", "conference", "type", "text", "name", nick))
 			}
 			r.send(req.from, iqResult(req.st).Add(q))
 			return
@@ -29,7 +29,7 @@ func (r *Room) discoInfo(req *request) {
 	if name == "" {
 		name = localOf(r.jid)
 	}
-	q.Add(xmlel.New(NSDiscoInfo, "identity", "category", "conference", "type", "text", "name", name))
+	q.Add(stanza.New(NSDiscoInfo, "identity", "category", "conference", "type", "text", "name", name))
 	vars := []string{NSMUC, "http://jabber.org/protocol/muc#stable_id", "http://jabber.org/protocol/muc#self-ping-optimization", NSDiscoInfo}
 	info := []forms.Field{
 		forms.HiddenFormType(forms.RoomInfo),
@@ -44,7 +44,7 @@ func (r *Room) discoInfo(req *request) {
 		}
 	}
 	for _, v := range vars {
-		q.Add(xmlel.New(NSDiscoInfo, "feature", "var", v))
+		q.Add(stanza.New(NSDiscoInfo, "feature", "var", v))
 	}
 	q.Add((&forms.Form{Type: forms.TypeResult, Fields: info}).Element())
 	r.send(req.from, iqResult(req.st).Add(q))
@@ -53,7 +53,7 @@ func (r *Room) discoInfo(req *request) {
 // discoItems answers disco#items on the room: nothing is listed, since
 // occupant lists would reveal who is present (XEP-0045 §6.5 allows this).
 func (r *Room) discoItems(req *request) {
-	r.send(req.from, iqResult(req.st).Add(xmlel.New(NSDiscoItems, "query", "node", req.st.FirstChild().Attr("node"))))
+	r.send(req.from, iqResult(req.st).Add(stanza.New(NSDiscoItems, "query", "node", req.st.FirstChild().Attr("node"))))
 }
 
 func localOf(bare string) string {

@@ -1,6 +1,6 @@
 package room
 
-import "chorus/internal/xmlel"
+import "chorus/stanza"
 
 // route maps a class of stanza to the method that handles it.
 type route struct {
@@ -42,7 +42,7 @@ func (r *Room) dispatch(req *request) {
 	if toOccupant && r.refuseUnusableNick(req) {
 		return
 	}
-	var payload *xmlel.Element
+	var payload *stanza.Element
 	if req.st.Local == "iq" {
 		switch req.typ {
 		case "get", "set":

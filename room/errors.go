@@ -1,6 +1,6 @@
 package room
 
-import "chorus/internal/xmlel"
+import "chorus/stanza"
 
 // stanzaError is an RFC 6120 stanza error: a type, a defined condition and
 // an optional human-readable text.
@@ -51,8 +51,8 @@ var (
 // errorReply builds the error response to st: same kind and id, addresses
 // swapped, type='error'. by names the entity that raised the error
 // (XEP-0045 puts the room's bare JID there); it may be empty.
-func errorReply(st *xmlel.Element, e *stanzaError, by string) *xmlel.Element {
-	r := xmlel.New(NSClient, st.Local,
+func errorReply(st *stanza.Element, e *stanzaError, by string) *stanza.Element {
+	r := stanza.New(NSClient, st.Local,
 		"from", st.Attr("to"),
 		"to", st.Attr("from"),
 		"id", st.Attr("id"),
@@ -61,18 +61,18 @@ func errorReply(st *xmlel.Element, e *stanzaError, by string) *xmlel.Element {
 	return r
 }
 
-func errorElement(e *stanzaError, by string) *xmlel.Element {
-	el := xmlel.New(NSClient, "error", "type", e.typ, "by", by)
-	el.Add(xmlel.New(NSStanzas, e.condition).AddText(e.detail))
+func errorElement(e *stanzaError, by string) *stanza.Element {
+	el := stanza.New(NSClient, "error", "type", e.typ, "by", by)
+	el.Add(stanza.New(NSStanzas, e.condition).AddText(e.detail))
 	if e.text != "" {
-		el.Add(xmlel.New(NSStanzas, "text").AddText(e.text))
+		el.Add(stanza.New(NSStanzas, "text").AddText(e.text))
 	}
 	return el
 }
 
 // iqResult builds the empty result to an IQ; children may be added.
-func iqResult(st *xmlel.Element) *xmlel.Element {
-	return xmlel.New(NSClient, "iq",
+func iqResult(st *stanza.Element) *stanza.Element {
+	return stanza.New(NSClient, "iq",
 		"from", st.Attr("to"),
 		"to", st.Attr("from"),
 		"id", st.Attr("id"),
@@ -80,7 +80,7 @@ func iqResult(st *xmlel.Element) *xmlel.Element {
 }
 
 // stanzaErrorOf reads the defined condition and text of an error stanza.
-func stanzaErrorOf(st *xmlel.Element) (condition, text string) {
+func stanzaErrorOf(st *stanza.Element) (condition, text string) {
 	e := st.Child(NSClient, "error")
 	for _, c := range e.Children() {
 		if c.Space != NSStanzas {

@@ -2,7 +2,7 @@ package room
 
 import (
 	"chorus/forms"
-	"chorus/internal/xmlel"
+	"chorus/stanza"
 )
 
 // feature is one room feature's part in the shared events. Each is defined
@@ -18,13 +18,13 @@ type feature struct {
 	// roomInfo adds muc#roominfo fields to the room's disco#info form.
 	roomInfo func(r *Room) []forms.Field
 	// decoratePresence adds payloads to every occupant presence.
-	decoratePresence func(r *Room, o *Occupant, p *xmlel.Element)
+	decoratePresence func(r *Room, o *Occupant, p *stanza.Element)
 	// decorateMessage adds payloads to every groupchat message from an
 	// occupant (o), before it is broadcast and kept.
-	decorateMessage func(r *Room, o *Occupant, msg *xmlel.Element)
+	decorateMessage func(r *Room, o *Occupant, msg *stanza.Element)
 	// decoratePrivate adds payloads to every private message from an
 	// occupant (o) before it is relayed.
-	decoratePrivate func(r *Room, o *Occupant, msg *xmlel.Element)
+	decoratePrivate func(r *Room, o *Occupant, msg *stanza.Element)
 }
 
 // features is the one ordered table of room features. Entry checks run in

@@ -5,10 +5,10 @@ import (
 	"testing"
 	"time"
 
-	"chorus/internal/xmlel"
+	"chorus/stanza"
 )
 
-func child(st *xmlel.Element, path ...string) *xmlel.Element {
+func child(st *stanza.Element, path ...string) *stanza.Element {
 	e := st
 	for i := 0; i+1 < len(path); i += 2 {
 		e = e.Child(path[i], path[i+1])
@@ -282,10 +282,10 @@ func TestVoiceRequest(t *testing.T) {
 	for _, f := range x.ChildrenNamed("jabber:x:data", "field") {
 		if f.Attr("var") == "muc#request_allow" {
 			f.Nodes = nil
-			f.Add(xmlel.New("jabber:x:data", "value").AddText("true"))
+			f.Add(stanza.New("jabber:x:data", "value").AddText("true"))
 		}
 	}
-	approve := xmlel.New(NSClient, "message", "to", room1, "from", romeo).Add(x)
+	approve := stanza.New(NSClient, "message", "to", room1, "from", romeo).Add(x)
 	out = Flatten(h.g.Handle(approve))
 	if p := pick(out, juliet, "presence"); len(p) != 1 || child(p[0], NSMUCUser, "x", NSMUCUser, "item").Attr("role") != "participant" {
 		t.Errorf("voice not granted: %v", out)
@@ -360,7 +360,7 @@ func TestModerationAndRetraction(t *testing.T) {
 	}
 }
 
-func fmtAll(els []*xmlel.Element) string {
+func fmtAll(els []*stanza.Element) string {
 	var b strings.Builder
 	for _, e := range els {
 		b.WriteString(e.String())
@@ -410,7 +410,7 @@ func TestCreationPolicy(t *testing.T) {
 		4: {CreateAdmins, admin, true},
 	} {
 		g := NewRegistry(Options{Domain: "conference.localhost", Admins: []string{"admin@localhost"}, Creation: tc.policy, LocalDomain: "localhost"})
-		st := xmlel.MustParse(join("Nick"))
+		st := stanza.MustParse(join("Nick"))
 		st.SetAttr("from", tc.from)
 		out := Flatten(g.Handle(st))
 		got := len(out) == 2

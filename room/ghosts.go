@@ -3,7 +3,7 @@ package room
 import (
 	"strings"
 
-	"chorus/internal/xmlel"
+	"chorus/stanza"
 )
 
 // ghostPrefix marks the ids of the room's session checks.
@@ -24,8 +24,8 @@ func (g *Registry) CheckSessions() []Out {
 		}
 		for _, o := range r.occupants {
 			for _, s := range o.sessions {
-				ping := xmlel.New(NSClient, "iq", "type", "get", "from", r.jid, "id", ghostPrefix+r.svc.newID()).
-					Add(xmlel.New(NSPing, "ping"))
+				ping := stanza.New(NSClient, "iq", "type", "get", "from", r.jid, "id", ghostPrefix+r.svc.newID()).
+					Add(stanza.New(NSPing, "ping"))
 				outs = append(outs, To1(s.jid, ping))
 			}
 		}

@@ -6,7 +6,7 @@ import (
 	"time"
 
 	"chorus/forms"
-	"chorus/internal/xmlel"
+	"chorus/stanza"
 )
 
 // defaultHistoryLength is how many messages a room keeps and sends on join
@@ -18,7 +18,7 @@ const defaultHistoryLength = 20
 const maxHistoryLength = 1000
 
 type historyEntry struct {
-	msg  *xmlel.Element // as broadcast, without "to"
+	msg  *stanza.Element // as broadcast, without "to"
 	at   time.Time
 	n    int // encoded size, for maxchars; 0 until a join asks for it
 	size int // estimated memory, counted against the byte bounds
@@ -87,7 +87,7 @@ func (h *history) dropOldest(n int) {
 }
 
 // replace puts msg in place of entry i (a moderated message's tombstone).
-func (h *history) replace(i int, msg *xmlel.Element) {
+func (h *history) replace(i int, msg *stanza.Element) {
 	old := h.entries[i].size
 	e := historyEntry{msg: msg, at: h.entries[i].at, size: msg.Size()}
 	h.entries[i] = e
@@ -158,7 +158,7 @@ const (
 //     learn of it. Prosody 0.12 predates that rule.
 //
 // It looks at each child once: it runs for every groupchat message.
-func historic(msg *xmlel.Element) bool {
+func historic(msg *stanza.Element) bool {
 	keep := false
 	for _, c := range msg.Children() {
 		switch c.Space {
@@ -188,7 +188,7 @@ func historic(msg *xmlel.Element) bool {
 
 // addHistory keeps a broadcast message for later joiners when it is
 // historic. It goes to the archive too, when the room keeps one.
-func (r *Room) addHistory(msg *xmlel.Element) {
+func (r *Room) addHistory(msg *stanza.Element) {
 	if !historic(msg) {
 		return
 	}
@@ -203,7 +203,7 @@ func (r *Room) addHistory(msg *xmlel.Element) {
 // sendHistory sends the discussion history to a joining session, honouring
 // the limits it asked for (XEP-0045 §7.2.15: maxchars, maxstanzas, seconds,
 // since), each message with a delay stamped by the room.
-func (r *Room) sendHistory(to string, muc *xmlel.Element) {
+func (r *Room) sendHistory(to string, muc *stanza.Element) {
 	entries := r.history.entries
 	maxStanzas, maxChars := len(entries), -1
 	var since time.Time
@@ -249,6 +249,6 @@ func (r *Room) sendHistory(to string, muc *xmlel.Element) {
 }
 
 // delayEl is an XEP-0203 delay stamped by from.
-func delayEl(from string, at time.Time) *xmlel.Element {
-	return xmlel.New(NSDelay, "delay", "from", from, "stamp", at.UTC().Format("2006-01-02T15:04:05Z"))
+func delayEl(from string, at time.Time) *stanza.Element {
+	return stanza.New(NSDelay, "delay", "from", from, "stamp", at.UTC().Format("2006-01-02T15:04:05Z"))
 }

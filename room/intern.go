@@ -5,7 +5,7 @@ import (
 	"sync"
 	"weak"
 
-	"chorus/internal/xmlel"
+	"chorus/stanza"
 )
 
 // presences holds one copy of each distinct stored presence. Most
@@ -15,13 +15,13 @@ import (
 // them any more.
 var presences = struct {
 	sync.Mutex
-	m map[string]weak.Pointer[xmlel.Element]
-}{m: map[string]weak.Pointer[xmlel.Element]{}}
+	m map[string]weak.Pointer[stanza.Element]
+}{m: map[string]weak.Pointer[stanza.Element]{}}
 
 // internPresence returns the shared element equal to p, making p the
 // shared one if there is none. The result must not be modified: users copy
 // it (ShallowCopy) before adding to it.
-func internPresence(p *xmlel.Element) *xmlel.Element {
+func internPresence(p *stanza.Element) *stanza.Element {
 	key := string(p.Append(nil))
 	presences.Lock()
 	defer presences.Unlock()

@@ -3,7 +3,7 @@ package room
 import (
 	"chorus/affiliations"
 	"chorus/forms"
-	"chorus/internal/xmlel"
+	"chorus/stanza"
 )
 
 // NSConference is XEP-0249's direct invitation payload, which Chorus adds
@@ -35,7 +35,7 @@ var inviteFeature = feature{
 // mediated invitations and declines (XEP-0045 §7.8). Only the first
 // invitation or decline of a stanza counts, as in Prosody: one stanza
 // must not make the room send many.
-func (r *Room) userExtension(req *request, x *xmlel.Element) {
+func (r *Room) userExtension(req *request, x *stanza.Element) {
 	for _, c := range x.Children() {
 		switch {
 		case c.Is(NSMUCUser, "invite"):
@@ -77,7 +77,7 @@ func (r *Room) mayInvite(req *request) *stanzaError {
 	return nil
 }
 
-func (r *Room) invite(req *request, inv *xmlel.Element) {
+func (r *Room) invite(req *request, inv *stanza.Element) {
 	j, ok := parseJID(inv.Attr("to"))
 	if !ok {
 		r.replyError(req, errJIDMalformed.withText("Invalid invitee address"))
@@ -117,7 +117,7 @@ func (r *Room) invite(req *request, inv *xmlel.Element) {
 
 // invitation builds what the invitee receives: the muc#user invite, an
 // XEP-0249 payload and a body for clients that understand neither.
-func (r *Room) invitation(req *request, to, reason string) *xmlel.Element {
+func (r *Room) invitation(req *request, to, reason string) *stanza.Element {
 	from := req.from
 	if o := r.occupantBySession(req.from); o != nil && r.cfg.Whois != WhoisAnyone &&
 		r.defaultRole(r.affiliation(to)) != affiliations.Moderator {
@@ -127,23 +127,23 @@ func (r *Room) invitation(req *request, to, reason string) *xmlel.Element {
 	msg := stripMUC(req.st)
 	msg.SetAttr("from", r.jid)
 	msg.SetAttr("to", "")
-	x := userX(xmlel.New(NSMUCUser, "invite", "from", from).Add(xmlel.New(NSMUCUser, "reason").AddText(reason)))
+	x := userX(stanza.New(NSMUCUser, "invite", "from", from).Add(stanza.New(NSMUCUser, "reason").AddText(reason)))
 	if r.cfg.Password != "" {
-		x.Add(xmlel.New(NSMUCUser, "password").AddText(r.cfg.Password))
+		x.Add(stanza.New(NSMUCUser, "password").AddText(r.cfg.Password))
 	}
-	msg.Add(x, xmlel.New(NSConference, "x", "jid", r.jid).AddText(reason))
+	msg.Add(x, stanza.New(NSConference, "x", "jid", r.jid).AddText(reason))
 	if msg.Child(NSClient, "body") == nil {
 		text := from + " invited you to the room " + r.jid
 		if reason != "" {
 			text += " (" + reason + ")"
 		}
-		msg.Add(xmlel.New(NSClient, "body").AddText(text))
+		msg.Add(stanza.New(NSClient, "body").AddText(text))
 	}
 	return msg
 }
 
 // decline passes an invitee's refusal back to the inviter.
-func (r *Room) decline(req *request, d *xmlel.Element) {
+func (r *Room) decline(req *request, d *stanza.Element) {
 	to, ok := parseJID(d.Attr("to"))
 	if !ok {
 		r.replyError(req, errJIDMalformed.withText("Invalid address to decline to"))
@@ -153,13 +153,13 @@ func (r *Room) decline(req *request, d *xmlel.Element) {
 	msg := stripMUC(req.st)
 	msg.SetAttr("from", r.jid)
 	msg.SetAttr("to", "")
-	msg.Add(userX(xmlel.New(NSMUCUser, "decline", "from", req.bare).Add(xmlel.New(NSMUCUser, "reason").AddText(reason))))
+	msg.Add(userX(stanza.New(NSMUCUser, "decline", "from", req.bare).Add(stanza.New(NSMUCUser, "reason").AddText(reason))))
 	if msg.Child(NSClient, "body") == nil {
 		text := req.bare + " declined your invitation to the room " + r.jid
 		if reason != "" {
 			text += " (" + reason + ")"
 		}
-		msg.Add(xmlel.New(NSClient, "body").AddText(text))
+		msg.Add(stanza.New(NSClient, "body").AddText(text))
 	}
 	if to.Bare().String() == r.jid {
 		if o := r.occupantByNick(to.Resourcepart()); o != nil {
@@ -173,9 +173,9 @@ func (r *Room) decline(req *request, d *xmlel.Element) {
 // stripMUC copies a message without its MUC payloads and without any
 // occupant id the sender put there: only the room issues those (XEP-0421
 // §4).
-func stripMUC(st *xmlel.Element) *xmlel.Element {
+func stripMUC(st *stanza.Element) *stanza.Element {
 	m := st.ShallowCopy()
-	m.RemoveChildren(func(e *xmlel.Element) bool {
+	m.RemoveChildren(func(e *stanza.Element) bool {
 		return e.Space == NSMUC || e.Space == NSMUCUser || e.Is(NSOccupantID, "occupant-id")
 	})
 	return m

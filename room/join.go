@@ -5,7 +5,7 @@ import (
 	"strings"
 
 	"chorus/affiliations"
-	"chorus/internal/xmlel"
+	"chorus/stanza"
 )
 
 // joinAttempt is what entry checks look at.
@@ -13,8 +13,8 @@ type joinAttempt struct {
 	req      *request
 	nick     string
 	aff      affiliations.Affiliation
-	muc      *xmlel.Element // the <x xmlns='http://jabber.org/protocol/muc'/> payload
-	existing *Occupant      // occupant already holding the nick, if any
+	muc      *stanza.Element // the <x xmlns='http://jabber.org/protocol/muc'/> payload
+	existing *Occupant       // occupant already holding the nick, if any
 	newRoom  bool
 }
 
@@ -78,7 +78,7 @@ func (r *Room) normalPresence(req *request) {
 }
 
 // join enters a session into the room, creating the room on first join.
-func (r *Room) join(req *request, muc *xmlel.Element) {
+func (r *Room) join(req *request, muc *stanza.Element) {
 	// A user with a reserved nick may have to enter under it (status 210
 	// below), as with Prosody's enforce_registered_nickname.
 	nick := r.enforcedNick(req.bare, req.nick)
@@ -200,11 +200,11 @@ func (r *Room) leave(o *Occupant, req *request) {
 
 // sessionLeftPresence is the unavailable self-presence for one session of
 // a multi-session occupant.
-func (r *Room) sessionLeftPresence(o *Occupant, full string, base *xmlel.Element) *xmlel.Element {
+func (r *Room) sessionLeftPresence(o *Occupant, full string, base *stanza.Element) *stanza.Element {
 	p := base.ShallowCopy()
 	p.SetAttr("from", r.occupantJID(o.Nick)).SetAttr("type", "unavailable")
-	x := xmlel.New(NSMUCUser, "x")
-	x.Add(xmlel.New(NSMUCUser, "item", "affiliation", r.affiliation(o.Bare).String(), "role", "none", "jid", full))
+	x := stanza.New(NSMUCUser, "x")
+	x.Add(stanza.New(NSMUCUser, "item", "affiliation", r.affiliation(o.Bare).String(), "role", "none", "jid", full))
 	x.Add(statusEl(statusSelf))
 	r.decoratePresence(o, p)
 	return p.Add(x)
@@ -274,7 +274,7 @@ func (r *Room) kickForError(req *request) {
 	if text != "" && r.cfg.Whois == WhoisAnyone {
 		msg += ": " + text
 	}
-	base := xmlel.New(NSClient, "presence").Add(xmlel.New(NSClient, "status").AddText(msg))
+	base := stanza.New(NSClient, "presence").Add(stanza.New(NSClient, "status").AddText(msg))
 	if len(o.sessions) > 1 {
 		o.removeSession(req.from)
 		r.audienceChanged()

@@ -26,7 +26,7 @@ type Limits struct {
 	// MaxOccupants is the default and the ceiling of muc#roomconfig_maxusers.
 	MaxOccupants int
 	// HistoryBytes bounds the history one room keeps in memory, in bytes
-	// (estimated by xmlel.Element.Size); HistoryBudget bounds the history
+	// (estimated by stanza.Element.Size); HistoryBudget bounds the history
 	// of all rooms together. Over either, the oldest messages leave memory;
 	// the archive keeps them.
 	HistoryBytes  int

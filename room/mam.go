@@ -9,7 +9,7 @@ import (
 
 	"chorus/affiliations"
 	"chorus/forms"
-	"chorus/internal/xmlel"
+	"chorus/stanza"
 	"chorus/store"
 )
 
@@ -85,10 +85,10 @@ func (g *Registry) mam(r *Room, req *request) []Out {
 			if fd.Attr("var") == "ids" {
 				// XEP-0313 §4.1.5: 'ids' lists no options and MUST say,
 				// with an XEP-0122 <validate/>, that any value is open.
-				fd.Add(xmlel.New(NSXDataValidate, "validate", "datatype", "xs:string").Add(xmlel.New(NSXDataValidate, "open")))
+				fd.Add(stanza.New(NSXDataValidate, "validate", "datatype", "xs:string").Add(stanza.New(NSXDataValidate, "open")))
 			}
 		}
-		return []Out{To1(req.from, iqResult(req.st).Add(xmlel.New(NSMAM, "query").Add(x)))}
+		return []Out{To1(req.from, iqResult(req.st).Add(stanza.New(NSMAM, "query").Add(x)))}
 	}
 	sq, err := parseMAMQuery(q)
 	if err != nil {
@@ -108,13 +108,13 @@ func (g *Registry) mam(r *Room, req *request) []Out {
 	outs := make([]Out, 0, len(page.Messages)+1)
 	queryID := q.Attr("queryid")
 	for _, m := range page.Messages {
-		orig, err := xmlel.Parse(string(m.Stanza))
+		orig, err := stanza.Parse(string(m.Stanza))
 		if err != nil {
 			continue
 		}
-		fwd := xmlel.New(NSForward, "forwarded").Add(delayEl(r.jid, m.At)).Add(orig)
-		res := xmlel.New(NSMAM, "result", "queryid", queryID, "id", m.ID).Add(fwd)
-		outs = append(outs, To1(req.from, xmlel.New(NSClient, "message", "from", r.jid, "id", r.svc.newID()).Add(res)))
+		fwd := stanza.New(NSForward, "forwarded").Add(delayEl(r.jid, m.At)).Add(orig)
+		res := stanza.New(NSMAM, "result", "queryid", queryID, "id", m.ID).Add(fwd)
+		outs = append(outs, To1(req.from, stanza.New(NSClient, "message", "from", r.jid, "id", r.svc.newID()).Add(res)))
 	}
 	// XEP-0313 §4.3.4: a flipped page holds the same results, sent newest
 	// first. As in Prosody, <first/> and <last/> still name the page's ends
@@ -122,11 +122,11 @@ func (g *Registry) mam(r *Room, req *request) []Out {
 	if q.Child(NSMAM, "flip-page") != nil {
 		slices.Reverse(outs)
 	}
-	set := xmlel.New(NSRSM, "set")
+	set := stanza.New(NSRSM, "set")
 	if n := len(page.Messages); n > 0 {
-		set.Add(xmlel.New(NSRSM, "first").AddText(page.Messages[0].ID), xmlel.New(NSRSM, "last").AddText(page.Messages[n-1].ID))
+		set.Add(stanza.New(NSRSM, "first").AddText(page.Messages[0].ID), stanza.New(NSRSM, "last").AddText(page.Messages[n-1].ID))
 	}
-	fin := xmlel.New(NSMAM, "fin", "queryid", queryID).Add(set)
+	fin := stanza.New(NSMAM, "fin", "queryid", queryID).Add(set)
 	if page.Complete {
 		fin.SetAttr("complete", "true")
 	}
@@ -151,7 +151,7 @@ func (r *Room) mayReadArchive(req *request) *stanzaError {
 
 // parseMAMQuery reads the query form and the RSM set (XEP-0313 §4.1,
 // XEP-0059).
-func parseMAMQuery(q *xmlel.Element) (store.Query, *stanzaError) {
+func parseMAMQuery(q *stanza.Element) (store.Query, *stanzaError) {
 	var sq store.Query
 	if x := q.Child(forms.NS, "x"); x != nil {
 		f, err := forms.Parse(x)
@@ -240,11 +240,11 @@ func (g *Registry) mamMetadata(r *Room, req *request, storeErr func(error) []Out
 	if err != nil {
 		return storeErr(err)
 	}
-	md := xmlel.New(NSMAM, "metadata")
+	md := stanza.New(NSMAM, "metadata")
 	if first != nil && last != nil {
 		stamp := func(t time.Time) string { return t.UTC().Format("2006-01-02T15:04:05Z") }
-		md.Add(xmlel.New(NSMAM, "start", "id", first.ID, "timestamp", stamp(first.At)),
-			xmlel.New(NSMAM, "end", "id", last.ID, "timestamp", stamp(last.At)))
+		md.Add(stanza.New(NSMAM, "start", "id", first.ID, "timestamp", stamp(first.At)),
+			stanza.New(NSMAM, "end", "id", last.ID, "timestamp", stamp(last.At)))
 	}
 	return []Out{To1(req.from, iqResult(req.st).Add(md))}
 }

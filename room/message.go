@@ -3,7 +3,7 @@ package room
 import (
 	"chorus/affiliations"
 	"chorus/forms"
-	"chorus/internal/xmlel"
+	"chorus/stanza"
 )
 
 // messageToRoom handles messages to the bare room JID.
@@ -69,7 +69,7 @@ func (r *Room) groupchat(req *request) {
 		msg.SetAttr("id", r.svc.newID())
 	}
 	// Delays claiming to be from this room are forgeries.
-	msg.RemoveChildren(func(e *xmlel.Element) bool {
+	msg.RemoveChildren(func(e *stanza.Element) bool {
 		return e.Is(NSDelay, "delay") && e.Attr("from") == r.jid
 	})
 	r.decorateMessage(o, msg)
@@ -77,7 +77,7 @@ func (r *Room) groupchat(req *request) {
 }
 
 // decorateMessage adds what features put in every occupant message.
-func (r *Room) decorateMessage(o *Occupant, msg *xmlel.Element) {
+func (r *Room) decorateMessage(o *Occupant, msg *stanza.Element) {
 	for _, f := range features {
 		if f.decorateMessage != nil {
 			f.decorateMessage(r, o, msg)
@@ -87,7 +87,7 @@ func (r *Room) decorateMessage(o *Occupant, msg *xmlel.Element) {
 
 // broadcastMessage sends a groupchat message to every occupant and keeps it
 // in the history.
-func (r *Room) broadcastMessage(msg *xmlel.Element) {
+func (r *Room) broadcastMessage(msg *stanza.Element) {
 	r.addHistory(msg)
 	r.sendTo(r.allSessions(nil), msg)
 }
@@ -129,7 +129,7 @@ func (r *Room) messageToOccupant(req *request) {
 	}
 	msg := stripMUC(req.st)
 	msg.SetAttr("from", r.occupantJID(from.Nick))
-	msg.Add(xmlel.New(NSMUCUser, "x"))
+	msg.Add(stanza.New(NSMUCUser, "x"))
 	for _, f := range features {
 		if f.decoratePrivate != nil {
 			f.decoratePrivate(r, from, msg)
@@ -140,7 +140,7 @@ func (r *Room) messageToOccupant(req *request) {
 
 // isKickableError reports whether an error bounced by an occupant's client
 // means the occupant is gone (as Prosody judges it).
-func isKickableError(st *xmlel.Element) bool {
+func isKickableError(st *stanza.Element) bool {
 	cond, _ := stanzaErrorOf(st)
 	switch cond {
 	case "", "gone", "internal-server-error", "item-not-found", "jid-malformed",

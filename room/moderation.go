@@ -4,7 +4,7 @@ import (
 	"context"
 
 	"chorus/affiliations"
-	"chorus/internal/xmlel"
+	"chorus/stanza"
 )
 
 // Namespaces of message moderation (XEP-0425) and retraction (XEP-0424).
@@ -49,13 +49,13 @@ func (r *Room) moderate(req *request) {
 	}
 	// XEP-0425: <moderated/> names the moderator, by occupant JID and,
 	// since the nick may change, by occupant id (XEP-0421).
-	moderated := xmlel.New(NSModerate, "moderated", "by", r.occupantJID(mod.Nick)).
-		Add(xmlel.New(NSOccupantID, "occupant-id", "id", r.occupantID(mod.Bare)))
-	var reason *xmlel.Element
+	moderated := stanza.New(NSModerate, "moderated", "by", r.occupantJID(mod.Nick)).
+		Add(stanza.New(NSOccupantID, "occupant-id", "id", r.occupantID(mod.Bare)))
+	var reason *stanza.Element
 	if text := m.ChildText(NSModerate, "reason"); text != "" {
-		reason = xmlel.New(NSRetract, "reason").AddText(text)
+		reason = stanza.New(NSRetract, "reason").AddText(text)
 	}
-	retract := xmlel.New(NSRetract, "retract", "id", id).Add(moderated)
+	retract := stanza.New(NSRetract, "retract", "id", id).Add(moderated)
 	if reason != nil {
 		retract.Add(reason)
 	}
@@ -65,9 +65,9 @@ func (r *Room) moderate(req *request) {
 	}
 	r.archiveReplace(id, tomb)
 
-	msg := xmlel.New(NSClient, "message", "from", r.jid, "type", "groupchat", "id", r.svc.newID()).Add(retract)
+	msg := stanza.New(NSClient, "message", "from", r.jid, "type", "groupchat", "id", r.svc.newID()).Add(retract)
 	sid := r.svc.newID()
-	msg.Add(xmlel.New(NSStanzaID, "stanza-id", "id", sid, "by", r.jid))
+	msg.Add(stanza.New(NSStanzaID, "stanza-id", "id", sid, "by", r.jid))
 	// XEP-0424 (Business Rules; XEP-0425 follows it): the retraction
 	// itself MUST be archived, so that clients that were offline learn of it when they
 	// catch up through MAM. The history needs no copy: it already holds the
@@ -84,15 +84,15 @@ func (r *Room) moderate(req *request) {
 // author's occupant id, with the content replaced by <retracted/> stamped
 // with the time of retraction; for a moderation, <retracted/> holds the
 // <moderated/> element and the reason.
-func (r *Room) tombstone(orig, moderated, reason *xmlel.Element) *xmlel.Element {
-	retracted := xmlel.New(NSRetract, "retracted", "stamp", r.svc.now().UTC().Format("2006-01-02T15:04:05Z"))
+func (r *Room) tombstone(orig, moderated, reason *stanza.Element) *stanza.Element {
+	retracted := stanza.New(NSRetract, "retracted", "stamp", r.svc.now().UTC().Format("2006-01-02T15:04:05Z"))
 	if moderated != nil {
 		retracted.Add(moderated.Clone())
 	}
 	if reason != nil {
 		retracted.Add(reason.Clone())
 	}
-	tomb := xmlel.New(NSClient, "message", "from", orig.Attr("from"), "type", "groupchat", "id", orig.Attr("id")).Add(retracted)
+	tomb := stanza.New(NSClient, "message", "from", orig.Attr("from"), "type", "groupchat", "id", orig.Attr("id")).Add(retracted)
 	for _, c := range orig.Children() {
 		if c.Is(NSStanzaID, "stanza-id") || c.Is(NSStanzaID, "origin-id") || c.Is(NSOccupantID, "occupant-id") {
 			tomb.Add(c.Clone())
@@ -110,7 +110,7 @@ func (r *Room) tombstone(orig, moderated, reason *xmlel.Element) *xmlel.Element 
 // flushed and the store asked again: a message that has just left a short
 // history may still be queued. The flush makes the room wait for other
 // rooms' writes, so it is not done for messages the store already has.
-func (r *Room) findMessage(id string, flush bool) (msg *xmlel.Element, i int, e *stanzaError) {
+func (r *Room) findMessage(id string, flush bool) (msg *stanza.Element, i int, e *stanzaError) {
 	notFound := errItemNotFound.withText("No such message in this room")
 	if id == "" {
 		return nil, -1, notFound
@@ -137,7 +137,7 @@ func (r *Room) findMessage(id string, flush bool) (msg *xmlel.Element, i int, e 
 	if m == nil {
 		return nil, -1, notFound
 	}
-	msg, err = xmlel.Parse(string(m.Stanza))
+	msg, err = stanza.Parse(string(m.Stanza))
 	if err != nil {
 		return nil, -1, notFound
 	}
@@ -147,7 +147,7 @@ func (r *Room) findMessage(id string, flush bool) (msg *xmlel.Element, i int, e 
 // authorRetraction checks a groupchat retraction by its author (XEP-0424):
 // only the author of a message may retract it, and history and archive
 // keep a tombstone in its place.
-func (r *Room) authorRetraction(o *Occupant, req *request, rt *xmlel.Element) *stanzaError {
+func (r *Room) authorRetraction(o *Occupant, req *request, rt *stanza.Element) *stanzaError {
 	// No flush of the archive queue for an occupant's retraction: any
 	// occupant may send them, and a flush makes the room wait for other
 	// rooms' writes.

@@ -3,12 +3,12 @@ package room
 import (
 	"testing"
 
-	"chorus/internal/xmlel"
+	"chorus/stanza"
 )
 
 // affList asks for one affiliation list as romeo (the owner) and returns
 // its items.
-func affList(h *harness, aff string) []*xmlel.Element {
+func affList(h *harness, aff string) []*stanza.Element {
 	h.t.Helper()
 	out := h.send(romeo, `<iq type='get' id='l' to='`+room1+`'><query xmlns='http://jabber.org/protocol/muc#admin'><item affiliation='`+aff+`'/></query></iq>`)
 	if len(out) != 1 || out[0].Attr("type") != "result" {

@@ -6,7 +6,7 @@ import (
 	"testing"
 	"time"
 
-	"chorus/internal/xmlel"
+	"chorus/stanza"
 )
 
 // TestHistoryLimitsAtTheirBounds: XEP-0045 §7.2.15 at each edge of the
@@ -76,8 +76,8 @@ func TestHistoryLimitsAtTheirBounds(t *testing.T) {
 // reached: history exactly at a bound keeps every entry, one byte less
 // drops the oldest.
 func TestHistoryBytesAtTheirBounds(t *testing.T) {
-	msg := func(body string) *xmlel.Element {
-		return xmlel.MustParse(`<message type='groupchat'><body>` + body + `</body></message>`)
+	msg := func(body string) *stanza.Element {
+		return stanza.MustParse(`<message type='groupchat'><body>` + body + `</body></message>`)
 	}
 	s := msg("one").Size() + msg("two").Size()
 	for i, tc := range [...]struct {
@@ -120,12 +120,12 @@ func TestSessionCheckSchedulesOnlyDeferred(t *testing.T) {
 func TestHistoryBudgetTakenByOthers(t *testing.T) {
 	for i, over := range [...]int64{0: 0, 1: 1} {
 		b := &historyBudget{}
-		full := xmlel.MustParse(`<message type='groupchat'><body>` + strings.Repeat("x", 100) + `</body></message>`)
+		full := stanza.MustParse(`<message type='groupchat'><body>` + strings.Repeat("x", 100) + `</body></message>`)
 		b.limit = int64(full.Size())
 		quiet, busy := history{budget: b}, history{budget: b}
 		quiet.push(historyEntry{msg: full}, 10, 0)
 		b.add(int(over))
-		busy.push(historyEntry{msg: xmlel.MustParse(`<message type='groupchat'><body>y</body></message>`)}, 10, 0)
+		busy.push(historyEntry{msg: stanza.MustParse(`<message type='groupchat'><body>y</body></message>`)}, 10, 0)
 		if len(busy.entries) != 0 || busy.bytes != 0 || len(quiet.entries) != 1 {
 			t.Errorf("%d: busy keeps %d entries (%d bytes), quiet %d", i, len(busy.entries), busy.bytes, len(quiet.entries))
 		}
@@ -162,7 +162,7 @@ func TestHistoricChildByChild(t *testing.T) {
 		16: {`<retracted xmlns='` + NSRetract + `'/>`, false},
 		17: {`<thread>t</thread><body>x</body>`, true},
 	} {
-		msg := xmlel.MustParse(`<message xmlns='jabber:client' type='groupchat'>` + tc.children + `</message>`)
+		msg := stanza.MustParse(`<message xmlns='jabber:client' type='groupchat'>` + tc.children + `</message>`)
 		if got := historic(msg); got != tc.historic {
 			t.Errorf("%d: historic %v, want %v", i, got, tc.historic)
 		}

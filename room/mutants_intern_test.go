@@ -5,14 +5,14 @@ import (
 	"testing"
 	"time"
 
-	"chorus/internal/xmlel"
+	"chorus/stanza"
 )
 
 // TestInternedPresenceForgotten: once no occupant holds a shared
 // presence, its entry leaves the table, so the table is bounded by the
 // presences in use.
 func TestInternedPresenceForgotten(t *testing.T) {
-	p := xmlel.MustParse(`<presence><status>forgotten-` + t.Name() + `</status></presence>`)
+	p := stanza.MustParse(`<presence><status>forgotten-` + t.Name() + `</status></presence>`)
 	key := string(p.Append(nil))
 	internPresence(p)
 	deadline := time.Now().Add(5 * time.Second)

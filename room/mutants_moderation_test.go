@@ -5,7 +5,7 @@ import (
 	"testing"
 	"time"
 
-	"chorus/internal/xmlel"
+	"chorus/stanza"
 )
 
 const askVoice = `<message to='` + room1 + `'><x xmlns='jabber:x:data' type='submit'>` +
@@ -14,8 +14,8 @@ const askVoice = `<message to='` + room1 + `'><x xmlns='jabber:x:data' type='sub
 
 // voiceAnswer is a moderator's answer to a voice request (XEP-0045 §8.6)
 // naming the requester by nick and by JID.
-func voiceAnswer(nick, jid, allow string) *xmlel.Element {
-	return xmlel.MustParse(`<message to='` + room1 + `' from='` + romeo + `'><x xmlns='jabber:x:data' type='submit'>` +
+func voiceAnswer(nick, jid, allow string) *stanza.Element {
+	return stanza.MustParse(`<message to='` + room1 + `' from='` + romeo + `'><x xmlns='jabber:x:data' type='submit'>` +
 		`<field var='FORM_TYPE'><value>http://jabber.org/protocol/muc#request</value></field>` +
 		`<field var='muc#role'><value>participant</value></field>` +
 		`<field var='muc#jid'><value>` + jid + `</value></field>` +
@@ -136,7 +136,7 @@ func TestVoiceRequestWithNoModerator(t *testing.T) {
 	h.createRoom("muc#roomconfig_moderatedroom", "1", "muc#roomconfig_persistentroom", "1")
 	h.send(romeo, `<presence type='unavailable' to='`+room1+`/Romeo'/>`)
 	h.send(juliet, join("Juliet"))
-	st := xmlel.MustParse(askVoice)
+	st := stanza.MustParse(askVoice)
 	st.SetAttr("from", juliet)
 	for i, o := range h.g.Handle(st) {
 		if len(o.To) == 0 {

@@ -10,7 +10,7 @@ import (
 	"testing/synctest"
 	"time"
 
-	"chorus/internal/xmlel"
+	"chorus/stanza"
 	"chorus/store"
 )
 
@@ -200,7 +200,7 @@ func TestMalformedNickSaysWhy(t *testing.T) {
 	} {
 		h := newHarness(t)
 		h.createRoom()
-		st := xmlel.MustParse(join("x"))
+		st := stanza.MustParse(join("x"))
 		st.SetAttr("to", room1+"/"+tc.nick)
 		st.SetAttr("from", juliet)
 		out := Flatten(h.g.Handle(st))

@@ -7,14 +7,14 @@ import (
 	"golang.org/x/text/secure/precis"
 	"mellium.im/xmpp/jid"
 
-	"chorus/internal/xmlel"
+	"chorus/stanza"
 )
 
 // sendTo feeds a stanza with an exact 'to', which join() could not spell
 // (quotes, or no nick at all).
-func (h *harness) sendTo(from, to, stanza string) []*xmlel.Element {
+func (h *harness) sendTo(from, to, raw string) []*stanza.Element {
 	h.t.Helper()
-	st := xmlel.MustParse(stanza)
+	st := stanza.MustParse(raw)
 	st.SetAttr("from", from)
 	st.SetAttr("to", to)
 	return Flatten(h.g.Handle(st))
@@ -22,7 +22,7 @@ func (h *harness) sendTo(from, to, stanza string) []*xmlel.Element {
 
 const joinStanza = `<presence><x xmlns='http://jabber.org/protocol/muc'/></presence>`
 
-func errorText(st *xmlel.Element) string {
+func errorText(st *stanza.Element) string {
 	_, text := stanzaErrorOf(st)
 	return text
 }
@@ -350,7 +350,7 @@ func TestErrorsComeFromValidAddresses(t *testing.T) {
 	}
 }
 
-func checkReplyFrom(t *testing.T, i, j int, to string, st *xmlel.Element) {
+func checkReplyFrom(t *testing.T, i, j int, to string, st *stanza.Element) {
 	t.Helper()
 	from := st.Attr("from")
 	a, ok := ParseAddress(from)

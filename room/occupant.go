@@ -2,7 +2,7 @@ package room
 
 import (
 	"chorus/affiliations"
-	"chorus/internal/xmlel"
+	"chorus/stanza"
 )
 
 // Occupant is one nickname in a room. A user may be present through several
@@ -17,8 +17,8 @@ type Occupant struct {
 }
 
 type session struct {
-	jid      string         // full real JID
-	presence *xmlel.Element // last available presence, muc payloads removed
+	jid      string          // full real JID
+	presence *stanza.Element // last available presence, muc payloads removed
 }
 
 // Sessions returns the full real JIDs of the occupant's sessions.
@@ -40,7 +40,7 @@ func (o *Occupant) session(full string) int {
 }
 
 // setSession records the presence of a session, adding it if new.
-func (o *Occupant) setSession(full string, pres *xmlel.Element) {
+func (o *Occupant) setSession(full string, pres *stanza.Element) {
 	switch {
 	case pres != nil && len(pres.Attrs) == 0 && len(pres.Nodes) == 0:
 		// A bare presence says nothing a new one would not: keep none.
@@ -62,7 +62,7 @@ func (o *Occupant) removeSession(full string) {
 }
 
 // presence returns the primary session's presence.
-func (o *Occupant) presence() *xmlel.Element {
+func (o *Occupant) presence() *stanza.Element {
 	if len(o.sessions) == 0 {
 		return nil
 	}
@@ -72,7 +72,7 @@ func (o *Occupant) presence() *xmlel.Element {
 // sanitizePresence keeps what an occupant's presence says about the user
 // (show, status, priority, capabilities, avatar hash, ...) and drops the
 // addressing and the MUC protocol payloads, which the room writes itself.
-func sanitizePresence(p *xmlel.Element) *xmlel.Element {
+func sanitizePresence(p *stanza.Element) *stanza.Element {
 	c := p.ShallowCopy()
 	c.Attrs = c.Attrs[:0]
 	for _, a := range p.Attrs {
@@ -81,7 +81,7 @@ func sanitizePresence(p *xmlel.Element) *xmlel.Element {
 		}
 		c.Attrs = append(c.Attrs, a)
 	}
-	c.RemoveChildren(func(e *xmlel.Element) bool {
+	c.RemoveChildren(func(e *stanza.Element) bool {
 		return e.Space == NSMUC || e.Space == NSMUCUser
 	})
 	return c

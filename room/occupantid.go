@@ -5,7 +5,7 @@ import (
 	"crypto/sha256"
 	"encoding/base64"
 
-	"chorus/internal/xmlel"
+	"chorus/stanza"
 )
 
 // NSOccupantID is XEP-0421's namespace.
@@ -17,23 +17,23 @@ const NSOccupantID = "urn:xmpp:occupant-id:0"
 var occupantIDFeature = feature{
 	name:  "occupant-id",
 	disco: func(r *Room) []string { return []string{NSOccupantID} },
-	decoratePresence: func(r *Room, o *Occupant, p *xmlel.Element) {
+	decoratePresence: func(r *Room, o *Occupant, p *stanza.Element) {
 		setOccupantID(r, o, p)
 	},
-	decorateMessage: func(r *Room, o *Occupant, msg *xmlel.Element) {
+	decorateMessage: func(r *Room, o *Occupant, msg *stanza.Element) {
 		setOccupantID(r, o, msg)
 	},
 	// XEP-0421 §4: private messages carry the sender's id too, or the
 	// recipient could not tell who wrote to it, and a forged one would
 	// pass for someone else's.
-	decoratePrivate: func(r *Room, o *Occupant, msg *xmlel.Element) {
+	decoratePrivate: func(r *Room, o *Occupant, msg *stanza.Element) {
 		setOccupantID(r, o, msg)
 	},
 }
 
-func setOccupantID(r *Room, o *Occupant, st *xmlel.Element) {
+func setOccupantID(r *Room, o *Occupant, st *stanza.Element) {
 	// XEP-0421 §4: whatever the sender put there is not to be trusted.
-	st.RemoveChildren(func(e *xmlel.Element) bool { return e.Is(NSOccupantID, "occupant-id") })
+	st.RemoveChildren(func(e *stanza.Element) bool { return e.Is(NSOccupantID, "occupant-id") })
 	if o == nil {
 		return
 	}
@@ -43,7 +43,7 @@ func setOccupantID(r *Room, o *Occupant, st *xmlel.Element) {
 		// cost of a small room's broadcast.
 		o.oid = r.occupantID(o.Bare)
 	}
-	st.Add(xmlel.New(NSOccupantID, "occupant-id", "id", o.oid))
+	st.Add(stanza.New(NSOccupantID, "occupant-id", "id", o.oid))
 }
 
 func (r *Room) occupantID(bare string) string {

@@ -6,7 +6,7 @@ import (
 	"testing"
 	"time"
 
-	"chorus/internal/xmlel"
+	"chorus/stanza"
 )
 
 // Tests of the rules where Chorus follows Prosody's MUC because XEP-0045
@@ -112,7 +112,7 @@ func TestEveryPresenceCarriesItem(t *testing.T) {
 	h.createRoom("muc#roomconfig_presencebroadcast", "none")
 	h.send(romeo, admin1(`<item affiliation='member' jid='`+nurseBare+`' nick='Nurse'/>`))
 	h.send(romeo, admin1(`<item affiliation='member' jid='`+tybaltBare+`'/>`))
-	var all []*xmlel.Element
+	var all []*stanza.Element
 	for _, step := range [...]struct{ from, st string }{
 		0: {juliet, join("Juliet")},
 		1: {juliet, `<presence to='` + room1 + `/Juliet'><show>away</show></presence>`},
@@ -327,7 +327,7 @@ func TestAffiliationListPermissions(t *testing.T) {
 		for _, role := range roles {
 			h := newHarness(t)
 			h.createRoom(rooms[tc.room]...)
-			mustResult := func(what string, out []*xmlel.Element) {
+			mustResult := func(what string, out []*stanza.Element) {
 				if r := pick(out, romeo, "iq"); len(r) != 1 || r[0].Attr("type") != "result" {
 					t.Fatalf("%d %s: %s refused: %v", i, role, what, out)
 				}
@@ -377,7 +377,7 @@ func TestConfigFieldEffects(t *testing.T) {
 	discoInfo := func(h *harness) string {
 		return h.send(juliet, `<iq type='get' id='d' to='`+room1+`'><query xmlns='http://jabber.org/protocol/disco#info'/></iq>`)[0].String()
 	}
-	joinJuliet := func(h *harness, extra ...string) []*xmlel.Element {
+	joinJuliet := func(h *harness, extra ...string) []*stanza.Element {
 		return pick(h.send(juliet, join("Juliet", extra...)), juliet, "presence")
 	}
 	groupchat := func(body string) string {

@@ -7,7 +7,7 @@ import (
 	"time"
 
 	"chorus/affiliations"
-	"chorus/internal/xmlel"
+	"chorus/stanza"
 	"chorus/store"
 )
 
@@ -142,7 +142,7 @@ func restore(svc *service, st *store.RoomState, hist []store.Message) (*Room, er
 	r.subject = subject{text: rec.Subject, from: rec.SubjBy, oid: rec.SubjOID, at: rec.SubjAt}
 	r.salt = rec.Salt
 	if rec.VCard != "" {
-		v, err := xmlel.Parse(rec.VCard)
+		v, err := stanza.Parse(rec.VCard)
 		if err != nil {
 			return nil, fmt.Errorf("room %s: stored vCard: %w", st.JID, err)
 		}
@@ -157,7 +157,7 @@ func restore(svc *service, st *store.RoomState, hist []store.Message) (*Room, er
 		r.affs[a.JID] = affRecord{aff: aff, reason: a.Reason, nick: a.Nick}
 	}
 	for _, m := range hist {
-		msg, err := xmlel.Parse(string(m.Stanza))
+		msg, err := stanza.Parse(string(m.Stanza))
 		if err != nil {
 			continue // one unreadable entry should not lose the room
 		}

@@ -11,7 +11,7 @@ import (
 	"testing"
 	"time"
 
-	"chorus/internal/xmlel"
+	"chorus/stanza"
 	"chorus/store"
 )
 
@@ -429,7 +429,7 @@ func TestMAMPermissions(t *testing.T) {
 	}
 }
 
-var _ = xmlel.New
+var _ = stanza.New
 
 func TestArchiveExpiryRuns(t *testing.T) {
 	st := newMemStore()

@@ -4,7 +4,7 @@ import (
 	"strings"
 	"testing"
 
-	"chorus/internal/xmlel"
+	"chorus/stanza"
 )
 
 // Tests for rules whose breakage once went unnoticed by every other test:
@@ -132,7 +132,7 @@ func TestPasswordRoomArchiveNeedsEntry(t *testing.T) {
 }
 
 // presenceItemJID returns the jid of the <item/> in presence p.
-func presenceItemJID(p *xmlel.Element) string {
+func presenceItemJID(p *stanza.Element) string {
 	return child(p, NSMUCUser, "x", NSMUCUser, "item").Attr("jid")
 }
 

@@ -2,7 +2,7 @@ package room
 
 import (
 	"chorus/affiliations"
-	"chorus/internal/xmlel"
+	"chorus/stanza"
 )
 
 // Status codes (XEP-0045 §15.6).
@@ -28,13 +28,13 @@ const (
 
 // statusChange describes one occupant presence to publish.
 type statusChange struct {
-	codes     []string       // status codes everyone sees, before the item
-	selfCodes []string       // status codes only the occupant's own sessions see
-	destroy   *xmlel.Element // <destroy/> when the room goes away
-	newNick   string         // nick attribute of the item (status 303)
-	actor     string         // real (full) JID of who caused the change
+	codes     []string        // status codes everyone sees, before the item
+	selfCodes []string        // status codes only the occupant's own sessions see
+	destroy   *stanza.Element // <destroy/> when the room goes away
+	newNick   string          // nick attribute of the item (status 303)
+	actor     string          // real (full) JID of who caused the change
 	reason    string
-	base      *xmlel.Element    // presence to show; default: the occupant's own
+	base      *stanza.Element   // presence to show; default: the occupant's own
 	selfTo    []string          // sessions that get the self-presence; default: all
 	noSelf    bool              // the occupant's own sessions are told elsewhere
 	onlySelf  bool              // tell only the occupant's own sessions
@@ -72,12 +72,12 @@ func (r *Room) viewOf(viewer, o *Occupant) view {
 
 // items builds the <item/> elements describing o: one per session where
 // real JIDs are shown (XEP-0045 §7.2.3), else one without a JID.
-func (r *Room) items(o *Occupant, v view, c *statusChange) []*xmlel.Element {
+func (r *Room) items(o *Occupant, v view, c *statusChange) []*stanza.Element {
 	aff := r.affiliation(o.Bare).String()
 	role := o.Role.String()
-	var actor *xmlel.Element
+	var actor *stanza.Element
 	if c.actor != "" {
-		actor = xmlel.New(NSMUCUser, "actor")
+		actor = stanza.New(NSMUCUser, "actor")
 		a := r.occupantBySession(c.actor)
 		if a == nil {
 			a = r.occupantByBare(bareOf(c.actor))
@@ -89,20 +89,20 @@ func (r *Room) items(o *Occupant, v view, c *statusChange) []*xmlel.Element {
 			actor.SetAttr("jid", c.actor)
 		}
 	}
-	mk := func(realJID string) *xmlel.Element {
+	mk := func(realJID string) *stanza.Element {
 		it := itemEl(aff, role, realJID, c.newNick)
 		if actor != nil {
 			it.Add(actor)
 		}
 		if c.reason != "" {
-			it.Add(xmlel.New(NSMUCUser, "reason").AddText(c.reason))
+			it.Add(stanza.New(NSMUCUser, "reason").AddText(c.reason))
 		}
 		return it
 	}
 	if v == viewAnon || len(o.sessions) == 0 {
-		return []*xmlel.Element{mk("")}
+		return []*stanza.Element{mk("")}
 	}
-	out := make([]*xmlel.Element, len(o.sessions))
+	out := make([]*stanza.Element, len(o.sessions))
 	for i, s := range o.sessions {
 		out[i] = mk(s.jid)
 	}
@@ -110,15 +110,15 @@ func (r *Room) items(o *Occupant, v view, c *statusChange) []*xmlel.Element {
 }
 
 // presenceOf builds the presence of occupant o as seen through v.
-func (r *Room) presenceOf(o *Occupant, v view, c *statusChange, self bool) *xmlel.Element {
+func (r *Room) presenceOf(o *Occupant, v view, c *statusChange, self bool) *stanza.Element {
 	base := c.base
 	if base == nil && o.Role != affiliations.RoleNone {
 		// A removed occupant's last presence says nothing true any more.
 		base = o.presence()
 	}
-	var p *xmlel.Element
+	var p *stanza.Element
 	if base == nil {
-		p = xmlel.New(NSClient, "presence")
+		p = stanza.New(NSClient, "presence")
 	} else {
 		p = base.ShallowCopy()
 	}
@@ -126,7 +126,7 @@ func (r *Room) presenceOf(o *Occupant, v view, c *statusChange, self bool) *xmle
 	if o.Role == affiliations.RoleNone || c.newNick != "" || (c.forceUnavailable && !self) {
 		p.SetAttr("type", "unavailable")
 	}
-	x := xmlel.New(NSMUCUser, "x")
+	x := stanza.New(NSMUCUser, "x")
 	x.Add(c.destroy)
 	for _, code := range c.codes {
 		x.Add(statusEl(code))
@@ -144,8 +144,8 @@ func (r *Room) presenceOf(o *Occupant, v view, c *statusChange, self bool) *xmle
 	return p.Add(x)
 }
 
-func statusEl(code string) *xmlel.Element {
-	return xmlel.New(NSMUCUser, "status", "code", code)
+func statusEl(code string) *stanza.Element {
+	return stanza.New(NSMUCUser, "status", "code", code)
 }
 
 // publish tells the room about occupant o: every other occupant gets o's
@@ -210,16 +210,16 @@ func (r *Room) remove(o *Occupant, c statusChange) {
 
 // Builders of the muc#user payloads.
 
-func presenceEl(from, typ string) *xmlel.Element {
-	return xmlel.New(NSClient, "presence", "from", from, "type", typ)
+func presenceEl(from, typ string) *stanza.Element {
+	return stanza.New(NSClient, "presence", "from", from, "type", typ)
 }
 
-func userX(children ...*xmlel.Element) *xmlel.Element {
-	return xmlel.New(NSMUCUser, "x").Add(children...)
+func userX(children ...*stanza.Element) *stanza.Element {
+	return stanza.New(NSMUCUser, "x").Add(children...)
 }
 
-func itemEl(aff, role, realJID, nick string) *xmlel.Element {
-	return xmlel.New(NSMUCUser, "item", "affiliation", aff, "role", role, "jid", realJID, "nick", nick)
+func itemEl(aff, role, realJID, nick string) *stanza.Element {
+	return stanza.New(NSMUCUser, "item", "affiliation", aff, "role", role, "jid", realJID, "nick", nick)
 }
 
 // occupantByBare returns an occupant whose real bare JID is bare.
@@ -233,7 +233,7 @@ func (r *Room) occupantByBare(bare string) *Occupant {
 }
 
 // decoratePresence adds what features put in every occupant presence.
-func (r *Room) decoratePresence(o *Occupant, p *xmlel.Element) {
+func (r *Room) decoratePresence(o *Occupant, p *stanza.Element) {
 	for _, f := range features {
 		if f.decoratePresence != nil {
 			f.decoratePresence(r, o, p)

@@ -3,7 +3,7 @@ package room
 import (
 	"chorus/affiliations"
 	"chorus/forms"
-	"chorus/internal/xmlel"
+	"chorus/stanza"
 )
 
 // roleSet is a set of roles, one bit per role.
@@ -103,7 +103,7 @@ func (r *Room) sendOfflineMembers(to string, viewer *Occupant) {
 // absentPresence is the unavailable presence of the user who reserved
 // nick, as viewer may see it, or nil when nobody reserved it (Prosody's
 // build_unavailable_presence).
-func (r *Room) absentPresence(viewer *Occupant, nick string) *xmlel.Element {
+func (r *Room) absentPresence(viewer *Occupant, nick string) *stanza.Element {
 	j := r.reservedBy(nick)
 	if j == "" {
 		return nil
@@ -115,7 +115,7 @@ func (r *Room) absentPresence(viewer *Occupant, nick string) *xmlel.Element {
 // room: unavailable, with the muc#user item every presence about an
 // occupant carries (XEP-0045 §7.2.3): its affiliation, role none, the
 // reserved nick, and the real JID when full.
-func (r *Room) offlinePresence(bare string, rec affRecord, full bool) *xmlel.Element {
+func (r *Room) offlinePresence(bare string, rec affRecord, full bool) *stanza.Element {
 	from := r.jid
 	if rec.nick != "" {
 		from = r.occupantJID(rec.nick)

@@ -3,7 +3,7 @@ package room
 import (
 	"chorus/affiliations"
 	"chorus/forms"
-	"chorus/internal/xmlel"
+	"chorus/stanza"
 )
 
 // registerFeature: users register with a room to reserve a nickname
@@ -82,9 +82,9 @@ func (r *Room) register(req *request) {
 	q := req.st.FirstChild()
 	rec := r.affs[req.bare]
 	if req.typ == "get" {
-		res := xmlel.New(NSRegister, "query")
+		res := stanza.New(NSRegister, "query")
 		if rec.nick != "" {
-			res.Add(xmlel.New(NSRegister, "registered"), xmlel.New(NSRegister, "username").AddText(rec.nick))
+			res.Add(stanza.New(NSRegister, "registered"), stanza.New(NSRegister, "username").AddText(rec.nick))
 		} else {
 			res.Add(registrationForm().Element())
 		}

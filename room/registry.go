@@ -16,7 +16,7 @@ import (
 	"fmt"
 
 	"chorus/affiliations"
-	"chorus/internal/xmlel"
+	"chorus/stanza"
 	"chorus/store"
 )
 
@@ -207,7 +207,7 @@ func (g *Registry) IsAdmin(bare string) bool { return g.svc.admins[bare] }
 // Handle processes one stanza addressed to a room or an occupant of this
 // service and returns what to send. Stanzas with unusable addresses are
 // answered with an error where an answer can be addressed, else dropped.
-func (g *Registry) Handle(st *xmlel.Element) []Out {
+func (g *Registry) Handle(st *stanza.Element) []Out {
 	from, ok := ParseAddress(st.Attr("from"))
 	if !ok {
 		return nil // nobody to answer
@@ -254,7 +254,7 @@ func (g *Registry) Handle(st *xmlel.Element) []Out {
 // 'from'; and the host refuses a foreign one). It comes from the room when
 // the part before the '/' is a room of this service, so only the nick was
 // wrong, and says so; else from the service.
-func (g *Registry) malformed(st *xmlel.Element) *xmlel.Element {
+func (g *Registry) malformed(st *stanza.Element) *stanza.Element {
 	raw := st.Attr("to")
 	if i := strings.IndexByte(raw, '/'); i >= 0 {
 		if room, ok := ParseAddress(raw[:i]); ok && room.Local() != "" && room.Domain() == g.svc.domain {

@@ -7,7 +7,7 @@ import (
 	"mellium.im/xmpp/jid"
 
 	"chorus/affiliations"
-	"chorus/internal/xmlel"
+	"chorus/stanza"
 )
 
 // Room is one chat room. Every method that takes a stanza runs under mu and
@@ -35,8 +35,8 @@ type Room struct {
 	voiceAsked          map[string]time.Time // last voice request by bare JID
 	creator             string               // who created the room since start, for RoomsPerUser
 
-	vcard      *xmlel.Element // the room's vCard, set by an owner
-	avatarHash string         // SHA-1 of the vCard photo, hex
+	vcard      *stanza.Element // the room's vCard, set by an owner
+	avatarHash string          // SHA-1 of the vCard photo, hex
 
 	occupants []*Occupant          // in order of joining, for stable fan-out
 	byNick    map[string]*Occupant // by nickKey of the nick
@@ -81,7 +81,7 @@ func (r *Room) JID() string { return r.jid }
 
 // request is one inbound stanza with its parsed addresses.
 type request struct {
-	st   *xmlel.Element
+	st   *stanza.Element
 	from string // sender's full JID, normalized
 	bare string // sender's bare JID
 	to   string // room or occupant JID, normalized
@@ -97,12 +97,12 @@ func (r *Room) handle(req *request) (outs []Out, ok bool) {
 }
 
 // send queues st for one recipient.
-func (r *Room) send(to string, st *xmlel.Element) {
+func (r *Room) send(to string, st *stanza.Element) {
 	r.out = append(r.out, To1(to, st))
 }
 
 // sendTo queues st for several recipients.
-func (r *Room) sendTo(to []string, st *xmlel.Element) {
+func (r *Room) sendTo(to []string, st *stanza.Element) {
 	if len(to) > 0 {
 		r.out = append(r.out, Out{To: to, Stanza: st})
 	}

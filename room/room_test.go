@@ -7,7 +7,7 @@ import (
 	"testing"
 	"time"
 
-	"chorus/internal/xmlel"
+	"chorus/stanza"
 )
 
 const (
@@ -52,9 +52,9 @@ func newHarness(t *testing.T) *harness {
 
 // send feeds one stanza (its from set to from) and returns one stanza per
 // recipient.
-func (h *harness) send(from, stanza string) []*xmlel.Element {
+func (h *harness) send(from, raw string) []*stanza.Element {
 	h.t.Helper()
-	st := xmlel.MustParse(stanza)
+	st := stanza.MustParse(raw)
 	st.SetAttr("from", from)
 	return Flatten(h.g.Handle(st))
 }
@@ -78,7 +78,7 @@ func config(fields ...string) string {
 func (h *harness) createRoom(fields ...string) {
 	h.t.Helper()
 	h.send(romeo, join("Romeo"))
-	var out []*xmlel.Element
+	var out []*stanza.Element
 	if len(fields) == 0 {
 		out = h.send(romeo, instant)
 	} else {
@@ -90,8 +90,8 @@ func (h *harness) createRoom(fields ...string) {
 }
 
 // pick returns the stanzas of a kind sent to one address.
-func pick(out []*xmlel.Element, to, kind string) []*xmlel.Element {
-	var res []*xmlel.Element
+func pick(out []*stanza.Element, to, kind string) []*stanza.Element {
+	var res []*stanza.Element
 	for _, s := range out {
 		if s.Attr("to") == to && s.Local == kind {
 			res = append(res, s)
@@ -100,7 +100,7 @@ func pick(out []*xmlel.Element, to, kind string) []*xmlel.Element {
 	return res
 }
 
-func codes(st *xmlel.Element) string {
+func codes(st *stanza.Element) string {
 	var c []string
 	for _, s := range st.Child(NSMUCUser, "x").ChildrenNamed(NSMUCUser, "status") {
 		c = append(c, s.Attr("code"))
@@ -108,7 +108,7 @@ func codes(st *xmlel.Element) string {
 	return strings.Join(c, ",")
 }
 
-func condition(st *xmlel.Element) string {
+func condition(st *stanza.Element) string {
 	c, _ := stanzaErrorOf(st)
 	return st.Child(NSClient, "error").Attr("type") + "/" + c
 }
@@ -173,7 +173,7 @@ func TestJoinRefusals(t *testing.T) {
 func TestBlankNickRefused(t *testing.T) {
 	h := newHarness(t)
 	h.createRoom()
-	st := xmlel.MustParse(join("x"))
+	st := stanza.MustParse(join("x"))
 	st.SetAttr("to", room1+"/   ")
 	st.SetAttr("from", juliet)
 	out := Flatten(h.g.Handle(st))
@@ -414,7 +414,7 @@ func TestNickValidation(t *testing.T) {
 	h := newHarness(t)
 	h.createRoom()
 	for i, nick := range []string{"\u0007bell", " \t ", "a\u0000b"} {
-		st := xmlel.MustParse(join("x"))
+		st := stanza.MustParse(join("x"))
 		st.SetAttr("to", room1+"/"+nick)
 		st.SetAttr("from", juliet)
 		out := Flatten(h.g.Handle(st))

@@ -5,7 +5,7 @@ import (
 	"strings"
 	"testing"
 
-	"chorus/internal/xmlel"
+	"chorus/stanza"
 )
 
 // Users of the security scenarios besides romeo, juliet, nurse and admin.
@@ -24,17 +24,17 @@ type leakWatch struct {
 	seen      map[string]int      // observer bare JID -> stanzas received
 }
 
-func (w *leakWatch) send(step, from, stanza string) []*xmlel.Element {
+func (w *leakWatch) send(step, from, stanza string) []*stanza.Element {
 	w.h.t.Helper()
 	return w.inspect(step, w.h.send(from, stanza))
 }
 
-func (w *leakWatch) handle(step string, st *xmlel.Element) []*xmlel.Element {
+func (w *leakWatch) handle(step string, st *stanza.Element) []*stanza.Element {
 	w.h.t.Helper()
 	return w.inspect(step, Flatten(w.h.g.Handle(st)))
 }
 
-func (w *leakWatch) inspect(step string, out []*xmlel.Element) []*xmlel.Element {
+func (w *leakWatch) inspect(step string, out []*stanza.Element) []*stanza.Element {
 	w.h.t.Helper()
 	for _, st := range out {
 		to := bareOf(st.Attr("to"))
@@ -57,9 +57,9 @@ func (w *leakWatch) inspect(step string, out []*xmlel.Element) []*xmlel.Element 
 // readable returns what a recipient can read in st: its encoding, and every
 // attribute value and text that decodes as base64 (ids that carry routing
 // data), all lowercased, since JIDs compare case-insensitively here.
-func readable(st *xmlel.Element) []string {
+func readable(st *stanza.Element) []string {
 	out := []string{strings.ToLower(st.String())}
-	var walk func(e *xmlel.Element)
+	var walk func(e *stanza.Element)
 	try := func(v string) {
 		for _, enc := range []*base64.Encoding{base64.RawURLEncoding, base64.URLEncoding, base64.RawStdEncoding, base64.StdEncoding} {
 			if b, err := enc.DecodeString(strings.TrimSpace(v)); err == nil && len(b) > 0 {
@@ -67,7 +67,7 @@ func readable(st *xmlel.Element) []string {
 			}
 		}
 	}
-	walk = func(e *xmlel.Element) {
+	walk = func(e *stanza.Element) {
 		for _, a := range e.Attrs {
 			try(a.Value)
 		}
@@ -213,10 +213,10 @@ func TestSemiAnonymousRoomHidesRealJIDs(t *testing.T) {
 		for _, f := range x.ChildrenNamed("jabber:x:data", "field") {
 			if f.Attr("var") == "muc#request_allow" {
 				f.Nodes = nil
-				f.Add(xmlel.New("jabber:x:data", "value").AddText("true"))
+				f.Add(stanza.New("jabber:x:data", "value").AddText("true"))
 			}
 		}
-		w.handle("voice granted", xmlel.New(NSClient, "message", "to", room1, "from", romeo).Add(x))
+		w.handle("voice granted", stanza.New(NSClient, "message", "to", room1, "from", romeo).Add(x))
 	} else {
 		t.Errorf("voice request not forwarded: %v", out)
 	}

@@ -1,6 +1,6 @@
 package room
 
-import "chorus/internal/xmlel"
+import "chorus/stanza"
 
 // NSStanzaID is XEP-0359's namespace.
 const NSStanzaID = "urn:xmpp:sid:0"
@@ -12,16 +12,16 @@ const NSStanzaID = "urn:xmpp:sid:0"
 var stanzaIDFeature = feature{
 	name:  "stanza-id",
 	disco: func(r *Room) []string { return []string{NSStanzaID} },
-	decorateMessage: func(r *Room, o *Occupant, msg *xmlel.Element) {
-		msg.RemoveChildren(func(e *xmlel.Element) bool {
+	decorateMessage: func(r *Room, o *Occupant, msg *stanza.Element) {
+		msg.RemoveChildren(func(e *stanza.Element) bool {
 			return e.Is(NSStanzaID, "stanza-id") && e.Attr("by") == r.jid
 		})
-		msg.Add(xmlel.New(NSStanzaID, "stanza-id", "id", r.svc.newID(), "by", r.jid))
+		msg.Add(stanza.New(NSStanzaID, "stanza-id", "id", r.svc.newID(), "by", r.jid))
 	},
 }
 
 // stanzaIDOf returns the room-assigned id of a broadcast message.
-func (r *Room) stanzaIDOf(msg *xmlel.Element) string {
+func (r *Room) stanzaIDOf(msg *stanza.Element) string {
 	for _, c := range msg.ChildrenNamed(NSStanzaID, "stanza-id") {
 		if c.Attr("by") == r.jid {
 			return c.Attr("id")

@@ -5,7 +5,7 @@ import (
 
 	"chorus/affiliations"
 	"chorus/forms"
-	"chorus/internal/xmlel"
+	"chorus/stanza"
 )
 
 type subject struct {
@@ -32,13 +32,13 @@ var subjectFeature = feature{
 	},
 }
 
-func (r *Room) subjectMessage() *xmlel.Element {
+func (r *Room) subjectMessage() *stanza.Element {
 	from := r.subject.from
 	if from == "" {
 		from = r.jid
 	}
-	return xmlel.New(NSClient, "message", "from", from, "type", "groupchat").
-		Add(xmlel.New(NSClient, "subject").AddText(r.subject.text))
+	return stanza.New(NSClient, "message", "from", from, "type", "groupchat").
+		Add(stanza.New(NSClient, "subject").AddText(r.subject.text))
 }
 
 // sendSubject ends a join: the subject, empty if unset, is always the last
@@ -47,7 +47,7 @@ func (r *Room) sendSubject(to string) {
 	msg := r.subjectMessage()
 	if r.subject.oid != "" {
 		// XEP-0421: the subject is a message from the occupant who set it.
-		msg.Add(xmlel.New(NSOccupantID, "occupant-id", "id", r.subject.oid))
+		msg.Add(stanza.New(NSOccupantID, "occupant-id", "id", r.subject.oid))
 	}
 	if !r.subject.at.IsZero() {
 		msg.Add(delayEl(r.jid, r.subject.at))

@@ -3,7 +3,7 @@ package room
 import (
 	"maps"
 
-	"chorus/internal/xmlel"
+	"chorus/stanza"
 )
 
 // A stanza that may change what the store keeps runs against a saved copy
@@ -30,7 +30,7 @@ type savedRoom struct {
 	subject    subject
 	affs       map[string]affRecord
 	salt       []byte
-	vcard      *xmlel.Element // never changed in place: vcardSet swaps it
+	vcard      *stanza.Element // never changed in place: vcardSet swaps it
 	avatarHash string
 
 	occupants []*Occupant

@@ -9,7 +9,7 @@ import (
 	"testing"
 
 	"chorus/affiliations"
-	"chorus/internal/xmlel"
+	"chorus/stanza"
 	"chorus/store"
 )
 
@@ -210,7 +210,7 @@ func TestSavedRoomCoversRecord(t *testing.T) {
 		}
 	}
 	r.subject = subject{text: "t", from: room1 + "/Romeo", oid: "o", at: h.clock()}
-	r.vcard = xmlel.MustParse(`<vCard xmlns='vcard-temp'><FN>x</FN></vCard>`)
+	r.vcard = stanza.MustParse(`<vCard xmlns='vcard-temp'><FN>x</FN></vCard>`)
 	r.avatarHash = "h"
 	r.salt = []byte("another salt")
 	r.affs["nurse@localhost"] = affRecord{aff: affiliations.Member, nick: "Nurse"}

@@ -8,7 +8,7 @@ import (
 
 	"chorus/affiliations"
 	"chorus/forms"
-	"chorus/internal/xmlel"
+	"chorus/stanza"
 )
 
 // NSVCard is the vcard-temp namespace (XEP-0054).
@@ -32,7 +32,7 @@ var vcardFeature = feature{
 func (r *Room) vcardGet(req *request) {
 	v := r.vcard
 	if v == nil {
-		v = xmlel.New(NSVCard, "vCard")
+		v = stanza.New(NSVCard, "vCard")
 	}
 	r.send(req.from, iqResult(req.st).Add(v))
 }
@@ -60,14 +60,14 @@ func (r *Room) vcardSet(req *request) {
 	r.avatarHash = hash
 	to := r.allSessions(nil)
 	r.sendTo(to, r.avatarPresence())
-	msg := xmlel.New(NSClient, "message", "from", r.jid, "type", "groupchat", "id", r.svc.newID()).
+	msg := stanza.New(NSClient, "message", "from", r.jid, "type", "groupchat", "id", r.svc.newID()).
 		Add(userX(statusEl(statusConfigChange)))
 	r.sendTo(to, msg)
 }
 
 // avatarPresence announces the room's avatar hash (empty: no avatar).
-func (r *Room) avatarPresence() *xmlel.Element {
-	return presenceEl(r.jid, "").Add(xmlel.New(NSVCardUpdate, "x").Add(xmlel.New(NSVCardUpdate, "photo").AddText(r.avatarHash)))
+func (r *Room) avatarPresence() *stanza.Element {
+	return presenceEl(r.jid, "").Add(stanza.New(NSVCardUpdate, "x").Add(stanza.New(NSVCardUpdate, "photo").AddText(r.avatarHash)))
 }
 
 // sendAvatar tells a joining session the room's avatar, if it has one.
@@ -78,7 +78,7 @@ func (r *Room) sendAvatar(to string) {
 }
 
 // photoHash is the hex SHA-1 of a vCard's photo, or "" without one.
-func photoHash(v *xmlel.Element) string {
+func photoHash(v *stanza.Element) string {
 	bin := v.Child(NSVCard, "PHOTO").ChildText(NSVCard, "BINVAL")
 	data, err := base64.StdEncoding.DecodeString(strings.Join(strings.Fields(bin), ""))
 	if bin == "" || err != nil {

@@ -5,7 +5,7 @@ import (
 
 	"chorus/affiliations"
 	"chorus/forms"
-	"chorus/internal/xmlel"
+	"chorus/stanza"
 )
 
 // voiceRequestFeature: in a moderated room a visitor asks for voice with
@@ -43,7 +43,7 @@ func (r *Room) handleRequestForm(req *request, form *forms.Form) {
 		forms.Field{Var: "muc#roomnick", Type: forms.TextSingle, Label: "Room nickname", Values: []string{o.Nick}},
 		forms.Field{Var: "muc#request_allow", Type: forms.Boolean, Label: "Grant voice to this person?", Values: []string{forms.Bool(false)}},
 	)
-	msg := xmlel.New(NSClient, "message", "from", r.jid, "type", "normal", "id", r.svc.newID()).Add(f.Element())
+	msg := stanza.New(NSClient, "message", "from", r.jid, "type", "normal", "id", r.svc.newID()).Add(f.Element())
 	r.sendTo(r.allSessions(func(m *Occupant) bool { return m.Role == affiliations.Moderator }), msg)
 }
 

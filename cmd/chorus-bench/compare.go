@@ -24,7 +24,7 @@ import (
 	"chorus/internal/ejabberd"
 	"chorus/internal/prosody"
 	"chorus/internal/scansion"
-	"chorus/internal/xmlel"
+	"chorus/stanza"
 )
 
 func init() { subcommands["compare"] = runCompare }
@@ -498,7 +498,7 @@ func probeJoin(ctx context.Context, c2s, muc string, attempt int) error {
 	defer c.Close()
 	room := "probe@" + muc
 	nick := fmt.Sprintf("probe%d", attempt)
-	if err := c.Send(xmlel.MustParse(`<presence to='` + room + `/` + nick + `'><x xmlns='http://jabber.org/protocol/muc'><history maxstanzas='0'/></x></presence>`)); err != nil {
+	if err := c.Send(stanza.MustParse(`<presence to='` + room + `/` + nick + `'><x xmlns='http://jabber.org/protocol/muc'><history maxstanzas='0'/></x></presence>`)); err != nil {
 		return err
 	}
 	for {
@@ -513,7 +513,7 @@ func probeJoin(ctx context.Context, c2s, muc string, attempt int) error {
 			return fmt.Errorf("join refused: %s", st)
 		}
 		if st.Attr("from") == room+"/"+nick {
-			c.Send(xmlel.MustParse(`<presence type='unavailable' to='` + room + `/` + nick + `'/>`))
+			c.Send(stanza.MustParse(`<presence type='unavailable' to='` + room + `/` + nick + `'/>`))
 			return nil
 		}
 	}

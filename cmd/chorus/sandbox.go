@@ -20,8 +20,8 @@ import (
 
 	"chorus/component"
 	"chorus/internal/prosody"
-	"chorus/internal/xmlel"
 	"chorus/room"
+	"chorus/stanza"
 	"chorus/store"
 )
 
@@ -291,7 +291,7 @@ func seedRoom(reg *room.Registry, owner string) error {
 		`<presence type='unavailable' from='` + from + `' to='` + occupant + `'/>`,
 	}
 	for _, s := range steps {
-		st, err := xmlel.Parse(s)
+		st, err := stanza.Parse(s)
 		if err != nil {
 			return err
 		}

@@ -14,7 +14,7 @@ import (
 
 	"chorus/internal/prosody"
 	"chorus/internal/scansion"
-	"chorus/internal/xmlel"
+	"chorus/stanza"
 )
 
 // syncBuffer is written by the sandbox and read by the test.
@@ -38,7 +38,7 @@ func (s *syncBuffer) String() string {
 const nsMUCUser = "http://jabber.org/protocol/muc#user"
 
 // statusCodes are the MUC status codes of a presence.
-func statusCodes(p *xmlel.Element) []string {
+func statusCodes(p *stanza.Element) []string {
 	var codes []string
 	for _, s := range p.Child(nsMUCUser, "x").ChildrenNamed(nsMUCUser, "status") {
 		codes = append(codes, s.Attr("code"))
@@ -48,7 +48,7 @@ func statusCodes(p *xmlel.Element) []string {
 
 // awaitPresence reads c's stanzas until a presence from `from` that
 // carries status code, and returns it.
-func awaitPresence(t *testing.T, c *scansion.Conn, from, code string) *xmlel.Element {
+func awaitPresence(t *testing.T, c *scansion.Conn, from, code string) *stanza.Element {
 	t.Helper()
 	deadline := time.Now().Add(10 * time.Second)
 	for time.Now().Before(deadline) {
@@ -128,10 +128,10 @@ func TestSandbox(t *testing.T) {
 	}
 	defer bob.Close()
 
-	join := func(c *scansion.Conn, nick string) *xmlel.Element {
+	join := func(c *scansion.Conn, nick string) *stanza.Element {
 		t.Helper()
-		err := c.Send(xmlel.New(xmlel.NSClient, "presence", "to", sandboxRoom+"/"+nick).
-			Add(xmlel.New("http://jabber.org/protocol/muc", "x")))
+		err := c.Send(stanza.New(stanza.NSClient, "presence", "to", sandboxRoom+"/"+nick).
+			Add(stanza.New("http://jabber.org/protocol/muc", "x")))
 		if err != nil {
 			t.Fatal(err)
 		}

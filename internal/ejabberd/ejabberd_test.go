@@ -15,7 +15,7 @@ import (
 	"time"
 
 	"chorus/internal/scansion"
-	"chorus/internal/xmlel"
+	"chorus/stanza"
 )
 
 // greet opens a client stream and returns the start of ejabberd's answer.
@@ -131,7 +131,7 @@ func TestErlString(t *testing.T) {
 
 // joinRoom logs in to addr as user@host and joins room@muc, returning the
 // self-presence.
-func joinRoom(t *testing.T, addr, user, host, room string) *xmlel.Element {
+func joinRoom(t *testing.T, addr, user, host, room string) *stanza.Element {
 	t.Helper()
 	ctx := context.Background()
 	c, err := scansion.Dial(ctx, addr, user+"@"+host, "any")
@@ -139,7 +139,7 @@ func joinRoom(t *testing.T, addr, user, host, room string) *xmlel.Element {
 		t.Fatalf("login as %s: %v", user, err)
 	}
 	defer c.Close()
-	if err := c.Send(xmlel.MustParse(`<presence to='` + room + "/" + user + `'><x xmlns='http://jabber.org/protocol/muc'/></presence>`)); err != nil {
+	if err := c.Send(stanza.MustParse(`<presence to='` + room + "/" + user + `'><x xmlns='http://jabber.org/protocol/muc'/></presence>`)); err != nil {
 		t.Fatal(err)
 	}
 	for {
@@ -153,7 +153,7 @@ func joinRoom(t *testing.T, addr, user, host, room string) *xmlel.Element {
 	}
 }
 
-func hasStatus(presence *xmlel.Element, code string) bool {
+func hasStatus(presence *stanza.Element, code string) bool {
 	x := presence.Child("http://jabber.org/protocol/muc#user", "x")
 	if x == nil {
 		return false

@@ -9,7 +9,7 @@ import (
 	"slices"
 	"strings"
 
-	"chorus/internal/xmlel"
+	"chorus/stanza"
 )
 
 // c2sSession is a logged-in client.
@@ -96,7 +96,7 @@ func (h *Host) login(s *stream) (*c2sSession, error) {
 		return nil, err
 	}
 	bind := iq.Child(nsBind, "bind")
-	if !iq.Is(xmlel.NSClient, "iq") || iq.Attr("type") != "set" || bind == nil {
+	if !iq.Is(stanza.NSClient, "iq") || iq.Attr("type") != "set" || bind == nil {
 		s.fail("not-authorized", "bind a resource first")
 		return nil, fmt.Errorf("expected bind, got %s", iq)
 	}
@@ -104,8 +104,8 @@ func (h *Host) login(s *stream) (*c2sSession, error) {
 	if sess == nil {
 		return nil, errors.New("host closed")
 	}
-	reply := xmlel.New(xmlel.NSClient, "iq", "type", "result", "id", iq.Attr("id")).Add(
-		xmlel.New(nsBind, "bind").Add(xmlel.New(nsBind, "jid").AddText(sess.jid.String())))
+	reply := stanza.New(stanza.NSClient, "iq", "type", "result", "id", iq.Attr("id")).Add(
+		stanza.New(nsBind, "bind").Add(stanza.New(nsBind, "jid").AddText(sess.jid.String())))
 	if err := s.writeElement(reply); err != nil {
 		h.endSession(sess)
 		return nil, err
@@ -119,12 +119,12 @@ func (h *Host) openC2S(s *stream) error {
 	if err != nil {
 		return err
 	}
-	if err := s.openStream(xmlel.NSClient, h.opts.Domain, randomID()); err != nil {
+	if err := s.openStream(stanza.NSClient, h.opts.Domain, randomID()); err != nil {
 		return err
 	}
 	switch {
-	case ns != xmlel.NSClient:
-		s.fail("invalid-namespace", "expected "+xmlel.NSClient)
+	case ns != stanza.NSClient:
+		s.fail("invalid-namespace", "expected "+stanza.NSClient)
 		return fmt.Errorf("stream namespace %q", ns)
 	case !strings.EqualFold(attrs["to"], h.opts.Domain):
 		s.fail("host-unknown", "this host serves "+h.opts.Domain)
@@ -181,6 +181,6 @@ func (h *Host) endSession(s *c2sSession) {
 	}
 	h.logf("fakehost: client %s gone", s.jid)
 	for _, to := range targets {
-		h.route(xmlel.New(xmlel.NSClient, "presence", "type", "unavailable", "from", s.jid.String(), "to", to))
+		h.route(stanza.New(stanza.NSClient, "presence", "type", "unavailable", "from", s.jid.String(), "to", to))
 	}
 }

@@ -7,7 +7,7 @@ import (
 	"net"
 	"strings"
 
-	"chorus/internal/xmlel"
+	"chorus/stanza"
 )
 
 const nsComponent = "jabber:component:accept"
@@ -39,7 +39,7 @@ func (h *Host) serveComponent(c net.Conn) {
 		return
 	}
 	sum := sha1.Sum([]byte(id + h.opts.Secret))
-	if !hs.Is(xmlel.NSClient, "handshake") || strings.ToLower(strings.TrimSpace(hs.Text())) != hex.EncodeToString(sum[:]) {
+	if !hs.Is(stanza.NSClient, "handshake") || strings.ToLower(strings.TrimSpace(hs.Text())) != hex.EncodeToString(sum[:]) {
 		h.logf("fakehost: component: handshake refused")
 		s.fail("not-authorized", "")
 		return
@@ -88,7 +88,7 @@ func (h *Host) serveComponent(c net.Conn) {
 // the component earns, or "" if it is acceptable. Prosody fills in a missing
 // 'from' and answers a missing 'to' with a stanza error; this host closes
 // the stream instead, since either is a bug in the component.
-func (h *Host) checkFromComponent(st *xmlel.Element) (cond, text string) {
+func (h *Host) checkFromComponent(st *stanza.Element) (cond, text string) {
 	if !isStanza(st) {
 		return "unsupported-stanza-type", "<" + st.Local + "/> is not a stanza"
 	}
@@ -128,8 +128,8 @@ func (h *Host) setComponentLocked(s *stream) {
 	h.compSig = make(chan struct{})
 }
 
-func isStanza(e *xmlel.Element) bool {
-	if e.Space != xmlel.NSClient {
+func isStanza(e *stanza.Element) bool {
+	if e.Space != stanza.NSClient {
 		return false
 	}
 	switch e.Local {

@@ -10,7 +10,7 @@ import (
 	"testing"
 	"time"
 
-	"chorus/internal/xmlel"
+	"chorus/stanza"
 )
 
 const testSecret = "s3cret"
@@ -54,7 +54,7 @@ func (p *peer) send(format string, args ...any) {
 }
 
 // recv returns the next element, failing the test after a second.
-func (p *peer) recv() *xmlel.Element {
+func (p *peer) recv() *stanza.Element {
 	p.t.Helper()
 	el, err := p.recvErr(time.Second)
 	if err != nil {
@@ -63,7 +63,7 @@ func (p *peer) recv() *xmlel.Element {
 	return el
 }
 
-func (p *peer) recvErr(d time.Duration) (*xmlel.Element, error) {
+func (p *peer) recvErr(d time.Duration) (*stanza.Element, error) {
 	_ = p.conn.SetReadDeadline(time.Now().Add(d))
 	return p.next()
 }
@@ -110,7 +110,7 @@ func (p *peer) header(ns, to string) (id string) {
 
 // dialComponent connects and completes the handshake with secret, returning
 // the peer and the host's answer (handshake or stream error).
-func dialComponent(t *testing.T, h *Host, secret string) (*peer, *xmlel.Element) {
+func dialComponent(t *testing.T, h *Host, secret string) (*peer, *stanza.Element) {
 	t.Helper()
 	p := dial(t, h.ComponentAddr())
 	id := p.header(nsComponent, h.ComponentDomain())
@@ -122,7 +122,7 @@ func dialComponent(t *testing.T, h *Host, secret string) (*peer, *xmlel.Element)
 func attachedComponent(t *testing.T, h *Host) *peer {
 	t.Helper()
 	p, reply := dialComponent(t, h, testSecret)
-	if !reply.Is(xmlel.NSClient, "handshake") {
+	if !reply.Is(stanza.NSClient, "handshake") {
 		t.Fatalf("handshake refused: %s", reply)
 	}
 	return p
@@ -133,7 +133,7 @@ func attachedComponent(t *testing.T, h *Host) *peer {
 func client(t *testing.T, h *Host, user, resource string) (*peer, string) {
 	t.Helper()
 	p := dial(t, h.C2SAddr())
-	p.header(xmlel.NSClient, h.Domain())
+	p.header(stanza.NSClient, h.Domain())
 	if f := p.recv(); f.Child(nsSASL, "mechanisms") == nil {
 		t.Fatalf("features: %s", f)
 	}
@@ -143,7 +143,7 @@ func client(t *testing.T, h *Host, user, resource string) (*peer, string) {
 		t.Fatalf("auth: %s", r)
 	}
 	p.restart()
-	p.header(xmlel.NSClient, h.Domain())
+	p.header(stanza.NSClient, h.Domain())
 	if f := p.recv(); f.Child(nsBind, "bind") == nil {
 		t.Fatalf("features after auth: %s", f)
 	}
@@ -161,7 +161,7 @@ func client(t *testing.T, h *Host, user, resource string) (*peer, string) {
 }
 
 // wantAttrs fails unless el has the given name and attribute values.
-func wantAttrs(t *testing.T, el *xmlel.Element, local string, kv ...string) {
+func wantAttrs(t *testing.T, el *stanza.Element, local string, kv ...string) {
 	t.Helper()
 	if el.Local != local {
 		t.Fatalf("got %s, want <%s>", el, local)
@@ -173,8 +173,8 @@ func wantAttrs(t *testing.T, el *xmlel.Element, local string, kv ...string) {
 	}
 }
 
-func errorCondition(el *xmlel.Element) string {
-	if c := el.Child(xmlel.NSClient, "error").FirstChild(); c != nil {
+func errorCondition(el *stanza.Element) string {
+	if c := el.Child(stanza.NSClient, "error").FirstChild(); c != nil {
 		return c.Local
 	}
 	return ""

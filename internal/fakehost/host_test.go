@@ -9,7 +9,7 @@ import (
 	"testing"
 	"time"
 
-	"chorus/internal/xmlel"
+	"chorus/stanza"
 )
 
 func TestComponentHandshake(t *testing.T) {
@@ -87,7 +87,7 @@ func TestClientLoginAndBind(t *testing.T) {
 func TestClientWrongHost(t *testing.T) {
 	h := startHost(t)
 	p := dial(t, h.C2SAddr())
-	p.header(xmlel.NSClient, "example.org")
+	p.header(stanza.NSClient, "example.org")
 	if c := p.streamError(); c != "host-unknown" {
 		t.Fatalf("got %q", c)
 	}
@@ -104,7 +104,7 @@ func TestRouting(t *testing.T) {
 		romeo.send("<message to='room@conference.localhost' from='forged@localhost/z' type='groupchat'><body>hi</body></message>")
 		got := comp.recv()
 		wantAttrs(t, got, "message", "from", rj, "to", "room@conference.localhost", "type", "groupchat")
-		if got.ChildText(xmlel.NSClient, "body") != "hi" {
+		if got.ChildText(stanza.NSClient, "body") != "hi" {
 			t.Errorf("payload lost: %s", got)
 		}
 	})

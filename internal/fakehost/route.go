@@ -3,18 +3,18 @@ package fakehost
 import (
 	"strings"
 
-	"chorus/internal/xmlel"
+	"chorus/stanza"
 )
 
 // fromClient handles a stanza a client sent, its 'from' already stamped.
-func (h *Host) fromClient(s *c2sSession, st *xmlel.Element) {
+func (h *Host) fromClient(s *c2sSession, st *stanza.Element) {
 	to := st.Attr("to")
 	if st.Local == "presence" {
 		h.trackPresence(s, st)
 	}
 	if isSessionRequest(st) && (to == "" || strings.EqualFold(to, h.opts.Domain)) {
 		// RFC 3921 session establishment, still sent by some clients.
-		h.deliver(s.stream, xmlel.New(xmlel.NSClient, "iq", "type", "result", "id", st.Attr("id"), "from", to))
+		h.deliver(s.stream, stanza.New(stanza.NSClient, "iq", "type", "result", "id", st.Attr("id"), "from", to))
 		return
 	}
 	if to != "" {
@@ -38,7 +38,7 @@ func (h *Host) fromClient(s *c2sSession, st *xmlel.Element) {
 // directed available presence remembers the recipient, a directed
 // unavailable one forgets it, and a broadcast unavailable presence is also
 // sent to every remembered recipient (RFC 6121 §4.6.3).
-func (h *Host) trackPresence(s *c2sSession, st *xmlel.Element) {
+func (h *Host) trackPresence(s *c2sSession, st *stanza.Element) {
 	to, typ := st.Attr("to"), st.Attr("type")
 	h.mu.Lock()
 	var targets []string
@@ -63,7 +63,7 @@ func (h *Host) trackPresence(s *c2sSession, st *xmlel.Element) {
 
 // route delivers st according to its 'to' like a server with one local
 // domain and one component, and no server-to-server links.
-func (h *Host) route(st *xmlel.Element) {
+func (h *Host) route(st *stanza.Element) {
 	to, ok := parseJID(st.Attr("to"))
 	switch {
 	case !ok:
@@ -101,7 +101,7 @@ func (h *Host) route(st *xmlel.Element) {
 // toBare handles a stanza to a user's bare JID: messages and presence go to
 // every session of the user; an IQ would be for the account, which offers
 // nothing here.
-func (h *Host) toBare(to jid, st *xmlel.Element) {
+func (h *Host) toBare(to jid, st *stanza.Element) {
 	switch st.Local {
 	case "iq":
 		h.bounce(st, "service-unavailable")
@@ -129,7 +129,7 @@ func (h *Host) sessionsOf(bare string) []*c2sSession {
 	return out
 }
 
-func (h *Host) deliver(s *stream, st *xmlel.Element) {
+func (h *Host) deliver(s *stream, st *stanza.Element) {
 	if err := s.writeElement(st); err != nil {
 		h.logf("fakehost: delivery to %s failed: %v", st.Attr("to"), err)
 	}
@@ -139,23 +139,23 @@ func (h *Host) deliver(s *stream, st *xmlel.Element) {
 // does for a recipient it cannot reach. Errors and results are never
 // answered, which also prevents bounce loops. Like Prosody's error_reply,
 // the original payload is not echoed.
-func (h *Host) bounce(st *xmlel.Element, cond string) {
+func (h *Host) bounce(st *stanza.Element, cond string) {
 	switch st.Attr("type") {
 	case "error", "result":
 		return
 	}
-	reply := xmlel.New(xmlel.NSClient, st.Local,
+	reply := stanza.New(stanza.NSClient, st.Local,
 		"id", st.Attr("id"), "type", "error", "from", st.Attr("to"), "to", st.Attr("from"))
-	reply.Add(xmlel.New(xmlel.NSClient, "error", "type", "cancel").Add(xmlel.New(nsStanzaErrors, cond)))
+	reply.Add(stanza.New(stanza.NSClient, "error", "type", "cancel").Add(stanza.New(nsStanzaErrors, cond)))
 	h.logf("fakehost: bounce %s: %s", cond, st)
 	h.route(reply)
 }
 
-func isSessionRequest(st *xmlel.Element) bool {
+func isSessionRequest(st *stanza.Element) bool {
 	return st.Local == "iq" && st.Attr("type") == "set" && st.Child(nsSession, "session") != nil
 }
 
-func isRequest(st *xmlel.Element) bool {
+func isRequest(st *stanza.Element) bool {
 	if st.Local != "iq" {
 		return false
 	}

@@ -14,7 +14,7 @@ import (
 	"syscall"
 	"time"
 
-	"chorus/internal/xmlel"
+	"chorus/stanza"
 )
 
 // Namespaces of the stream layer.
@@ -29,7 +29,7 @@ const (
 
 // stanzaLimits are a real server's: large enough for the member list of a
 // big room, which servers pass to clients whole.
-var stanzaLimits = xmlel.Limits{MaxDepth: 64, MaxBytes: 16 << 20}
+var stanzaLimits = stanza.Limits{MaxDepth: 64, MaxBytes: 16 << 20}
 
 // writeTimeout bounds a write to one peer, so a peer that stops reading
 // cannot stall routing for everybody else; it is disconnected instead.
@@ -99,7 +99,7 @@ func (s *stream) readHeader() (ns string, attrs map[string]string, err error) {
 
 // next reads the next top-level element of the stream. It returns
 // errEndOfStream when the peer closes its stream.
-func (s *stream) next() (*xmlel.Element, error) {
+func (s *stream) next() (*stanza.Element, error) {
 	for {
 		tok, err := s.dec.Token()
 		if err != nil {
@@ -107,14 +107,14 @@ func (s *stream) next() (*xmlel.Element, error) {
 		}
 		switch t := tok.(type) {
 		case xml.StartElement:
-			return xmlel.Decode(s.dec, t, stanzaLimits)
+			return stanza.Decode(s.dec, t, stanzaLimits)
 		case xml.EndElement:
 			return nil, errEndOfStream
 		case xml.CharData:
 			// Whitespace keepalives and pretty-printing between stanzas.
 		case xml.Comment:
 		default:
-			return nil, xmlel.ErrRestricted
+			return nil, stanza.ErrRestricted
 		}
 	}
 }
@@ -142,16 +142,16 @@ func (s *stream) writeLocked(b []byte) error {
 	return nil
 }
 
-func (s *stream) writeElement(e *xmlel.Element) error {
+func (s *stream) writeElement(e *stanza.Element) error {
 	return s.write(e.Append(nil))
 }
 
 // fail sends a stream error with the given condition, closes our stream and
 // the connection.
 func (s *stream) fail(cond, text string) {
-	e := xmlel.New(nsStreams, "error").Add(xmlel.New(nsStreamErrors, cond))
+	e := stanza.New(nsStreams, "error").Add(stanza.New(nsStreamErrors, cond))
 	if text != "" {
-		e.Add(xmlel.New(nsStreamErrors, "text").AddText(text))
+		e.Add(stanza.New(nsStreamErrors, "text").AddText(text))
 	}
 	_ = s.write(append(e.Append(nil), "</stream:stream>"...))
 	s.close()

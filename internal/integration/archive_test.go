@@ -6,7 +6,7 @@ import (
 	"time"
 
 	"chorus/internal/prosody"
-	"chorus/internal/xmlel"
+	"chorus/stanza"
 	"chorus/store"
 )
 
@@ -47,7 +47,7 @@ func TestModerationReachesArchive(t *testing.T) {
 			say := func(c *faultClient, id, body string) string {
 				t.Helper()
 				c.send(t, `<message type='groupchat' id='`+id+`' to='`+roomJID+`'><body>`+body+`</body></message>`)
-				echo, err := c.wait(ctx, 10*time.Second, func(e *xmlel.Element) bool { return e.Attr("id") == id })
+				echo, err := c.wait(ctx, 10*time.Second, func(e *stanza.Element) bool { return e.Attr("id") == id })
 				if err != nil {
 					t.Fatalf("echo of %s: %v", id, err)
 				}
@@ -62,7 +62,7 @@ func TestModerationReachesArchive(t *testing.T) {
 			// The result, then the announcement to everyone.
 			var announcement string
 			acked := false
-			if _, err := romeo.wait(ctx, 10*time.Second, func(e *xmlel.Element) bool {
+			if _, err := romeo.wait(ctx, 10*time.Second, func(e *stanza.Element) bool {
 				if rt := e.Child("urn:xmpp:message-retract:1", "retract"); rt != nil && rt.Attr("id") == rude {
 					announcement = e.Child("urn:xmpp:sid:0", "stanza-id").Attr("id")
 				}
@@ -79,12 +79,12 @@ func TestModerationReachesArchive(t *testing.T) {
 
 			// A device of Juliet's that was offline catches up.
 			tablet := dialFault(ctx, t, srv.C2SAddr(), "juliet@localhost/tablet")
-			query := func(id, payload string) (results []*xmlel.Element, answer *xmlel.Element) {
+			query := func(id, payload string) (results []*stanza.Element, answer *stanza.Element) {
 				t.Helper()
 				tablet.send(t, `<iq type='`+map[bool]string{true: "get", false: "set"}[id == "md"]+`' id='`+id+`' to='`+roomJID+`'>`+payload+`</iq>`)
-				answer, err := tablet.wait(ctx, 10*time.Second, func(e *xmlel.Element) bool {
+				answer, err := tablet.wait(ctx, 10*time.Second, func(e *stanza.Element) bool {
 					if r := e.Child("urn:xmpp:mam:2", "result"); r != nil {
-						results = append(results, r.Child("urn:xmpp:forward:0", "forwarded").Child(xmlel.NSClient, "message"))
+						results = append(results, r.Child("urn:xmpp:forward:0", "forwarded").Child(stanza.NSClient, "message"))
 					}
 					return e.Attr("id") == id
 				})
@@ -99,7 +99,7 @@ func TestModerationReachesArchive(t *testing.T) {
 			}
 			res, _ := query("ids", `<query xmlns='urn:xmpp:mam:2'><x xmlns='jabber:x:data' type='submit'>`+
 				`<field var='FORM_TYPE'><value>urn:xmpp:mam:2</value></field><field var='ids'><value>`+rude+`</value></field></x></query>`)
-			if len(res) != 1 || res[0].Child(xmlel.NSClient, "body") != nil ||
+			if len(res) != 1 || res[0].Child(stanza.NSClient, "body") != nil ||
 				res[0].Child("urn:xmpp:message-retract:1", "retracted") == nil ||
 				res[0].Child("urn:xmpp:message-retract:1", "retracted").ChildText("urn:xmpp:message-retract:1", "reason") != "spam" {
 				t.Errorf("the moderated message is not a tombstone in the archive: %v", res)

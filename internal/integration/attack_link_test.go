@@ -11,7 +11,7 @@ import (
 
 	"chorus/component"
 	"chorus/internal/prosody"
-	"chorus/internal/xmlel"
+	"chorus/stanza"
 )
 
 // attackStanzaLimit is Chorus's MaxStanzaBytes in the attack test: lower
@@ -30,48 +30,48 @@ const nsStanzas = "urn:ietf:params:xml:ns:xmpp-stanzas"
 // six-byte entity.
 type linkAttack struct {
 	name  string
-	build func(id, to string) *xmlel.Element
+	build func(id, to string) *stanza.Element
 	text  string // the start of Chorus's refusal text
 }
 
-func attackMessage(id, to string, payload *xmlel.Element) *xmlel.Element {
+func attackMessage(id, to string, payload *stanza.Element) *stanza.Element {
 	typ := "chat"
 	if !strings.Contains(to, "/") && strings.Contains(to, "@") {
 		typ = "groupchat"
 	}
-	return xmlel.New(xmlel.NSClient, "message", "to", to, "id", id, "type", typ).Add(payload)
+	return stanza.New(stanza.NSClient, "message", "to", to, "id", id, "type", typ).Add(payload)
 }
 
-func nested(n int) *xmlel.Element {
-	top := xmlel.New("urn:x", "x")
+func nested(n int) *stanza.Element {
+	top := stanza.New("urn:x", "x")
 	e := top
 	for range n - 1 {
-		c := xmlel.New("urn:x", "x")
+		c := stanza.New("urn:x", "x")
 		e.Add(c)
 		e = c
 	}
 	return top
 }
 
-func withAttrs(n int) *xmlel.Element {
+func withAttrs(n int) *stanza.Element {
 	attrs := make([]string, 0, 2*n)
 	for i := range n {
 		attrs = append(attrs, fmt.Sprint("a", i), "v")
 	}
-	return xmlel.New("urn:x", "x", attrs...)
+	return stanza.New("urn:x", "x", attrs...)
 }
 
 var linkAttacks = []linkAttack{
-	{"40 nested elements", func(id, to string) *xmlel.Element { return attackMessage(id, to, nested(40)) }, "Stanza nested too deeply"},
-	{"5000 nested elements", func(id, to string) *xmlel.Element { return attackMessage(id, to, nested(5000)) }, "Stanza nested too deeply"},
-	{"65 attributes", func(id, to string) *xmlel.Element { return attackMessage(id, to, withAttrs(65)) }, "Element with too many attributes"},
-	{"10000 attributes", func(id, to string) *xmlel.Element { return attackMessage(id, to, withAttrs(10000)) }, "Element with too many attributes"},
-	{"200 KiB text", func(id, to string) *xmlel.Element {
-		return attackMessage(id, to, xmlel.New(xmlel.NSClient, "body").AddText(strings.Repeat("x", 200<<10)))
+	{"40 nested elements", func(id, to string) *stanza.Element { return attackMessage(id, to, nested(40)) }, "Stanza nested too deeply"},
+	{"5000 nested elements", func(id, to string) *stanza.Element { return attackMessage(id, to, nested(5000)) }, "Stanza nested too deeply"},
+	{"65 attributes", func(id, to string) *stanza.Element { return attackMessage(id, to, withAttrs(65)) }, "Element with too many attributes"},
+	{"10000 attributes", func(id, to string) *stanza.Element { return attackMessage(id, to, withAttrs(10000)) }, "Element with too many attributes"},
+	{"200 KiB text", func(id, to string) *stanza.Element {
+		return attackMessage(id, to, stanza.New(stanza.NSClient, "body").AddText(strings.Repeat("x", 200<<10)))
 	}, "Stanza too large"},
 	// 250 KiB as sent, about 1.5 MB as Prosody forwards it (&quot;).
-	{"250 KiB of quotes", func(id, to string) *xmlel.Element {
-		return attackMessage(id, to, xmlel.New(xmlel.NSClient, "body").AddText(strings.Repeat(`"`, 250<<10)))
+	{"250 KiB of quotes", func(id, to string) *stanza.Element {
+		return attackMessage(id, to, stanza.New(stanza.NSClient, "body").AddText(strings.Repeat(`"`, 250<<10)))
 	}, "Stanza too large"},
 }
 
@@ -113,8 +113,8 @@ func TestOneUserCannotTakeTheLinkDown(t *testing.T) {
 	go func() {
 		defer wg.Done()
 		for i := range talk {
-			m := xmlel.New(xmlel.NSClient, "message", "to", roomJID, "type", "groupchat", "id", fmt.Sprint("v", i)).
-				Add(xmlel.New(xmlel.NSClient, "body").AddText(fmt.Sprint("v", i)))
+			m := stanza.New(stanza.NSClient, "message", "to", roomJID, "type", "groupchat", "id", fmt.Sprint("v", i)).
+				Add(stanza.New(stanza.NSClient, "body").AddText(fmt.Sprint("v", i)))
 			if err := juliet.conn.Send(m); err != nil {
 				t.Errorf("juliet: %v", err)
 				return
@@ -124,7 +124,7 @@ func TestOneUserCannotTakeTheLinkDown(t *testing.T) {
 	}()
 	type victimResult struct {
 		delivered map[string]bool
-		bounced   []*xmlel.Element
+		bounced   []*stanza.Element
 		err       error
 	}
 	victim := make(chan victimResult, 1)
@@ -140,7 +140,7 @@ func TestOneUserCannotTakeTheLinkDown(t *testing.T) {
 			case e.Attr("type") == "error":
 				res.bounced = append(res.bounced, e)
 			case e.Local == "message" && e.Attr("from") == roomJID+"/Juliet" && e.Attr("type") == "groupchat":
-				res.delivered[e.ChildText(xmlel.NSClient, "body")] = true
+				res.delivered[e.ChildText(stanza.NSClient, "body")] = true
 			}
 		}
 		victim <- res
@@ -170,8 +170,8 @@ func TestOneUserCannotTakeTheLinkDown(t *testing.T) {
 	// answered by the room or service as any other.
 	for j, to := range targets {
 		id := fmt.Sprint("s", j)
-		iq := xmlel.New(xmlel.NSClient, "iq", "to", to, "id", id, "type", "set").
-			Add(xmlel.New("urn:x", "x").Add(xmlel.New("http://etherx.jabber.org/streams", "error")))
+		iq := stanza.New(stanza.NSClient, "iq", "to", to, "id", id, "type", "set").
+			Add(stanza.New("urn:x", "x").Add(stanza.New("http://etherx.jabber.org/streams", "error")))
 		if err := mallory.conn.Send(iq); err != nil {
 			t.Fatal(err)
 		}
@@ -197,7 +197,7 @@ func TestOneUserCannotTakeTheLinkDown(t *testing.T) {
 		}
 		delete(want, id)
 		refused++
-		er := e.Child(xmlel.NSClient, "error")
+		er := e.Child(stanza.NSClient, "error")
 		if e.Attr("type") != "error" || e.Attr("from") != w.from || er.Attr("type") != "modify" ||
 			er.Child(nsStanzas, "policy-violation") == nil || !strings.HasPrefix(er.ChildText(nsStanzas, "text"), w.text) {
 			t.Errorf("%s: got %s, want modify/policy-violation from %s saying %q", id, e, w.from, w.text)
@@ -252,7 +252,7 @@ func TestReEscapedEchoDoesNotCostTheLink(t *testing.T) {
 	juliet.createOpen(ctx, t, roomJID, "Juliet")
 	mallory := dialFault(ctx, t, srv.C2SAddr(), "mallory@localhost/x")
 	mallory.send(t, `<presence to='`+roomJID+`/Mallory'><x xmlns='http://jabber.org/protocol/muc'/></presence>`)
-	mallory.expect(ctx, t, "subject", func(e *xmlel.Element) bool { return e.Child(xmlel.NSClient, "subject") != nil })
+	mallory.expect(ctx, t, "subject", func(e *stanza.Element) bool { return e.Child(stanza.NSClient, "subject") != nil })
 
 	const quotes = 200 << 10
 	for i := range 3 {
@@ -263,8 +263,8 @@ func TestReEscapedEchoDoesNotCostTheLink(t *testing.T) {
 		}
 		body := fmt.Sprint("after ", i)
 		juliet.send(t, `<message to='`+roomJID+`' type='groupchat' id='j`+fmt.Sprint(i)+`'><body>`+body+`</body></message>`)
-		e, err := juliet.wait(ctx, 20*time.Second, func(e *xmlel.Element) bool {
-			return e.Attr("type") == "error" || e.ChildText(xmlel.NSClient, "body") == body
+		e, err := juliet.wait(ctx, 20*time.Second, func(e *stanza.Element) bool {
+			return e.Attr("type") == "error" || e.ChildText(stanza.NSClient, "body") == body
 		})
 		if err != nil {
 			t.Fatalf("round %d: %v", i, err)

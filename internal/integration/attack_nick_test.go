@@ -7,7 +7,7 @@ import (
 	"time"
 
 	"chorus/internal/prosody"
-	"chorus/internal/xmlel"
+	"chorus/stanza"
 )
 
 // TestLookAlikeNickAttack: while Romeo is in a room, an attacker on the
@@ -39,9 +39,9 @@ func TestLookAlikeNickAttack(t *testing.T) {
 	const roomJID = "verona@" + Service
 	romeo := dialFault(ctx, t, srv.C2SAddr(), "romeo@localhost/a")
 	romeo.send(t, `<presence to='`+roomJID+`/Romeo'><x xmlns='http://jabber.org/protocol/muc'/></presence>`)
-	romeo.expect(ctx, t, "subject", func(e *xmlel.Element) bool { return e.Child(xmlel.NSClient, "subject") != nil })
+	romeo.expect(ctx, t, "subject", func(e *stanza.Element) bool { return e.Child(stanza.NSClient, "subject") != nil })
 	romeo.send(t, `<iq type='set' id='cfg' to='`+roomJID+`'><query xmlns='http://jabber.org/protocol/muc#owner'><x xmlns='jabber:x:data' type='submit'/></query></iq>`)
-	romeo.expect(ctx, t, "instant room", func(e *xmlel.Element) bool { return e.Attr("id") == "cfg" && e.Attr("type") == "result" })
+	romeo.expect(ctx, t, "instant room", func(e *stanza.Element) bool { return e.Attr("id") == "cfg" && e.Attr("type") == "result" })
 
 	mallory := dialFault(ctx, t, srv.C2SAddr(), "mallory@localhost/x")
 	for i, tc := range [...]struct {
@@ -64,12 +64,12 @@ func TestLookAlikeNickAttack(t *testing.T) {
 		10: {"\u05d0 12", "jid-malformed", "The destination address is invalid"},
 	} {
 		to := roomJID + "/" + tc.nick
-		p := xmlel.New(xmlel.NSClient, "presence", "to", to, "id", "try")
-		p.Add(xmlel.New("http://jabber.org/protocol/muc", "x"))
+		p := stanza.New(stanza.NSClient, "presence", "to", to, "id", "try")
+		p.Add(stanza.New("http://jabber.org/protocol/muc", "x"))
 		if err := mallory.conn.Send(p); err != nil {
 			t.Fatal(err)
 		}
-		e, err := mallory.wait(ctx, 10*time.Second, func(e *xmlel.Element) bool { return e.Local == "presence" })
+		e, err := mallory.wait(ctx, 10*time.Second, func(e *stanza.Element) bool { return e.Local == "presence" })
 		if err != nil {
 			t.Fatalf("%d: %q: %v", i, tc.nick, err)
 		}
@@ -88,7 +88,7 @@ func TestLookAlikeNickAttack(t *testing.T) {
 		case tc.text != "nickname":
 			// Prosody's router answers these itself, from the address it
 			// could not prepare and without 'by'; Chorus never sees them.
-			if e.Child(xmlel.NSClient, "error").Attr("by") != "" {
+			if e.Child(stanza.NSClient, "error").Attr("by") != "" {
 				t.Errorf("%d: %q: reached Chorus: %v", i, tc.nick, e)
 			}
 		case tc.condition == "jid-malformed" && from != roomJID,
@@ -101,7 +101,7 @@ func TestLookAlikeNickAttack(t *testing.T) {
 	// him from his own nick, and nothing came before it.
 	romeo.send(t, `<message type='groupchat' id='after' to='`+roomJID+`'><body>still here</body></message>`)
 	var before []string
-	echo, err := romeo.wait(ctx, 10*time.Second, func(e *xmlel.Element) bool {
+	echo, err := romeo.wait(ctx, 10*time.Second, func(e *stanza.Element) bool {
 		if e.Attr("id") == "after" {
 			return true
 		}
@@ -111,7 +111,7 @@ func TestLookAlikeNickAttack(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if echo.Attr("type") != "groupchat" || echo.Attr("from") != roomJID+"/Romeo" || echo.ChildText(xmlel.NSClient, "body") != "still here" {
+	if echo.Attr("type") != "groupchat" || echo.Attr("from") != roomJID+"/Romeo" || echo.ChildText(stanza.NSClient, "body") != "still here" {
 		t.Errorf("Romeo's message: %v", echo)
 	}
 	if len(before) != 0 {
@@ -120,9 +120,9 @@ func TestLookAlikeNickAttack(t *testing.T) {
 	// And private messages to a look-alike of his nick still reach him.
 	juliet := dialFault(ctx, t, srv.C2SAddr(), "juliet@localhost/b")
 	juliet.send(t, `<presence to='`+roomJID+`/Juliet'><x xmlns='http://jabber.org/protocol/muc'/></presence>`)
-	juliet.expect(ctx, t, "subject", func(e *xmlel.Element) bool { return e.Child(xmlel.NSClient, "subject") != nil })
+	juliet.expect(ctx, t, "subject", func(e *stanza.Element) bool { return e.Child(stanza.NSClient, "subject") != nil })
 	juliet.send(t, `<message type='chat' id='pm' to='`+roomJID+`/ROMEO'><body>it is I</body></message>`)
-	romeo.expect(ctx, t, "private message", func(e *xmlel.Element) bool {
-		return e.Attr("id") == "pm" && e.Attr("from") == roomJID+"/Juliet" && e.ChildText(xmlel.NSClient, "body") == "it is I"
+	romeo.expect(ctx, t, "private message", func(e *stanza.Element) bool {
+		return e.Attr("id") == "pm" && e.Attr("from") == roomJID+"/Juliet" && e.ChildText(stanza.NSClient, "body") == "it is I"
 	})
 }

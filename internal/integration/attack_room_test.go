@@ -8,8 +8,8 @@ import (
 	"time"
 
 	"chorus/internal/prosody"
-	"chorus/internal/xmlel"
 	"chorus/room"
+	"chorus/stanza"
 )
 
 // The attacks of this file run through a real Prosody with clients on
@@ -37,8 +37,8 @@ func joinStanza(roomJID, nick string) string {
 func (c *faultClient) enter(ctx context.Context, t *testing.T, roomJID, nick string) {
 	t.Helper()
 	c.send(t, joinStanza(roomJID, nick))
-	c.expect(ctx, t, nick+" joined", func(e *xmlel.Element) bool {
-		return e.Attr("from") == roomJID && e.Child(xmlel.NSClient, "subject") != nil
+	c.expect(ctx, t, nick+" joined", func(e *stanza.Element) bool {
+		return e.Attr("from") == roomJID && e.Child(stanza.NSClient, "subject") != nil
 	})
 }
 
@@ -51,7 +51,7 @@ func (c *faultClient) createOpen(ctx context.Context, t *testing.T, roomJID, nic
 		form += `<field var='` + fields[i] + `'><value>` + fields[i+1] + `</value></field>`
 	}
 	c.send(t, `<iq type='set' id='cfg' to='`+roomJID+`'><query xmlns='http://jabber.org/protocol/muc#owner'><x xmlns='jabber:x:data' type='submit'>`+form+`</x></query></iq>`)
-	c.expect(ctx, t, "configuration", func(e *xmlel.Element) bool { return e.Attr("id") == "cfg" && e.Attr("type") == "result" })
+	c.expect(ctx, t, "configuration", func(e *stanza.Element) bool { return e.Attr("id") == "cfg" && e.Attr("type") == "result" })
 }
 
 // sync returns once the room has handled everything c sent before: a
@@ -60,17 +60,17 @@ func (c *faultClient) sync(ctx context.Context, t *testing.T, roomJID string) {
 	t.Helper()
 	id := fmt.Sprintf("sync-%d", time.Now().UnixNano())
 	c.send(t, `<iq type='get' id='`+id+`' to='`+roomJID+`'><query xmlns='http://jabber.org/protocol/disco#info'/></iq>`)
-	c.expect(ctx, t, "sync", func(e *xmlel.Element) bool { return e.Attr("id") == id })
+	c.expect(ctx, t, "sync", func(e *stanza.Element) bool { return e.Attr("id") == id })
 }
 
 // drain collects what c receives until a groupchat message with the body
 // marker arrives (sent by someone else after the attack was handled), so
 // everything the attack made the room send to c is counted.
-func (c *faultClient) drain(ctx context.Context, t *testing.T, marker string) []*xmlel.Element {
+func (c *faultClient) drain(ctx context.Context, t *testing.T, marker string) []*stanza.Element {
 	t.Helper()
-	var got []*xmlel.Element
-	if _, err := c.wait(ctx, 20*time.Second, func(e *xmlel.Element) bool {
-		if e.ChildText(xmlel.NSClient, "body") == marker {
+	var got []*stanza.Element
+	if _, err := c.wait(ctx, 20*time.Second, func(e *stanza.Element) bool {
+		if e.ChildText(stanza.NSClient, "body") == marker {
 			return true
 		}
 		got = append(got, e)
@@ -81,17 +81,17 @@ func (c *faultClient) drain(ctx context.Context, t *testing.T, marker string) []
 	return got
 }
 
-func countBodies(st []*xmlel.Element, prefix string) int {
+func countBodies(st []*stanza.Element, prefix string) int {
 	n := 0
 	for _, e := range st {
-		if strings.HasPrefix(e.ChildText(xmlel.NSClient, "body"), prefix) {
+		if strings.HasPrefix(e.ChildText(stanza.NSClient, "body"), prefix) {
 			n++
 		}
 	}
 	return n
 }
 
-func errorsIn(st []*xmlel.Element) int {
+func errorsIn(st []*stanza.Element) int {
 	n := 0
 	for _, e := range st {
 		if e.Attr("type") == "error" {
@@ -193,7 +193,7 @@ func TestAttackInvitationRelay(t *testing.T) {
 		mallory.send(t, invites)
 	}
 	refused := 0
-	if _, err := mallory.wait(ctx, 20*time.Second, func(e *xmlel.Element) bool {
+	if _, err := mallory.wait(ctx, 20*time.Second, func(e *stanza.Element) bool {
 		if e.Local == "message" && e.Attr("type") == "error" && strings.Contains(e.String(), "<forbidden") {
 			refused++
 		}
@@ -240,7 +240,7 @@ func TestAttackVoiceRequestFlood(t *testing.T) {
 		mallory.send(t, ask)
 	}
 	refused := 0
-	if _, err := mallory.wait(ctx, 20*time.Second, func(e *xmlel.Element) bool {
+	if _, err := mallory.wait(ctx, 20*time.Second, func(e *stanza.Element) bool {
 		if e.Attr("type") == "error" && strings.Contains(e.String(), "<policy-violation") {
 			refused++
 		}
@@ -277,7 +277,7 @@ func TestAttackOccupantIDForgery(t *testing.T) {
 
 	ids := map[string]string{} // nick -> occupant id, as alice sees them
 	mallory.send(t, joinStanza(roomJID, "Mallory"))
-	if _, err := alice.wait(ctx, 10*time.Second, func(e *xmlel.Element) bool {
+	if _, err := alice.wait(ctx, 10*time.Second, func(e *stanza.Element) bool {
 		if e.Local == "presence" && strings.HasPrefix(e.Attr("from"), roomJID+"/") {
 			ids[strings.TrimPrefix(e.Attr("from"), roomJID+"/")] = e.Child(nsOID, "occupant-id").Attr("id")
 		}
@@ -287,7 +287,7 @@ func TestAttackOccupantIDForgery(t *testing.T) {
 	}
 	// Bob's id as the room shows it to everyone.
 	alice.send(t, `<presence type='probe' to='`+roomJID+`/Bob'/>`)
-	if _, err := alice.wait(ctx, 10*time.Second, func(e *xmlel.Element) bool {
+	if _, err := alice.wait(ctx, 10*time.Second, func(e *stanza.Element) bool {
 		if e.Attr("from") == roomJID+"/Bob" && e.Local == "presence" {
 			ids["Bob"] = e.Child(nsOID, "occupant-id").Attr("id")
 		}
@@ -296,8 +296,8 @@ func TestAttackOccupantIDForgery(t *testing.T) {
 		t.Fatal(err)
 	}
 	mallory.send(t, `<message type='chat' to='`+roomJID+`/Alice'><body>it is me, Bob</body><occupant-id xmlns='`+nsOID+`' id='`+ids["Bob"]+`'/></message>`)
-	pm, err := alice.wait(ctx, 10*time.Second, func(e *xmlel.Element) bool {
-		return e.Local == "message" && e.ChildText(xmlel.NSClient, "body") == "it is me, Bob"
+	pm, err := alice.wait(ctx, 10*time.Second, func(e *stanza.Element) bool {
+		return e.Local == "message" && e.ChildText(stanza.NSClient, "body") == "it is me, Bob"
 	})
 	if err != nil {
 		t.Fatal(err)

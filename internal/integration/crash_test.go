@@ -16,7 +16,7 @@ import (
 
 	"chorus/internal/fakehost"
 	"chorus/internal/scansion"
-	"chorus/internal/xmlel"
+	"chorus/stanza"
 	"chorus/store"
 )
 
@@ -83,8 +83,8 @@ func TestCrashKeepsAcknowledged(t *testing.T) {
 				default:
 				}
 				member := fmt.Sprintf("m%d-%d@localhost", round, i)
-				c.send(xmlel.MustParse(fmt.Sprintf(`<iq type='set' id='aff-%s' to='%s'><query xmlns='http://jabber.org/protocol/muc#admin'><item affiliation='member' jid='%s'/></query></iq>`, member, roomJID, member)))
-				c.send(xmlel.MustParse(fmt.Sprintf(`<message type='groupchat' id='msg-%d-%d' to='%s'><body>r%d-%d</body></message>`, round, i, roomJID, round, i)))
+				c.send(stanza.MustParse(fmt.Sprintf(`<iq type='set' id='aff-%s' to='%s'><query xmlns='http://jabber.org/protocol/muc#admin'><item affiliation='member' jid='%s'/></query></iq>`, member, roomJID, member)))
+				c.send(stanza.MustParse(fmt.Sprintf(`<message type='groupchat' id='msg-%d-%d' to='%s'><body>r%d-%d</body></message>`, round, i, roomJID, round, i)))
 				time.Sleep(2 * time.Millisecond)
 			}
 		}()
@@ -173,7 +173,7 @@ type crashClient struct {
 	conn *scansion.Conn
 
 	mu      sync.Mutex
-	waiting map[string]chan *xmlel.Element
+	waiting map[string]chan *stanza.Element
 	acks    []string        // member JIDs whose change was acknowledged
 	echoes  map[string]bool // message bodies echoed by the room
 	results []string        // bodies from MAM results
@@ -185,12 +185,12 @@ func dialCrashClient(ctx context.Context, addr string) (*crashClient, error) {
 	if err != nil {
 		return nil, err
 	}
-	c := &crashClient{conn: conn, waiting: map[string]chan *xmlel.Element{}, echoes: map[string]bool{}}
+	c := &crashClient{conn: conn, waiting: map[string]chan *stanza.Element{}, echoes: map[string]bool{}}
 	go c.read(ctx)
 	return c, nil
 }
 
-func (c *crashClient) send(st *xmlel.Element) { _ = c.conn.Send(st) }
+func (c *crashClient) send(st *stanza.Element) { _ = c.conn.Send(st) }
 
 func (c *crashClient) read(ctx context.Context) {
 	for {
@@ -211,10 +211,10 @@ func (c *crashClient) read(ctx context.Context) {
 				delete(c.waiting, id)
 			}
 		case st.Local == "message" && strings.HasPrefix(id, "msg-") && st.Attr("type") == "groupchat":
-			c.echoes[st.ChildText(xmlel.NSClient, "body")] = true
+			c.echoes[st.ChildText(stanza.NSClient, "body")] = true
 		case st.Local == "message" && st.Child("urn:xmpp:mam:2", "result") != nil:
-			m := st.Child("urn:xmpp:mam:2", "result").Child("urn:xmpp:forward:0", "forwarded").Child(xmlel.NSClient, "message")
-			c.results = append(c.results, m.ChildText(xmlel.NSClient, "body"))
+			m := st.Child("urn:xmpp:mam:2", "result").Child("urn:xmpp:forward:0", "forwarded").Child(stanza.NSClient, "message")
+			c.results = append(c.results, m.ChildText(stanza.NSClient, "body"))
 		case st.Local == "presence" && c.joined != nil && strings.Contains(st.String(), "code='110'"):
 			close(c.joined)
 			c.joined = nil
@@ -269,8 +269,8 @@ func waitArchived(ctx context.Context, st store.Store, roomJID string, bodies ma
 }
 
 // archivedBody is the body of an archived message stanza.
-func archivedBody(stanza []byte) string {
-	m, err := xmlel.Parse(string(stanza))
+func archivedBody(raw []byte) string {
+	m, err := stanza.Parse(string(raw))
 	if err != nil {
 		return ""
 	}
@@ -283,9 +283,9 @@ func archivedBody(stanza []byte) string {
 }
 
 // request sends an IQ and waits for its answer.
-func (c *crashClient) request(ctx context.Context, iq string) (*xmlel.Element, error) {
-	st := xmlel.MustParse(iq)
-	ch := make(chan *xmlel.Element, 1)
+func (c *crashClient) request(ctx context.Context, iq string) (*stanza.Element, error) {
+	st := stanza.MustParse(iq)
+	ch := make(chan *stanza.Element, 1)
 	c.mu.Lock()
 	c.waiting[st.Attr("id")] = ch
 	c.mu.Unlock()
@@ -310,7 +310,7 @@ func (c *crashClient) join(ctx context.Context, roomJID string, create bool) err
 	c.mu.Lock()
 	c.joined = joined
 	c.mu.Unlock()
-	c.send(xmlel.MustParse(`<presence to='` + roomJID + `/Owner'><x xmlns='http://jabber.org/protocol/muc'><history maxstanzas='0'/></x></presence>`))
+	c.send(stanza.MustParse(`<presence to='` + roomJID + `/Owner'><x xmlns='http://jabber.org/protocol/muc'><history maxstanzas='0'/></x></presence>`))
 	select {
 	case <-joined:
 	case <-time.After(20 * time.Second):

@@ -14,8 +14,8 @@ import (
 	"chorus/component"
 	"chorus/internal/prosody"
 	"chorus/internal/scansion"
-	"chorus/internal/xmlel"
 	"chorus/room"
+	"chorus/stanza"
 	"chorus/store"
 )
 
@@ -46,13 +46,13 @@ func TestProsodyRestartMidTraffic(t *testing.T) {
 	romeo := dialFault(ctx, t, srv.C2SAddr(), "romeo@localhost/a")
 	juliet := dialFault(ctx, t, srv.C2SAddr(), "juliet@localhost/b")
 	romeo.send(t, `<presence to='`+roomJID+`/Romeo'><x xmlns='http://jabber.org/protocol/muc'/></presence>`)
-	romeo.expect(ctx, t, "subject", func(e *xmlel.Element) bool { return e.Child(xmlel.NSClient, "subject") != nil })
+	romeo.expect(ctx, t, "subject", func(e *stanza.Element) bool { return e.Child(stanza.NSClient, "subject") != nil })
 	romeo.send(t, `<iq type='set' id='cfg' to='`+roomJID+`'><query xmlns='http://jabber.org/protocol/muc#owner'><x xmlns='jabber:x:data' type='submit'>`+
 		`<field var='FORM_TYPE'><value>http://jabber.org/protocol/muc#roomconfig</value></field>`+
 		`<field var='muc#roomconfig_persistentroom'><value>1</value></field></x></query></iq>`)
-	romeo.expect(ctx, t, "config result", func(e *xmlel.Element) bool { return e.Attr("id") == "cfg" && e.Attr("type") == "result" })
+	romeo.expect(ctx, t, "config result", func(e *stanza.Element) bool { return e.Attr("id") == "cfg" && e.Attr("type") == "result" })
 	juliet.send(t, `<presence to='`+roomJID+`/Juliet'><x xmlns='http://jabber.org/protocol/muc'/></presence>`)
-	juliet.expect(ctx, t, "subject", func(e *xmlel.Element) bool { return e.Child(xmlel.NSClient, "subject") != nil })
+	juliet.expect(ctx, t, "subject", func(e *stanza.Element) bool { return e.Child(stanza.NSClient, "subject") != nil })
 
 	// Talk, restart Prosody in the middle, talk on.
 	var wg sync.WaitGroup
@@ -60,7 +60,7 @@ func TestProsodyRestartMidTraffic(t *testing.T) {
 	go func() {
 		defer wg.Done()
 		for i := 0; i < 40; i++ {
-			_ = romeo.conn.Send(xmlel.MustParse(fmt.Sprintf(`<message type='groupchat' id='t%d' to='%s'><body>before %d</body></message>`, i, roomJID, i)))
+			_ = romeo.conn.Send(stanza.MustParse(fmt.Sprintf(`<message type='groupchat' id='t%d' to='%s'><body>before %d</body></message>`, i, roomJID, i)))
 			time.Sleep(5 * time.Millisecond)
 		}
 	}()
@@ -77,7 +77,7 @@ func TestProsodyRestartMidTraffic(t *testing.T) {
 	deadline := time.Now().Add(30 * time.Second)
 	for {
 		romeo.send(t, `<iq type='get' id='ping' to='`+Service+`'><query xmlns='http://jabber.org/protocol/disco#info'/></iq>`)
-		if _, err := romeo.wait(ctx, 2*time.Second, func(e *xmlel.Element) bool { return e.Attr("id") == "ping" && e.Attr("type") == "result" }); err == nil {
+		if _, err := romeo.wait(ctx, 2*time.Second, func(e *stanza.Element) bool { return e.Attr("id") == "ping" && e.Attr("type") == "result" }); err == nil {
 			break
 		}
 		if time.Now().After(deadline) {
@@ -88,7 +88,7 @@ func TestProsodyRestartMidTraffic(t *testing.T) {
 	// Romeo enters it alone and as its owner.
 	romeo.send(t, `<presence to='`+roomJID+`/Romeo'><x xmlns='http://jabber.org/protocol/muc'><history maxstanzas='0'/></x></presence>`)
 	var others []string
-	self, err := romeo.wait(ctx, 10*time.Second, func(e *xmlel.Element) bool {
+	self, err := romeo.wait(ctx, 10*time.Second, func(e *stanza.Element) bool {
 		if e.Local == "presence" && e.Attr("type") == "" && !strings.HasSuffix(e.Attr("from"), "/Romeo") {
 			others = append(others, e.Attr("from"))
 		}
@@ -105,7 +105,7 @@ func TestProsodyRestartMidTraffic(t *testing.T) {
 	}
 	// The archive kept what was said before the restart.
 	romeo.send(t, `<iq type='set' id='mam' to='`+roomJID+`'><query xmlns='urn:xmpp:mam:2'><set xmlns='http://jabber.org/protocol/rsm'><max>1</max></set></query></iq>`)
-	if _, err := romeo.wait(ctx, 10*time.Second, func(e *xmlel.Element) bool {
+	if _, err := romeo.wait(ctx, 10*time.Second, func(e *stanza.Element) bool {
 		return e.Child("urn:xmpp:mam:2", "result") != nil && strings.Contains(e.String(), "before ")
 	}); err != nil {
 		t.Errorf("archive after the restart: %v", err)
@@ -137,13 +137,13 @@ func TestHandlerPanicIsContained(t *testing.T) {
 	}
 	c := dialFault(ctx, t, srv.C2SAddr(), "romeo@localhost/a")
 	c.send(t, `<presence to='den@`+Service+`/Romeo'><x xmlns='http://jabber.org/protocol/muc'/></presence>`)
-	c.expect(ctx, t, "subject", func(e *xmlel.Element) bool { return e.Child(xmlel.NSClient, "subject") != nil })
+	c.expect(ctx, t, "subject", func(e *stanza.Element) bool { return e.Child(stanza.NSClient, "subject") != nil })
 	c.send(t, `<message type='groupchat' id='boom' to='den@`+Service+`'><body>panic now</body></message>`)
-	c.expect(ctx, t, "internal-server-error", func(e *xmlel.Element) bool {
+	c.expect(ctx, t, "internal-server-error", func(e *stanza.Element) bool {
 		return e.Attr("id") == "boom" && e.Attr("type") == "error" && strings.Contains(e.String(), "internal-server-error")
 	})
 	c.send(t, `<message type='groupchat' id='ok' to='den@`+Service+`'><body>still here</body></message>`)
-	c.expect(ctx, t, "the room goes on", func(e *xmlel.Element) bool {
+	c.expect(ctx, t, "the room goes on", func(e *stanza.Element) bool {
 		return e.Attr("id") == "ok" && e.Attr("type") == "groupchat"
 	})
 }
@@ -151,8 +151,8 @@ func TestHandlerPanicIsContained(t *testing.T) {
 // panicky is a Handler with a bug: it panics on one message body.
 type panicky struct{ *component.Router }
 
-func (p panicky) HandleStanza(st *xmlel.Element) []room.Out {
-	if st.ChildText(xmlel.NSClient, "body") == "panic now" {
+func (p panicky) HandleStanza(st *stanza.Element) []room.Out {
+	if st.ChildText(stanza.NSClient, "body") == "panic now" {
 		panic("a handler bug")
 	}
 	return p.Router.HandleStanza(st)
@@ -172,13 +172,13 @@ func dialFault(ctx context.Context, t *testing.T, addr, jid string) *faultClient
 
 func (c *faultClient) send(t *testing.T, s string) {
 	t.Helper()
-	if err := c.conn.Send(xmlel.MustParse(s)); err != nil {
+	if err := c.conn.Send(stanza.MustParse(s)); err != nil {
 		t.Fatal(err)
 	}
 }
 
 // wait takes stanzas until match accepts one.
-func (c *faultClient) wait(ctx context.Context, d time.Duration, match func(*xmlel.Element) bool) (*xmlel.Element, error) {
+func (c *faultClient) wait(ctx context.Context, d time.Duration, match func(*stanza.Element) bool) (*stanza.Element, error) {
 	deadline := time.Now().Add(d)
 	for {
 		e, err := c.conn.Next(ctx, time.Until(deadline))
@@ -191,7 +191,7 @@ func (c *faultClient) wait(ctx context.Context, d time.Duration, match func(*xml
 	}
 }
 
-func (c *faultClient) expect(ctx context.Context, t *testing.T, what string, match func(*xmlel.Element) bool) {
+func (c *faultClient) expect(ctx context.Context, t *testing.T, what string, match func(*stanza.Element) bool) {
 	t.Helper()
 	if _, err := c.wait(ctx, 10*time.Second, match); err != nil {
 		t.Fatalf("%s: %v", what, err)

@@ -16,8 +16,8 @@ import (
 	"time"
 
 	"chorus/internal/prosody"
-	"chorus/internal/xmlel"
 	"chorus/room"
+	"chorus/stanza"
 	"chorus/store"
 )
 
@@ -156,8 +156,8 @@ func adminDestroy(id string, rooms ...string) string {
 
 // refused reports whether e is the refusal of a change the store did not
 // take: wait/internal-server-error.
-func refused(e *xmlel.Element) bool {
-	er := e.Child(xmlel.NSClient, "error")
+func refused(e *stanza.Element) bool {
+	er := e.Child(stanza.NSClient, "error")
 	return e.Attr("type") == "error" && er.Attr("type") == "wait" &&
 		er.Child("urn:ietf:params:xml:ns:xmpp-stanzas", "internal-server-error") != nil
 }
@@ -167,7 +167,7 @@ func roomName(ctx context.Context, t *testing.T, c *faultClient, roomJID string)
 	t.Helper()
 	id := fmt.Sprintf("info-%d", time.Now().UnixNano())
 	c.send(t, `<iq type='get' id='`+id+`' to='`+roomJID+`'><query xmlns='http://jabber.org/protocol/disco#info'/></iq>`)
-	e, err := c.wait(ctx, 10*time.Second, func(e *xmlel.Element) bool { return e.Attr("id") == id })
+	e, err := c.wait(ctx, 10*time.Second, func(e *stanza.Element) bool { return e.Attr("id") == id })
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -210,18 +210,18 @@ func TestRefusedWritesThroughProsody(t *testing.T) {
 				"muc#roomconfig_roomname", "Before", "muc#roomconfig_publicroom", "1")
 			other.enter(ctx, t, roomJID, "Juliet")
 			owner.send(t, `<message type='groupchat' to='`+roomJID+`'><subject>Old subject</subject></message>`)
-			other.expect(ctx, t, "old subject", func(e *xmlel.Element) bool { return e.ChildText(xmlel.NSClient, "subject") == "Old subject" })
+			other.expect(ctx, t, "old subject", func(e *stanza.Element) bool { return e.ChildText(stanza.NSClient, "subject") == "Old subject" })
 
 			breakIt()
 			before := errs.Load()
 			owner.send(t, ownerConfig("c2", roomJID, "muc#roomconfig_roomname", "After"))
-			owner.expect(ctx, t, "configuration refused", func(e *xmlel.Element) bool { return e.Attr("id") == "c2" && refused(e) })
+			owner.expect(ctx, t, "configuration refused", func(e *stanza.Element) bool { return e.Attr("id") == "c2" && refused(e) })
 			owner.send(t, `<message type='groupchat' id='s2' to='`+roomJID+`'><subject>New subject</subject></message>`)
-			owner.expect(ctx, t, "subject refused", func(e *xmlel.Element) bool { return e.Attr("id") == "s2" && refused(e) })
+			owner.expect(ctx, t, "subject refused", func(e *stanza.Element) bool { return e.Attr("id") == "s2" && refused(e) })
 			owner.send(t, `<iq type='set' id='ban' to='`+roomJID+`'><query xmlns='http://jabber.org/protocol/muc#admin'><item affiliation='outcast' jid='juliet@localhost'/></query></iq>`)
-			owner.expect(ctx, t, "ban refused", func(e *xmlel.Element) bool { return e.Attr("id") == "ban" && refused(e) })
+			owner.expect(ctx, t, "ban refused", func(e *stanza.Element) bool { return e.Attr("id") == "ban" && refused(e) })
 			admin.send(t, adminDestroy("d1", roomJID))
-			admin.expect(ctx, t, "destroy refused", func(e *xmlel.Element) bool {
+			admin.expect(ctx, t, "destroy refused", func(e *stanza.Element) bool {
 				return e.Attr("id") == "d1" && strings.Contains(e.String(), "type='error'") && strings.Contains(e.String(), "could not be destroyed")
 			})
 			if errs.Load() == before {
@@ -230,7 +230,7 @@ func TestRefusedWritesThroughProsody(t *testing.T) {
 			// Juliet hears nothing of it: everything until Romeo's marker.
 			owner.send(t, `<message type='groupchat' to='`+roomJID+`'><body>marker</body></message>`)
 			for _, e := range other.drain(ctx, t, "marker") {
-				if e.Child(xmlel.NSClient, "subject") != nil || strings.Contains(e.String(), "code='104'") ||
+				if e.Child(stanza.NSClient, "subject") != nil || strings.Contains(e.String(), "code='104'") ||
 					e.Attr("type") == "unavailable" {
 					t.Errorf("occupant told of a refused change: %v", e)
 				}
@@ -253,14 +253,14 @@ func TestRefusedWritesThroughProsody(t *testing.T) {
 			}
 			// Juliet, whose ban was refused, may join again.
 			other.send(t, joinStanza(roomJID, "Juliet"))
-			e, err := other.wait(ctx, 10*time.Second, func(e *xmlel.Element) bool {
+			e, err := other.wait(ctx, 10*time.Second, func(e *stanza.Element) bool {
 				// The subject comes from the occupant who set it.
-				return strings.HasPrefix(e.Attr("from"), roomJID) && (e.Child(xmlel.NSClient, "subject") != nil || e.Attr("type") == "error")
+				return strings.HasPrefix(e.Attr("from"), roomJID) && (e.Child(stanza.NSClient, "subject") != nil || e.Attr("type") == "error")
 			})
 			if err != nil {
 				t.Fatal(err)
 			}
-			if got := e.ChildText(xmlel.NSClient, "subject"); e.Attr("type") == "error" || got != "Old subject" {
+			if got := e.ChildText(stanza.NSClient, "subject"); e.Attr("type") == "error" || got != "Old subject" {
 				t.Errorf("join after restart: %v", e)
 			}
 		})
@@ -272,7 +272,7 @@ func itemsOf(ctx context.Context, t *testing.T, c *faultClient, rsm string) (jid
 	t.Helper()
 	id := fmt.Sprintf("items-%d", time.Now().UnixNano())
 	c.send(t, `<iq type='get' id='`+id+`' to='`+Service+`'><query xmlns='http://jabber.org/protocol/disco#items'>`+rsm+`</query></iq>`)
-	e, err := c.wait(ctx, 10*time.Second, func(e *xmlel.Element) bool { return e.Attr("id") == id })
+	e, err := c.wait(ctx, 10*time.Second, func(e *stanza.Element) bool { return e.Attr("id") == id })
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -341,11 +341,11 @@ func TestRoomListAndDestroyOverRestarts(t *testing.T) {
 			}
 			// The admin's command lists and destroys rooms nothing loaded.
 			admin.send(t, `<iq type='set' id='form' to='`+Service+`'><command xmlns='http://jabber.org/protocol/commands' node='http://prosody.im/protocol/muc#destroy' action='execute'/></iq>`)
-			admin.expect(ctx, t, "destroy form", func(e *xmlel.Element) bool {
+			admin.expect(ctx, t, "destroy form", func(e *stanza.Element) bool {
 				return e.Attr("id") == "form" && strings.Contains(e.String(), "<value>"+rooms[2]+"</value>") && strings.Contains(e.String(), "<value>"+rooms[1]+"</value>")
 			})
 			admin.send(t, adminDestroy("d", rooms[1], rooms[2]))
-			admin.expect(ctx, t, "destroy", func(e *xmlel.Element) bool {
+			admin.expect(ctx, t, "destroy", func(e *stanza.Element) bool {
 				return e.Attr("id") == "d" && strings.Contains(e.String(), rooms[1]+"\n"+rooms[2]+"</note>")
 			})
 			restart()
@@ -355,9 +355,9 @@ func TestRoomListAndDestroyOverRestarts(t *testing.T) {
 			}
 			for _, r := range rooms[1:] {
 				owner.send(t, joinStanza(r, "Romeo"))
-				owner.expect(ctx, t, "gone "+r, func(e *xmlel.Element) bool {
+				owner.expect(ctx, t, "gone "+r, func(e *stanza.Element) bool {
 					return e.Attr("from") == r+"/Romeo" && e.Attr("type") == "error" &&
-						e.Child(xmlel.NSClient, "error").Child("urn:ietf:params:xml:ns:xmpp-stanzas", "gone") != nil
+						e.Child(stanza.NSClient, "error").Child("urn:ietf:params:xml:ns:xmpp-stanzas", "gone") != nil
 				})
 			}
 		})

@@ -13,7 +13,7 @@ import (
 	"time"
 
 	"chorus/internal/scansion"
-	"chorus/internal/xmlel"
+	"chorus/stanza"
 
 	"chorus/internal/serverproc"
 )
@@ -147,7 +147,7 @@ func TestLaunchWithUsersAndTLS(t *testing.T) {
 
 // joinRoom logs in to addr as user@host and joins room@muc, returning the
 // self-presence.
-func joinRoom(t *testing.T, addr, user, host, room string) *xmlel.Element {
+func joinRoom(t *testing.T, addr, user, host, room string) *stanza.Element {
 	t.Helper()
 	ctx := context.Background()
 	c, err := scansion.Dial(ctx, addr, user+"@"+host, "any")
@@ -155,7 +155,7 @@ func joinRoom(t *testing.T, addr, user, host, room string) *xmlel.Element {
 		t.Fatalf("login as %s: %v", user, err)
 	}
 	defer c.Close()
-	if err := c.Send(xmlel.MustParse(`<presence to='` + room + "/" + user + `'><x xmlns='http://jabber.org/protocol/muc'/></presence>`)); err != nil {
+	if err := c.Send(stanza.MustParse(`<presence to='` + room + "/" + user + `'><x xmlns='http://jabber.org/protocol/muc'/></presence>`)); err != nil {
 		t.Fatal(err)
 	}
 	for {
@@ -169,7 +169,7 @@ func joinRoom(t *testing.T, addr, user, host, room string) *xmlel.Element {
 	}
 }
 
-func hasStatus(presence *xmlel.Element, code string) bool {
+func hasStatus(presence *stanza.Element, code string) bool {
 	x := presence.Child("http://jabber.org/protocol/muc#user", "x")
 	if x == nil {
 		return false

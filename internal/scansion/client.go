@@ -13,7 +13,7 @@ import (
 	"sync"
 	"time"
 
-	"chorus/internal/xmlel"
+	"chorus/stanza"
 )
 
 const (
@@ -40,7 +40,7 @@ type conn struct {
 	jid string // bound full JID
 
 	mu     sync.Mutex
-	queue  []*xmlel.Element
+	queue  []*stanza.Element
 	err    error         // why reading stopped; io.EOF when the server closed its stream
 	signal chan struct{} // has a token when queue or err changed
 	done   chan struct{} // closed when the reader goroutine has exited
@@ -107,11 +107,11 @@ func (c *conn) login(acc account) error {
 	if features.Child(nsBind, "bind") == nil {
 		return fmt.Errorf("server offers no resource binding: %s", features)
 	}
-	bind := xmlel.New(nsBind, "bind")
+	bind := stanza.New(nsBind, "bind")
 	if acc.resource != "" {
-		bind.Add(xmlel.New(nsBind, "resource").AddText(acc.resource))
+		bind.Add(stanza.New(nsBind, "resource").AddText(acc.resource))
 	}
-	iq := xmlel.New(xmlel.NSClient, "iq", "type", "set", "id", "bind").Add(bind)
+	iq := stanza.New(stanza.NSClient, "iq", "type", "set", "id", "bind").Add(bind)
 	res, err = c.request(iq)
 	if err != nil {
 		return fmt.Errorf("bind: %w", err)
@@ -122,7 +122,7 @@ func (c *conn) login(acc account) error {
 	// Old servers require session establishment; newer ones mark it
 	// optional or do not offer it.
 	if s := features.Child(nsSession, "session"); s != nil && s.Child(nsSession, "optional") == nil {
-		iq := xmlel.New(xmlel.NSClient, "iq", "type", "set", "id", "session").Add(xmlel.New(nsSession, "session"))
+		iq := stanza.New(stanza.NSClient, "iq", "type", "set", "id", "session").Add(stanza.New(nsSession, "session"))
 		if _, err := c.request(iq); err != nil {
 			return fmt.Errorf("session: %w", err)
 		}
@@ -133,10 +133,10 @@ func (c *conn) login(acc account) error {
 // open starts a (new) stream to domain and returns the server's features.
 // Each stream gets a fresh decoder over the shared buffered reader, which
 // it reads byte-wise, so nothing of the new stream is lost.
-func (c *conn) open(domain string) (*xmlel.Element, error) {
+func (c *conn) open(domain string) (*stanza.Element, error) {
 	c.dec = xml.NewDecoder(c.r)
 	hdr := fmt.Sprintf("<?xml version='1.0'?><stream:stream xmlns='%s' xmlns:stream='%s' to='%s' version='1.0'>",
-		xmlel.NSClient, nsStreams, xmlEscape(domain))
+		stanza.NSClient, nsStreams, xmlEscape(domain))
 	if err := c.writeString(hdr); err != nil {
 		return nil, err
 	}
@@ -163,7 +163,7 @@ func (c *conn) open(domain string) (*xmlel.Element, error) {
 }
 
 // request sends an IQ during login and returns its successful result.
-func (c *conn) request(iq *xmlel.Element) (*xmlel.Element, error) {
+func (c *conn) request(iq *stanza.Element) (*stanza.Element, error) {
 	if err := c.write(iq); err != nil {
 		return nil, err
 	}
@@ -172,7 +172,7 @@ func (c *conn) request(iq *xmlel.Element) (*xmlel.Element, error) {
 		if err != nil {
 			return nil, err
 		}
-		if !res.Is(xmlel.NSClient, "iq") || res.Attr("id") != iq.Attr("id") {
+		if !res.Is(stanza.NSClient, "iq") || res.Attr("id") != iq.Attr("id") {
 			continue
 		}
 		if res.Attr("type") != "result" {
@@ -182,7 +182,7 @@ func (c *conn) request(iq *xmlel.Element) (*xmlel.Element, error) {
 	}
 }
 
-func offersPLAIN(features *xmlel.Element) bool {
+func offersPLAIN(features *stanza.Element) bool {
 	for _, m := range features.Child(nsSASL, "mechanisms").ChildrenNamed(nsSASL, "mechanism") {
 		if strings.TrimSpace(m.Text()) == "PLAIN" {
 			return true
@@ -193,7 +193,7 @@ func offersPLAIN(features *xmlel.Element) bool {
 
 // nextElement reads the next top-level element of the stream; io.EOF means
 // the server closed its stream.
-func (c *conn) nextElement() (*xmlel.Element, error) {
+func (c *conn) nextElement() (*stanza.Element, error) {
 	for {
 		tok, err := c.dec.Token()
 		if err != nil {
@@ -201,7 +201,7 @@ func (c *conn) nextElement() (*xmlel.Element, error) {
 		}
 		switch t := tok.(type) {
 		case xml.StartElement:
-			e, err := xmlel.Decode(c.dec, t, xmlel.Limits{MaxDepth: 64, MaxBytes: 16 << 20}) // what a client takes
+			e, err := stanza.Decode(c.dec, t, stanza.Limits{MaxDepth: 64, MaxBytes: 16 << 20}) // what a client takes
 			if err != nil {
 				return nil, err
 			}
@@ -241,7 +241,7 @@ func (c *conn) read() {
 
 // next takes the oldest queued stanza, waiting until deadline. It returns
 // errTimeout when none came, or the reason the stream ended.
-func (c *conn) next(ctx context.Context, deadline time.Time) (*xmlel.Element, error) {
+func (c *conn) next(ctx context.Context, deadline time.Time) (*stanza.Element, error) {
 	timer := time.NewTimer(time.Until(deadline))
 	defer timer.Stop()
 	for {
@@ -271,7 +271,7 @@ func (c *conn) next(ctx context.Context, deadline time.Time) (*xmlel.Element, er
 	}
 }
 
-func (c *conn) write(e *xmlel.Element) error {
+func (c *conn) write(e *stanza.Element) error {
 	return c.writeString(string(e.Append(nil)))
 }
 

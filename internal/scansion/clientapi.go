@@ -6,7 +6,7 @@ import (
 	"sync"
 	"time"
 
-	"chorus/internal/xmlel"
+	"chorus/stanza"
 )
 
 // Conn is a logged-in XMPP client for tests that drive a conversation
@@ -35,7 +35,7 @@ func Dial(ctx context.Context, addr, jid, password string) (*Conn, error) {
 func (c *Conn) JID() string { return c.c.jid }
 
 // Send writes one stanza; it is safe to call from several goroutines.
-func (c *Conn) Send(st *xmlel.Element) error {
+func (c *Conn) Send(st *stanza.Element) error {
 	c.wmu.Lock()
 	defer c.wmu.Unlock()
 	return c.c.write(st)
@@ -51,7 +51,7 @@ func (c *Conn) SendRaw(s string) error {
 
 // Next returns the oldest stanza received and not yet taken, waiting up
 // to timeout (ErrTimeout when none came).
-func (c *Conn) Next(ctx context.Context, timeout time.Duration) (*xmlel.Element, error) {
+func (c *Conn) Next(ctx context.Context, timeout time.Duration) (*stanza.Element, error) {
 	return c.c.next(ctx, time.Now().Add(timeout))
 }
 

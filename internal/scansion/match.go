@@ -7,12 +7,12 @@ import (
 	"slices"
 	"strings"
 
-	"chorus/internal/xmlel"
+	"chorus/stanza"
 )
 
 // NSScansion is the namespace of the scansion: directives. Scripts use the
 // prefix without declaring it; Parse binds it to this name, and an element
-// from xmlel.ParseLoose, where the prefix itself stands for the namespace,
+// from stanza.ParseLoose, where the prefix itself stands for the namespace,
 // works as well.
 const NSScansion = "https://matthewwild.co.uk/projects/scansion"
 
@@ -33,18 +33,18 @@ const anyValue = "{scansion:any}"
 // element and what it contains. Text is compared, trimmed, only where the
 // expected element has some; scansion: attributes and namespace
 // declarations are never compared.
-func Match(expected, got *xmlel.Element) error {
+func Match(expected, got *stanza.Element) error {
 	return matchRelaxed(expected, got, nil)
 }
 
 // matchRelaxed is Match where an expected element named in absent may be
 // missing from the received stanza (see Options.MayBeAbsent).
-func matchRelaxed(expected, got *xmlel.Element, absent []xml.Name) error {
+func matchRelaxed(expected, got *stanza.Element, absent []xml.Name) error {
 	if expected == nil || got == nil {
 		return errors.New("nil stanza")
 	}
 	m := matcher{absent: absent}
-	return m.match(expected, got, expected.Space != xmlel.NSClient, xmlel.NSClient, "")
+	return m.match(expected, got, expected.Space != stanza.NSClient, stanza.NSClient, "")
 }
 
 // matcher carries what one comparison allows beyond Match's rules.
@@ -54,12 +54,12 @@ type matcher struct {
 
 // expectedChildren is exp's children without those that may be absent
 // and are: a child named in m.absent when got has no child of that name.
-func (m matcher) expectedChildren(exp, got *xmlel.Element) []*xmlel.Element {
+func (m matcher) expectedChildren(exp, got *stanza.Element) []*stanza.Element {
 	ec := exp.Children()
 	if len(m.absent) == 0 {
 		return ec
 	}
-	return slices.DeleteFunc(slices.Clone(ec), func(e *xmlel.Element) bool {
+	return slices.DeleteFunc(slices.Clone(ec), func(e *stanza.Element) bool {
 		n := xml.Name{Space: e.Space, Local: e.Local}
 		return slices.Contains(m.absent, n) && got.Child(e.Space, e.Local) == nil
 	})
@@ -68,7 +68,7 @@ func (m matcher) expectedChildren(exp, got *xmlel.Element) []*xmlel.Element {
 // match compares one element; strict is what the context implies before
 // any scansion:strict override, and parent (the namespace in scope) and
 // path (the parent's path) are for messages.
-func (m matcher) match(exp, got *xmlel.Element, strict bool, parent, path string) error {
+func (m matcher) match(exp, got *stanza.Element, strict bool, parent, path string) error {
 	path += "/" + exp.Local
 	if exp.Local != got.Local || exp.Space != got.Space {
 		return fmt.Errorf("%s: expected %s, got %s", path, startTag(exp, parent), startTag(got, parent))
@@ -92,11 +92,11 @@ func (m matcher) match(exp, got *xmlel.Element, strict bool, parent, path string
 
 // childStrict is whether child is compared strictly by default inside a
 // parent compared with strict.
-func childStrict(parent, child *xmlel.Element, strict bool) bool {
+func childStrict(parent, child *stanza.Element, strict bool) bool {
 	return strict || child.Space != parent.Space
 }
 
-func matchAttrs(exp, got *xmlel.Element, strict bool) error {
+func matchAttrs(exp, got *stanza.Element, strict bool) error {
 	for _, a := range exp.Attrs {
 		if isDirective(a) {
 			continue
@@ -119,7 +119,7 @@ func matchAttrs(exp, got *xmlel.Element, strict bool) error {
 	return nil
 }
 
-func (m matcher) matchChildrenInOrder(exp, got *xmlel.Element, path string) error {
+func (m matcher) matchChildrenInOrder(exp, got *stanza.Element, path string) error {
 	ec, gc := m.expectedChildren(exp, got), got.Children()
 	for i := range min(len(ec), len(gc)) {
 		if err := m.match(ec[i], gc[i], true, exp.Space, path); err != nil {
@@ -135,7 +135,7 @@ func (m matcher) matchChildrenInOrder(exp, got *xmlel.Element, path string) erro
 	return nil
 }
 
-func (m matcher) matchChildrenAnyOrder(exp, got *xmlel.Element, path string) error {
+func (m matcher) matchChildrenAnyOrder(exp, got *stanza.Element, path string) error {
 	ec, gc := m.expectedChildren(exp, got), got.Children()
 	if len(ec) == 0 {
 		return nil
@@ -160,7 +160,7 @@ func (m matcher) matchChildrenAnyOrder(exp, got *xmlel.Element, path string) err
 
 // missingChild explains why no received child matched e, using the most
 // similar received child when there is one with the same name.
-func (m matcher) missingChild(parent, e *xmlel.Element, gc []*xmlel.Element, path string) error {
+func (m matcher) missingChild(parent, e *stanza.Element, gc []*stanza.Element, path string) error {
 	best, bestScore := -1, 0
 	for j, g := range gc {
 		if s := similarity(e, g); s > bestScore {
@@ -207,7 +207,7 @@ func assign(fits [][]int, n int) int {
 // similarity scores how much of exp's shape got shares: 0 for a different
 // name, more for each agreeing attribute, text and child. It picks the
 // closest miss to show when nothing matches.
-func similarity(exp, got *xmlel.Element) int {
+func similarity(exp, got *stanza.Element) int {
 	if exp.Local != got.Local || exp.Space != got.Space {
 		return 0
 	}
@@ -237,11 +237,11 @@ func similarity(exp, got *xmlel.Element) int {
 	return score
 }
 
-func isDirective(a xmlel.Attr) bool {
+func isDirective(a stanza.Attr) bool {
 	return a.Space == NSScansion || a.Space == "scansion"
 }
 
-func directive(e *xmlel.Element, local string) (string, bool) {
+func directive(e *stanza.Element, local string) (string, bool) {
 	for _, a := range e.Attrs {
 		if isDirective(a) && a.Local == local {
 			return a.Value, true
@@ -250,7 +250,7 @@ func directive(e *xmlel.Element, local string) (string, bool) {
 	return "", false
 }
 
-func lookupAttr(e *xmlel.Element, space, local string) (string, bool) {
+func lookupAttr(e *stanza.Element, space, local string) (string, bool) {
 	for _, a := range e.Attrs {
 		if a.Space == space && a.Local == local {
 			return a.Value, true
@@ -259,11 +259,11 @@ func lookupAttr(e *xmlel.Element, space, local string) (string, bool) {
 	return "", false
 }
 
-func attrName(a xmlel.Attr) string {
+func attrName(a stanza.Attr) string {
 	switch a.Space {
 	case "":
 		return a.Local
-	case xmlel.NSXML:
+	case stanza.NSXML:
 		return "xml:" + a.Local
 	}
 	return "{" + a.Space + "}" + a.Local
@@ -271,7 +271,7 @@ func attrName(a xmlel.Attr) string {
 
 // startTag renders e's start tag for messages; xmlns is shown where it
 // differs from parent, the namespace in scope.
-func startTag(e *xmlel.Element, parent string) string {
+func startTag(e *stanza.Element, parent string) string {
 	var b strings.Builder
 	b.WriteString("<" + e.Local)
 	if e.Space != parent {

@@ -5,11 +5,11 @@ import (
 	"strings"
 	"testing"
 
-	"chorus/internal/xmlel"
+	"chorus/stanza"
 )
 
 // expected parses a stanza the way scripts are parsed.
-func expected(t *testing.T, s string) *xmlel.Element {
+func expected(t *testing.T, s string) *stanza.Element {
 	t.Helper()
 	st, err := parseStanzas(s)
 	if err != nil || len(st) != 1 {
@@ -108,7 +108,7 @@ func TestMatch(t *testing.T) {
 			`<iq id='c' type='result'/>`, ""},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			err := Match(expected(t, tc.exp), xmlel.MustParse(tc.got))
+			err := Match(expected(t, tc.exp), stanza.MustParse(tc.got))
 			switch {
 			case tc.fail == "" && err != nil:
 				t.Errorf("should match, got %v", err)
@@ -121,29 +121,29 @@ func TestMatch(t *testing.T) {
 	}
 }
 
-// TestMatchLooseParse covers expected stanzas from xmlel.ParseLoose, where
+// TestMatchLooseParse covers expected stanzas from stanza.ParseLoose, where
 // the undeclared scansion: prefix stands for its own namespace.
 func TestMatchLooseParse(t *testing.T) {
-	exp, err := xmlel.ParseLoose(`<message scansion:strict='true'><body>x</body></message>`)
+	exp, err := stanza.ParseLoose(`<message scansion:strict='true'><body>x</body></message>`)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := Match(exp, xmlel.MustParse(`<message><body>x</body></message>`)); err != nil {
+	if err := Match(exp, stanza.MustParse(`<message><body>x</body></message>`)); err != nil {
 		t.Errorf("equal stanza: %v", err)
 	}
-	if err := Match(exp, xmlel.MustParse(`<message><body>x</body><b/></message>`)); err == nil {
+	if err := Match(exp, stanza.MustParse(`<message><body>x</body><b/></message>`)); err == nil {
 		t.Error("strict override ignored")
 	}
 }
 
 func TestSimilarityPrefersCloserShape(t *testing.T) {
 	exp := expected(t, `<presence from='r@c/n' type='unavailable'><x xmlns='urn:x'><item role='none'/></x></presence>`)
-	far := xmlel.MustParse(`<presence from='other@c/n'/>`)
-	near := xmlel.MustParse(`<presence from='r@c/n'><x xmlns='urn:x'><item role='none'/></x></presence>`)
+	far := stanza.MustParse(`<presence from='other@c/n'/>`)
+	near := stanza.MustParse(`<presence from='r@c/n'><x xmlns='urn:x'><item role='none'/></x></presence>`)
 	if similarity(exp, near) <= similarity(exp, far) {
 		t.Errorf("near %d, far %d", similarity(exp, near), similarity(exp, far))
 	}
-	if similarity(exp, xmlel.MustParse(`<message/>`)) != 0 {
+	if similarity(exp, stanza.MustParse(`<message/>`)) != 0 {
 		t.Error("different name should score 0")
 	}
 }
@@ -169,7 +169,7 @@ func TestMayBeAbsent(t *testing.T) {
 		5: {photo, `<presence from='r@c/n'><x xmlns='vcard-temp:x:update'/><x xmlns='http://jabber.org/protocol/muc#user'/></presence>`, "missing child <item"},
 		6: {[]xml.Name{{Space: "urn:other", Local: "photo"}}, `<presence from='r@c/n'><x xmlns='vcard-temp:x:update'/><x xmlns='http://jabber.org/protocol/muc#user'><item role='moderator'/></x></presence>`, "missing child <photo"},
 	} {
-		err := matchRelaxed(expected(t, exp), xmlel.MustParse(tc.got), tc.absent)
+		err := matchRelaxed(expected(t, exp), stanza.MustParse(tc.got), tc.absent)
 		switch {
 		case tc.fail == "" && err != nil:
 			t.Errorf("%d: should match, got %v", i, err)

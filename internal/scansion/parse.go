@@ -10,7 +10,7 @@ import (
 	"regexp"
 	"strings"
 
-	"chorus/internal/xmlel"
+	"chorus/stanza"
 )
 
 // Script is a parsed scansion script.
@@ -64,7 +64,7 @@ type Action struct {
 	Line    int
 	Client  string
 	Verb    Verb
-	Stanzas []*xmlel.Element // for Send and Receive, before variable substitution
+	Stanzas []*stanza.Element // for Send and Receive, before variable substitution
 }
 
 func (a *Action) String() string { return a.Client + " " + a.Verb.String() }
@@ -320,13 +320,13 @@ func (p *parser) checkVariables() error {
 // parseStanzas decodes the top-level elements of a block. The wrapper sets
 // the stanza namespace and binds the scansion: prefix, and sits on the
 // block's first line so decoder line numbers are block line numbers.
-func parseStanzas(block string) ([]*xmlel.Element, error) {
-	d := xml.NewDecoder(strings.NewReader("<block xmlns='" + xmlel.NSClient + "' xmlns:scansion='" + NSScansion + "'>" + block + "\n</block>"))
+func parseStanzas(block string) ([]*stanza.Element, error) {
+	d := xml.NewDecoder(strings.NewReader("<block xmlns='" + stanza.NSClient + "' xmlns:scansion='" + NSScansion + "'>" + block + "\n</block>"))
 	if _, err := d.Token(); err != nil {
 		return nil, err
 	}
-	lim := xmlel.Limits{MaxDepth: 100, MaxBytes: 1 << 20}
-	var out []*xmlel.Element
+	lim := stanza.Limits{MaxDepth: 100, MaxBytes: 1 << 20}
+	var out []*stanza.Element
 	for {
 		tok, err := d.Token()
 		if err != nil {
@@ -334,7 +334,7 @@ func parseStanzas(block string) ([]*xmlel.Element, error) {
 		}
 		switch t := tok.(type) {
 		case xml.StartElement:
-			e, err := xmlel.Decode(d, t, lim)
+			e, err := stanza.Decode(d, t, lim)
 			if err != nil {
 				return nil, err
 			}

@@ -7,7 +7,7 @@ import (
 	"strings"
 	"testing"
 
-	"chorus/internal/xmlel"
+	"chorus/stanza"
 )
 
 // scriptDir is where Prosody's MUC scripts live, outside the module.
@@ -51,7 +51,7 @@ func TestParseProsodyScripts(t *testing.T) {
 					t.Errorf("line %d: %s with %d stanzas", a.Line, a, len(a.Stanzas))
 				}
 				for _, st := range a.Stanzas {
-					if st.Space != xmlel.NSClient {
+					if st.Space != stanza.NSClient {
 						t.Errorf("line %d: stanza namespace %q", a.Line, st.Space)
 					}
 				}
@@ -82,7 +82,7 @@ func TestParseProsodyScriptDetails(t *testing.T) {
 	if last.Client != "Admin" || last.Verb != Disconnect {
 		t.Errorf("last action %+v", last)
 	}
-	var delay *xmlel.Element
+	var delay *stanza.Element
 	for _, a := range s.Actions {
 		for _, st := range a.Stanzas {
 			if d := st.Child("urn:xmpp:delay", "delay"); d != nil {

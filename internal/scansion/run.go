@@ -8,7 +8,7 @@ import (
 	"strings"
 	"time"
 
-	"chorus/internal/xmlel"
+	"chorus/stanza"
 )
 
 // Options configure Run.
@@ -152,7 +152,7 @@ func (r *runner) receive(ctx context.Context, a *Action, c *conn) error {
 		if err != nil {
 			return err
 		}
-		var discarded []*xmlel.Element
+		var discarded []*stanza.Element
 		deadline := time.Now().Add(r.opt.Timeout)
 		for {
 			got, err := c.next(ctx, deadline)
@@ -175,7 +175,7 @@ func (r *runner) receive(ctx context.Context, a *Action, c *conn) error {
 
 // missReport explains a failed receive: what was expected, the discarded
 // stanza closest to it with the reason it did not match, and the rest.
-func missReport(cause error, i, n int, want *xmlel.Element, discarded []*xmlel.Element, absent []xml.Name) error {
+func missReport(cause error, i, n int, want *stanza.Element, discarded []*stanza.Element, absent []xml.Name) error {
 	var b strings.Builder
 	b.WriteString(cause.Error())
 	if n > 1 {

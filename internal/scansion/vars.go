@@ -4,12 +4,12 @@ import (
 	"fmt"
 	"strings"
 
-	"chorus/internal/xmlel"
+	"chorus/stanza"
 )
 
 // expand returns a copy of tmpl with ${...} variables replaced in attribute
 // values and text.
-func (r *runner) expand(tmpl *xmlel.Element) (*xmlel.Element, error) {
+func (r *runner) expand(tmpl *stanza.Element) (*stanza.Element, error) {
 	e := tmpl.Clone()
 	var err error
 	replace := func(s string) string {
@@ -24,8 +24,8 @@ func (r *runner) expand(tmpl *xmlel.Element) (*xmlel.Element, error) {
 			return val
 		})
 	}
-	var walk func(*xmlel.Element)
-	walk = func(e *xmlel.Element) {
+	var walk func(*stanza.Element)
+	walk = func(e *stanza.Element) {
 		for i := range e.Attrs {
 			e.Attrs[i].Value = replace(e.Attrs[i].Value)
 		}
@@ -75,7 +75,7 @@ func (r *runner) variable(v string) (string, error) {
 // tidy prepares an expanded stanza for sending: scansion: attributes are
 // for matching, not for the server, and whitespace-only text is the
 // script's indentation, not content.
-func tidy(e *xmlel.Element) {
+func tidy(e *stanza.Element) {
 	kept := e.Attrs[:0]
 	for _, a := range e.Attrs {
 		if !isDirective(a) {

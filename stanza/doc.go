@@ -1,4 +1,4 @@
-// Package xmlel is a small XML element tree for stanzas.
+// Package stanza is a small XML element tree for stanzas.
 //
 // Rooms inspect and build stanzas as values: one stanza in, stanzas out.
 // An element tree is simpler to reason about than token streams for that,
@@ -10,4 +10,4 @@
 // need not care which stream a stanza arrived on; the encoder omits the
 // namespace of a top-level stanza in NSClient so the stanza inherits the
 // default namespace of whatever stream it is written to.
-package xmlel
+package stanza

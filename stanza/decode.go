@@ -1,4 +1,4 @@
-package xmlel
+package stanza
 
 import (
 	"encoding/xml"
@@ -27,11 +27,11 @@ var DefaultLimits = Limits{MaxDepth: 32, MaxBytes: 256 << 10, MaxAttrs: 64}
 
 // Errors from Decode.
 var (
-	ErrTooDeep       = errors.New("xmlel: element nested too deeply")
-	ErrTooLarge      = errors.New("xmlel: element too large")
-	ErrTooManyAttrs  = errors.New("xmlel: element has too many attributes")
-	ErrRestricted    = errors.New("xmlel: restricted XML (DTD, processing instruction)")
-	ErrUnexpectedEOF = errors.New("xmlel: unexpected end of input inside element")
+	ErrTooDeep       = errors.New("stanza: element nested too deeply")
+	ErrTooLarge      = errors.New("stanza: element too large")
+	ErrTooManyAttrs  = errors.New("stanza: element has too many attributes")
+	ErrRestricted    = errors.New("stanza: restricted XML (DTD, processing instruction)")
+	ErrUnexpectedEOF = errors.New("stanza: unexpected end of input inside element")
 )
 
 // OverLimit reports whether err is Decode refusing an element for one of
@@ -181,7 +181,7 @@ func parse(s string, strict bool) (*Element, error) {
 	for {
 		tok, err := d.Token()
 		if err != nil {
-			return nil, fmt.Errorf("xmlel: %w", err)
+			return nil, fmt.Errorf("stanza: %w", err)
 		}
 		if st, ok := tok.(xml.StartElement); ok && st.Name.Local != "wrap" {
 			return Decode(d, st, Limits{MaxDepth: 1000, MaxBytes: 1 << 30, MaxAttrs: 1 << 20})

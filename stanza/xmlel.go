@@ -1,4 +1,4 @@
-package xmlel
+package stanza
 
 import (
 	"strings"
