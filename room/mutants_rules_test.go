@@ -1,0 +1,151 @@
+package room
+
+import (
+	"strings"
+	"testing"
+
+	"chorus/affiliations"
+)
+
+// TestArchiveOfClosedRoomsIsForMembers: XEP-0313 §6.1.2 gives the archive
+// to whoever may enter the room at the time of the query. A member may
+// enter a members-only room (XEP-0045 §7.2.7) and, being on the room's
+// list, a password-protected one is no secret to its members either
+// (Prosody lets affiliated users read it without entering); others may
+// not read what they could not hear.
+func TestArchiveOfClosedRoomsIsForMembers(t *testing.T) {
+	for i, tc := range [...]struct {
+		fields []string
+		aff    string // juliet's affiliation, if any
+		want   bool
+	}{
+		0: {[]string{"muc#roomconfig_membersonly", "1"}, "", false},
+		1: {[]string{"muc#roomconfig_membersonly", "1"}, "member", true},
+		2: {[]string{"muc#roomconfig_membersonly", "1"}, "admin", true},
+		3: {[]string{"muc#roomconfig_passwordprotectedroom", "1", "muc#roomconfig_roomsecret", "s3"}, "", false},
+		4: {[]string{"muc#roomconfig_passwordprotectedroom", "1", "muc#roomconfig_roomsecret", "s3"}, "member", true},
+	} {
+		h := newStoreHarness(t, newMemStore(), nil)
+		h.createRoom(append([]string{"muc#roomconfig_persistentroom", "1", "muc#roomconfig_enablelogging", "1"}, tc.fields...)...)
+		h.send(romeo, `<message type='groupchat' to='`+room1+`'><body>hello</body></message>`)
+		if tc.aff != "" {
+			h.send(romeo, admin1(`<item affiliation='`+tc.aff+`' jid='juliet@localhost'/>`))
+		}
+		if got := archiveReadable(t, h, i, juliet); got != tc.want {
+			t.Errorf("%d: Juliet (%q) may read the archive: %v, want %v", i, tc.aff, got, tc.want)
+		}
+	}
+}
+
+// TestAdminInvitesFromOutside: an admin may invite people into a room
+// without being in it (XEP-0045 §7.8.2 asks invitations of occupants,
+// but admins manage the room from outside it: §9), also where
+// invitations are for admins only.
+func TestAdminInvitesFromOutside(t *testing.T) {
+	for i, noInvites := range []string{"1", "0"} {
+		h := newHarness(t)
+		h.createRoom("muc#roomconfig_allowinvites", noInvites)
+		h.send(romeo, admin1(`<item affiliation='admin' jid='juliet@localhost'/>`))
+		out := h.send(juliet, inviteReq("nurse@localhost"))
+		if len(pick(out, "nurse@localhost", "message")) != 1 {
+			t.Errorf("%d: the admin's invitation was not sent: %v", i, out)
+		}
+	}
+}
+
+// TestReservingANickMovesItsHolder: when an owner reserves a nick for
+// someone (an affiliation item with a nick, XEP-0045 §9.3 and §7.10), an
+// occupant of another user who holds that nick is removed from the room,
+// as Prosody does, so the nick is free for its owner; the user it is
+// reserved for keeps it.
+func TestReservingANickMovesItsHolder(t *testing.T) {
+	for i, tc := range [...]struct {
+		holder string // who sits on the nick "Juliet"
+		kicked bool
+	}{
+		0: {nurse, true},
+		1: {juliet, false},
+	} {
+		h := newHarness(t)
+		h.createRoom()
+		h.send(tc.holder, join("Juliet"))
+		out := h.send(romeo, admin1(`<item affiliation='member' jid='juliet@localhost' nick='Juliet'/>`))
+		gone := false
+		for _, p := range pick(out, tc.holder, "presence") {
+			if p.Attr("type") == "unavailable" && strings.HasPrefix(codes(p), "307") {
+				gone = true
+			}
+		}
+		if gone != tc.kicked {
+			t.Errorf("%d: holder removed: %v, want %v: %v", i, gone, tc.kicked, out)
+		}
+		if o := h.g.rooms[room1].occupantByNick("Juliet"); (o == nil) != tc.kicked {
+			t.Errorf("%d: nick still held: %v", i, o != nil)
+		}
+	}
+}
+
+// TestNoticeOfAbsentUsersCarriesReasonOnlyWhenGiven: the room hears of an
+// affiliation change of someone not in it (XEP-0045 §9.4 example); the
+// <reason/> is there when the owner gave one, and absent, not empty,
+// when not.
+func TestNoticeOfAbsentUsersCarriesReasonOnlyWhenGiven(t *testing.T) {
+	for i, tc := range [...]struct{ item, reason string }{
+		0: {`<item affiliation='member' jid='juliet@localhost'/>`, ""},
+		1: {`<item affiliation='member' jid='juliet@localhost'><reason>welcome</reason></item>`, "welcome"},
+	} {
+		h := newHarness(t)
+		h.createRoom("muc#roomconfig_whois", "anyone")
+		m := pick(h.send(romeo, admin1(tc.item)), romeo, "message")
+		if len(m) != 1 {
+			t.Fatalf("%d: no notice: %v", i, m)
+		}
+		it := m[0].Child(NSMUCUser, "x").Child(NSMUCUser, "item")
+		r := it.Child(NSMUCUser, "reason")
+		if (r != nil) != (tc.reason != "") || (r != nil && r.Text() != tc.reason) {
+			t.Errorf("%d: notice %v, want reason %q", i, m[0], tc.reason)
+		}
+	}
+}
+
+// TestLeavingUnderAnUnusableNickIsQuiet: an unavailable presence to a
+// nick no occupant may have is not answered (RFC 6120 §8.3.1 allows no
+// error for it, and there is nobody to remove), while other stanzas to
+// such a nick hear that the nick is the problem.
+func TestLeavingUnderAnUnusableNickIsQuiet(t *testing.T) {
+	h := newHarness(t)
+	h.createRoom()
+	bad := room1 + "/\u0301\u0301" // combining marks only: a JID, but no nick
+	if out := h.sendTo(juliet, bad, `<presence type='unavailable'/>`); len(out) != 0 {
+		t.Errorf("unavailable presence answered: %v", out)
+	}
+	if out := h.sendTo(juliet, bad, `<message type='chat'><body>hi</body></message>`); len(out) != 1 || out[0].Attr("type") != "error" {
+		t.Errorf("message to an unusable nick: %v", out)
+	}
+}
+
+// TestBarePresenceKeepsNothing: a session whose presence has no
+// attributes and no children keeps no copy of it (what a broadcast sends
+// for it is built anew), so a crowd of plain clients costs no memory per
+// presence; one with a payload keeps it.
+func TestBarePresenceKeepsNothing(t *testing.T) {
+	for i, tc := range [...]struct {
+		extra string
+		kept  bool
+	}{
+		0: {"", false},
+		1: {"<show>away</show>", true},
+	} {
+		h := newHarness(t)
+		h.createRoom()
+		h.send(juliet, `<presence to='`+room1+`/Juliet'><x xmlns='http://jabber.org/protocol/muc'/>`+tc.extra+`</presence>`)
+		o := h.g.rooms[room1].occupantByNick("Juliet")
+		if o == nil || o.Role != affiliations.Participant {
+			t.Fatalf("%d: not in: %v", i, o)
+		}
+		h.send(juliet, `<presence to='`+room1+`/Juliet'>`+tc.extra+`</presence>`)
+		if p := o.presence(); (p != nil) != tc.kept {
+			t.Errorf("%d: presence kept %v, want %v", i, p, tc.kept)
+		}
+	}
+}
