@@ -24,12 +24,11 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
-	"sync"
-	"syscall"
 	"testing"
 	"text/template"
 	"time"
 
+	"chorus/cmd/chorus/launch"
 	"chorus/internal/serverproc"
 )
 
@@ -91,10 +90,7 @@ type Server struct {
 	logPath  string
 	c2sPort  int
 	compPort int
-
-	mu     sync.Mutex
-	cmd    *exec.Cmd
-	exited chan struct{} // closed when cmd has been waited for
+	proc     launch.Process
 }
 
 // installation is where the pieces of an ejabberd install are.
@@ -193,7 +189,7 @@ func Start(tb testing.TB, opts Options) (*Server, error) {
 		return nil, err
 	}
 	serverproc.StopAtCleanup(tb, "ejabberd", s.logPath, s.Stop)
-	if err := s.start(); err != nil {
+	if err := s.proc.Start(); err != nil {
 		return nil, err
 	}
 	return s, nil
@@ -207,13 +203,13 @@ func Launch(opts Options) (*Server, error) {
 		return nil, err
 	}
 	var s *Server
-	own, err := serverproc.InDir(opts.Dir, "ejabberd-", func(dir string) error {
+	own, err := launch.InDir(opts.Dir, "ejabberd-", func(dir string) error {
 		opts.Dir = dir
 		var err error
 		if s, err = prepare(inst, opts); err != nil {
 			return err
 		}
-		return s.start() // which leaves no process behind when it fails
+		return s.proc.Start() // which leaves no process behind when it fails
 	})
 	if err != nil {
 		return nil, err
@@ -223,7 +219,7 @@ func Launch(opts Options) (*Server, error) {
 }
 
 // Close stops the server and, when Launch made its directory, removes it.
-func (s *Server) Close() error { return serverproc.Close(s.Stop, s.dir, s.ownDir) }
+func (s *Server) Close() error { return launch.Close(s.Stop, s.dir, s.ownDir) }
 
 // logLevels maps the harness's level names to ejabberd's.
 var logLevels = map[string]string{"debug": "debug", "info": "info", "warn": "warning", "error": "error"}
@@ -263,11 +259,21 @@ func prepare(inst installation, opts Options) (*Server, error) {
 	if err := os.WriteFile(filepath.Join(s.dir, extauthScript), []byte(extauth), 0o600); err != nil {
 		return nil, err
 	}
-	ports, err := serverproc.FreePorts(2)
+	ports, err := launch.FreePorts(2)
 	if err != nil {
 		return nil, err
 	}
 	s.c2sPort, s.compPort = ports[0], ports[1]
+	s.proc = launch.Process{
+		Name:         "ejabberd",
+		Dir:          s.dir,
+		LogPath:      s.logPath,
+		Command:      s.command,
+		Addrs:        []string{s.C2SAddr(), s.ComponentAddr()},
+		StartTimeout: opts.StartTimeout,
+		StopTimeout:  stopTimeout,
+		Logf:         opts.Logf,
+	}
 	if err := s.writeConfig(); err != nil {
 		return nil, err
 	}
@@ -298,19 +304,14 @@ func (s *Server) Dir() string { return s.dir }
 // helpers (erl_child_setup, the authentication scripts) are its
 // descendants.
 func (s *Server) PID() int {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.cmd == nil {
-		return 0
-	}
-	return s.cmd.Process.Pid
+	return s.proc.PID()
 }
 
 // LogPath is ejabberd's main log file.
 func (s *Server) LogPath() string { return s.logPath }
 
 // LogTail returns the last n lines of ejabberd's log.
-func (s *Server) LogTail(n int) string { return serverproc.Tail(s.logPath, n) }
+func (s *Server) LogTail(n int) string { return launch.Tail(s.logPath, n) }
 
 // Restart stops the server if it runs and starts it again on the same
 // ports, with the same config and spool.
@@ -318,7 +319,7 @@ func (s *Server) Restart() error {
 	if err := s.Stop(); err != nil {
 		return err
 	}
-	return s.start()
+	return s.proc.Start()
 }
 
 // stopTimeout is how long Stop waits after SIGTERM; the VM's orderly
@@ -326,64 +327,21 @@ func (s *Server) Restart() error {
 const stopTimeout = 10 * time.Second
 
 // Stop terminates ejabberd (SIGTERM, which the Erlang VM turns into an
-// orderly init:stop, then SIGKILL after stopTimeout) and waits for it.
+// orderly init:stop, then SIGKILL to its process group, which holds its
+// helpers, after stopTimeout) and waits for it.
 // Stopping a stopped server does nothing.
-func (s *Server) Stop() error {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.cmd == nil {
-		return nil
-	}
-	cmd, exited := s.cmd, s.exited
-	s.cmd = nil
-	pgid := cmd.Process.Pid
-	// The VM's helpers (erl_child_setup, the authentication script) end
-	// on their own when it exits; killing its process group makes sure.
-	// The group cannot have been recycled while any member lives.
-	defer syscall.Kill(-pgid, syscall.SIGKILL)
-	select {
-	case <-exited:
-		return nil
-	default:
-	}
-	if err := cmd.Process.Signal(syscall.SIGTERM); err != nil && !errors.Is(err, os.ErrProcessDone) {
-		return err
-	}
-	select {
-	case <-exited:
-		return nil
-	case <-time.After(stopTimeout):
-	}
-	if s.opts.Logf != nil {
-		s.opts.Logf("ejabberd did not stop within %v of SIGTERM; killed it", stopTimeout)
-	}
-	if err := syscall.Kill(-pgid, syscall.SIGKILL); err != nil && !errors.Is(err, syscall.ESRCH) {
-		return err
-	}
-	<-exited
-	return nil
-}
+func (s *Server) Stop() error { return s.proc.Stop() }
 
-func (s *Server) start() error {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.cmd != nil {
-		return errors.New("ejabberd: already running")
-	}
-	out, err := os.OpenFile(filepath.Join(s.dir, "ejabberd.out"), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
-	if err != nil {
-		return err
-	}
-	defer out.Close()
-	// What ejabberdctl foreground runs, minus -sname: without distribution
-	// there is no epmd and no node name to keep unique. "quiet" keeps the
-	// log off the console; it goes to EJABBERD_LOG_PATH.
-	cmd := serverproc.Command(s.opts.MaxFiles, s.inst.erl, "-noinput",
+// command is what ejabberdctl foreground runs, minus -sname: without
+// distribution there is no epmd and no node name to keep unique. "quiet"
+// keeps the log off the console; it goes to EJABBERD_LOG_PATH. The config
+// names the authentication script relative to the working directory, the
+// server's.
+func (s *Server) command() *exec.Cmd {
+	cmd := launch.Command(s.opts.MaxFiles, s.inst.erl, "-noinput",
 		"-mnesia", "dir", erlString(filepath.Join(s.dir, "spool")),
 		"-ejabberd", "quiet", "true",
 		"-s", "ejabberd")
-	// The config names the authentication script relative to here.
-	cmd.Dir = s.dir
 	cmd.Env = append(os.Environ(),
 		"EJABBERD_CONFIG_PATH="+s.cfgPath,
 		"EJABBERD_LOG_PATH="+s.logPath,
@@ -391,50 +349,7 @@ func (s *Server) start() error {
 		// A test instance that crashes leaves no multi-megabyte dump.
 		"ERL_CRASH_DUMP_BYTES=0",
 	)
-	cmd.Stdout, cmd.Stderr = out, out
-	// Its own process group keeps a terminal's Ctrl-C from reaching it
-	// before the test's cleanup does, and lets Stop reach its helpers.
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-	if err := cmd.Start(); err != nil {
-		return fmt.Errorf("ejabberd: %w", err)
-	}
-	exited := make(chan struct{})
-	go func() {
-		cmd.Wait()
-		close(exited)
-	}()
-	s.cmd, s.exited = cmd, exited
-
-	deadline := time.Now().Add(s.opts.StartTimeout)
-	for _, addr := range []string{s.C2SAddr(), s.ComponentAddr()} {
-		for {
-			c, err := net.DialTimeout("tcp", addr, 200*time.Millisecond)
-			if err == nil {
-				c.Close()
-				break
-			}
-			select {
-			case <-exited:
-				s.cmd = nil
-				return fmt.Errorf("ejabberd exited during startup (%v); output:\n%s\nlog:\n%s",
-					cmd.ProcessState, s.output(), s.LogTail(30))
-			case <-time.After(50 * time.Millisecond):
-			}
-			if time.Now().After(deadline) {
-				syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
-				<-exited
-				s.cmd = nil
-				return fmt.Errorf("ejabberd: %s not accepting connections after %v; output:\n%s\nlog:\n%s",
-					addr, s.opts.StartTimeout, s.output(), s.LogTail(30))
-			}
-		}
-	}
-	return nil
-}
-
-func (s *Server) output() string {
-	b, _ := os.ReadFile(filepath.Join(s.dir, "ejabberd.out"))
-	return string(bytes.TrimSpace(b))
+	return cmd
 }
 
 // extauthScript answers every external authentication request (auth,
