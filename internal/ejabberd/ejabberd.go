@@ -9,6 +9,9 @@
 // whoever runs the tests. The VM is not distributed, so there is no node
 // name to collide with another instance and no epmd is started or left
 // behind.
+//
+// Starting, waiting for and stopping the VM is chorus/cmd/chorus/launch's,
+// shared with the sandbox's Prosody.
 package ejabberd
 
 import (
