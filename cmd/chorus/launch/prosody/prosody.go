@@ -10,12 +10,9 @@ package prosody
 
 import (
 	"bytes"
-	"crypto/rand"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"maps"
-	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -73,14 +70,9 @@ type Options struct {
 
 // Server is one Prosody process and the files it owns.
 type Server struct {
-	opts     Options
-	dir      string
-	ownDir   bool // made by Launch, removed by Close
-	cfgPath  string
-	logPath  string
-	c2sPort  int
-	compPort int
-	proc     launch.Process
+	launch.Server
+	opts    Options
+	cfgPath string
 }
 
 const (
@@ -102,24 +94,11 @@ func Launch(opts Options) (*Server, error) {
 	if err := Available(); err != nil {
 		return nil, err
 	}
-	var s *Server
-	own, err := launch.InDir(opts.Dir, "prosody-", func(dir string) error {
+	return launch.Launch(opts.Dir, "prosody-", func(dir string) (*Server, error) {
 		opts.Dir = dir
-		var err error
-		if s, err = Prepare(opts); err != nil {
-			return err
-		}
-		return s.Start() // which leaves no process behind when it fails
+		return Prepare(opts)
 	})
-	if err != nil {
-		return nil, err
-	}
-	s.ownDir = own
-	return s, nil
 }
-
-// Close stops the server and, when Launch made its directory, removes it.
-func (s *Server) Close() error { return launch.Close(s.Stop, s.dir, s.ownDir) }
 
 // Prepare fills in defaults, picks the ports, writes the config into
 // opts.Dir, which must be set, and registers the users; Start then starts
@@ -131,17 +110,6 @@ func Prepare(opts Options) (*Server, error) {
 	if opts.Dir == "" {
 		return nil, errors.New("prosody: no directory given")
 	}
-	if opts.Host == "" {
-		opts.Host = "localhost"
-	}
-	if opts.Component == "" {
-		opts.Component = "conference." + opts.Host
-	}
-	if opts.Secret == "" {
-		b := make([]byte, 12)
-		rand.Read(b)
-		opts.Secret = hex.EncodeToString(b)
-	}
 	if opts.StartTimeout <= 0 {
 		opts.StartTimeout = 30 * time.Second
 	}
@@ -152,37 +120,30 @@ func Prepare(opts Options) (*Server, error) {
 	default:
 		return nil, fmt.Errorf("prosody: log level %q is not debug, info, warn or error", opts.LogLevel)
 	}
-	s := &Server{opts: opts, dir: opts.Dir}
-	s.cfgPath = filepath.Join(s.dir, "prosody.cfg.lua")
-	s.logPath = filepath.Join(s.dir, "prosody.log")
-	for _, sub := range []string{"data", "certs"} {
-		if err := os.Mkdir(filepath.Join(s.dir, sub), 0o700); err != nil {
-			return nil, err
-		}
-	}
-	ports, err := launch.FreePorts(2)
-	if err != nil {
-		return nil, err
-	}
-	s.c2sPort, s.compPort = ports[0], ports[1]
-	if opts.C2SPort != 0 {
-		s.c2sPort = opts.C2SPort
-		if s.compPort == s.c2sPort {
-			s.compPort = ports[0]
-		}
-	}
-	s.proc = launch.Process{
-		Name:    "prosody",
-		Dir:     s.dir,
-		LogPath: s.logPath,
+	s := &Server{opts: opts}
+	err := s.Init(launch.Setup{
+		Name:      "prosody",
+		Host:      opts.Host,
+		Component: opts.Component,
+		Secret:    opts.Secret,
+		Dir:       opts.Dir,
+		C2SPort:   opts.C2SPort,
 		// -F keeps it in the foreground so that Stop can wait for it.
 		Command: func() *exec.Cmd {
-			return launch.Command(s.opts.MaxFiles, binary, "-F", "--config", s.cfgPath)
+			return launch.Command(opts.MaxFiles, binary, "-F", "--config", s.cfgPath)
 		},
-		Addrs:        []string{s.C2SAddr(), s.ComponentAddr()},
 		StartTimeout: opts.StartTimeout,
 		StopTimeout:  stopTimeout,
 		Logf:         opts.Logf,
+	})
+	if err != nil {
+		return nil, err
+	}
+	s.cfgPath = filepath.Join(s.Dir(), "prosody.cfg.lua")
+	for _, sub := range []string{"data", "certs"} {
+		if err := os.Mkdir(filepath.Join(s.Dir(), sub), 0o700); err != nil {
+			return nil, err
+		}
 	}
 	if err := s.writeConfig(); err != nil {
 		return nil, err
@@ -203,77 +164,21 @@ func (s *Server) register() error {
 		return fmt.Errorf("%s is not on PATH (it comes with prosody): %w", ctl, err)
 	}
 	for _, user := range slices.Sorted(maps.Keys(s.opts.Users)) {
-		cmd := exec.Command(ctl, "--config", s.cfgPath, "register", user, s.opts.Host, s.opts.Users[user])
-		cmd.Dir = s.dir
+		cmd := exec.Command(ctl, "--config", s.cfgPath, "register", user, s.Host(), s.opts.Users[user])
+		cmd.Dir = s.Dir()
 		if out, err := cmd.CombinedOutput(); err != nil {
-			return fmt.Errorf("prosodyctl register %s@%s: %v: %s", user, s.opts.Host, err, bytes.TrimSpace(out))
+			return fmt.Errorf("prosodyctl register %s@%s: %v: %s", user, s.Host(), err, bytes.TrimSpace(out))
 		}
 	}
 	return nil
 }
 
-// C2SAddr is the client listener, host:port.
-func (s *Server) C2SAddr() string { return net.JoinHostPort("127.0.0.1", fmt.Sprint(s.c2sPort)) }
-
-// ComponentAddr is the component listener, host:port.
-func (s *Server) ComponentAddr() string {
-	return net.JoinHostPort("127.0.0.1", fmt.Sprint(s.compPort))
-}
-
-// Secret is the component secret.
-func (s *Server) Secret() string { return s.opts.Secret }
-
-// Host is the VirtualHost clients log in to.
-func (s *Server) Host() string { return s.opts.Host }
-
-// Component is the external component's domain.
-func (s *Server) Component() string { return s.opts.Component }
-
-// Dir is the temporary directory holding the config, data and log.
-func (s *Server) Dir() string { return s.dir }
-
-// PID is the running Prosody's process ID, or 0 when it is stopped.
-func (s *Server) PID() int {
-	return s.proc.PID()
-}
-
-// LogPath is Prosody's log file.
-func (s *Server) LogPath() string { return s.logPath }
-
-// LogTail returns the last n lines of Prosody's log.
-func (s *Server) LogTail(n int) string { return launch.Tail(s.logPath, n) }
-
-// Restart stops the server if it runs and starts it again on the same
-// ports, with the same config.
-func (s *Server) Restart() error {
-	if err := s.Stop(); err != nil {
-		return err
-	}
-	return s.Start()
-}
-
-// Crash kills Prosody with SIGKILL, as a crash or an OOM kill would: no
-// session is closed and nobody is told, then starts it again on the same
-// ports. Fault tests use it to leave ghosts behind.
-func (s *Server) Crash() error {
-	s.proc.Kill()
-	return s.Start()
-}
-
-// stopTimeout is how long Stop waits after SIGTERM; a clean shutdown of a
-// throwaway instance takes well under a second. Prosody 0.12.3 can hang in
-// shutdown when SIGTERM arrives while a client session is being torn down
-// (mod_c2s calls close on the retired session); killing it is then the
-// only way, and harmless for a throwaway instance.
+// stopTimeout is how long Stop waits after SIGTERM before SIGKILL; a clean
+// shutdown of a throwaway instance takes well under a second. Prosody
+// 0.12.3 can hang in shutdown when SIGTERM arrives while a client session
+// is being torn down (mod_c2s calls close on the retired session); killing
+// it is then the only way, and harmless for a throwaway instance.
 const stopTimeout = 3 * time.Second
-
-// Stop terminates Prosody (SIGTERM, then SIGKILL after stopTimeout) and
-// waits for it. Stopping a stopped server does nothing.
-func (s *Server) Stop() error { return s.proc.Stop() }
-
-// Start starts a prepared or stopped Prosody and waits until its client
-// and component ports accept connections.
-func (s *Server) Start() error { return s.proc.Start() }
 
 var configTemplate = template.Must(template.New("cfg").Funcs(template.FuncMap{"lua": luaString}).Parse(`-- Generated for one disposable run.
 run_as_root = true
@@ -360,15 +265,15 @@ func luaString(s string) string {
 func (s *Server) writeConfig() error {
 	var b bytes.Buffer
 	err := configTemplate.Execute(&b, map[string]any{
-		"Pidfile":       filepath.Join(s.dir, "prosody.pid"),
-		"Data":          filepath.Join(s.dir, "data"),
-		"Certs":         filepath.Join(s.dir, "certs"),
-		"Log":           s.logPath,
-		"C2SPort":       s.c2sPort,
-		"ComponentPort": s.compPort,
-		"Host":          s.opts.Host,
-		"Component":     s.opts.Component,
-		"Secret":        s.opts.Secret,
+		"Pidfile":       filepath.Join(s.Dir(), "prosody.pid"),
+		"Data":          filepath.Join(s.Dir(), "data"),
+		"Certs":         filepath.Join(s.Dir(), "certs"),
+		"Log":           s.LogPath(),
+		"C2SPort":       s.C2SPort(),
+		"ComponentPort": s.ComponentPort(),
+		"Host":          s.Host(),
+		"Component":     s.Component(),
+		"Secret":        s.Secret(),
 		"Users":         len(s.opts.Users) > 0,
 		"TLS":           s.opts.TLSCert != "" && s.opts.TLSKey != "",
 		"TLSCert":       s.opts.TLSCert,
