@@ -1,5 +1,9 @@
 // Command chorus runs the Chorus Multi-User Chat service as an external
 // component of an XMPP server. Run "chorus -h" for its configuration.
+//
+// "chorus sandbox" attaches it to a throwaway Prosody started by the
+// launcher in ./launch/prosody; like everything the binary links, that
+// holds no test code.
 package main
 
 import (

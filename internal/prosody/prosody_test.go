@@ -15,7 +15,7 @@ import (
 	"chorus/internal/scansion"
 	"chorus/stanza"
 
-	"chorus/internal/serverproc"
+	"chorus/cmd/chorus/launch"
 )
 
 // greet opens a client stream and returns the start of Prosody's answer.
@@ -39,7 +39,7 @@ func greet(t *testing.T, addr, host string) string {
 		got.Write(buf[:n])
 	}
 	// Close as a client should, so the session is gone before the test
-	// stops Prosody (see stopTimeout).
+	// stops Prosody (see the launcher's stopTimeout).
 	fmt.Fprint(c, `</stream:stream>`)
 	io.Copy(io.Discard, r)
 	return got.String()
@@ -74,23 +74,10 @@ func TestStartStopRestart(t *testing.T) {
 	}
 }
 
-func TestLuaString(t *testing.T) {
-	for i, tc := range [...]struct{ in, want string }{
-		0: {`abc`, `"abc"`},
-		1: {`a"b\c`, `"a\"b\\c"`},
-		2: {"a\nb", `"a\010b"`},
-		3: {"ünï", `"ünï"`},
-	} {
-		if got := luaString(tc.in); got != tc.want {
-			t.Errorf("%d: got %s, want %s", i, got, tc.want)
-		}
-	}
-}
-
 func TestLaunchWithUsersAndTLS(t *testing.T) {
 	Require(t)
 	// A port picked in advance stands for a fixed one such as 5222.
-	ports, err := serverproc.FreePorts(1)
+	ports, err := launch.FreePorts(1)
 	if err != nil {
 		t.Fatal(err)
 	}
