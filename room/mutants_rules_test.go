@@ -149,3 +149,59 @@ func TestBarePresenceKeepsNothing(t *testing.T) {
 		}
 	}
 }
+
+// TestNickAtThePrepLimit: Prosody's resourceprep takes up to 1023 bytes
+// (RFC 7622 §3.4), so a nick of exactly 1023 bytes that needs the full
+// preparation (it is not plain ASCII) is a nick; the address limit stops
+// a longer one before it gets here.
+func TestNickAtThePrepLimit(t *testing.T) {
+	h := newHarness(t)
+	h.createRoom()
+	nick := "é" + strings.Repeat("a", 1021)
+	if len(nick) != 1023 {
+		t.Fatalf("nick of %d bytes", len(nick))
+	}
+	out := h.sendTo(juliet, room1+"/"+nick, joinStanza)
+	if self := pick(out, juliet, "presence"); len(self) == 0 || self[len(self)-1].Attr("type") == "error" {
+		t.Errorf("1023-byte nick refused: %v", out)
+	}
+}
+
+// TestPresenceIDIsNotRelayed: the room writes the addressing of the
+// presence it broadcasts; the id a client put on its own presence is not
+// passed on to the other occupants (nor are to, from and type), while
+// what the presence says about the user is.
+func TestPresenceIDIsNotRelayed(t *testing.T) {
+	h := newHarness(t)
+	h.createRoom()
+	h.send(juliet, join("Juliet"))
+	out := h.send(juliet, `<presence id='client-chosen' to='`+room1+`/Juliet'><show>away</show></presence>`)
+	p := pick(out, romeo, "presence")
+	if len(p) != 1 {
+		t.Fatalf("no broadcast: %v", out)
+	}
+	if p[0].Attr("id") == "client-chosen" || p[0].Child(NSClient, "show") == nil {
+		t.Errorf("broadcast %v", p[0])
+	}
+}
+
+// TestPrimarySessionLeaves: when the first of an occupant's two sessions
+// leaves, that session gets no more of the room's traffic, the other is
+// now the occupant, and when it leaves too the room is told the occupant
+// left (XEP-0045 §7.14; Prosody's multi-session occupants).
+func TestPrimarySessionLeaves(t *testing.T) {
+	h := newHarness(t)
+	h.createRoom()
+	phone := "juliet@localhost/phone"
+	h.send(juliet, join("Juliet"))
+	h.send(phone, join("Juliet"))
+	h.send(juliet, `<presence type='unavailable' to='`+room1+`/Juliet'/>`)
+	out := h.send(romeo, `<message type='groupchat' to='`+room1+`'><body>x</body></message>`)
+	if len(pick(out, juliet, "message")) != 0 || len(pick(out, phone, "message")) != 1 {
+		t.Errorf("after the first session left: %v", out)
+	}
+	out = h.send(phone, `<presence type='unavailable' to='`+room1+`/Juliet'/>`)
+	if p := pick(out, romeo, "presence"); len(p) != 1 || p[0].Attr("type") != "unavailable" {
+		t.Errorf("the last session left, the room heard %v", out)
+	}
+}
