@@ -357,7 +357,7 @@ func (l *link) handle(st *stanza.Element) (outs []room.Out) {
 			l.r.log.Error().Str("panic", fmt.Sprint(v)).Str("stack", string(debug.Stack())).
 				Str("stanza", st.Local).Str("from", st.Attr("from")).Str("to", st.Attr("to")).
 				Str("id", st.Attr("id")).Msg("handler panic")
-			outs = errorReply(st, "wait", "internal-server-error", l.domain)
+			outs = errorReply(st, stanza.Error{Type: stanza.Wait, Condition: stanza.InternalServerError}, l.domain)
 		}
 	}()
 	return l.r.h.HandleStanza(st)
@@ -393,7 +393,7 @@ func (l *link) refuse(start xml.StartElement, why error) {
 	if l.closing {
 		return
 	}
-	if outs := errorReplyText(stub, "modify", "policy-violation", text, l.domain); len(outs) > 0 {
+	if outs := errorReply(stub, stanza.Error{Type: stanza.Modify, Condition: stanza.PolicyViolation, Text: text}, l.domain); len(outs) > 0 {
 		l.enqueue(outs, read)
 	}
 }
@@ -429,18 +429,12 @@ func clip(s string) string {
 	return s
 }
 
-// errorReply builds a stanza error of the given type and condition for st
-// (RFC 6120 §8.3), or nil when st must not be answered: errors and results
-// never get error replies, and a stanza without sender has nobody to reply
-// to.
-func errorReply(st *stanza.Element, errType, condition, domain string) []room.Out {
-	return errorReplyText(st, errType, condition, "", domain)
-}
-
-// errorReplyText is errorReply with a human-readable text, if not empty.
-// The reply comes from st's recipient when that is a valid address in our
-// domain, else from the domain itself.
-func errorReplyText(st *stanza.Element, errType, condition, text, domain string) []room.Out {
+// errorReply answers st with e (RFC 6120 §8.3), or nil when st must not
+// be answered: errors and results never get error replies, and a stanza
+// without sender has nobody to reply to. The reply comes from st's
+// recipient when that is a valid address in our domain, else from the
+// domain itself.
+func errorReply(st *stanza.Element, e stanza.Error, domain string) []room.Out {
 	switch st.Local {
 	case "iq", "message", "presence":
 	default:
@@ -458,13 +452,7 @@ func errorReplyText(st *stanza.Element, errType, condition, text, domain string)
 	if a, ok := room.ParseAddress(st.Attr("to")); ok && inDomain(a.String(), domain) {
 		from = a.String()
 	}
-	e := stanza.New(stanza.NSClient, st.Local, "from", from, "id", st.Attr("id"), "type", "error")
-	errEl := stanza.New(stanza.NSClient, "error", "type", errType).Add(stanza.New(nsStanzas, condition))
-	if text != "" {
-		errEl.Add(stanza.New(nsStanzas, "text").AddText(text))
-	}
-	e.Add(errEl)
-	return []room.Out{room.To1(to, e)}
+	return []room.Out{room.To1(to, e.ReplyFrom(st, from))}
 }
 
 // writeLoop owns the write side of the socket. It drains whatever batches

@@ -437,7 +437,7 @@ func TestErrorReply(t *testing.T) {
 			`<message to='a@b/c' from='conference.localhost' type='error'><error type='wait'><internal-server-error xmlns='urn:ietf:params:xml:ns:xmpp-stanzas'/></error></message>`},
 		5: {`<foo from='a@b/c'/>`, ``},
 	} {
-		outs := errorReply(stanza.MustParse(tc.in), "wait", "internal-server-error", "conference.localhost")
+		outs := errorReply(stanza.MustParse(tc.in), stanza.Error{Type: stanza.Wait, Condition: stanza.InternalServerError}, "conference.localhost")
 		var got string
 		for _, o := range outs {
 			for _, to := range o.To {

@@ -92,7 +92,7 @@ func TestMetricsCountLink(t *testing.T) {
 				room.To1("alice@localhost/a", stanza.New(stanza.NSClient, "message", "from", "elsewhere.example")),
 			}
 		case "iq":
-			return errorReply(st, "cancel", "item-not-found", testDomain)
+			return errorReply(st, stanza.Error{Type: stanza.Cancel, Condition: stanza.ItemNotFound}, testDomain)
 		}
 		return nil
 	}}

@@ -46,13 +46,13 @@ func (rt *Router) HandleStanza(st *stanza.Element) []room.Out {
 	case to.Domain() != rt.domain:
 		// The host routes only our domain here; answer from the service,
 		// since replying from a foreign address would break the stream.
-		return rt.errorFrom(st, rt.domain, "cancel", "item-not-found")
+		return rt.errorFrom(st, rt.domain, stanza.Cancel, stanza.ItemNotFound)
 	case to.Local() != "":
 		return rt.rooms.Handle(st)
 	case to.Resource() != "":
 		// The service has no resources: answer from the service itself,
 		// never from an address that names nobody.
-		return rt.errorFrom(st, rt.domain, "cancel", "service-unavailable")
+		return rt.errorFrom(st, rt.domain, stanza.Cancel, stanza.ServiceUnavailable)
 	}
 	return rt.service(st)
 }
@@ -81,19 +81,19 @@ func (rt *Router) service(st *stanza.Element) []room.Out {
 		// Presence and messages to the service itself mean nothing here;
 		// a message gets an error so its sender is not left guessing.
 		if st.Local == "message" && typ != "error" {
-			return rt.errorReply(st, "cancel", "service-unavailable")
+			return rt.errorReply(st, stanza.Cancel, stanza.ServiceUnavailable)
 		}
 		return nil
 	}
 	if typ != "get" && typ != "set" {
 		if typ != "result" && typ != "error" {
-			return rt.errorReply(st, "modify", "bad-request")
+			return rt.errorReply(st, stanza.Modify, stanza.BadRequest)
 		}
 		return nil
 	}
 	children := st.Children()
 	if len(children) != 1 {
-		return rt.errorReply(st, "modify", "bad-request")
+		return rt.errorReply(st, stanza.Modify, stanza.BadRequest)
 	}
 	q := children[0]
 	switch {
@@ -106,7 +106,7 @@ func (rt *Router) service(st *stanza.Element) []room.Out {
 	case typ == "set" && q.Is(nsCommands, "command"):
 		return rt.command(st, q)
 	}
-	return rt.errorReply(st, "cancel", "service-unavailable")
+	return rt.errorReply(st, stanza.Cancel, stanza.ServiceUnavailable)
 }
 
 // discoInfo: XEP-0045 §6.1, the service is a text conference service.
@@ -136,18 +136,18 @@ func (rt *Router) discoItems(st *stanza.Element) []room.Out {
 	if set != nil {
 		if set.Child(nsRSM, "index") != nil {
 			// XEP-0059 §2.6: paging out of order is optional.
-			return rt.errorReply(st, "cancel", "feature-not-implemented")
+			return rt.errorReply(st, stanza.Cancel, stanza.FeatureNotImplemented)
 		}
 		if m := set.Child(nsRSM, "max"); m != nil {
 			n, err := strconv.Atoi(strings.TrimSpace(m.Text()))
 			if err != nil || n < 0 {
-				return rt.errorReply(st, "modify", "bad-request")
+				return rt.errorReply(st, stanza.Modify, stanza.BadRequest)
 			}
 			q.Max = min(n, room.MaxRoomPage)
 		}
 		after, before := set.Child(nsRSM, "after"), set.Child(nsRSM, "before")
 		if after != nil && before != nil {
-			return rt.errorReply(st, "modify", "bad-request")
+			return rt.errorReply(st, stanza.Modify, stanza.BadRequest)
 		}
 		// The JIDs are the ids and their order is the list's, so an id whose
 		// room is gone still says where the page starts: no item-not-found
@@ -163,7 +163,7 @@ func (rt *Router) discoItems(st *stanza.Element) []room.Out {
 	}
 	page, err := rt.rooms.PublicRooms(q)
 	if err != nil {
-		return rt.errorReply(st, "wait", "internal-server-error")
+		return rt.errorReply(st, stanza.Wait, stanza.InternalServerError)
 	}
 	res := stanza.New(nsDiscoItems, "query")
 	for _, it := range page.Items {
@@ -196,7 +196,7 @@ func (rt *Router) result(st, payload *stanza.Element) []room.Out {
 	return []room.Out{room.To1(st.Attr("from"), res.Add(payload))}
 }
 
-func (rt *Router) errorReply(st *stanza.Element, typ, cond string) []room.Out {
+func (rt *Router) errorReply(st *stanza.Element, typ stanza.ErrorType, cond stanza.Condition) []room.Out {
 	from := st.Attr("to")
 	if from == "" {
 		from = rt.domain
@@ -206,11 +206,10 @@ func (rt *Router) errorReply(st *stanza.Element, typ, cond string) []room.Out {
 
 // errorFrom answers st with an error sent from the given address, unless
 // st is itself an error or result (RFC 6120 §8.3.1).
-func (rt *Router) errorFrom(st *stanza.Element, from, typ, cond string) []room.Out {
+func (rt *Router) errorFrom(st *stanza.Element, from string, typ stanza.ErrorType, cond stanza.Condition) []room.Out {
 	if st.Attr("from") == "" || st.Attr("type") == "error" || (st.Local == "iq" && st.Attr("type") == "result") {
 		return nil
 	}
-	e := stanza.New(stanza.NSClient, "error", "type", typ).Add(stanza.New(nsStanzas, cond))
-	res := stanza.New(stanza.NSClient, st.Local, "type", "error", "id", st.Attr("id"), "from", from)
-	return []room.Out{room.To1(st.Attr("from"), res.Add(e))}
+	e := stanza.Error{Type: typ, Condition: cond}
+	return []room.Out{room.To1(st.Attr("from"), e.ReplyFrom(st, from))}
 }

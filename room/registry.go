@@ -295,7 +295,7 @@ func (g *Registry) lookup(roomJID string, req *request) (*Room, *stanzaError) {
 				e = e.withText(t.reason)
 			}
 			if t.alt != "" {
-				e.detail = "xmpp:" + t.alt + "?join"
+				e.Detail = "xmpp:" + t.alt + "?join"
 			}
 			return nil, e
 		}
@@ -417,7 +417,7 @@ func (g *Registry) Destroy(roomJID, alt, reason string) (outs []Out, found bool,
 		r, serr := g.liveOrStored(roomJID)
 		g.mu.Unlock()
 		if serr != nil {
-			return nil, true, errors.New("room: " + serr.text)
+			return nil, true, errors.New("room: " + serr.Text)
 		}
 		if r == nil {
 			return nil, false, nil
