@@ -72,6 +72,7 @@ type link struct {
 // or, with st nil, a room whose timed work is due (Timed).
 type inbound struct {
 	st    *stanza.Element
+	to    room.Address // st's 'to', parsed once by dispatch
 	read  time.Time
 	timer string
 }
@@ -269,7 +270,13 @@ func (l *link) stanzaDone() {
 func (l *link) dispatch(st *stanza.Element) {
 	read := l.r.cfg.Metrics.received(st.Local)
 	l.r.trim.touch(time.Now())
-	ch := l.shards[shardOf(st.Attr("to"), len(l.shards))]
+	// The one parse of 'to': it picks the worker and goes on to the handler.
+	key := st.Attr("to")
+	to, ok := room.ParseAddress(key)
+	if ok {
+		key = to.Bare()
+	}
+	ch := l.shards[shardOf(key, len(l.shards))]
 	l.hmu.Lock()
 	defer l.hmu.Unlock()
 	if l.closing {
@@ -278,18 +285,16 @@ func (l *link) dispatch(st *stanza.Element) {
 	if e := l.r.log.Debug(); e.Enabled() {
 		e.Str("stanza", st.String()).Msg("recv")
 	}
-	ch <- inbound{st: st, read: read}
+	ch <- inbound{st: st, to: to, read: read}
 }
 
-// shardOf picks one of n workers for a stanza to addr: by the bare
-// address, so that a room and its occupants share one. FNV-1a: a sender
-// who picks room names to share a worker only slows its own rooms.
+// shardOf picks one of n workers for a stanza to addr, a bare address
+// (or a 'to' that is none), so that a room and its occupants share one.
+// FNV-1a: a sender who picks room names to share a worker only slows its
+// own rooms.
 func shardOf(addr string, n int) int {
 	if n == 1 {
 		return 0
-	}
-	if a, ok := room.ParseAddress(addr); ok {
-		addr = a.Bare()
 	}
 	h := uint32(2166136261)
 	for i := 0; i < len(addr); i++ {
@@ -328,7 +333,7 @@ func (l *link) work(ch <-chan inbound) {
 		if in.st == nil {
 			outs = l.fire(in.timer)
 		} else {
-			outs = l.handle(in.st)
+			outs = l.handle(in.st, in.to)
 		}
 		if len(outs) > 0 {
 			l.enqueue(outs, in.read)
@@ -351,7 +356,7 @@ func (l *link) fire(addr string) (outs []room.Out) {
 // handle calls the handler, turning a panic into an internal-server-error
 // reply so that one bad stanza does not take the service down (as net/http
 // recovers per request).
-func (l *link) handle(st *stanza.Element) (outs []room.Out) {
+func (l *link) handle(st *stanza.Element, to room.Address) (outs []room.Out) {
 	defer func() {
 		if v := recover(); v != nil {
 			l.r.log.Error().Str("panic", fmt.Sprint(v)).Str("stack", string(debug.Stack())).
@@ -360,7 +365,7 @@ func (l *link) handle(st *stanza.Element) (outs []room.Out) {
 			outs = errorReply(st, stanza.Error{Type: stanza.Wait, Condition: stanza.InternalServerError}, l.domain)
 		}
 	}()
-	return l.r.h.HandleStanza(st)
+	return l.r.h.HandleAt(to, st)
 }
 
 // refuse answers a stanza that exceeded the decoding limits, using only its
@@ -449,6 +454,9 @@ func errorReply(st *stanza.Element, e stanza.Error, domain string) []room.Out {
 		return nil
 	}
 	from := domain
+	// Parsed here, not passed down: a refused stanza was never dispatched,
+	// and a handler that failed may have readdressed st to where a reply
+	// can come from.
 	if a, ok := room.ParseAddress(st.Attr("to")); ok && inDomain(a.String(), domain) {
 		from = a.String()
 	}
@@ -576,7 +584,8 @@ const maxAddrBytes = 3 * 1024
 // inDomain reports whether addr is domain or a JID at domain (room@domain,
 // room@domain/nick, domain/resource), splitting as the server does: the
 // resource starts at the first '/', the local part ends at the first '@'
-// before it.
+// before it. Not room.ParseAddress: the server checks the string as
+// written, unnormalized, and so must we.
 func inDomain(addr, domain string) bool {
 	bare, res, hasRes := strings.Cut(addr, "/")
 	if hasRes && res == "" {

@@ -33,22 +33,28 @@ func NewRouter(domain string, rooms *room.Registry) *Router {
 	return &Router{domain: domain, rooms: rooms}
 }
 
-// HandleStanza implements Handler.
+// HandleStanza is HandleAt for a stanza whose 'to' has not been parsed yet.
 func (rt *Router) HandleStanza(st *stanza.Element) []room.Out {
-	to, ok := room.ParseAddress(st.Attr("to"))
+	to, _ := room.ParseAddress(st.Attr("to"))
+	return rt.HandleAt(to, st)
+}
+
+// HandleAt implements Handler.
+func (rt *Router) HandleAt(to room.Address, st *stanza.Element) []room.Out {
+	ok := to.Valid()
 	if ok {
 		// Answers go out from the canonical form of the address.
 		st.SetAttr("to", to.String())
 	}
 	switch {
 	case !ok:
-		return rt.rooms.Handle(st) // answers jid-malformed from the service
+		return rt.rooms.HandleAt(to, st) // answers jid-malformed from the service
 	case to.Domain() != rt.domain:
 		// The host routes only our domain here; answer from the service,
 		// since replying from a foreign address would break the stream.
 		return rt.errorFrom(st, rt.domain, stanza.Cancel, stanza.ItemNotFound)
 	case to.Local() != "":
-		return rt.rooms.Handle(st)
+		return rt.rooms.HandleAt(to, st)
 	case to.Resource() != "":
 		// The service has no resources: answer from the service itself,
 		// never from an address that names nobody.

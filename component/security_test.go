@@ -121,7 +121,7 @@ type recordingHandler struct {
 	ids []string
 }
 
-func (h *recordingHandler) HandleStanza(st *stanza.Element) []room.Out {
+func (h *recordingHandler) HandleAt(_ room.Address, st *stanza.Element) []room.Out {
 	h.mu.Lock()
 	h.ids = append(h.ids, st.Attr("id"))
 	h.mu.Unlock()
