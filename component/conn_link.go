@@ -515,7 +515,7 @@ func (l *link) writeLoop() {
 	cond := l.streamErr
 	l.hmu.Unlock()
 	if cond != "" {
-		bw.WriteString("<stream:error><" + cond + " xmlns='urn:ietf:params:xml:ns:xmpp-streams'/></stream:error>")
+		bw.WriteString("<stream:error><" + cond + " xmlns='" + stanza.NSStreamErrors + "'/></stream:error>")
 	}
 	bw.WriteString("</stream:stream>")
 	l.werr = bw.Flush()

@@ -11,15 +11,6 @@ import (
 	"mellium.im/xmpp/jid"
 )
 
-// Namespaces answered by the service itself.
-const (
-	nsDiscoInfo  = "http://jabber.org/protocol/disco#info"
-	nsDiscoItems = "http://jabber.org/protocol/disco#items"
-	nsMUC        = "http://jabber.org/protocol/muc"
-	nsStanzas    = "urn:ietf:params:xml:ns:xmpp-stanzas"
-	nsRSM        = "http://jabber.org/protocol/rsm"
-)
-
 // Router routes stanzas by address class: the service's own domain is
 // answered here (discovery, service commands); rooms and occupants go to
 // the room registry.
@@ -103,11 +94,11 @@ func (rt *Router) service(st *stanza.Element) []room.Out {
 	}
 	q := children[0]
 	switch {
-	case typ == "get" && q.Is(nsDiscoInfo, "query") && q.Attr("node") == "":
+	case typ == "get" && q.Is(stanza.NSDiscoInfo, "query") && q.Attr("node") == "":
 		return rt.discoInfo(st)
-	case typ == "get" && q.Is(nsDiscoItems, "query") && q.Attr("node") == "":
+	case typ == "get" && q.Is(stanza.NSDiscoItems, "query") && q.Attr("node") == "":
 		return rt.discoItems(st)
-	case typ == "get" && q.Is(nsDiscoItems, "query") && q.Attr("node") == nsCommands:
+	case typ == "get" && q.Is(stanza.NSDiscoItems, "query") && q.Attr("node") == nsCommands:
 		return rt.commandList(st)
 	case typ == "set" && q.Is(nsCommands, "command"):
 		return rt.command(st, q)
@@ -117,12 +108,12 @@ func (rt *Router) service(st *stanza.Element) []room.Out {
 
 // discoInfo: XEP-0045 §6.1, the service is a text conference service.
 func (rt *Router) discoInfo(st *stanza.Element) []room.Out {
-	q := stanza.New(nsDiscoInfo, "query")
-	q.Add(stanza.New(nsDiscoInfo, "identity", "category", "conference", "type", "text", "name", "Chorus"))
+	q := stanza.New(stanza.NSDiscoInfo, "query")
+	q.Add(stanza.New(stanza.NSDiscoInfo, "identity", "category", "conference", "type", "text", "name", "Chorus"))
 	// The room list pages with result set management (XEP-0059,
 	// Determining Support).
-	for _, f := range []string{nsMUC, nsDiscoInfo, nsDiscoItems, nsCommands, nsRSM} {
-		q.Add(stanza.New(nsDiscoInfo, "feature", "var", f))
+	for _, f := range []string{stanza.NSMUC, stanza.NSDiscoInfo, stanza.NSDiscoItems, nsCommands, stanza.NSRSM} {
+		q.Add(stanza.New(stanza.NSDiscoInfo, "feature", "var", f))
 	}
 	return rt.result(st, q)
 }
@@ -138,20 +129,20 @@ const defaultRoomPage = 100
 // set management: in JID order, which stays stable as rooms come and go.
 func (rt *Router) discoItems(st *stanza.Element) []room.Out {
 	q := room.RoomQuery{Max: defaultRoomPage}
-	set := st.FirstChild().Child(nsRSM, "set")
+	set := st.FirstChild().Child(stanza.NSRSM, "set")
 	if set != nil {
-		if set.Child(nsRSM, "index") != nil {
+		if set.Child(stanza.NSRSM, "index") != nil {
 			// XEP-0059 §2.6: paging out of order is optional.
 			return rt.errorReply(st, stanza.Cancel, stanza.FeatureNotImplemented)
 		}
-		if m := set.Child(nsRSM, "max"); m != nil {
+		if m := set.Child(stanza.NSRSM, "max"); m != nil {
 			n, err := strconv.Atoi(strings.TrimSpace(m.Text()))
 			if err != nil || n < 0 {
 				return rt.errorReply(st, stanza.Modify, stanza.BadRequest)
 			}
 			q.Max = min(n, room.MaxRoomPage)
 		}
-		after, before := set.Child(nsRSM, "after"), set.Child(nsRSM, "before")
+		after, before := set.Child(stanza.NSRSM, "after"), set.Child(stanza.NSRSM, "before")
 		if after != nil && before != nil {
 			return rt.errorReply(st, stanza.Modify, stanza.BadRequest)
 		}
@@ -171,18 +162,18 @@ func (rt *Router) discoItems(st *stanza.Element) []room.Out {
 	if err != nil {
 		return rt.errorReply(st, stanza.Wait, stanza.InternalServerError)
 	}
-	res := stanza.New(nsDiscoItems, "query")
+	res := stanza.New(stanza.NSDiscoItems, "query")
 	for _, it := range page.Items {
-		res.Add(stanza.New(nsDiscoItems, "item", "jid", it.JID, "name", it.Name))
+		res.Add(stanza.New(stanza.NSDiscoItems, "item", "jid", it.JID, "name", it.Name))
 	}
 	// Without a request, the set appears only when the list was cut.
 	if set != nil || len(page.Items) < page.Count {
-		rs := stanza.New(nsRSM, "set")
+		rs := stanza.New(stanza.NSRSM, "set")
 		if len(page.Items) > 0 {
-			rs.Add(stanza.New(nsRSM, "first", "index", strconv.Itoa(page.Index)).AddText(page.Items[0].JID),
-				stanza.New(nsRSM, "last").AddText(page.Items[len(page.Items)-1].JID))
+			rs.Add(stanza.New(stanza.NSRSM, "first", "index", strconv.Itoa(page.Index)).AddText(page.Items[0].JID),
+				stanza.New(stanza.NSRSM, "last").AddText(page.Items[len(page.Items)-1].JID))
 		}
-		res.Add(rs.Add(stanza.New(nsRSM, "count").AddText(strconv.Itoa(page.Count))))
+		res.Add(rs.Add(stanza.New(stanza.NSRSM, "count").AddText(strconv.Itoa(page.Count))))
 	}
 	return rt.result(st, res)
 }
@@ -190,9 +181,9 @@ func (rt *Router) discoItems(st *stanza.Element) []room.Out {
 // commandList lists the service's ad-hoc commands (XEP-0050 §2.2), to
 // administrators only.
 func (rt *Router) commandList(st *stanza.Element) []room.Out {
-	q := stanza.New(nsDiscoItems, "query", "node", nsCommands)
+	q := stanza.New(stanza.NSDiscoItems, "query", "node", nsCommands)
 	if from, err := jid.Parse(st.Attr("from")); err == nil && rt.rooms.IsAdmin(from.Bare().String()) {
-		q.Add(stanza.New(nsDiscoItems, "item", "jid", rt.domain, "node", nodeDestroy, "name", "Destroy rooms"))
+		q.Add(stanza.New(stanza.NSDiscoItems, "item", "jid", rt.domain, "node", nodeDestroy, "name", "Destroy rooms"))
 	}
 	return rt.result(st, q)
 }

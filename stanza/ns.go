@@ -23,3 +23,12 @@ const (
 	NSDiscoItems = "http://jabber.org/protocol/disco#items"
 	NSRSM        = "http://jabber.org/protocol/rsm" // XEP-0059
 )
+
+// Namespaces of the stream layer (RFC 6120 §4, §6, §7; XEP-0114).
+const (
+	NSStream       = "http://etherx.jabber.org/streams"
+	NSStreamErrors = "urn:ietf:params:xml:ns:xmpp-streams"
+	NSSASL         = "urn:ietf:params:xml:ns:xmpp-sasl"
+	NSBind         = "urn:ietf:params:xml:ns:xmpp-bind"
+	NSSession      = "urn:ietf:params:xml:ns:xmpp-session"
+)

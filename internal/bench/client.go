@@ -10,14 +10,16 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"chorus/stanza"
 )
 
 const (
-	nsClient  = "jabber:client"
-	nsStreams = "http://etherx.jabber.org/streams"
-	nsSASL    = "urn:ietf:params:xml:ns:xmpp-sasl"
-	nsBind    = "urn:ietf:params:xml:ns:xmpp-bind"
-	nsSession = "urn:ietf:params:xml:ns:xmpp-session"
+	nsClient  = stanza.NSClient
+	nsStreams = stanza.NSStream
+	nsSASL    = stanza.NSSASL
+	nsBind    = stanza.NSBind
+	nsSession = stanza.NSSession
 )
 
 // LoginTimeout bounds connecting and logging in one client.

@@ -6,15 +6,17 @@ import (
 	"errors"
 	"fmt"
 	"time"
+
+	"chorus/stanza"
 )
 
 const (
-	nsMUC      = "http://jabber.org/protocol/muc"
-	nsMUCUser  = "http://jabber.org/protocol/muc#user"
-	nsMUCOwner = "http://jabber.org/protocol/muc#owner"
-	nsDiscoInf = "http://jabber.org/protocol/disco#info"
-	nsDiscoIt  = "http://jabber.org/protocol/disco#items"
-	nsStanzas  = "urn:ietf:params:xml:ns:xmpp-stanzas"
+	nsMUC      = stanza.NSMUC
+	nsMUCUser  = stanza.NSMUCUser
+	nsMUCOwner = stanza.NSMUCOwner
+	nsDiscoInf = stanza.NSDiscoInfo
+	nsDiscoIt  = stanza.NSDiscoItems
+	nsStanzas  = stanza.NSStanzas
 )
 
 // JoinTimeout bounds the wait for a self-presence, and for the answer to

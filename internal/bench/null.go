@@ -11,9 +11,11 @@ import (
 	"io"
 	"net"
 	"time"
+
+	"chorus/stanza"
 )
 
-const nsComponent = "jabber:component:accept"
+const nsComponent = stanza.NSComponent
 
 // NullConfig configures the null component.
 type NullConfig struct {

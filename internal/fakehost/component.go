@@ -10,7 +10,7 @@ import (
 	"chorus/stanza"
 )
 
-const nsComponent = "jabber:component:accept"
+const nsComponent = stanza.NSComponent
 
 // serveComponent runs the server side of XEP-0114 on c.
 func (h *Host) serveComponent(c net.Conn) {

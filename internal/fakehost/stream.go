@@ -19,12 +19,12 @@ import (
 
 // Namespaces of the stream layer.
 const (
-	nsStreams      = "http://etherx.jabber.org/streams"
-	nsStreamErrors = "urn:ietf:params:xml:ns:xmpp-streams"
-	nsStanzaErrors = "urn:ietf:params:xml:ns:xmpp-stanzas"
-	nsSASL         = "urn:ietf:params:xml:ns:xmpp-sasl"
-	nsBind         = "urn:ietf:params:xml:ns:xmpp-bind"
-	nsSession      = "urn:ietf:params:xml:ns:xmpp-session"
+	nsStreams      = stanza.NSStream
+	nsStreamErrors = stanza.NSStreamErrors
+	nsStanzaErrors = stanza.NSStanzas
+	nsSASL         = stanza.NSSASL
+	nsBind         = stanza.NSBind
+	nsSession      = stanza.NSSession
 )
 
 // stanzaLimits are a real server's: large enough for the member list of a

@@ -17,10 +17,10 @@ import (
 )
 
 const (
-	nsStreams = "http://etherx.jabber.org/streams"
-	nsSASL    = "urn:ietf:params:xml:ns:xmpp-sasl"
-	nsBind    = "urn:ietf:params:xml:ns:xmpp-bind"
-	nsSession = "urn:ietf:params:xml:ns:xmpp-session"
+	nsStreams = stanza.NSStream
+	nsSASL    = stanza.NSSASL
+	nsBind    = stanza.NSBind
+	nsSession = stanza.NSSession
 	nsTLS     = "urn:ietf:params:xml:ns:xmpp-tls"
 )
 
