@@ -10,15 +10,6 @@ import (
 	"chorus/stanza"
 )
 
-const (
-	nsMUC      = stanza.NSMUC
-	nsMUCUser  = stanza.NSMUCUser
-	nsMUCOwner = stanza.NSMUCOwner
-	nsDiscoInf = stanza.NSDiscoInfo
-	nsDiscoIt  = stanza.NSDiscoItems
-	nsStanzas  = stanza.NSStanzas
-)
-
 // JoinTimeout bounds the wait for a self-presence, and for the answer to
 // the form that unlocks a new room.
 const JoinTimeout = 60 * time.Second
@@ -90,7 +81,7 @@ func (m *member) handle(st []byte) {
 // joinStanza is the join presence: no history, which would only add
 // traffic that the scenarios do not measure.
 func (m *member) joinStanza() []byte {
-	return []byte("<presence to='" + escAttr(m.occJID) + "'><x xmlns='" + nsMUC + "'><history maxstanzas='0'/></x></presence>")
+	return []byte("<presence to='" + escAttr(m.occJID) + "'><x xmlns='" + stanza.NSMUC + "'><history maxstanzas='0'/></x></presence>")
 }
 
 // join sends the join presence and waits for the self-presence. When the
@@ -113,7 +104,7 @@ func (m *member) join(ctx context.Context) (time.Duration, error) {
 	if !res.created {
 		return took, nil
 	}
-	form := "<iq type='set' id='create' to='" + escAttr(m.room) + "'><query xmlns='" + nsMUCOwner +
+	form := "<iq type='set' id='create' to='" + escAttr(m.room) + "'><query xmlns='" + stanza.NSMUCOwner +
 		"'><x xmlns='jabber:x:data' type='submit'/></query></iq>"
 	if err := m.c.Write([]byte(form)); err != nil {
 		return 0, fmt.Errorf("%s: configure %s: %w", m.user, m.room, err)
