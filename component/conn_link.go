@@ -72,6 +72,7 @@ type link struct {
 // or, with st nil, a room whose timed work is due (Timed).
 type inbound struct {
 	st    *stanza.Element
+	to    room.Address // st's 'to', parsed once by dispatch
 	read  time.Time
 	timer string
 }
@@ -269,7 +270,13 @@ func (l *link) stanzaDone() {
 func (l *link) dispatch(st *stanza.Element) {
 	read := l.r.cfg.Metrics.received(st.Local)
 	l.r.trim.touch(time.Now())
-	ch := l.shards[shardOf(st.Attr("to"), len(l.shards))]
+	// The one parse of 'to': it picks the worker and goes on to the handler.
+	key := st.Attr("to")
+	to, ok := room.ParseAddress(key)
+	if ok {
+		key = to.Bare()
+	}
+	ch := l.shards[shardOf(key, len(l.shards))]
 	l.hmu.Lock()
 	defer l.hmu.Unlock()
 	if l.closing {
@@ -278,18 +285,16 @@ func (l *link) dispatch(st *stanza.Element) {
 	if e := l.r.log.Debug(); e.Enabled() {
 		e.Str("stanza", st.String()).Msg("recv")
 	}
-	ch <- inbound{st: st, read: read}
+	ch <- inbound{st: st, to: to, read: read}
 }
 
-// shardOf picks one of n workers for a stanza to addr: by the bare
-// address, so that a room and its occupants share one. FNV-1a: a sender
-// who picks room names to share a worker only slows its own rooms.
+// shardOf picks one of n workers for a stanza to addr, a bare address
+// (or a 'to' that is none), so that a room and its occupants share one.
+// FNV-1a: a sender who picks room names to share a worker only slows its
+// own rooms.
 func shardOf(addr string, n int) int {
 	if n == 1 {
 		return 0
-	}
-	if a, ok := room.ParseAddress(addr); ok {
-		addr = a.Bare()
 	}
 	h := uint32(2166136261)
 	for i := 0; i < len(addr); i++ {
@@ -328,7 +333,7 @@ func (l *link) work(ch <-chan inbound) {
 		if in.st == nil {
 			outs = l.fire(in.timer)
 		} else {
-			outs = l.handle(in.st)
+			outs = l.handle(in.st, in.to)
 		}
 		if len(outs) > 0 {
 			l.enqueue(outs, in.read)
@@ -351,16 +356,16 @@ func (l *link) fire(addr string) (outs []room.Out) {
 // handle calls the handler, turning a panic into an internal-server-error
 // reply so that one bad stanza does not take the service down (as net/http
 // recovers per request).
-func (l *link) handle(st *stanza.Element) (outs []room.Out) {
+func (l *link) handle(st *stanza.Element, to room.Address) (outs []room.Out) {
 	defer func() {
 		if v := recover(); v != nil {
 			l.r.log.Error().Str("panic", fmt.Sprint(v)).Str("stack", string(debug.Stack())).
 				Str("stanza", st.Local).Str("from", st.Attr("from")).Str("to", st.Attr("to")).
 				Str("id", st.Attr("id")).Msg("handler panic")
-			outs = errorReply(st, "wait", "internal-server-error", l.domain)
+			outs = errorReply(st, stanza.Error{Type: stanza.Wait, Condition: stanza.InternalServerError}, l.domain)
 		}
 	}()
-	return l.r.h.HandleStanza(st)
+	return l.r.h.HandleAt(to, st)
 }
 
 // refuse answers a stanza that exceeded the decoding limits, using only its
@@ -393,7 +398,7 @@ func (l *link) refuse(start xml.StartElement, why error) {
 	if l.closing {
 		return
 	}
-	if outs := errorReplyText(stub, "modify", "policy-violation", text, l.domain); len(outs) > 0 {
+	if outs := errorReply(stub, stanza.Error{Type: stanza.Modify, Condition: stanza.PolicyViolation, Text: text}, l.domain); len(outs) > 0 {
 		l.enqueue(outs, read)
 	}
 }
@@ -429,18 +434,12 @@ func clip(s string) string {
 	return s
 }
 
-// errorReply builds a stanza error of the given type and condition for st
-// (RFC 6120 §8.3), or nil when st must not be answered: errors and results
-// never get error replies, and a stanza without sender has nobody to reply
-// to.
-func errorReply(st *stanza.Element, errType, condition, domain string) []room.Out {
-	return errorReplyText(st, errType, condition, "", domain)
-}
-
-// errorReplyText is errorReply with a human-readable text, if not empty.
-// The reply comes from st's recipient when that is a valid address in our
-// domain, else from the domain itself.
-func errorReplyText(st *stanza.Element, errType, condition, text, domain string) []room.Out {
+// errorReply answers st with e (RFC 6120 §8.3), or nil when st must not
+// be answered: errors and results never get error replies, and a stanza
+// without sender has nobody to reply to. The reply comes from st's
+// recipient when that is a valid address in our domain, else from the
+// domain itself.
+func errorReply(st *stanza.Element, e stanza.Error, domain string) []room.Out {
 	switch st.Local {
 	case "iq", "message", "presence":
 	default:
@@ -455,16 +454,13 @@ func errorReplyText(st *stanza.Element, errType, condition, text, domain string)
 		return nil
 	}
 	from := domain
+	// Parsed here, not passed down: a refused stanza was never dispatched,
+	// and a handler that failed may have readdressed st to where a reply
+	// can come from.
 	if a, ok := room.ParseAddress(st.Attr("to")); ok && inDomain(a.String(), domain) {
 		from = a.String()
 	}
-	e := stanza.New(stanza.NSClient, st.Local, "from", from, "id", st.Attr("id"), "type", "error")
-	errEl := stanza.New(stanza.NSClient, "error", "type", errType).Add(stanza.New(nsStanzas, condition))
-	if text != "" {
-		errEl.Add(stanza.New(nsStanzas, "text").AddText(text))
-	}
-	e.Add(errEl)
-	return []room.Out{room.To1(to, e)}
+	return []room.Out{room.To1(to, e.ReplyFrom(st, from))}
 }
 
 // writeLoop owns the write side of the socket. It drains whatever batches
@@ -519,7 +515,7 @@ func (l *link) writeLoop() {
 	cond := l.streamErr
 	l.hmu.Unlock()
 	if cond != "" {
-		bw.WriteString("<stream:error><" + cond + " xmlns='urn:ietf:params:xml:ns:xmpp-streams'/></stream:error>")
+		bw.WriteString("<stream:error><" + cond + " xmlns='" + stanza.NSStreamErrors + "'/></stream:error>")
 	}
 	bw.WriteString("</stream:stream>")
 	l.werr = bw.Flush()
@@ -588,7 +584,8 @@ const maxAddrBytes = 3 * 1024
 // inDomain reports whether addr is domain or a JID at domain (room@domain,
 // room@domain/nick, domain/resource), splitting as the server does: the
 // resource starts at the first '/', the local part ends at the first '@'
-// before it.
+// before it. Not room.ParseAddress: the server checks the string as
+// written, unnormalized, and so must we.
 func inDomain(addr, domain string) bool {
 	bare, res, hasRes := strings.Cut(addr, "/")
 	if hasRes && res == "" {

@@ -266,12 +266,13 @@ func (r *Room) kickForError(req *request) {
 	if o == nil {
 		return
 	}
-	cond, text := stanzaErrorOf(req.st)
+	e := stanza.ErrorOf(req.st)
+	cond := string(e.Condition)
 	if cond == "" {
 		cond = "presence error"
 	}
 	msg := "Kicked: " + strings.ReplaceAll(cond, "-", " ")
-	if text != "" && r.cfg.Whois == WhoisAnyone {
+	if text := e.Text; text != "" && r.cfg.Whois == WhoisAnyone {
 		msg += ": " + text
 	}
 	base := stanza.New(NSClient, "presence").Add(stanza.New(NSClient, "status").AddText(msg))

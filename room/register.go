@@ -116,7 +116,7 @@ func (r *Room) register(req *request) {
 		r.replyError(req, errBadRequest.withText(textNickInvalid))
 		return
 	} else if e := nickError(pj.Resourcepart()); e != nil {
-		r.replyError(req, errBadRequest.withText(e.text))
+		r.replyError(req, errBadRequest.withText(e.Text))
 		return
 	} else {
 		nick = pj.Resourcepart()
