@@ -8,12 +8,6 @@ import (
 	"chorus/stanza"
 )
 
-// Whois settings (muc#roomconfig_whois).
-const (
-	WhoisModerators = "moderators" // semi-anonymous
-	WhoisAnyone     = "anyone"     // non-anonymous
-)
-
 // Config is a room's configuration (muc#roomconfig). It is comparable so a
 // change can be detected with ==.
 type Config struct {
@@ -325,34 +319,5 @@ var moderatedFeature = feature{
 			return []string{"muc_moderated"}
 		}
 		return []string{"muc_unmoderated"}
-	},
-}
-
-var whoisFeature = feature{
-	name: "whois",
-	config: []configField{{
-		field: func(c *Config) forms.Field {
-			return forms.Field{Var: forms.ConfigWhois, Type: forms.ListSingle,
-				Label:  "Addresses (JIDs) of room occupants may be viewed by",
-				Values: []string{c.Whois},
-				Options: []forms.Option{
-					{Label: "Moderators only", Value: WhoisModerators},
-					{Label: "Anyone", Value: WhoisAnyone},
-				}}
-		},
-		parse: func(c *Config, f *forms.Field) error {
-			switch v := f.Value(); v {
-			case WhoisModerators, WhoisAnyone:
-				c.Whois = v
-				return nil
-			}
-			return errNotAcceptable.withText("muc#roomconfig_whois must be moderators or anyone")
-		},
-	}},
-	disco: func(r *Room) []string {
-		if r.cfg.Whois == WhoisAnyone {
-			return []string{"muc_nonanonymous"}
-		}
-		return []string{"muc_semianonymous"}
 	},
 }

@@ -6,14 +6,33 @@ import (
 )
 
 // feature is one room feature's part in the shared events. Each is defined
-// in its own file; the list below fixes the order in which they act.
+// in its own file; the list below fixes the order in which they act. Every
+// hook is optional. They follow Prosody's MUC events (plugins/muc/*.lib.lua)
+// where it has one: the name of its event is given with each.
 type feature struct {
 	name string
-	// preJoin may refuse an occupant's entry (XEP-0045 §7.2).
-	preJoin func(r *Room, j *joinAttempt) *stanzaError
-	// config lists the feature's muc#roomconfig fields.
+
+	// preCreate may refuse the join that would create the room, before
+	// any entry check (muc-room-pre-create).
+	preCreate joinCheck
+	// created sets the feature's part of a room its first join has just
+	// made (muc-room-pre-create, muc-room-created); the creator is
+	// already its owner.
+	created func(r *Room, j *joinAttempt)
+	// preJoin may refuse an occupant's entry (XEP-0045 §7.2;
+	// muc-occupant-pre-join).
+	preJoin joinCheck
+	// joinCodes adds status codes to the self-presence of a session that
+	// has entered (XEP-0045 §7.2).
+	joinCodes func(r *Room, j *joinAttempt) []string
+	// preNickChange may refuse an occupant's change of nick (XEP-0045
+	// §7.6; muc-occupant-pre-change); j.o is the occupant.
+	preNickChange joinCheck
+
+	// config lists the feature's muc#roomconfig fields (muc-config-form).
 	config []configField
-	// disco adds disco#info features of the room.
+
+	// disco adds disco#info features of the room (muc-disco#info).
 	disco func(r *Room) []string
 	// roomInfo adds muc#roominfo fields to the room's disco#info form.
 	roomInfo func(r *Room) []forms.Field
@@ -27,11 +46,49 @@ type feature struct {
 	decoratePrivate func(r *Room, o *Occupant, msg *stanza.Element)
 }
 
-// features is the one ordered table of room features. Entry checks run in
-// this order, which is Prosody's (its muc-occupant-pre-join hooks run from
-// the highest priority down, then handle_normal_presence checks the nick
-// conflict), so a join that is wrong in several ways is refused as Prosody
-// would refuse it. The comment gives each check's Prosody priority and file.
+// joinCheck may refuse a join, or a nick change, with the error to answer.
+type joinCheck func(r *Room, j *joinAttempt) *stanzaError
+
+// inOrder is one check made of several, run in order until one refuses.
+func inOrder(checks ...joinCheck) joinCheck {
+	return func(r *Room, j *joinAttempt) *stanzaError {
+		for _, check := range checks {
+			if e := check(r, j); e != nil {
+				return e
+			}
+		}
+		return nil
+	}
+}
+
+// refusal runs one kind of join check of every feature that has one
+// (hook picks it: preCreate, preJoin or preNickChange), in table order,
+// and returns the first refusal.
+func (r *Room) refusal(j *joinAttempt, hook func(f *feature) joinCheck) *stanzaError {
+	for i := range features {
+		if check := hook(&features[i]); check != nil {
+			if e := check(r, j); e != nil {
+				return e
+			}
+		}
+	}
+	return nil
+}
+
+// features is the one ordered table of room features, and every hook of
+// feature above is called through it, in this order: room creation, entry
+// and its self-presence codes, nick changes, the configuration form,
+// disco#info and the
+// payloads of presences and messages. join.go keeps only the generic
+// flow around entries and nick changes.
+//
+// Refusals follow Prosody's order (its hooks run from the highest priority
+// down), so a join or a nick change wrong in several ways is refused as
+// Prosody would refuse it; the comments give each entry check's Prosody
+// priority and file. A nick change (muc-occupant-pre-change) meets the
+// checks that apply to it in the same order: the nick, its length, a nick
+// reserved by someone else then the enforced reserved nick, and last the
+// conflict (handle_normal_presence).
 // XEP-0045 asks both that a banned user be told it is banned (§7.2.8) and
 // that a non-member be refused a members-only room (§7.2.7) without
 // ordering them; Prosody's members-only check (-5) runs first, so an outcast

@@ -1,0 +1,47 @@
+package room
+
+import "chorus/forms"
+
+// Whois settings (muc#roomconfig_whois).
+const (
+	WhoisModerators = "moderators" // semi-anonymous
+	WhoisAnyone     = "anyone"     // non-anonymous
+)
+
+// whoisFeature: muc#roomconfig_whois says who may see occupants' real
+// JIDs: moderators only (a semi-anonymous room) or anyone (non-anonymous).
+var whoisFeature = feature{
+	name: "whois",
+	config: []configField{{
+		field: func(c *Config) forms.Field {
+			return forms.Field{Var: forms.ConfigWhois, Type: forms.ListSingle,
+				Label:  "Addresses (JIDs) of room occupants may be viewed by",
+				Values: []string{c.Whois},
+				Options: []forms.Option{
+					{Label: "Moderators only", Value: WhoisModerators},
+					{Label: "Anyone", Value: WhoisAnyone},
+				}}
+		},
+		parse: func(c *Config, f *forms.Field) error {
+			switch v := f.Value(); v {
+			case WhoisModerators, WhoisAnyone:
+				c.Whois = v
+				return nil
+			}
+			return errNotAcceptable.withText("muc#roomconfig_whois must be moderators or anyone")
+		},
+	}},
+	disco: func(r *Room) []string {
+		if r.cfg.Whois == WhoisAnyone {
+			return []string{"muc_nonanonymous"}
+		}
+		return []string{"muc_semianonymous"}
+	},
+	// XEP-0045 §7.2.4: warn who enters that the room is non-anonymous.
+	joinCodes: func(r *Room, j *joinAttempt) []string {
+		if r.cfg.Whois == WhoisAnyone {
+			return []string{statusRealJIDPublic}
+		}
+		return nil
+	},
+}
