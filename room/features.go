@@ -31,6 +31,12 @@ type feature struct {
 
 	// config lists the feature's muc#roomconfig fields (muc-config-form).
 	config []configField
+	// configSubmitted adjusts a submitted configuration, read from the
+	// form and about to be applied (muc-config-submitted).
+	configSubmitted func(r *Room, next *Config)
+	// configChanged acts on an applied configuration change and adds
+	// the status codes it is announced with (XEP-0045 §10.2.1).
+	configChanged func(r *Room, c *configChange)
 
 	// disco adds disco#info features of the room (muc-disco#info).
 	disco func(r *Room) []string
@@ -78,9 +84,9 @@ func (r *Room) refusal(j *joinAttempt, hook func(f *feature) joinCheck) *stanzaE
 // features is the one ordered table of room features, and every hook of
 // feature above is called through it, in this order: room creation, entry
 // and its self-presence codes, nick changes, the configuration form,
-// disco#info and the
-// payloads of presences and messages. join.go keeps only the generic
-// flow around entries and nick changes.
+// submitted and applied configurations, disco#info and the payloads of
+// presences and messages. join.go and config.go keep only the generic
+// flow around these events.
 //
 // Refusals follow Prosody's order (its hooks run from the highest priority
 // down), so a join or a nick change wrong in several ways is refused as
@@ -93,34 +99,44 @@ func (r *Room) refusal(j *joinAttempt, hook func(f *feature) joinCheck) *stanzaE
 // that a non-member be refused a members-only room (§7.2.7) without
 // ordering them; Prosody's members-only check (-5) runs first, so an outcast
 // of a members-only room hears registration-required, and so it does here.
-var features = []feature{
-	nicknameFeature,     //   2, 1  muc.lib.lua: strict resourceprep, then a visible character
-	nickLengthFeature,   //   (1)   Chorus's own limit, checked with the nick
-	registerFeature,     //   0     register.lib.lua: nick reserved by someone else
-	membersOnlyFeature,  //  -5     members_only.lib.lua
-	banFeature,          // -10     muc.lib.lua
-	passwordFeature,     // -20     password.lib.lua
-	lockFeature,         // -30     lock.lib.lua
-	maxUsersFeature,     //   -     not in Prosody 0.12's MUC; XEP-0045 §7.2.10, after its hooks
-	nickConflictFeature, //   -     muc.lib.lua handle_normal_presence, after every hook
-	nameFeature,
-	descriptionFeature,
-	persistentFeature,
-	publicFeature,
-	moderatedFeature,
-	whoisFeature,
-	subjectFeature,
-	historyFeature,
-	presenceBroadcastFeature,
-	inviteFeature,
-	stanzaIDFeature,
-	occupantIDFeature,
-	privateMessagesFeature,
-	memberListFeature,
-	loggingFeature,
-	langFeature,
-	voiceRequestFeature,
-	moderationFeature,
-	vcardFeature,
-	mamFeature,
+//
+// The status codes of a configuration change go out in numeric order (104,
+// 170/171, 172/173), although whois comes before logging here.
+var features []feature
+
+// The table is filled at init: hooks call room methods that go through it
+// again (a members-only switch removes occupants, whose presences features
+// decorate), which a package-level initializer may not.
+func init() {
+	features = []feature{
+		nicknameFeature,     //   2, 1  muc.lib.lua: strict resourceprep, then a visible character
+		nickLengthFeature,   //   (1)   Chorus's own limit, checked with the nick
+		registerFeature,     //   0     register.lib.lua: nick reserved by someone else
+		membersOnlyFeature,  //  -5     members_only.lib.lua
+		banFeature,          // -10     muc.lib.lua
+		passwordFeature,     // -20     password.lib.lua
+		lockFeature,         // -30     lock.lib.lua
+		maxUsersFeature,     //   -     not in Prosody 0.12's MUC; XEP-0045 §7.2.10, after its hooks
+		nickConflictFeature, //   -     muc.lib.lua handle_normal_presence, after every hook
+		nameFeature,
+		descriptionFeature,
+		persistentFeature,
+		publicFeature,
+		moderatedFeature,
+		whoisFeature,
+		subjectFeature,
+		historyFeature,
+		presenceBroadcastFeature,
+		inviteFeature,
+		stanzaIDFeature,
+		occupantIDFeature,
+		privateMessagesFeature,
+		memberListFeature,
+		loggingFeature,
+		langFeature,
+		voiceRequestFeature,
+		moderationFeature,
+		vcardFeature,
+		mamFeature,
+	}
 }

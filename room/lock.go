@@ -12,4 +12,5 @@ var lockFeature = feature{
 		}
 		return nil
 	},
+	configSubmitted: func(r *Room, next *Config) { r.locked = false },
 }

@@ -22,6 +22,12 @@ var loggingFeature = feature{
 		}
 		return nil
 	},
+	configChanged: func(r *Room, c *configChange) {
+		c.rest.Logging = r.cfg.Logging
+		if c.prev.Logging != r.cfg.Logging {
+			c.codes = append(c.codes, map[bool]string{true: statusLoggingOn, false: statusLoggingOff}[r.cfg.Logging])
+		}
+	},
 	// No muc#roominfo_logs: XEP-0045 §15.5.4 makes it the URL of the
 	// room's logs, and the archive has none to give (a "1" there is not
 	// a URL clients can open).

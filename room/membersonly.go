@@ -21,6 +21,11 @@ var membersOnlyFeature = feature{
 		},
 		parse: boolParser(func(c *Config) *bool { return &c.MembersOnly }),
 	}},
+	configChanged: func(r *Room, c *configChange) {
+		if r.cfg.MembersOnly && !c.prev.MembersOnly {
+			r.removeNonMembers(c.actor)
+		}
+	},
 	disco: func(r *Room) []string {
 		if r.cfg.MembersOnly {
 			return []string{"muc_membersonly"}

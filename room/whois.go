@@ -44,4 +44,12 @@ var whoisFeature = feature{
 		}
 		return nil
 	},
+	// A privacy change with a code of its own, 172 or 173 (XEP-0045
+	// §10.2.1), not 104.
+	configChanged: func(r *Room, c *configChange) {
+		c.rest.Whois = r.cfg.Whois
+		if c.prev.Whois != r.cfg.Whois {
+			c.codes = append(c.codes, map[bool]string{true: statusNonAnonymous, false: statusSemiAnonymous}[r.cfg.Whois == WhoisAnyone])
+		}
+	},
 }
