@@ -38,6 +38,13 @@ type feature struct {
 	// the status codes it is announced with (XEP-0045 §10.2.1).
 	configChanged func(r *Room, c *configChange)
 
+	// preInvite may refuse a mediated invitation because of who sends
+	// it (XEP-0045 §7.8.2; muc-pre-invite).
+	preInvite func(r *Room, inv *invitation) *stanzaError
+	// invite acts on an invitation about to be sent and adds to it
+	// (muc-invite).
+	invite func(r *Room, inv *invitation)
+
 	// disco adds disco#info features of the room (muc-disco#info).
 	disco func(r *Room) []string
 	// roomInfo adds muc#roominfo fields to the room's disco#info form.
@@ -84,9 +91,9 @@ func (r *Room) refusal(j *joinAttempt, hook func(f *feature) joinCheck) *stanzaE
 // features is the one ordered table of room features, and every hook of
 // feature above is called through it, in this order: room creation, entry
 // and its self-presence codes, nick changes, the configuration form,
-// submitted and applied configurations, disco#info and the payloads of
-// presences and messages. join.go and config.go keep only the generic
-// flow around these events.
+// submitted and applied configurations, invitations, disco#info and the
+// payloads of presences and messages. join.go, config.go and invite.go
+// keep only the generic flow around these events.
 //
 // Refusals follow Prosody's order (its hooks run from the highest priority
 // down), so a join or a nick change wrong in several ways is refused as
@@ -100,8 +107,13 @@ func (r *Room) refusal(j *joinAttempt, hook func(f *feature) joinCheck) *stanzaE
 // ordering them; Prosody's members-only check (-5) runs first, so an outcast
 // of a members-only room hears registration-required, and so it does here.
 //
-// The status codes of a configuration change go out in numeric order (104,
-// 170/171, 172/173), although whois comes before logging here.
+// Two orders do not follow the table. The status codes of a configuration
+// change go out in numeric order (104, 170/171, 172/173), although whois
+// comes before logging here. An invitation first meets invite.go's own
+// rules on who may invite (an occupant or affiliated user, with a voice,
+// allowinvites), then the preInvite hooks, then the sender's message rate
+// and the invitee's ban (in invite.go), and only then the invite hooks: so
+// members-only never makes a banned user a member.
 var features []feature
 
 // The table is filled at init: hooks call room methods that go through it

@@ -4,6 +4,7 @@ import (
 	"strconv"
 
 	"chorus/forms"
+	"chorus/stanza"
 )
 
 var passwordFeature = feature{
@@ -66,6 +67,12 @@ var passwordFeature = feature{
 				return nil
 			},
 		},
+	},
+	// An invitation carries the password the invitee will need.
+	invite: func(r *Room, inv *invitation) {
+		if r.cfg.Password != "" {
+			inv.x.Add(stanza.New(NSMUCUser, "password").AddText(r.cfg.Password))
+		}
 	},
 	disco: func(r *Room) []string {
 		if r.cfg.Password != "" {

@@ -1,6 +1,9 @@
 package room
 
-import "chorus/forms"
+import (
+	"chorus/affiliations"
+	"chorus/forms"
+)
 
 // Whois settings (muc#roomconfig_whois).
 const (
@@ -50,6 +53,14 @@ var whoisFeature = feature{
 		c.rest.Whois = r.cfg.Whois
 		if c.prev.Whois != r.cfg.Whois {
 			c.codes = append(c.codes, map[bool]string{true: statusNonAnonymous, false: statusSemiAnonymous}[r.cfg.Whois == WhoisAnyone])
+		}
+	},
+	// In a semi-anonymous room the invitee learns the inviter's nick
+	// only, unless it will be a moderator.
+	invite: func(r *Room, inv *invitation) {
+		if o := r.occupantBySession(inv.req.from); o != nil && r.cfg.Whois != WhoisAnyone &&
+			r.defaultRole(r.affiliation(inv.to)) != affiliations.Moderator {
+			inv.el.SetAttr("from", r.occupantJID(o.Nick))
 		}
 	},
 }
