@@ -205,3 +205,129 @@ func TestPrimarySessionLeaves(t *testing.T) {
 		t.Errorf("the last session left, the room heard %v", out)
 	}
 }
+
+// formField returns the values and option values of field v in the
+// room's configuration form, as romeo (the owner) gets it.
+func formField(t *testing.T, h *harness, v string) (values, options []string) {
+	t.Helper()
+	out := h.send(romeo, `<iq type='get' id='f' to='`+room1+`'><query xmlns='http://jabber.org/protocol/muc#owner'/></iq>`)
+	if len(out) != 1 || out[0].Attr("type") != "result" {
+		t.Fatalf("form: %v", out)
+	}
+	for _, f := range out[0].FirstChild().Child("jabber:x:data", "x").ChildrenNamed("jabber:x:data", "field") {
+		if f.Attr("var") != v {
+			continue
+		}
+		for _, val := range f.ChildrenNamed("jabber:x:data", "value") {
+			values = append(values, val.Text())
+		}
+		for _, o := range f.ChildrenNamed("jabber:x:data", "option") {
+			options = append(options, o.ChildText("jabber:x:data", "value"))
+		}
+		return values, options
+	}
+	t.Fatalf("form lacks %s: %v", v, out[0])
+	return nil, nil
+}
+
+// TestFormShowsWhatIsSet: the configuration form an owner gets shows the
+// room as it is (XEP-0045 §10.2): whose presence is broadcast, from the
+// highest role down, with every role to choose from; and whether the room
+// is password protected, which the secret alone decides.
+func TestFormShowsWhatIsSet(t *testing.T) {
+	h := newHarness(t)
+	h.createRoom()
+	vals, opts := formField(t, h, "muc#roomconfig_presencebroadcast")
+	if strings.Join(vals, ",") != "moderator,participant,visitor" || strings.Join(opts, ",") != "moderator,participant,visitor,none" {
+		t.Errorf("presencebroadcast values %v, options %v", vals, opts)
+	}
+	if v, _ := formField(t, h, "muc#roomconfig_passwordprotectedroom"); strings.Join(v, ",") != "0" {
+		t.Errorf("password protected without a secret: %v", v)
+	}
+	h.send(romeo, config("muc#roomconfig_presencebroadcast", "moderator", "muc#roomconfig_roomsecret", "s3"))
+	if v, _ := formField(t, h, "muc#roomconfig_presencebroadcast"); strings.Join(v, ",") != "moderator" {
+		t.Errorf("presencebroadcast after the change: %v", v)
+	}
+	if v, _ := formField(t, h, "muc#roomconfig_passwordprotectedroom"); strings.Join(v, ",") != "1" {
+		t.Errorf("password protected with a secret: %v", v)
+	}
+	// "none" shows affiliated users who are not in the room.
+	h.send(romeo, config("muc#roomconfig_presencebroadcast", "moderator</value><value>none"))
+	if v, _ := formField(t, h, "muc#roomconfig_presencebroadcast"); strings.Join(v, ",") != "moderator,none" {
+		t.Errorf("presencebroadcast with none: %v", v)
+	}
+}
+
+// TestHiddenRolesAreNotListedToNewcomers: where the room broadcasts only
+// moderators' presence (muc#roomconfig_presencebroadcast), someone who
+// enters is not sent the presence of the participants already there; but
+// it is sent its own, even from another nick of the same user.
+func TestHiddenRolesAreNotListedToNewcomers(t *testing.T) {
+	h := newHarness(t)
+	h.createRoom("muc#roomconfig_presencebroadcast", "moderator")
+	h.send(juliet, join("Juliet"))
+	out := h.send(nurse, join("Nurse"))
+	for _, p := range pick(out, nurse, "presence") {
+		if p.Attr("from") == room1+"/Juliet" {
+			t.Errorf("a participant's presence was listed: %v", p)
+		}
+	}
+	if len(pick(out, nurse, "presence")) == 0 {
+		t.Fatalf("nothing sent to the newcomer: %v", out)
+	}
+}
+
+// TestOccupantIDsDifferAcrossRooms: XEP-0421 §3: the occupant id must be
+// stable within a room and unlinkable across rooms, so each room derives
+// it with a key of its own.
+func TestOccupantIDsDifferAcrossRooms(t *testing.T) {
+	h := newHarness(t)
+	h.createRoom()
+	other := "other@conference.localhost"
+	h.send(romeo, `<presence to='`+other+`/Romeo'><x xmlns='http://jabber.org/protocol/muc'/></presence>`)
+	a, b := h.g.rooms[room1], h.g.rooms[other]
+	if a == nil || b == nil {
+		t.Fatal("rooms missing")
+	}
+	if a.occupantID("juliet@localhost") != a.occupantID("juliet@localhost") {
+		t.Error("occupant id not stable")
+	}
+	if a.occupantID("juliet@localhost") == b.occupantID("juliet@localhost") {
+		t.Error("the same occupant id in two rooms")
+	}
+}
+
+// TestActorNamedFromAnotherSession: a ban by an owner sending from a
+// session that is not in the room still names the owner's nick as the
+// actor (XEP-0045 §9.1: <actor nick='...'/>), since the owner is in the
+// room under another session.
+func TestActorNamedFromAnotherSession(t *testing.T) {
+	h := newHarness(t)
+	h.createRoom()
+	h.send(juliet, join("Juliet"))
+	out := h.send("romeo@localhost/laptop", admin1(`<item affiliation='outcast' jid='juliet@localhost'/>`))
+	p := pick(out, juliet, "presence")
+	if len(p) != 1 {
+		t.Fatalf("ban: %v", out)
+	}
+	if a := child(p[0], NSMUCUser, "x", NSMUCUser, "item", NSMUCUser, "actor"); a == nil || a.Attr("nick") != "Romeo" {
+		t.Errorf("actor %v", p[0])
+	}
+}
+
+// TestAuthorRetractsOldestHistory: when the author retracts the oldest
+// message still in the room's history, it leaves the history (XEP-0424):
+// a newcomer is not sent it.
+func TestAuthorRetractsOldestHistory(t *testing.T) {
+	h := newHarness(t)
+	h.createRoom()
+	h.send(juliet, join("Juliet"))
+	old := sayIn(t, h, juliet, room1, "oops")
+	sayIn(t, h, juliet, room1, "later")
+	h.send(juliet, `<message type='groupchat' to='`+room1+`'><retract xmlns='urn:xmpp:message-retract:1' id='`+old+`'/></message>`)
+	for _, m := range pick(h.send(nurse, join("Nurse")), nurse, "message") {
+		if strings.Contains(m.String(), "oops") {
+			t.Errorf("retracted message in history: %v", m)
+		}
+	}
+}
