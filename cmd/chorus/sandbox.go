@@ -18,8 +18,8 @@ import (
 
 	"github.com/rs/zerolog"
 
-	"chorus/cmd/chorus/launch/prosody"
 	"chorus/component"
+	"chorus/internal/serverproc/prosody"
 	"chorus/room"
 	"chorus/stanza"
 	"chorus/store"

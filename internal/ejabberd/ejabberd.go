@@ -10,7 +10,7 @@
 // name to collide with another instance and no epmd is started or left
 // behind.
 //
-// Starting, waiting for and stopping the VM is chorus/cmd/chorus/launch's,
+// Starting, waiting for and stopping the VM is chorus/internal/serverproc's,
 // shared with the sandbox's Prosody.
 package ejabberd
 
@@ -28,8 +28,8 @@ import (
 	"text/template"
 	"time"
 
-	"chorus/cmd/chorus/launch"
 	"chorus/internal/serverproc"
+	"chorus/internal/serverproc/servertest"
 )
 
 // Options configure the server. Zero values take the defaults.
@@ -82,7 +82,7 @@ type Options struct {
 
 // Server is one ejabberd VM and the files it owns.
 type Server struct {
-	launch.Server
+	serverproc.Server
 	opts    Options
 	inst    installation
 	cfgPath string
@@ -183,7 +183,7 @@ func Start(tb testing.TB, opts Options) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
-	serverproc.StopAtCleanup(tb, "ejabberd", s.LogPath(), s.Stop)
+	servertest.StopAtCleanup(tb, "ejabberd", s.LogPath(), s.Stop)
 	if err := s.Start(); err != nil {
 		return nil, err
 	}
@@ -197,7 +197,7 @@ func Launch(opts Options) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
-	return launch.Launch(opts.Dir, "ejabberd-", func(dir string) (*Server, error) {
+	return serverproc.Launch(opts.Dir, "ejabberd-", func(dir string) (*Server, error) {
 		opts.Dir = dir
 		return prepare(inst, opts)
 	})
@@ -222,7 +222,7 @@ func prepare(inst installation, opts Options) (*Server, error) {
 		opts.AuthPoolSize = 1
 	}
 	s := &Server{opts: opts, inst: inst}
-	err := s.Init(launch.Setup{
+	err := s.Init(serverproc.Setup{
 		Name:         "ejabberd",
 		Host:         opts.Host,
 		Component:    opts.Component,
@@ -261,7 +261,7 @@ const stopTimeout = 10 * time.Second
 // names the authentication script relative to the working directory, the
 // server's.
 func (s *Server) command() *exec.Cmd {
-	cmd := launch.Command(s.opts.MaxFiles, s.inst.erl, "-noinput",
+	cmd := serverproc.Command(s.opts.MaxFiles, s.inst.erl, "-noinput",
 		"-mnesia", "dir", erlString(filepath.Join(s.Dir(), "spool")),
 		"-ejabberd", "quiet", "true",
 		"-s", "ejabberd")

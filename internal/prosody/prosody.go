@@ -1,5 +1,5 @@
 // Package prosody runs a disposable Prosody for integration tests and load
-// tests. The server itself is the sandbox's, chorus/cmd/chorus/launch/prosody;
+// tests. The server itself is the sandbox's, chorus/internal/serverproc/prosody;
 // this package adds what tests need: skipping without Prosody, and a
 // server stopped when the test ends, with its log printed if it failed.
 package prosody
@@ -8,8 +8,8 @@ import (
 	"os"
 	"testing"
 
-	"chorus/cmd/chorus/launch/prosody"
-	"chorus/internal/serverproc"
+	"chorus/internal/serverproc/prosody"
+	"chorus/internal/serverproc/servertest"
 )
 
 type (
@@ -60,7 +60,7 @@ func Start(tb testing.TB, opts Options) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
-	serverproc.StopAtCleanup(tb, "prosody", s.LogPath(), s.Stop)
+	servertest.StopAtCleanup(tb, "prosody", s.LogPath(), s.Stop)
 	if err := s.Start(); err != nil {
 		return nil, err
 	}

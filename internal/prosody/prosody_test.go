@@ -15,7 +15,7 @@ import (
 	"chorus/internal/scansion"
 	"chorus/stanza"
 
-	"chorus/cmd/chorus/launch"
+	"chorus/internal/serverproc"
 )
 
 // greet opens a client stream and returns the start of Prosody's answer.
@@ -77,7 +77,7 @@ func TestStartStopRestart(t *testing.T) {
 func TestLaunchWithUsersAndTLS(t *testing.T) {
 	Require(t)
 	// A port picked in advance stands for a fixed one such as 5222.
-	ports, err := launch.FreePorts(1)
+	ports, err := serverproc.FreePorts(1)
 	if err != nil {
 		t.Fatal(err)
 	}

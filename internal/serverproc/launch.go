@@ -1,13 +1,13 @@
-// Package launch runs disposable servers as child processes of a program
+// Package serverproc runs disposable servers as child processes of a program
 // or a test: picking free loopback ports, starting the server with enough
 // open files in its own process group, waiting until its listeners accept
 // connections, stopping it (SIGTERM, then SIGKILL), reading the end of its
 // log, and the lifetime of its directory. The sandbox's Prosody
-// (launch/prosody) is built on it, and so are the test and load harnesses
-// in internal/.
+// (serverproc/prosody) is built on it, and so are the test and load
+// harnesses in internal/.
 //
 // It holds no test code: the chorus binary links it.
-package launch
+package serverproc
 
 import (
 	"errors"

@@ -21,7 +21,7 @@ import (
 	"text/template"
 	"time"
 
-	"chorus/cmd/chorus/launch"
+	"chorus/internal/serverproc"
 )
 
 // Options configure the server. Zero values take the defaults.
@@ -70,7 +70,7 @@ type Options struct {
 
 // Server is one Prosody process and the files it owns.
 type Server struct {
-	launch.Server
+	serverproc.Server
 	opts    Options
 	cfgPath string
 }
@@ -94,7 +94,7 @@ func Launch(opts Options) (*Server, error) {
 	if err := Available(); err != nil {
 		return nil, err
 	}
-	return launch.Launch(opts.Dir, "prosody-", func(dir string) (*Server, error) {
+	return serverproc.Launch(opts.Dir, "prosody-", func(dir string) (*Server, error) {
 		opts.Dir = dir
 		return Prepare(opts)
 	})
@@ -121,7 +121,7 @@ func Prepare(opts Options) (*Server, error) {
 		return nil, fmt.Errorf("prosody: log level %q is not debug, info, warn or error", opts.LogLevel)
 	}
 	s := &Server{opts: opts}
-	err := s.Init(launch.Setup{
+	err := s.Init(serverproc.Setup{
 		Name:      "prosody",
 		Host:      opts.Host,
 		Component: opts.Component,
@@ -130,7 +130,7 @@ func Prepare(opts Options) (*Server, error) {
 		C2SPort:   opts.C2SPort,
 		// -F keeps it in the foreground so that Stop can wait for it.
 		Command: func() *exec.Cmd {
-			return launch.Command(opts.MaxFiles, binary, "-F", "--config", s.cfgPath)
+			return serverproc.Command(opts.MaxFiles, binary, "-F", "--config", s.cfgPath)
 		},
 		StartTimeout: opts.StartTimeout,
 		StopTimeout:  stopTimeout,
