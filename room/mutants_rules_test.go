@@ -331,3 +331,42 @@ func TestAuthorRetractsOldestHistory(t *testing.T) {
 		}
 	}
 }
+
+// TestRegistrationKeepsRanks: XEP-0045 §7.10: registering a nick keeps a
+// member a member; an admin or owner keeps the rank and only gains or
+// loses the reserved nick; cancelling takes membership away but not a
+// higher rank. A service administrator counts as an owner in every room
+// but is recorded only as what the room gave it: registering records a
+// member, and cancelling that leaves nothing.
+func TestRegistrationKeepsRanks(t *testing.T) {
+	const remove = `<iq type='set' id='u' to='` + room1 + `'><query xmlns='jabber:iq:register'><remove/></query></iq>`
+	for i, tc := range [...]struct {
+		who    string
+		before string // the recorded affiliation before
+		do     []string
+		after  affiliations.Affiliation
+	}{
+		0: {juliet, "member", []string{registerAs("Jules")}, affiliations.Member},
+		1: {juliet, "admin", []string{registerAs("Jules")}, affiliations.Admin},
+		2: {juliet, "member", []string{remove}, affiliations.None},
+		3: {juliet, "admin", []string{remove}, affiliations.Admin},
+		4: {admin, "", []string{registerAs("Boss")}, affiliations.Member},
+		5: {admin, "", []string{registerAs("Boss"), remove}, affiliations.None},
+	} {
+		h := newHarness(t)
+		h.createRoom()
+		bare := bareOf(tc.who)
+		if tc.before != "" {
+			h.send(romeo, admin1(`<item affiliation='`+tc.before+`' jid='`+bare+`'/>`))
+		}
+		for _, st := range tc.do {
+			out := h.send(tc.who, st)
+			if res := pick(out, tc.who, "iq"); len(res) != 1 || res[0].Attr("type") != "result" {
+				t.Fatalf("%d: %v", i, out)
+			}
+		}
+		if got := h.g.rooms[room1].affs[bare].aff; got != tc.after {
+			t.Errorf("%d: recorded %v, want %v", i, got, tc.after)
+		}
+	}
+}
