@@ -106,7 +106,7 @@ func preparedWrites() []string {
 		qDeleteRoom, qTombstone, qArchiveRoom, qReplace, qExpireMessages, qExpireTombstones,
 		qSavepoint, qRelease, qRollbackTo}
 	for _, n := range insertSizes() {
-		qs = append(qs, insertStatement(true, n))
+		qs = append(qs, batchStatement(true, qAppend, 5, n, ""))
 	}
 	return qs
 }
@@ -293,12 +293,13 @@ func (s *sqlStore) ListRooms(ctx context.Context, q RoomListQuery) (RoomList, er
 	return list, nil
 }
 
-// maxInsertRows bounds the rows of one INSERT. A batch goes in as INSERTs
-// of power-of-two sizes, so that few distinct statements exist to prepare
-// (SQLite) or to cache per connection (PostgreSQL).
+// maxInsertRows bounds the rows of one INSERT (and the values of one IN
+// list). A batch goes in as statements of power-of-two sizes, so that few
+// distinct statements exist to prepare (SQLite) or to cache per connection
+// (PostgreSQL).
 const maxInsertRows = 128
 
-// insertSizes are the row counts of the INSERTs Append uses.
+// insertSizes are the row counts of the batch statements.
 func insertSizes() []int {
 	var sizes []int
 	for n := 1; n <= maxInsertRows; n *= 2 {
@@ -307,37 +308,69 @@ func insertSizes() []int {
 	return sizes
 }
 
-var insertSQL sync.Map // insertKey -> INSERT text
+var batchSQL sync.Map // batchKey -> statement text
 
-type insertKey struct {
-	anon bool
-	rows int
+type batchKey struct {
+	head, tail string
+	cols, rows int
+	anon       bool
 }
 
-// insertStatement is the INSERT of rows messages. With anon it uses plain ?
-// placeholders: SQLite looks numbered ones up in a list, which makes
-// preparing and binding a statement with hundreds of them quadratic.
-func insertStatement(anon bool, rows int) string {
-	k := insertKey{anon, rows}
-	if v, ok := insertSQL.Load(k); ok {
+// batchStatement is head, then rows groups of cols placeholders ("(?,?)"
+// each, or a bare "?" when cols is 1) separated by commas, then tail. With
+// anon it uses plain ? placeholders: SQLite looks numbered ones up in a
+// list, which makes preparing and binding a statement with hundreds of them
+// quadratic.
+func batchStatement(anon bool, head string, cols, rows int, tail string) string {
+	k := batchKey{head, tail, cols, rows, anon}
+	if v, ok := batchSQL.Load(k); ok {
 		return v.(string)
 	}
 	var b strings.Builder
-	b.WriteString(`INSERT INTO archive (room, id, at, from_jid, stanza) VALUES `)
+	b.WriteString(head)
 	for i := range rows {
 		if i > 0 {
 			b.WriteByte(',')
 		}
-		if anon {
-			b.WriteString("(?,?,?,?,?)")
-			continue
+		if cols > 1 {
+			b.WriteByte('(')
 		}
-		n := i * 5
-		fmt.Fprintf(&b, "($%d,$%d,$%d,$%d,$%d)", n+1, n+2, n+3, n+4, n+5)
+		for c := range cols {
+			if c > 0 {
+				b.WriteByte(',')
+			}
+			if anon {
+				b.WriteByte('?')
+			} else {
+				fmt.Fprintf(&b, "$%d", i*cols+c+1)
+			}
+		}
+		if cols > 1 {
+			b.WriteByte(')')
+		}
 	}
-	v, _ := insertSQL.LoadOrStore(k, b.String())
+	b.WriteString(tail)
+	v, _ := batchSQL.LoadOrStore(k, b.String())
 	return v.(string)
 }
+
+// execBatch runs head...tail (see batchStatement) over args, cols values a
+// row, in statements of at most maxInsertRows rows.
+func (s *sqlStore) execBatch(ctx context.Context, tx *sql.Tx, head string, cols int, tail string, args []any) error {
+	for rest := args; len(rest) > 0; {
+		n := maxInsertRows
+		for n*cols > len(rest) {
+			n /= 2
+		}
+		if _, err := s.exec(ctx, tx, batchStatement(s.anonInsert, head, cols, n, tail), rest[:n*cols]...); err != nil {
+			return err
+		}
+		rest = rest[n*cols:]
+	}
+	return nil
+}
+
+const qAppend = `INSERT INTO archive (room, id, at, from_jid, stanza) VALUES `
 
 func (s *sqlStore) Append(ctx context.Context, msgs []Message) error {
 	if len(msgs) == 0 {
@@ -349,6 +382,14 @@ func (s *sqlStore) Append(ctx context.Context, msgs []Message) error {
 		}
 	}
 	order := archiveOrder(msgs)
+	args := make([]any, 0, 5*len(msgs))
+	for _, m := range msgs {
+		stanza := m.Stanza
+		if stanza == nil {
+			stanza = []byte{} // NULL is not a stanza
+		}
+		args = append(args, m.Room, m.ID, ms(m.At), m.From, stanza)
+	}
 	err := s.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
 		// archive_rooms first: on PostgreSQL its row lock orders concurrent
 		// appends to a room before they take their seq numbers, so the
@@ -359,26 +400,7 @@ func (s *sqlStore) Append(ctx context.Context, msgs []Message) error {
 				return err
 			}
 		}
-		args := make([]any, 0, 5*min(len(msgs), maxInsertRows))
-		for rest := msgs; len(rest) > 0; {
-			n := maxInsertRows
-			for n > len(rest) {
-				n /= 2
-			}
-			args = args[:0]
-			for _, m := range rest[:n] {
-				stanza := m.Stanza
-				if stanza == nil {
-					stanza = []byte{} // NULL is not a stanza
-				}
-				args = append(args, m.Room, m.ID, ms(m.At), m.From, stanza)
-			}
-			if _, err := s.exec(ctx, tx, insertStatement(s.anonInsert, n), args...); err != nil {
-				return err
-			}
-			rest = rest[n:]
-		}
-		return nil
+		return s.execBatch(ctx, tx, qAppend, 5, "", args)
 	})
 	if err != nil {
 		return fmt.Errorf("store: append: %w", err)
