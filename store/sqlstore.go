@@ -108,7 +108,7 @@ func preparedWrites() []string {
 	for _, n := range insertSizes() {
 		qs = append(qs, batchStatement(true, qAppend, 5, n, ""))
 	}
-	return qs
+	return append(qs, liveBatches()...)
 }
 
 // exec runs a write statement in tx, through its prepared statement when

@@ -168,3 +168,51 @@ type Store interface {
 	// (XEP-0313 archive metadata), both nil when it is empty.
 	Bounds(ctx context.Context, room string) (first, last *Message, err error)
 }
+
+// LiveSession is one occupant session of a live room: a full JID in the
+// room under a nick.
+type LiveSession struct {
+	FullJID string
+	Nick    string
+	Role    string
+	// Presence is the last presence the session sent, as the room
+	// broadcasts it, encoded as XML; nil when there is none to keep.
+	Presence []byte
+	// Joined is kept to the millisecond.
+	Joined time.Time
+}
+
+// LiveRoom is the live state of one room: its occupants' sessions and, for
+// a temporary room, the room itself, which is stored nowhere else.
+type LiveRoom struct {
+	JID       string
+	Temporary bool
+	// Data is the record of a temporary room (configuration, subject,
+	// history, ...), opaque to the store as RoomState.Data is; nil for a
+	// persistent room, whose record UpdateRoom keeps.
+	Data json.RawMessage
+	// Affiliations are a temporary room's; a persistent room's are kept by
+	// UpdateRoom, so leave them nil.
+	Affiliations []Affiliation
+	// Sessions come back from LoadLive in the order SaveLive was given
+	// them. A full JID appears at most once.
+	Sessions []LiveSession
+}
+
+// LiveStore keeps the live state of rooms, so that a restarted Chorus, or a
+// standby taking over, puts every occupant back where they were. Both
+// backends implement it.
+//
+// It stands apart from Store so that wrappers and stubs of Store keep
+// building; a Store opened by Open is a LiveStore.
+type LiveStore interface {
+	// SaveLive replaces, in one transaction, the whole live state of each
+	// room of batch and deletes that of the rooms named in gone. A room
+	// without sessions leaves the live state. When a room comes more than
+	// once in batch the last one counts; a room both in batch and in gone
+	// ends up as batch has it. Made for a write-behind batcher: one call
+	// for many rooms.
+	SaveLive(ctx context.Context, batch []LiveRoom, gone []string) error
+	// LoadLive returns the live state of every room, in JID order.
+	LoadLive(ctx context.Context) ([]LiveRoom, error)
+}

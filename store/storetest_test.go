@@ -184,6 +184,8 @@ var suite = []struct {
 	{"IDs", testIDs},
 	{"Get", testGet},
 	{"Bounds", testBounds},
+	{"LiveRoundTrip", testLiveRoundTrip},
+	{"LiveBig", testLiveBig},
 }
 
 func TestStore(t *testing.T) {
