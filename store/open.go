@@ -19,7 +19,21 @@ import (
 //
 // Open fails when the database cannot be reached or is not a database;
 // it never falls back to another store.
+//
+// A SQLite file serves one Chorus at a time: Open fails with ErrInUse while
+// another store has it open (see OpenReader).
 func Open(ctx context.Context, url string) (Store, error) {
+	return open(ctx, url, false)
+}
+
+// OpenReader opens the store a URL names for reading beside the Chorus that
+// uses it (tests, inspection): it takes no lock, changes no schema, and
+// each of its writes fails.
+func OpenReader(ctx context.Context, url string) (Store, error) {
+	return open(ctx, url, true)
+}
+
+func open(ctx context.Context, url string, readOnly bool) (Store, error) {
 	scheme, rest, ok := strings.Cut(url, ":")
 	if !ok {
 		return nil, fmt.Errorf("store: URL %q has no scheme (sqlite: or postgres:)", url)
@@ -29,9 +43,9 @@ func Open(ctx context.Context, url string) (Store, error) {
 		if p, ok := strings.CutPrefix(rest, "//"); ok {
 			rest = p
 		}
-		return openSQLite(ctx, rest)
+		return openSQLite(ctx, rest, readOnly)
 	case "postgres", "postgresql":
-		return openPostgres(ctx, url)
+		return openPostgres(ctx, url, readOnly)
 	case "":
 		return nil, errors.New("store: empty URL")
 	}

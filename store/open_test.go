@@ -332,3 +332,44 @@ func schemaVersion() int {
 	}
 	return ms[len(ms)-1].version
 }
+
+// TestSQLiteSingleInstance: a second store on one SQLite file is refused
+// while the first is open, with an error that says why; a reader may look
+// beside it.
+func TestSQLiteSingleInstance(t *testing.T) {
+	p := filepath.Join(t.TempDir(), "chorus.db")
+	u := "sqlite://" + p
+	s := mustOpen(t, u)
+	must(t, s.UpdateRoom(ctx, RoomUpdate{JID: "r@muc"}))
+
+	s2, err := Open(ctx, u)
+	if err == nil {
+		s2.Close()
+		t.Fatal("a second Open of the same file succeeded")
+	}
+	if !errors.Is(err, ErrInUse) || !strings.Contains(err.Error(), "another Chorus is using this database") ||
+		!strings.Contains(err.Error(), p) {
+		t.Fatalf("second Open: %v", err)
+	}
+	t.Log(err)
+
+	r, err := OpenReader(ctx, u)
+	must(t, err)
+	if st := load(t, r, "r@muc"); st == nil {
+		t.Error("the reader does not see the room")
+	}
+	if err := r.UpdateRoom(ctx, RoomUpdate{JID: "x@muc"}); err == nil {
+		t.Error("the reader wrote")
+	}
+	must(t, r.Close())
+	if _, err := OpenReader(ctx, "sqlite://"+filepath.Join(t.TempDir(), "none.db")); err == nil {
+		t.Error("a reader opened a database that does not exist")
+	}
+
+	// Once the first is closed, the file is free again.
+	must(t, s.Close())
+	s2 = mustOpen(t, u)
+	if st := load(t, s2, "r@muc"); st == nil {
+		t.Error("room lost")
+	}
+}

@@ -17,7 +17,7 @@ import (
 // hanging it.
 const pgConnectTimeout = 10 * time.Second
 
-func openPostgres(ctx context.Context, rawURL string) (Store, error) {
+func openPostgres(ctx context.Context, rawURL string, readOnly bool) (Store, error) {
 	cfg, err := pgConfig(rawURL)
 	if err != nil {
 		return nil, err
@@ -31,6 +31,14 @@ func openPostgres(ctx context.Context, rawURL string) (Store, error) {
 	if err := db.PingContext(ctx); err != nil {
 		db.Close()
 		return nil, fmt.Errorf("store: %s: %w", where, err)
+	}
+	if readOnly {
+		return &sqlStore{
+			db:       db,
+			bytewise: postgresDialect.bytewise,
+			write:    func(context.Context, txFunc) error { return errReadOnly },
+			closeFn:  db.Close,
+		}, nil
 	}
 	if err := migrate(ctx, db, postgresDialect); err != nil {
 		db.Close()

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"net/url"
+	"os"
 	"path/filepath"
 	"runtime"
 	"sync/atomic"
@@ -49,10 +50,22 @@ type dsnConnector struct{ dsn string }
 func (c dsnConnector) Connect(context.Context) (driver.Conn, error) { return sqliteDriver.Open(c.dsn) }
 func (c dsnConnector) Driver() driver.Driver                        { return sqliteDriver }
 
+// ErrInUse is the error of opening a SQLite database that another Chorus
+// (or another store of this process) has open: SQLite serves one instance
+// only, and two writing the same rooms would undo each other's changes.
+var ErrInUse = errors.New("another Chorus is using this database; stop it first, or give this one a database of its own")
+
+// errReadOnly is the error of every write of a store opened by OpenReader.
+var errReadOnly = errors.New("store: opened for reading only")
+
 // openSQLite opens the database at path, or a fresh private in-memory one
-// for ":memory:".
-func openSQLite(ctx context.Context, path string) (Store, error) {
+// for ":memory:". Unless readOnly, it holds the lock file <path>.lock
+// until Close, so that a second Chorus on the same file refuses to start.
+func openSQLite(ctx context.Context, path string, readOnly bool) (Store, error) {
 	if path == ":memory:" {
+		if readOnly {
+			return nil, errors.New("store: a new memory database has nothing to read")
+		}
 		return openSQLiteMemory(ctx)
 	}
 	if path == "" {
@@ -62,42 +75,75 @@ func openSQLite(ctx context.Context, path string) (Store, error) {
 	if err != nil {
 		return nil, fmt.Errorf("store: sqlite %s: %w", path, err)
 	}
+	s, err := openSQLitePath(ctx, abs, readOnly)
+	if err != nil {
+		return nil, fmt.Errorf("store: sqlite %s: %w", abs, err)
+	}
+	return s, nil
+}
+
+func openSQLitePath(ctx context.Context, abs string, readOnly bool) (_ *sqlStore, err error) {
 	// A file: URI escapes whatever the path holds ('?', '#', '%').
 	uri := (&url.URL{Scheme: "file", Path: abs}).String()
+	var closers []func() error // in the order of opening
+	closeAll := func() error {
+		var errs []error
+		for i := len(closers) - 1; i >= 0; i-- {
+			errs = append(errs, closers[i]())
+		}
+		return errors.Join(errs...)
+	}
+	defer func() {
+		if err != nil {
+			closeAll()
+		}
+	}()
 
+	r := sql.OpenDB(dsnConnector{uri + "?" + sqliteReadDSN})
+	n := max(4, runtime.GOMAXPROCS(0))
+	r.SetMaxOpenConns(n)
+	r.SetMaxIdleConns(n)
+	if readOnly {
+		// A reader must not create the database it is to read.
+		if _, err := os.Stat(abs); err != nil {
+			return nil, err
+		}
+		closers = append(closers, r.Close)
+		if err := r.PingContext(ctx); err != nil {
+			return nil, err
+		}
+		return &sqlStore{
+			db:       r,
+			bytewise: sqliteDialect.bytewise,
+			write:    func(context.Context, txFunc) error { return errReadOnly },
+			closeFn:  closeAll,
+		}, nil
+	}
+
+	lock, err := lockFile(abs + ".lock")
+	if err != nil {
+		return nil, err
+	}
+	if lock != nil {
+		closers = append(closers, lock.Close)
+	}
 	w := sql.OpenDB(dsnConnector{uri + "?" + sqliteWriteDSN})
+	closers = append(closers, w.Close, r.Close)
 	// SQLite has one writer at a time; one connection makes that explicit
 	// and lets the writer batch (see sqliteWriter).
 	w.SetMaxOpenConns(1)
 	w.SetMaxIdleConns(1)
 	w.SetConnMaxLifetime(0)
 	if err := w.PingContext(ctx); err != nil {
-		w.Close()
-		return nil, fmt.Errorf("store: sqlite %s: %w", abs, err)
+		return nil, err
 	}
 	if err := migrate(ctx, w, sqliteDialect); err != nil {
-		w.Close()
-		return nil, fmt.Errorf("store: sqlite %s: %w", abs, err)
+		return nil, err
 	}
-
-	r := sql.OpenDB(dsnConnector{uri + "?" + sqliteReadDSN})
-	n := max(4, runtime.GOMAXPROCS(0))
-	r.SetMaxOpenConns(n)
-	r.SetMaxIdleConns(n)
 	if err := r.PingContext(ctx); err != nil {
-		r.Close()
-		w.Close()
-		return nil, fmt.Errorf("store: sqlite %s: %w", abs, err)
+		return nil, err
 	}
-	s, err := newSQLiteStore(ctx, r, w, func() error {
-		return errors.Join(r.Close(), w.Close())
-	})
-	if err != nil {
-		r.Close()
-		w.Close()
-		return nil, fmt.Errorf("store: sqlite %s: %w", abs, err)
-	}
-	return s, nil
+	return newSQLiteStore(ctx, r, w, closeAll)
 }
 
 // openSQLiteMemory opens a shared-cache in-memory database. Its one pool has

@@ -60,7 +60,11 @@ func TestCrashKeepsAcknowledged(t *testing.T) {
 	for round := 0; round < crashRounds; round++ {
 		proc := startChorus(t, bin, h, db)
 		if st == nil {
-			st = openStore(t, db)
+			// A reader: the running Chorus holds the database's lock.
+			var err error
+			if st, err = store.OpenReader(ctx, db); err != nil {
+				t.Fatal(err)
+			}
 			defer st.Close()
 		}
 		if err := c.join(ctx, roomJID, round == 0); err != nil {
