@@ -75,7 +75,7 @@ func testLiveRoundTrip(t *testing.T, s Store) {
 	equal(t, "after all went", loadLive(t, s), []LiveRoom(nil))
 	for _, table := range []string{"live_rooms", "live_affiliations", "live_sessions"} {
 		var n int
-		must(t, s.(*sqlStore).db.QueryRowContext(ctx, `SELECT COUNT(*) FROM `+table).Scan(&n))
+		must(t, sqlOf(s).db.QueryRowContext(ctx, `SELECT COUNT(*) FROM `+table).Scan(&n))
 		equal(t, table+" rows left", n, 0)
 	}
 

@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"sync/atomic"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -32,24 +33,32 @@ func openPostgres(ctx context.Context, rawURL string, readOnly bool) (Store, err
 		db.Close()
 		return nil, fmt.Errorf("store: %s: %w", where, err)
 	}
+	s := &pgStore{
+		sqlStore: &sqlStore{db: db, bytewise: postgresDialect.bytewise, closeFn: db.Close},
+		config:   cfg,
+	}
 	if readOnly {
-		return &sqlStore{
-			db:       db,
-			bytewise: postgresDialect.bytewise,
-			write:    func(context.Context, txFunc) error { return errReadOnly },
-			closeFn:  db.Close,
-		}, nil
+		s.write = func(context.Context, txFunc) error { return errReadOnly }
+		return s, nil
 	}
 	if err := migrate(ctx, db, postgresDialect); err != nil {
 		db.Close()
 		return nil, fmt.Errorf("store: %s: %w", where, err)
 	}
-	return &sqlStore{
-		db:       db,
-		bytewise: postgresDialect.bytewise,
-		write:    func(ctx context.Context, fn txFunc) error { return pgWrite(ctx, db, fn) },
-		closeFn:  db.Close,
-	}, nil
+	s.write = func(ctx context.Context, fn txFunc) error { return pgWrite(ctx, db, s.fenced(fn)) }
+	return s, nil
+}
+
+// pgStore is the PostgreSQL store: the shared SQL, and the leases of a hot
+// standby (Leaser).
+type pgStore struct {
+	*sqlStore
+	// config is the store's connection configuration, for the dedicated
+	// connection of a lease.
+	config *pgx.ConnConfig
+	// fence, when set, is the generation every write must still find
+	// (Fence).
+	fence atomic.Pointer[fence]
 }
 
 // pgConfig parses a postgres URL, bounding each connection attempt by

@@ -60,6 +60,14 @@ func openPostgresTest(t testing.TB) Store {
 	return mustOpen(t, pgSchemaURL(t))
 }
 
+// sqlOf is the SQL store under s, of either backend.
+func sqlOf(s Store) *sqlStore {
+	if p, ok := s.(*pgStore); ok {
+		return p.sqlStore
+	}
+	return s.(*sqlStore)
+}
+
 func mustOpen(t testing.TB, u string) Store {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
@@ -391,7 +399,7 @@ func testDeleteRoom(t *testing.T, s Store) {
 func roomRows(t testing.TB, s Store) int {
 	t.Helper()
 	var n int
-	must(t, s.(*sqlStore).db.QueryRowContext(ctx, `SELECT COUNT(*) FROM rooms`).Scan(&n))
+	must(t, sqlOf(s).db.QueryRowContext(ctx, `SELECT COUNT(*) FROM rooms`).Scan(&n))
 	return n
 }
 
@@ -899,10 +907,10 @@ func testRandomQueries(t *testing.T, s Store) {
 		must(t, s.Append(ctx, all[i:min(i+37, len(all))]))
 	}
 	var disorder int
-	must(t, s.(*sqlStore).db.QueryRowContext(ctx,
+	must(t, sqlOf(s).db.QueryRowContext(ctx,
 		`SELECT disorder FROM archive_rooms WHERE room = $1`, "mono@muc").Scan(&disorder))
 	equal(t, "mono@muc disorder", disorder, 0)
-	must(t, s.(*sqlStore).db.QueryRowContext(ctx,
+	must(t, sqlOf(s).db.QueryRowContext(ctx,
 		`SELECT disorder FROM archive_rooms WHERE room = $1`, "dis@muc").Scan(&disorder))
 	equal(t, "dis@muc disorder", disorder, 1)
 
