@@ -13,6 +13,16 @@
 // next number. {{autoid}} and {{blob}} stand for the column types that
 // differ between the two databases.
 //
+// Besides persistent rooms, the store keeps the live state (LiveStore): who
+// is in which room, and temporary rooms while they have occupants, so that
+// a restart or a standby taking over puts everyone back.
+//
+// A SQLite database serves one Chorus at a time (a lock file beside it,
+// ErrInUse). On PostgreSQL several instances may share one database for a
+// domain, one active: a Lease (Leaser) makes an instance the active one,
+// and the database refuses the writes of an instance taken over
+// (ErrFenced).
+//
 // A write that returns nil is on disk: SQLite runs in WAL mode with
 // synchronous=FULL and commits writes that queue up together; PostgreSQL
 // relies on the server's synchronous_commit (on by default).

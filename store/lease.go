@@ -121,6 +121,9 @@ func (s *pgStore) Acquire(ctx context.Context, domain string) (*Lease, error) {
 	if domain == "" {
 		return nil, errors.New("store: acquire: empty domain")
 	}
+	if s.readOnly {
+		return nil, errReadOnly
+	}
 	conn, err := pgx.ConnectConfig(ctx, s.config.Copy())
 	if err != nil {
 		return nil, fmt.Errorf("store: acquire %s: %w", domain, err)

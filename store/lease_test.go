@@ -204,4 +204,12 @@ func TestPostgresTakeover(t *testing.T) {
 	// a single instance does.
 	a.(Leaser).Fence(domain, 0)
 	must(t, a.UpdateRoom(ctx, RoomUpdate{JID: "free@muc"}))
+
+	// A reader takes no lease: its generation would fence the active one.
+	r, err := OpenReader(ctx, u)
+	must(t, err)
+	defer r.Close()
+	if _, err := r.(Leaser).Acquire(ctx, domain); !errors.Is(err, errReadOnly) {
+		t.Errorf("Acquire through a reader: %v", err)
+	}
 }

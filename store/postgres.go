@@ -38,6 +38,7 @@ func openPostgres(ctx context.Context, rawURL string, readOnly bool) (Store, err
 		config:   cfg,
 	}
 	if readOnly {
+		s.readOnly = true
 		s.write = func(context.Context, txFunc) error { return errReadOnly }
 		return s, nil
 	}
@@ -56,6 +57,9 @@ type pgStore struct {
 	// config is the store's connection configuration, for the dedicated
 	// connection of a lease.
 	config *pgx.ConnConfig
+	// readOnly is set for OpenReader's store, which takes no lease: its
+	// generation would fence the active instance.
+	readOnly bool
 	// fence, when set, is the generation every write must still find
 	// (Fence).
 	fence atomic.Pointer[fence]
