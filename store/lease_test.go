@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"errors"
+	"fmt"
 	"testing"
 	"time"
 
@@ -12,17 +13,13 @@ import (
 // pgQuery returns the one integer sql answers on a connection of its own.
 func pgQuery(t testing.TB, u, sql string, args ...any) int64 {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	c, err := pgx.Connect(ctx, u)
-	if err != nil {
-		t.Fatalf("connect to %s: %v", pgEnv, err)
-	}
-	defer c.Close(ctx)
 	var n int64
-	if err := c.QueryRow(ctx, sql, args...).Scan(&n); err != nil {
-		t.Fatalf("%s: %v", sql, err)
-	}
+	pgRun(t, u, func(ctx context.Context, c *pgx.Conn) error {
+		if err := c.QueryRow(ctx, sql, args...).Scan(&n); err != nil {
+			return fmt.Errorf("%s: %w", sql, err)
+		}
+		return nil
+	})
 	return n
 }
 

@@ -152,7 +152,9 @@ func withQuery(t testing.TB, raw, key, value string) string {
 	return u.String()
 }
 
-func pgExec(t testing.TB, u, sql string) {
+// pgRun runs fn on a connection of its own to u, failing the test on an
+// error.
+func pgRun(t testing.TB, u string, fn func(ctx context.Context, c *pgx.Conn) error) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
@@ -161,9 +163,19 @@ func pgExec(t testing.TB, u, sql string) {
 		t.Fatalf("connect to %s: %v", pgEnv, err)
 	}
 	defer c.Close(ctx)
-	if _, err := c.Exec(ctx, sql); err != nil {
-		t.Fatalf("%s: %v", sql, err)
+	if err := fn(ctx, c); err != nil {
+		t.Fatal(err)
 	}
+}
+
+func pgExec(t testing.TB, u, sql string) {
+	t.Helper()
+	pgRun(t, u, func(ctx context.Context, c *pgx.Conn) error {
+		if _, err := c.Exec(ctx, sql); err != nil {
+			return fmt.Errorf("%s: %w", sql, err)
+		}
+		return nil
+	})
 }
 
 var suite = []struct {
