@@ -99,16 +99,20 @@ func openSQLitePath(ctx context.Context, abs string, readOnly bool) (_ *sqlStore
 		}
 	}()
 
-	r := sql.OpenDB(dsnConnector{uri + "?" + sqliteReadDSN})
-	n := max(4, runtime.GOMAXPROCS(0))
-	r.SetMaxOpenConns(n)
-	r.SetMaxIdleConns(n)
+	reader := func() *sql.DB {
+		r := sql.OpenDB(dsnConnector{uri + "?" + sqliteReadDSN})
+		n := max(4, runtime.GOMAXPROCS(0))
+		r.SetMaxOpenConns(n)
+		r.SetMaxIdleConns(n)
+		closers = append(closers, r.Close)
+		return r
+	}
 	if readOnly {
 		// A reader must not create the database it is to read.
 		if _, err := os.Stat(abs); err != nil {
 			return nil, err
 		}
-		closers = append(closers, r.Close)
+		r := reader()
 		if err := r.PingContext(ctx); err != nil {
 			return nil, err
 		}
@@ -127,8 +131,9 @@ func openSQLitePath(ctx context.Context, abs string, readOnly bool) (_ *sqlStore
 	if lock != nil {
 		closers = append(closers, lock.Close)
 	}
+	r := reader()
 	w := sql.OpenDB(dsnConnector{uri + "?" + sqliteWriteDSN})
-	closers = append(closers, w.Close, r.Close)
+	closers = append(closers, w.Close)
 	// SQLite has one writer at a time; one connection makes that explicit
 	// and lets the writer batch (see sqliteWriter).
 	w.SetMaxOpenConns(1)
