@@ -75,9 +75,6 @@ type Config struct {
 	OnState func(up bool)
 	// Metrics, if set, counts the link's stanzas and follows its state.
 	Metrics *Metrics
-	// Workers is how many goroutines handle inbound stanzas, each for its
-	// share of the rooms; zero means GOMAXPROCS.
-	Workers int
 	// TrimAfter is how long the link must be quiet after traffic before
 	// free memory is returned to the operating system; zero means
 	// DefaultTrimAfter, negative never.

@@ -9,7 +9,6 @@ import (
 	"io"
 	"net"
 	"os"
-	"runtime"
 	"runtime/debug"
 	"strings"
 	"sync"
@@ -26,9 +25,15 @@ import (
 // memory.
 const queueLen = 64
 
-// shardQueueLen bounds the stanzas waiting for one room worker; when it is
-// full the reader waits, as for queueLen.
-const shardQueueLen = 64
+// roomQueueLen bounds the stanzas waiting for one room (or the service):
+// when it is full, that room's new stanzas are refused with
+// wait/resource-constraint, so one stuck room never holds up the reader,
+// and with it every other room.
+const roomQueueLen = 64
+
+// maxQueued bounds the stanzas waiting for all rooms together, for a flood
+// spread over many rooms.
+const maxQueued = 64 << 10
 
 // shutdownTimeout bounds writing the shutdown stanzas to a server that does
 // not take them.
@@ -47,15 +52,20 @@ type link struct {
 	writerDone chan struct{}
 	werr       error // set by the writer before writerDone is closed
 
-	// Inbound stanzas are handled by one worker per shard, a shard being
-	// a set of rooms (by bare address): rooms run in parallel, and each
-	// room's stanzas stay in the order they were read.
-	shards  []chan inbound
+	// Inbound stanzas wait in a mailbox per room (by bare address, so a
+	// room and its occupants share one), drained by a goroutine that
+	// runs while the mailbox is not empty: rooms run in parallel, one
+	// room waiting for its store holds up no other, and each room's
+	// stanzas stay in the order they were read. bmu guards boxes and
+	// queued.
+	bmu     sync.Mutex
+	boxes   map[string]*mailbox
+	queued  int
 	workers sync.WaitGroup
 
-	// hmu serialises handing stanzas to the workers with the end of the
-	// link, so that Shutdown runs only after the workers are done and
-	// nothing is queued after out is closed.
+	// hmu serialises handing stanzas to the mailboxes with the end of the
+	// link, so that Shutdown runs only after every queued stanza is
+	// handled and nothing is queued after out is closed.
 	hmu     sync.Mutex
 	closing bool
 
@@ -68,7 +78,13 @@ type link struct {
 	streamErr string
 }
 
-// inbound is a stanza waiting for its room's worker, and when it was read;
+// mailbox is one room's queue of inbound work; a goroutine drains it
+// while it is not empty, then it is dropped.
+type mailbox struct {
+	q []inbound
+}
+
+// inbound is a stanza waiting for its room's turn, and when it was read;
 // or, with st nil, a room whose timed work is due (Timed).
 type inbound struct {
 	st    *stanza.Element
@@ -84,16 +100,8 @@ type batch struct {
 }
 
 func newLink(r *runner, nc net.Conn, tr xml.TokenReader) *link {
-	n := r.cfg.Workers
-	if n <= 0 {
-		n = runtime.GOMAXPROCS(0)
-	}
-	shards := make([]chan inbound, n)
-	for i := range shards {
-		shards[i] = make(chan inbound, shardQueueLen)
-	}
 	return &link{
-		shards:     shards,
+		boxes:      map[string]*mailbox{},
 		r:          r,
 		nc:         nc,
 		tr:         tr,
@@ -109,10 +117,6 @@ func newLink(r *runner, nc net.Conn, tr xml.TokenReader) *link {
 func (l *link) serve(ctx context.Context) error {
 	defer l.nc.Close()
 	go l.writeLoop()
-	for _, ch := range l.shards {
-		l.workers.Add(1)
-		go l.work(ch)
-	}
 	if rs, ok := l.r.h.(Resyncer); ok && l.resync {
 		l.hmu.Lock()
 		if outs := rs.Reconnected(); len(outs) > 0 {
@@ -188,10 +192,8 @@ func (l *link) stop(final func() []room.Out) {
 		return
 	}
 	l.closing = true
-	for _, ch := range l.shards {
-		close(ch)
-	}
-	l.workers.Wait()
+	l.workers.Wait() // every queued stanza handled
+
 	if final != nil {
 		if outs := final(); len(outs) > 0 {
 			l.enqueue(outs, time.Time{})
@@ -264,12 +266,12 @@ func (l *link) stanzaDone() {
 	}
 }
 
-// dispatch hands st to the worker of its room. A busy worker holds the
-// reader up, which pushes back on the server.
+// dispatch hands st to its room's mailbox. A room whose mailbox is full
+// (its handling is stuck, or it is flooded) gets its new stanzas refused,
+// instead of holding up the reader and every other room.
 func (l *link) dispatch(st *stanza.Element) {
 	read := l.r.cfg.Metrics.received(st.Local)
 	l.r.trim.touch(time.Now())
-	ch := l.shards[shardOf(st.Attr("to"), len(l.shards))]
 	l.hmu.Lock()
 	defer l.hmu.Unlock()
 	if l.closing {
@@ -278,28 +280,48 @@ func (l *link) dispatch(st *stanza.Element) {
 	if e := l.r.log.Debug(); e.Enabled() {
 		e.Str("stanza", st.String()).Msg("recv")
 	}
-	ch <- inbound{st: st, read: read}
+	if !l.post(mailboxOf(st.Attr("to")), inbound{st: st, read: read}, false) {
+		// Debug, not warn: any user can fill a room's queue; the error
+		// metric counts the refusals.
+		l.r.log.Debug().Str("stanza", st.Local).Str("to", clip(st.Attr("to"))).Msg("room queue full: stanza refused")
+		if outs := errorReplyText(st, "wait", "resource-constraint", "The room is busy; try again later", l.domain); len(outs) > 0 {
+			l.enqueue(outs, read)
+		}
+	}
 }
 
-// shardOf picks one of n workers for a stanza to addr: by the bare
-// address, so that a room and its occupants share one. FNV-1a: a sender
-// who picks room names to share a worker only slows its own rooms.
-func shardOf(addr string, n int) int {
-	if n == 1 {
-		return 0
+// post queues in for the room at key, starting the room's goroutine when
+// it has none; it reports false when the queue is full (unless force: timed
+// work is the room's own and never refused). It runs under hmu, while the
+// link is not closing.
+func (l *link) post(key string, in inbound, force bool) bool {
+	l.bmu.Lock()
+	defer l.bmu.Unlock()
+	b := l.boxes[key]
+	if b == nil {
+		b = &mailbox{}
+		l.boxes[key] = b
+		l.workers.Add(1)
+		go l.work(key, b)
 	}
+	if !force && (len(b.q) >= roomQueueLen || l.queued >= maxQueued) {
+		return false
+	}
+	b.q = append(b.q, in)
+	l.queued++
+	return true
+}
+
+// mailboxOf names the mailbox of a stanza to addr: its bare address, so
+// that a room and its occupants share one.
+func mailboxOf(addr string) string {
 	if a, ok := room.ParseAddress(addr); ok {
-		addr = a.Bare()
+		return a.Bare()
 	}
-	h := uint32(2166136261)
-	for i := 0; i < len(addr); i++ {
-		h ^= uint32(addr[i])
-		h *= 16777619
-	}
-	return int(h % uint32(n))
+	return addr
 }
 
-// timerLoop hands the rooms whose timed work is due to their workers
+// timerLoop hands the rooms whose timed work is due to their mailboxes
 // until the link ends. Work due while no link is up waits for the next.
 func (l *link) timerLoop(t Timed) {
 	tick := time.NewTicker(timerTick)
@@ -312,7 +334,7 @@ func (l *link) timerLoop(t Timed) {
 			for _, addr := range t.Due(now) {
 				l.hmu.Lock()
 				if !l.closing {
-					l.shards[shardOf(addr, len(l.shards))] <- inbound{timer: addr}
+					l.post(mailboxOf(addr), inbound{timer: addr}, true)
 				}
 				l.hmu.Unlock()
 			}
@@ -320,10 +342,22 @@ func (l *link) timerLoop(t Timed) {
 	}
 }
 
-// work handles the stanzas of one shard until the link stops.
-func (l *link) work(ch <-chan inbound) {
+// work handles one room's mailbox in order until it is empty, then drops
+// it; the next stanza for the room starts a new one.
+func (l *link) work(key string, b *mailbox) {
 	defer l.workers.Done()
-	for in := range ch {
+	for {
+		l.bmu.Lock()
+		if len(b.q) == 0 {
+			delete(l.boxes, key)
+			l.bmu.Unlock()
+			return
+		}
+		in := b.q[0]
+		b.q[0] = inbound{}
+		b.q = b.q[1:]
+		l.queued--
+		l.bmu.Unlock()
 		var outs []room.Out
 		if in.st == nil {
 			outs = l.fire(in.timer)
