@@ -165,6 +165,14 @@ type Resyncer interface {
 	Reconnected() []room.Out
 }
 
+// Reader is a Handler that tells the stanzas that only read what they are
+// addressed to (room.Registry.ReadOnly). While a change to a room waits
+// for the store, that room's later reads from other senders are handled
+// meanwhile; a sender's own stanzas always keep their order.
+type Reader interface {
+	ReadOnly(st *stanza.Element) bool
+}
+
 // Timed is a Handler with work due at times of its own, such as presence
 // updates deferred by a rate limit. While a link is up, Due is polled
 // every timerTick for the addresses (rooms) whose time has come, and Fire

@@ -81,7 +81,17 @@ type link struct {
 // mailbox is one room's queue of inbound work; a goroutine drains it
 // while it is not empty, then it is dropped.
 type mailbox struct {
-	q []inbound
+	q    []inbound
+	held int           // taken from q but waiting for a change to the room (work)
+	more chan struct{} // signalled when q grows, for a goroutine waiting on a change
+}
+
+// inflight is the change a mailbox's goroutine runs beside its queue: while
+// it waits (for the store), later stanzas that only read the room, from
+// other senders, are handled; anything else waits for it first.
+type inflight struct {
+	done chan struct{}
+	from string
 }
 
 // inbound is a stanza waiting for its room's turn, and when it was read;
@@ -90,6 +100,8 @@ type inbound struct {
 	st    *stanza.Element
 	read  time.Time
 	timer string
+	// change: st may change its room (not Reader.ReadOnly), or timed work.
+	change bool
 }
 
 // batch is the output of one inbound stanza and when that stanza was read
@@ -280,7 +292,11 @@ func (l *link) dispatch(st *stanza.Element) {
 	if e := l.r.log.Debug(); e.Enabled() {
 		e.Str("stanza", st.String()).Msg("recv")
 	}
-	if !l.post(mailboxOf(st.Attr("to")), inbound{st: st, read: read}, false) {
+	in := inbound{st: st, read: read, change: true}
+	if rd, ok := l.r.h.(Reader); ok {
+		in.change = !l.readOnly(rd, st)
+	}
+	if !l.post(mailboxOf(st.Attr("to")), in, false) {
 		// Debug, not warn: any user can fill a room's queue; the error
 		// metric counts the refusals.
 		l.r.log.Debug().Str("stanza", st.Local).Str("to", clip(st.Attr("to"))).Msg("room queue full: stanza refused")
@@ -299,16 +315,20 @@ func (l *link) post(key string, in inbound, force bool) bool {
 	defer l.bmu.Unlock()
 	b := l.boxes[key]
 	if b == nil {
-		b = &mailbox{}
+		b = &mailbox{more: make(chan struct{}, 1)}
 		l.boxes[key] = b
 		l.workers.Add(1)
 		go l.work(key, b)
 	}
-	if !force && (len(b.q) >= roomQueueLen || l.queued >= maxQueued) {
+	if !force && (len(b.q)+b.held >= roomQueueLen || l.queued >= maxQueued) {
 		return false
 	}
 	b.q = append(b.q, in)
 	l.queued++
+	select {
+	case b.more <- struct{}{}:
+	default:
+	}
 	return true
 }
 
@@ -334,7 +354,7 @@ func (l *link) timerLoop(t Timed) {
 			for _, addr := range t.Due(now) {
 				l.hmu.Lock()
 				if !l.closing {
-					l.post(mailboxOf(addr), inbound{timer: addr}, true)
+					l.post(mailboxOf(addr), inbound{timer: addr, change: true}, true)
 				}
 				l.hmu.Unlock()
 			}
@@ -343,31 +363,118 @@ func (l *link) timerLoop(t Timed) {
 }
 
 // work handles one room's mailbox in order until it is empty, then drops
-// it; the next stanza for the room starts a new one.
+// it; the next stanza for the room starts a new one. A change runs in a
+// goroutine of its own, so that while it waits for the store the room's
+// later reads are answered, unless they come from a sender with a change
+// pending: those, and further changes, are held, in order, until the
+// change is done. So each sender's stanzas and the room's changes keep
+// their order, and a read may only pass another sender's change.
 func (l *link) work(key string, b *mailbox) {
 	defer l.workers.Done()
+	var busy *inflight
+	var held []inbound
+	heldFrom := map[string]int{} // senders with held stanzas
 	for {
-		l.bmu.Lock()
-		if len(b.q) == 0 {
-			delete(l.boxes, key)
+		if busy != nil {
+			select {
+			case <-busy.done:
+				busy = nil
+			default:
+			}
+		}
+		var in inbound
+		if busy == nil && len(held) > 0 {
+			in = held[0]
+			held[0] = inbound{}
+			held = held[1:]
+			if from := in.from(); heldFrom[from] <= 1 {
+				delete(heldFrom, from)
+			} else {
+				heldFrom[from]--
+			}
+			l.bmu.Lock()
+			b.held--
+			l.queued--
 			l.bmu.Unlock()
-			return
-		}
-		in := b.q[0]
-		b.q[0] = inbound{}
-		b.q = b.q[1:]
-		l.queued--
-		l.bmu.Unlock()
-		var outs []room.Out
-		if in.st == nil {
-			outs = l.fire(in.timer)
 		} else {
-			outs = l.handle(in.st)
+			l.bmu.Lock()
+			if len(b.q) == 0 {
+				l.bmu.Unlock()
+				if busy != nil {
+					select {
+					case <-busy.done:
+						busy = nil
+					case <-b.more:
+					}
+					continue
+				}
+				l.bmu.Lock()
+				if len(b.q) > 0 {
+					l.bmu.Unlock()
+					continue
+				}
+				delete(l.boxes, key)
+				l.bmu.Unlock()
+				return
+			}
+			in = b.q[0]
+			b.q[0] = inbound{}
+			b.q = b.q[1:]
+			wait := busy != nil && (in.change || in.from() == busy.from || heldFrom[in.from()] > 0)
+			if wait {
+				b.held++
+			} else {
+				l.queued--
+			}
+			l.bmu.Unlock()
+			if wait {
+				held = append(held, in)
+				heldFrom[in.from()]++
+				continue
+			}
 		}
-		if len(outs) > 0 {
-			l.enqueue(outs, in.read)
+		if !in.change {
+			l.run(in)
+			continue
 		}
+		busy = &inflight{done: make(chan struct{}), from: in.from()}
+		go func(in inbound, done chan struct{}) {
+			defer close(done)
+			l.run(in)
+		}(in, busy.done)
 	}
+}
+
+// from is the sender of in, empty for timed work.
+func (in *inbound) from() string {
+	if in.st == nil {
+		return ""
+	}
+	return in.st.Attr("from")
+}
+
+// run handles one stanza or timed work and queues what it sends.
+func (l *link) run(in inbound) {
+	var outs []room.Out
+	if in.st == nil {
+		outs = l.fire(in.timer)
+	} else {
+		outs = l.handle(in.st)
+	}
+	if len(outs) > 0 {
+		l.enqueue(outs, in.read)
+	}
+}
+
+// readOnly asks the handler whether st only reads its room; a panic
+// counts as "no", and the stanza's own handling reports it.
+func (l *link) readOnly(rd Reader, st *stanza.Element) (ro bool) {
+	defer func() {
+		if recover() != nil {
+			ro = false
+		}
+	}()
+	return rd.ReadOnly(st)
 }
 
 // fire runs a room's due work, recovering a panic as handle does.

@@ -57,6 +57,13 @@ func (rt *Router) HandleStanza(st *stanza.Element) []room.Out {
 	return rt.service(st)
 }
 
+// ReadOnly implements Reader: a stanza to a room or occupant that cannot
+// change the room's stored state. Stanzas to the service keep their order.
+func (rt *Router) ReadOnly(st *stanza.Element) bool {
+	to := st.Attr("to")
+	return strings.IndexByte(to, '@') > 0 && rt.rooms.ReadOnly(st)
+}
+
 // Reconnected implements Resyncer: sessions that ended while the link was
 // down are found and removed (room.Registry.CheckSessions).
 func (rt *Router) Reconnected() []room.Out {
