@@ -99,7 +99,7 @@ type tombstone struct {
 //
 // Its lock, mu, guards the maps below and nothing else: it is never held
 // across a store call, so no room waits on another room's I/O. A room is
-// in exactly one of these states (see also Room.state):
+// in exactly one of these states (Room.closed and Room.destroyed tell):
 //
 //   - loading: in loading, not yet in rooms. The first stanza for a room
 //     that is not in memory reads it from the store without the lock;
