@@ -20,6 +20,8 @@ type gatedStore struct {
 	mu                  sync.Mutex
 	holdLoad, holdWrite bool
 	loads               map[string]int
+	writes              int
+	wrote               chan error // each write's result, when someone listens
 
 	entered chan string   // "load" or "write", when a call is held
 	release chan struct{} // closed to let held calls through
@@ -27,7 +29,7 @@ type gatedStore struct {
 
 func newGatedStore(room string) *gatedStore {
 	return &gatedStore{memStore: newMemStore(), room: room, loads: map[string]int{},
-		entered: make(chan string, 16), release: make(chan struct{})}
+		entered: make(chan string, 16), release: make(chan struct{}), wrote: make(chan error, 64)}
 }
 
 func (g *gatedStore) hold(what string, jid string) {
@@ -50,7 +52,21 @@ func (g *gatedStore) LoadRoom(ctx context.Context, jid string) (*store.RoomState
 
 func (g *gatedStore) UpdateRoom(ctx context.Context, u store.RoomUpdate) error {
 	g.hold("write", u.JID)
-	return g.memStore.UpdateRoom(ctx, u)
+	err := g.memStore.UpdateRoom(ctx, u)
+	g.mu.Lock()
+	g.writes++
+	g.mu.Unlock()
+	select {
+	case g.wrote <- err:
+	default:
+	}
+	return err
+}
+
+func (g *gatedStore) writeCount() int {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	return g.writes
 }
 
 func (g *gatedStore) loadsOf(jid string) int {
@@ -224,5 +240,59 @@ func TestAbsentRoomAsksStoreOnce(t *testing.T) {
 	}
 	if out := h.send(juliet, disco); len(out) != 1 || out[0].Attr("type") != "result" {
 		t.Errorf("created room hidden: %v", out)
+	}
+}
+
+// TestFailedWriteRetriedInBackground: state that a failed write left
+// unstored is retried in the background, not by every later stanza (each
+// of which would wait for the failing store again), and reaches the store
+// once it works.
+func TestFailedWriteRetriedInBackground(t *testing.T) {
+	st := newGatedStore(room1)
+	h := newStoreHarness(t, st, nil)
+	h.createRoom("muc#roomconfig_persistentroom", "1")
+	h.send(juliet, join("Juliet"))
+	h.g.mu.Lock()
+	r := h.g.rooms[room1]
+	h.g.mu.Unlock()
+	st.memStore.mu.Lock()
+	st.fail = true
+	st.memStore.mu.Unlock()
+	r.mu.Lock()
+	r.dirtyData = true // changed with nobody waiting for an answer
+	r.mu.Unlock()
+	for len(st.wrote) > 0 {
+		<-st.wrote
+	}
+	before := st.writeCount()
+	for i := range 5 {
+		if out := h.send(nurse, join("Nurse")); len(pick(out, nurse, "presence")) == 0 {
+			t.Fatalf("%d: join not answered: %v", i, out)
+		}
+		h.send(nurse, `<presence type='unavailable' to='`+room1+`/Nurse'/>`)
+	}
+	// One attempt by the first stanza, and a few by the background writer
+	// if this loop was slow; not one per stanza.
+	if n := st.writeCount() - before; n >= 5 {
+		t.Errorf("%d writes for 10 presences while the store fails: the failed state is retried per stanza", n)
+	}
+	st.memStore.mu.Lock()
+	st.fail = false
+	st.memStore.mu.Unlock()
+	for {
+		select {
+		case err := <-st.wrote:
+			if err != nil {
+				continue
+			}
+		case <-time.After(10 * time.Second):
+			t.Fatal("the unstored state was never written")
+		}
+		break
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.dirtyData || !r.stored {
+		t.Error("room still has unstored state")
 	}
 }
