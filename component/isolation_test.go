@@ -198,3 +198,51 @@ func TestSlowWriteHoldsUpOnlyItsChanges(t *testing.T) {
 	readUntilID(t, c, "w")
 	readNext(t, c, "d0", "the sender's next stanza after its change")
 }
+
+// TestFullRoomQueueRefusesOnlyThatRoom: a room whose handling is stuck gets
+// its stanzas beyond the queue bound refused with wait/resource-constraint,
+// while the reader goes on and other rooms are served.
+func TestFullRoomQueueRefusesOnlyThatRoom(t *testing.T) {
+	a := "stuck@" + testDomain
+	b := sameOldWorker(a)
+	srv := newFakeServer(t, testDomain, testSecret)
+	release := make(chan struct{})
+	var once sync.Once
+	free := func() { once.Do(func() { close(release) }) }
+	h := funcHandler{handle: func(st *stanza.Element) []room.Out {
+		if st.Attr("to") == a {
+			<-release
+		}
+		return []room.Out{room.To1(st.Attr("from"), stanza.New(stanza.NSClient, "iq", "from", st.Attr("to"), "id", st.Attr("id"), "type", "result"))}
+	}}
+	hs := startRun(t, testConfig(srv), h)
+	t.Cleanup(free)
+	c := srv.next(t)
+	hs.waitState(t, true)
+
+	const n = roomQueueLen + 8
+	for i := range n {
+		c.send(t, fmt.Sprintf(`<iq from='u@localhost/x' to='%s' id='q%d' type='get'><ping xmlns='urn:xmpp:ping'/></iq>`, a, i))
+	}
+	c.send(t, `<iq from='u@localhost/x' to='`+b+`' id='b1' type='get'><ping xmlns='urn:xmpp:ping'/></iq>`)
+	refused := map[string]bool{}
+	for {
+		st := c.read(t)
+		if st.Attr("id") == "b1" {
+			break
+		}
+		if cond := st.FirstChild().FirstChild(); st.Attr("type") != "error" || cond == nil || cond.Local != "resource-constraint" {
+			t.Fatalf("while the room is stuck: %v", st)
+		}
+		refused[st.Attr("id")] = true
+	}
+	if len(refused) == 0 || len(refused) > n-roomQueueLen {
+		t.Errorf("%d stanzas refused, want up to %d", len(refused), n-roomQueueLen)
+	}
+	free()
+	for i := range n {
+		if id := fmt.Sprintf("q%d", i); !refused[id] {
+			readNext(t, c, id, "the stuck room's queue in order")
+		}
+	}
+}
