@@ -12,6 +12,7 @@ import (
 	"runtime/debug"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"mellium.im/xmpp/stream"
@@ -25,11 +26,18 @@ import (
 // memory.
 const queueLen = 64
 
-// roomQueueLen bounds the stanzas waiting for one room (or the service):
-// when it is full, that room's new stanzas are refused with
-// wait/resource-constraint, so one stuck room never holds up the reader,
-// and with it every other room.
+// roomQueueLen bounds the stanzas waiting for one room (or the service).
+// When it is full the reader waits for the room, which pushes back on the
+// server as a flood into one busy room must (nothing is lost); but a room
+// that has been in one handler call for stuckAfter is waiting on I/O, not
+// busy, and its new stanzas are refused with wait/resource-constraint, so
+// that it holds up neither the reader nor, with it, every other room.
 const roomQueueLen = 64
+
+// stuckAfter is how long one handler call may take before its room counts
+// as stuck: fan-out to a thousand occupants takes well under a
+// millisecond, a store that answers not at all takes storeTimeout.
+const stuckAfter = 250 * time.Millisecond
 
 // maxQueued bounds the stanzas waiting for all rooms together, for a flood
 // spread over many rooms.
@@ -84,6 +92,18 @@ type mailbox struct {
 	q    []inbound
 	held int           // taken from q but waiting for a change to the room (work)
 	more chan struct{} // signalled when q grows, for a goroutine waiting on a change
+	// freed is signalled when q shrinks, for a reader waiting for room.
+	freed chan struct{}
+	// Since when (Unix nanoseconds) the room's change and its read have
+	// been in the handler; zero when not.
+	changeSince, readSince atomic.Int64
+}
+
+// stuck reports whether the room has been in one handler call for
+// stuckAfter.
+func (b *mailbox) stuck(now time.Time) bool {
+	old := func(t int64) bool { return t != 0 && now.UnixNano()-t >= int64(stuckAfter) }
+	return old(b.changeSince.Load()) || old(b.readSince.Load())
 }
 
 // inflight is the change a mailbox's goroutine runs beside its queue: while
@@ -278,9 +298,10 @@ func (l *link) stanzaDone() {
 	}
 }
 
-// dispatch hands st to its room's mailbox. A room whose mailbox is full
-// (its handling is stuck, or it is flooded) gets its new stanzas refused,
-// instead of holding up the reader and every other room.
+// dispatch hands st to its room's mailbox. When the mailbox is full the
+// reader waits for a busy room (pushing back on the server), but a stuck
+// room gets its new stanzas refused instead of holding up the reader and
+// every other room (see roomQueueLen).
 func (l *link) dispatch(st *stanza.Element) {
 	read := l.r.cfg.Metrics.received(st.Local)
 	l.r.trim.touch(time.Now())
@@ -296,7 +317,7 @@ func (l *link) dispatch(st *stanza.Element) {
 	if rd, ok := l.r.h.(Reader); ok {
 		in.change = !l.readOnly(rd, st)
 	}
-	if !l.post(mailboxOf(st.Attr("to")), in, false) {
+	if !l.postWaiting(mailboxOf(st.Attr("to")), in) {
 		// Debug, not warn: any user can fill a room's queue; the error
 		// metric counts the refusals.
 		l.r.log.Debug().Str("stanza", st.Local).Str("to", clip(st.Attr("to"))).Msg("room queue full: stanza refused")
@@ -306,22 +327,51 @@ func (l *link) dispatch(st *stanza.Element) {
 	}
 }
 
+// postWaiting queues in for the room at key, waiting while the room's
+// queue is full and the room is busy; it reports false, refusing in, when
+// the room is stuck (see roomQueueLen) or every room's queues together are
+// full. It runs under hmu, while the link is not closing.
+func (l *link) postWaiting(key string, in inbound) bool {
+	for {
+		ok, b, full := l.post(key, in, false)
+		if ok || !full {
+			return ok
+		}
+		if b.stuck(time.Now()) {
+			return false
+		}
+		t := time.NewTimer(stuckAfter)
+		select {
+		case <-b.freed:
+		case <-t.C: // look again: stuck by now?
+		case <-l.writerDone:
+			t.Stop()
+			return false
+		}
+		t.Stop()
+	}
+}
+
 // post queues in for the room at key, starting the room's goroutine when
-// it has none; it reports false when the queue is full (unless force: timed
-// work is the room's own and never refused). It runs under hmu, while the
-// link is not closing.
-func (l *link) post(key string, in inbound, force bool) bool {
+// it has none. It reports false when the room's queue is full (full set,
+// with the room's mailbox) or every room's queues together are, unless
+// force: timed work is the room's own and never refused. It runs under
+// hmu, while the link is not closing.
+func (l *link) post(key string, in inbound, force bool) (ok bool, b *mailbox, full bool) {
 	l.bmu.Lock()
 	defer l.bmu.Unlock()
-	b := l.boxes[key]
+	b = l.boxes[key]
 	if b == nil {
-		b = &mailbox{more: make(chan struct{}, 1)}
+		b = &mailbox{more: make(chan struct{}, 1), freed: make(chan struct{}, 1)}
 		l.boxes[key] = b
 		l.workers.Add(1)
 		go l.work(key, b)
 	}
-	if !force && (len(b.q)+b.held >= roomQueueLen || l.queued >= maxQueued) {
-		return false
+	if !force && len(b.q)+b.held >= roomQueueLen {
+		return false, b, true
+	}
+	if !force && l.queued >= maxQueued {
+		return false, b, false
 	}
 	b.q = append(b.q, in)
 	l.queued++
@@ -329,7 +379,7 @@ func (l *link) post(key string, in inbound, force bool) bool {
 	case b.more <- struct{}{}:
 	default:
 	}
-	return true
+	return true, b, false
 }
 
 // mailboxOf names the mailbox of a stanza to addr: its bare address, so
@@ -395,6 +445,7 @@ func (l *link) work(key string, b *mailbox) {
 			l.bmu.Lock()
 			b.held--
 			l.queued--
+			b.signalFreed()
 			l.bmu.Unlock()
 		} else {
 			l.bmu.Lock()
@@ -425,6 +476,7 @@ func (l *link) work(key string, b *mailbox) {
 				b.held++
 			} else {
 				l.queued--
+				b.signalFreed()
 			}
 			l.bmu.Unlock()
 			if wait {
@@ -434,14 +486,23 @@ func (l *link) work(key string, b *mailbox) {
 			}
 		}
 		if !in.change {
-			l.run(in)
+			l.run(in, &b.readSince)
 			continue
 		}
 		busy = &inflight{done: make(chan struct{}), from: in.from()}
 		go func(in inbound, done chan struct{}) {
 			defer close(done)
-			l.run(in)
+			l.run(in, &b.changeSince)
 		}(in, busy.done)
+	}
+}
+
+// signalFreed tells a reader waiting for room in b that there is; under
+// bmu.
+func (b *mailbox) signalFreed() {
+	select {
+	case b.freed <- struct{}{}:
+	default:
 	}
 }
 
@@ -453,14 +514,18 @@ func (in *inbound) from() string {
 	return in.st.Attr("from")
 }
 
-// run handles one stanza or timed work and queues what it sends.
-func (l *link) run(in inbound) {
+// run handles one stanza or timed work and queues what it sends. since,
+// the mailbox's changeSince or readSince, says meanwhile that the room is
+// in the handler.
+func (l *link) run(in inbound, since *atomic.Int64) {
+	since.Store(time.Now().UnixNano())
 	var outs []room.Out
 	if in.st == nil {
 		outs = l.fire(in.timer)
 	} else {
 		outs = l.handle(in.st)
 	}
+	since.Store(0)
 	if len(outs) > 0 {
 		l.enqueue(outs, in.read)
 	}

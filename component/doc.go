@@ -6,15 +6,15 @@
 // at a time and puts it in its room's mailbox (by bare address; a bounded
 // queue per room, drained by a goroutine started while it is not empty, so
 // rooms run in parallel, one room waiting for its store holds up no other,
-// and each room's stanzas keep their order; a full mailbox refuses that
-// room's new stanzas with wait/resource-constraint rather than stall the
-// reader); the mailbox's goroutine calls the Handler; the writer encodes
+// and each room's stanzas keep their order; when a mailbox is full the
+// reader waits for a busy room, pushing back on the server, but refuses a
+// stuck room's new stanzas with wait/resource-constraint rather than stall
+// every room); the mailbox's goroutine calls the Handler; the writer encodes
 // each stanza the Handler returns once, copies it per recipient with only
 // the address changed, and flushes once per batch of whatever is queued.
 // Timed work joins its room's mailbox; Shutdown runs once every mailbox is
-// empty. When the
-// link fails Run reconnects with exponential backoff; the Handler and the
-// rooms it holds outlive any single connection.
+// empty. When the link fails Run reconnects with exponential backoff; the
+// Handler and the rooms it holds outlive any single connection.
 //
 // Router is the Handler the service runs: it answers stanzas addressed to
 // the service itself and passes those for rooms and occupants to the room
