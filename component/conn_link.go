@@ -450,23 +450,18 @@ func (l *link) work(key string, b *mailbox) {
 		} else {
 			l.bmu.Lock()
 			if len(b.q) == 0 {
-				l.bmu.Unlock()
-				if busy != nil {
-					select {
-					case <-busy.done:
-						busy = nil
-					case <-b.more:
-					}
-					continue
-				}
-				l.bmu.Lock()
-				if len(b.q) > 0 {
+				if busy == nil { // and nothing held
+					delete(l.boxes, key)
 					l.bmu.Unlock()
-					continue
+					return
 				}
-				delete(l.boxes, key)
 				l.bmu.Unlock()
-				return
+				select {
+				case <-busy.done:
+					busy = nil
+				case <-b.more:
+				}
+				continue
 			}
 			in = b.q[0]
 			b.q[0] = inbound{}
