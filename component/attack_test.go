@@ -120,8 +120,8 @@ func TestOneStanzaNeverCostsTheLink(t *testing.T) {
 		delete(want, id)
 		e := st.Child(stanza.NSClient, "error")
 		if st.Attr("type") != "error" || st.Attr("to") != attackFrom || st.Attr("from") != w.from ||
-			e.Attr("type") != "modify" || e.Child(nsStanzas, "policy-violation") == nil ||
-			!strings.HasPrefix(e.ChildText(nsStanzas, "text"), w.text) {
+			e.Attr("type") != "modify" || e.Child(stanza.NSStanzas, "policy-violation") == nil ||
+			!strings.HasPrefix(e.ChildText(stanza.NSStanzas, "text"), w.text) {
 			t.Errorf("%s: got %s, want modify/policy-violation from %s saying %q", id, st, w.from, w.text)
 		}
 	}

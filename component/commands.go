@@ -26,10 +26,10 @@ var commandSession atomic.Uint64
 func (rt *Router) command(st, cmd *stanza.Element) []room.Out {
 	from, err := jid.Parse(st.Attr("from"))
 	if err != nil || !rt.rooms.IsAdmin(from.Bare().String()) {
-		return rt.errorReply(st, "auth", "forbidden")
+		return rt.errorReply(st, stanza.Auth, stanza.Forbidden)
 	}
 	if cmd.Attr("node") != nodeDestroy {
-		return rt.errorReply(st, "cancel", "item-not-found")
+		return rt.errorReply(st, stanza.Cancel, stanza.ItemNotFound)
 	}
 	sid := cmd.Attr("sessionid")
 	if sid == "" {
@@ -46,7 +46,7 @@ func (rt *Router) command(st, cmd *stanza.Element) []room.Out {
 		list := forms.Field{Var: "rooms", Type: forms.ListMulti, Label: "Rooms to destroy", Required: true}
 		rooms, err := rt.rooms.RoomJIDs()
 		if err != nil {
-			return rt.errorReply(st, "wait", "internal-server-error")
+			return rt.errorReply(st, stanza.Wait, stanza.InternalServerError)
 		}
 		for _, j := range rooms {
 			list.Options = append(list.Options, forms.Option{Label: j, Value: j})
@@ -58,7 +58,7 @@ func (rt *Router) command(st, cmd *stanza.Element) []room.Out {
 	}
 	form, err := forms.Parse(x)
 	if err != nil || (form.Type != forms.TypeSubmit && form.Type != "") {
-		return rt.errorReply(st, "modify", "bad-request")
+		return rt.errorReply(st, stanza.Modify, stanza.BadRequest)
 	}
 	var outs []room.Out
 	var destroyed, failed []string

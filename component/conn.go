@@ -22,10 +22,13 @@ import (
 // Handler takes one inbound stanza (namespace folded, from/to as received)
 // and returns what to send.
 //
-// HandleStanza and Shutdown are never called concurrently with each other by
+// HandleAt and Shutdown are never called concurrently with each other by
 // Run; the stanzas they return are written in the order they are returned.
 type Handler interface {
-	HandleStanza(st *stanza.Element) []room.Out
+	// HandleAt handles st; to is its 'to' as room.ParseAddress found it
+	// when the link read it, the zero Address when that is no JID. The
+	// link parses it once, to pick the room's worker, and passes it on.
+	HandleAt(to room.Address, st *stanza.Element) []room.Out
 	// Shutdown returns the stanzas to send when the service stops
 	// (unavailable presence with status 332 for every occupant).
 	Shutdown() []room.Out
@@ -170,7 +173,7 @@ type Resyncer interface {
 // for the store, that room's later reads from other senders are handled
 // meanwhile; a sender's own stanzas always keep their order.
 type Reader interface {
-	ReadOnly(st *stanza.Element) bool
+	ReadOnly(to room.Address, st *stanza.Element) bool
 }
 
 // Timed is a Handler with work due at times of its own, such as presence

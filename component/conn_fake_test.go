@@ -175,7 +175,7 @@ type funcHandler struct {
 	shutdown func() []room.Out
 }
 
-func (h funcHandler) HandleStanza(st *stanza.Element) []room.Out {
+func (h funcHandler) HandleAt(_ room.Address, st *stanza.Element) []room.Out {
 	if h.handle == nil {
 		return nil
 	}

@@ -118,6 +118,7 @@ type inflight struct {
 // or, with st nil, a room whose timed work is due (Timed).
 type inbound struct {
 	st    *stanza.Element
+	to    room.Address // st's 'to', parsed once by dispatch
 	read  time.Time
 	timer string
 	// change: st may change its room (not Reader.ReadOnly), or timed work.
@@ -305,6 +306,12 @@ func (l *link) stanzaDone() {
 func (l *link) dispatch(st *stanza.Element) {
 	read := l.r.cfg.Metrics.received(st.Local)
 	l.r.trim.touch(time.Now())
+	// The one parse of 'to': it picks the mailbox and goes on to the handler.
+	key := st.Attr("to")
+	to, ok := room.ParseAddress(key)
+	if ok {
+		key = to.Bare()
+	}
 	l.hmu.Lock()
 	defer l.hmu.Unlock()
 	if l.closing {
@@ -313,15 +320,15 @@ func (l *link) dispatch(st *stanza.Element) {
 	if e := l.r.log.Debug(); e.Enabled() {
 		e.Str("stanza", st.String()).Msg("recv")
 	}
-	in := inbound{st: st, read: read, change: true}
+	in := inbound{st: st, to: to, read: read, change: true}
 	if rd, ok := l.r.h.(Reader); ok {
-		in.change = !l.readOnly(rd, st)
+		in.change = !l.readOnly(rd, to, st)
 	}
-	if !l.postWaiting(mailboxOf(st.Attr("to")), in) {
+	if !l.postWaiting(key, in) {
 		// Debug, not warn: any user can fill a room's queue; the error
 		// metric counts the refusals.
 		l.r.log.Debug().Str("stanza", st.Local).Str("to", clip(st.Attr("to"))).Msg("room queue full: stanza refused")
-		if outs := errorReplyText(st, "wait", "resource-constraint", "The room is busy; try again later", l.domain); len(outs) > 0 {
+		if outs := errorReply(st, stanza.Error{Type: stanza.Wait, Condition: stanza.ResourceConstraint, Text: "The room is busy; try again later"}, l.domain); len(outs) > 0 {
 			l.enqueue(outs, read)
 		}
 	}
@@ -382,15 +389,6 @@ func (l *link) post(key string, in inbound, force bool) (ok bool, b *mailbox, fu
 	return true, b, false
 }
 
-// mailboxOf names the mailbox of a stanza to addr: its bare address, so
-// that a room and its occupants share one.
-func mailboxOf(addr string) string {
-	if a, ok := room.ParseAddress(addr); ok {
-		return a.Bare()
-	}
-	return addr
-}
-
 // timerLoop hands the rooms whose timed work is due to their mailboxes
 // until the link ends. Work due while no link is up waits for the next.
 func (l *link) timerLoop(t Timed) {
@@ -404,7 +402,7 @@ func (l *link) timerLoop(t Timed) {
 			for _, addr := range t.Due(now) {
 				l.hmu.Lock()
 				if !l.closing {
-					l.post(mailboxOf(addr), inbound{timer: addr, change: true}, true)
+					l.post(addr, inbound{timer: addr, change: true}, true)
 				}
 				l.hmu.Unlock()
 			}
@@ -518,7 +516,7 @@ func (l *link) run(in inbound, since *atomic.Int64) {
 	if in.st == nil {
 		outs = l.fire(in.timer)
 	} else {
-		outs = l.handle(in.st)
+		outs = l.handle(in.st, in.to)
 	}
 	since.Store(0)
 	if len(outs) > 0 {
@@ -528,13 +526,13 @@ func (l *link) run(in inbound, since *atomic.Int64) {
 
 // readOnly asks the handler whether st only reads its room; a panic
 // counts as "no", and the stanza's own handling reports it.
-func (l *link) readOnly(rd Reader, st *stanza.Element) (ro bool) {
+func (l *link) readOnly(rd Reader, to room.Address, st *stanza.Element) (ro bool) {
 	defer func() {
 		if recover() != nil {
 			ro = false
 		}
 	}()
-	return rd.ReadOnly(st)
+	return rd.ReadOnly(to, st)
 }
 
 // fire runs a room's due work, recovering a panic as handle does.
@@ -552,16 +550,16 @@ func (l *link) fire(addr string) (outs []room.Out) {
 // handle calls the handler, turning a panic into an internal-server-error
 // reply so that one bad stanza does not take the service down (as net/http
 // recovers per request).
-func (l *link) handle(st *stanza.Element) (outs []room.Out) {
+func (l *link) handle(st *stanza.Element, to room.Address) (outs []room.Out) {
 	defer func() {
 		if v := recover(); v != nil {
 			l.r.log.Error().Str("panic", fmt.Sprint(v)).Str("stack", string(debug.Stack())).
 				Str("stanza", st.Local).Str("from", st.Attr("from")).Str("to", st.Attr("to")).
 				Str("id", st.Attr("id")).Msg("handler panic")
-			outs = errorReply(st, "wait", "internal-server-error", l.domain)
+			outs = errorReply(st, stanza.Error{Type: stanza.Wait, Condition: stanza.InternalServerError}, l.domain)
 		}
 	}()
-	return l.r.h.HandleStanza(st)
+	return l.r.h.HandleAt(to, st)
 }
 
 // refuse answers a stanza that exceeded the decoding limits, using only its
@@ -594,7 +592,7 @@ func (l *link) refuse(start xml.StartElement, why error) {
 	if l.closing {
 		return
 	}
-	if outs := errorReplyText(stub, "modify", "policy-violation", text, l.domain); len(outs) > 0 {
+	if outs := errorReply(stub, stanza.Error{Type: stanza.Modify, Condition: stanza.PolicyViolation, Text: text}, l.domain); len(outs) > 0 {
 		l.enqueue(outs, read)
 	}
 }
@@ -630,18 +628,12 @@ func clip(s string) string {
 	return s
 }
 
-// errorReply builds a stanza error of the given type and condition for st
-// (RFC 6120 §8.3), or nil when st must not be answered: errors and results
-// never get error replies, and a stanza without sender has nobody to reply
-// to.
-func errorReply(st *stanza.Element, errType, condition, domain string) []room.Out {
-	return errorReplyText(st, errType, condition, "", domain)
-}
-
-// errorReplyText is errorReply with a human-readable text, if not empty.
-// The reply comes from st's recipient when that is a valid address in our
-// domain, else from the domain itself.
-func errorReplyText(st *stanza.Element, errType, condition, text, domain string) []room.Out {
+// errorReply answers st with e (RFC 6120 §8.3), or nil when st must not
+// be answered: errors and results never get error replies, and a stanza
+// without sender has nobody to reply to. The reply comes from st's
+// recipient when that is a valid address in our domain, else from the
+// domain itself.
+func errorReply(st *stanza.Element, e stanza.Error, domain string) []room.Out {
 	switch st.Local {
 	case "iq", "message", "presence":
 	default:
@@ -656,16 +648,13 @@ func errorReplyText(st *stanza.Element, errType, condition, text, domain string)
 		return nil
 	}
 	from := domain
+	// Parsed here, not passed down: a refused stanza was never dispatched,
+	// and a handler that failed may have readdressed st to where a reply
+	// can come from.
 	if a, ok := room.ParseAddress(st.Attr("to")); ok && inDomain(a.String(), domain) {
 		from = a.String()
 	}
-	e := stanza.New(stanza.NSClient, st.Local, "from", from, "id", st.Attr("id"), "type", "error")
-	errEl := stanza.New(stanza.NSClient, "error", "type", errType).Add(stanza.New(nsStanzas, condition))
-	if text != "" {
-		errEl.Add(stanza.New(nsStanzas, "text").AddText(text))
-	}
-	e.Add(errEl)
-	return []room.Out{room.To1(to, e)}
+	return []room.Out{room.To1(to, e.ReplyFrom(st, from))}
 }
 
 // writeLoop owns the write side of the socket. It drains whatever batches
@@ -720,7 +709,7 @@ func (l *link) writeLoop() {
 	cond := l.streamErr
 	l.hmu.Unlock()
 	if cond != "" {
-		bw.WriteString("<stream:error><" + cond + " xmlns='urn:ietf:params:xml:ns:xmpp-streams'/></stream:error>")
+		bw.WriteString("<stream:error><" + cond + " xmlns='" + stanza.NSStreamErrors + "'/></stream:error>")
 	}
 	bw.WriteString("</stream:stream>")
 	l.werr = bw.Flush()
@@ -789,7 +778,8 @@ const maxAddrBytes = 3 * 1024
 // inDomain reports whether addr is domain or a JID at domain (room@domain,
 // room@domain/nick, domain/resource), splitting as the server does: the
 // resource starts at the first '/', the local part ends at the first '@'
-// before it.
+// before it. Not room.ParseAddress: the server checks the string as
+// written, unnormalized, and so must we.
 func inDomain(addr, domain string) bool {
 	bare, res, hasRes := strings.Cut(addr, "/")
 	if hasRes && res == "" {

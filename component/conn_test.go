@@ -236,7 +236,7 @@ func TestHandlerPanic(t *testing.T) {
 		st.Attr("to") != "a@localhost/x" || st.Attr("from") != "room@"+testDomain {
 		t.Fatalf("got %v", st)
 	}
-	if e := st.Child(stanza.NSClient, "error"); e.Attr("type") != "wait" || e.Child(nsStanzas, "internal-server-error") == nil {
+	if e := st.Child(stanza.NSClient, "error"); e.Attr("type") != "wait" || e.Child(stanza.NSStanzas, "internal-server-error") == nil {
 		t.Errorf("error %s", st)
 	}
 	// A result is never answered with an error; the next stanza is served.
@@ -297,7 +297,7 @@ func TestOversizedStanzaRefused(t *testing.T) {
 	c.send(t, `<iq from='a@localhost/x' to='room@conference.localhost' id='small' type='get'><ping xmlns='urn:xmpp:ping'/></iq>`)
 	st := c.read(t)
 	if st == nil || st.Attr("id") != "big" || st.Attr("type") != "error" ||
-		st.Child(stanza.NSClient, "error").Child(nsStanzas, "policy-violation") == nil {
+		st.Child(stanza.NSClient, "error").Child(stanza.NSStanzas, "policy-violation") == nil {
 		t.Fatalf("got %v, want policy-violation", st)
 	}
 	if st := c.read(t); st == nil || st.Attr("id") != "small" {
@@ -437,7 +437,7 @@ func TestErrorReply(t *testing.T) {
 			`<message to='a@b/c' from='conference.localhost' type='error'><error type='wait'><internal-server-error xmlns='urn:ietf:params:xml:ns:xmpp-stanzas'/></error></message>`},
 		5: {`<foo from='a@b/c'/>`, ``},
 	} {
-		outs := errorReply(stanza.MustParse(tc.in), "wait", "internal-server-error", "conference.localhost")
+		outs := errorReply(stanza.MustParse(tc.in), stanza.Error{Type: stanza.Wait, Condition: stanza.InternalServerError}, "conference.localhost")
 		var got string
 		for _, o := range outs {
 			for _, to := range o.To {

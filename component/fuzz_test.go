@@ -232,7 +232,7 @@ func forwardable(data []byte) bool {
 		case xml.StartElement:
 			if depth == 1 {
 				stanzas++
-				if t.Name.Space != nsAccept || (t.Name.Local != "message" && t.Name.Local != "presence" && t.Name.Local != "iq") {
+				if t.Name.Space != stanza.NSComponent || (t.Name.Local != "message" && t.Name.Local != "presence" && t.Name.Local != "iq") {
 					return false
 				}
 			}
@@ -306,7 +306,7 @@ func FuzzLinkSurvives(f *testing.F) {
 		}()
 		for {
 			st := fl.c.read(t)
-			if st == nil || st.Is(nsStream, "error") {
+			if st == nil || st.Is(stanza.NSStream, "error") {
 				t.Fatalf("the link ended on %q: %v", clip(string(data)), st)
 			}
 			if st.Attr("id") == id {

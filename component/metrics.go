@@ -44,13 +44,13 @@ func kindOf(local string) int {
 
 // definedConditions are the stanza error conditions of RFC 6120 §8.3.3,
 // the values of the condition label; anything else counts as "other".
-var definedConditions = []string{
-	"bad-request", "conflict", "feature-not-implemented", "forbidden", "gone",
-	"internal-server-error", "item-not-found", "jid-malformed", "not-acceptable",
-	"not-allowed", "not-authorized", "policy-violation", "recipient-unavailable",
-	"redirect", "registration-required", "remote-server-not-found",
-	"remote-server-timeout", "resource-constraint", "service-unavailable",
-	"subscription-required", "undefined-condition", "unexpected-request",
+var definedConditions = []stanza.Condition{
+	stanza.BadRequest, stanza.Conflict, stanza.FeatureNotImplemented, stanza.Forbidden, stanza.Gone,
+	stanza.InternalServerError, stanza.ItemNotFound, stanza.JIDMalformed, stanza.NotAcceptable,
+	stanza.NotAllowed, stanza.NotAuthorized, stanza.PolicyViolation, stanza.RecipientUnavailable,
+	stanza.Redirect, stanza.RegistrationRequired, stanza.RemoteServerNotFound,
+	stanza.RemoteServerTimeout, stanza.ResourceConstraint, stanza.ServiceUnavailable,
+	stanza.SubscriptionRequired, stanza.UndefinedCondition, stanza.UnexpectedRequest,
 }
 
 // Store operations, the values of the op label.
@@ -86,7 +86,7 @@ type Metrics struct {
 	reconn prometheus.Counter
 
 	in, out    [numKinds]prometheus.Counter
-	errs       map[string]prometheus.Counter
+	errs       map[stanza.Condition]prometheus.Counter
 	otherErrs  prometheus.Counter
 	fanout     prometheus.Histogram
 	storeTime  [numOps]prometheus.Observer
@@ -98,7 +98,7 @@ type Metrics struct {
 // runtime and process collectors; nothing is registered on the
 // prometheus default registry.
 func NewMetrics() *Metrics {
-	m := &Metrics{reg: prometheus.NewRegistry(), errs: make(map[string]prometheus.Counter, len(definedConditions))}
+	m := &Metrics{reg: prometheus.NewRegistry(), errs: make(map[stanza.Condition]prometheus.Counter, len(definedConditions))}
 	f := factory{m.reg}
 	m.reg.MustRegister(
 		collectors.NewGoCollector(),
@@ -114,7 +114,7 @@ func NewMetrics() *Metrics {
 	errs := f.counterVec("stanza_errors_total",
 		"Stanza errors written to the server (type='error'), by RFC 6120 condition; one per recipient.", "condition")
 	for _, c := range definedConditions {
-		m.errs[c] = errs.WithLabelValues(c)
+		m.errs[c] = errs.WithLabelValues(string(c))
 	}
 	m.otherErrs = errs.WithLabelValues("other")
 
@@ -225,25 +225,11 @@ func (m *Metrics) sent(st *stanza.Element, n int) {
 	if st.Attr("type") != "error" {
 		return
 	}
-	c, ok := m.errs[errorCondition(st)]
+	c, ok := m.errs[stanza.ErrorOf(st).Condition]
 	if !ok {
 		c = m.otherErrs
 	}
 	c.Add(float64(n))
-}
-
-// errorCondition returns the defined condition of a stanza error, or "".
-func errorCondition(st *stanza.Element) string {
-	e := st.Child(stanza.NSClient, "error")
-	if e == nil {
-		return ""
-	}
-	for _, n := range e.Nodes {
-		if n.Elem != nil && n.Elem.Space == nsStanzas {
-			return n.Elem.Local
-		}
-	}
-	return ""
 }
 
 // flushed observes the fan-out time of the stanzas read at reads, whose

@@ -92,7 +92,7 @@ func TestMetricsCountLink(t *testing.T) {
 				room.To1("alice@localhost/a", stanza.New(stanza.NSClient, "message", "from", "elsewhere.example")),
 			}
 		case "iq":
-			return errorReply(st, "cancel", "item-not-found", testDomain)
+			return errorReply(st, stanza.Error{Type: stanza.Cancel, Condition: stanza.ItemNotFound}, testDomain)
 		}
 		return nil
 	}}
@@ -117,7 +117,7 @@ func TestMetricsCountLink(t *testing.T) {
 	}
 	// Refused unread: counted in, and its policy-violation counted out.
 	c.send(t, `<message from='alice@localhost/a' to='room@conference.localhost' id='big'><body>`+strings.Repeat("x", 5000)+`</body></message>`)
-	if st := c.read(t); st.Child(stanza.NSClient, "error").Child(nsStanzas, "policy-violation") == nil {
+	if st := c.read(t); st.Child(stanza.NSClient, "error").Child(stanza.NSStanzas, "policy-violation") == nil {
 		t.Fatalf("got %v", st)
 	}
 

@@ -56,20 +56,20 @@ func discoItems(rt *Router, rsm string) *stanza.Element {
 func pageOf(res *stanza.Element) (jids []string, first, last string, index, count int, hasSet bool) {
 	jids = []string{}
 	q := res.FirstChild()
-	for _, it := range q.ChildrenNamed(nsDiscoItems, "item") {
+	for _, it := range q.ChildrenNamed(stanza.NSDiscoItems, "item") {
 		jids = append(jids, it.Attr("jid"))
 	}
-	set := q.Child(nsRSM, "set")
+	set := q.Child(stanza.NSRSM, "set")
 	if set == nil {
 		return jids, "", "", -1, -1, false
 	}
 	index, count = -1, -1
-	if f := set.Child(nsRSM, "first"); f != nil {
+	if f := set.Child(stanza.NSRSM, "first"); f != nil {
 		first = f.Text()
 		index, _ = strconv.Atoi(f.Attr("index"))
 	}
-	last = set.ChildText(nsRSM, "last")
-	if c := set.Child(nsRSM, "count"); c != nil {
+	last = set.ChildText(stanza.NSRSM, "last")
+	if c := set.Child(stanza.NSRSM, "count"); c != nil {
 		count, _ = strconv.Atoi(c.Text())
 	}
 	return jids, first, last, index, count, true
@@ -80,7 +80,7 @@ func pageOf(res *stanza.Element) (jids []string, first, last string, index, coun
 func TestDiscoItemsRSM(t *testing.T) {
 	rt, all := listRouter(t, 7)
 	out := room.Flatten(rt.HandleStanza(stanza.MustParse(`<iq type='get' id='f' from='a@localhost/r' to='conference.localhost'><query xmlns='http://jabber.org/protocol/disco#info'/></iq>`)))
-	if !strings.Contains(out[0].String(), "var='"+nsRSM+"'") {
+	if !strings.Contains(out[0].String(), "var='"+stanza.NSRSM+"'") {
 		t.Errorf("service does not advertise RSM: %v", out[0])
 	}
 	set := func(s string) string { return `<set xmlns='http://jabber.org/protocol/rsm'>` + s + `</set>` }
@@ -114,7 +114,7 @@ func TestDiscoItemsRSM(t *testing.T) {
 			continue
 		}
 		if tc.errCnd != "" {
-			if res.Attr("type") != "error" || res.Child(stanza.NSClient, "error").Child(nsStanzas, tc.errCnd) == nil {
+			if res.Attr("type") != "error" || res.Child(stanza.NSClient, "error").Child(stanza.NSStanzas, tc.errCnd) == nil {
 				t.Errorf("%d: want %s, got %v", i, tc.errCnd, res)
 			}
 			continue

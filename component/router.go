@@ -11,15 +11,6 @@ import (
 	"mellium.im/xmpp/jid"
 )
 
-// Namespaces answered by the service itself.
-const (
-	nsDiscoInfo  = "http://jabber.org/protocol/disco#info"
-	nsDiscoItems = "http://jabber.org/protocol/disco#items"
-	nsMUC        = "http://jabber.org/protocol/muc"
-	nsStanzas    = "urn:ietf:params:xml:ns:xmpp-stanzas"
-	nsRSM        = "http://jabber.org/protocol/rsm"
-)
-
 // Router routes stanzas by address class: the service's own domain is
 // answered here (discovery, service commands); rooms and occupants go to
 // the room registry.
@@ -33,35 +24,40 @@ func NewRouter(domain string, rooms *room.Registry) *Router {
 	return &Router{domain: domain, rooms: rooms}
 }
 
-// HandleStanza implements Handler.
+// HandleStanza is HandleAt for a stanza whose 'to' has not been parsed yet.
 func (rt *Router) HandleStanza(st *stanza.Element) []room.Out {
-	to, ok := room.ParseAddress(st.Attr("to"))
+	to, _ := room.ParseAddress(st.Attr("to"))
+	return rt.HandleAt(to, st)
+}
+
+// HandleAt implements Handler.
+func (rt *Router) HandleAt(to room.Address, st *stanza.Element) []room.Out {
+	ok := to.Valid()
 	if ok {
 		// Answers go out from the canonical form of the address.
 		st.SetAttr("to", to.String())
 	}
 	switch {
 	case !ok:
-		return rt.rooms.Handle(st) // answers jid-malformed from the service
+		return rt.rooms.HandleAt(to, st) // answers jid-malformed from the service
 	case to.Domain() != rt.domain:
 		// The host routes only our domain here; answer from the service,
 		// since replying from a foreign address would break the stream.
-		return rt.errorFrom(st, rt.domain, "cancel", "item-not-found")
+		return rt.errorFrom(st, rt.domain, stanza.Cancel, stanza.ItemNotFound)
 	case to.Local() != "":
-		return rt.rooms.Handle(st)
+		return rt.rooms.HandleAt(to, st)
 	case to.Resource() != "":
 		// The service has no resources: answer from the service itself,
 		// never from an address that names nobody.
-		return rt.errorFrom(st, rt.domain, "cancel", "service-unavailable")
+		return rt.errorFrom(st, rt.domain, stanza.Cancel, stanza.ServiceUnavailable)
 	}
 	return rt.service(st)
 }
 
 // ReadOnly implements Reader: a stanza to a room or occupant that cannot
 // change the room's stored state. Stanzas to the service keep their order.
-func (rt *Router) ReadOnly(st *stanza.Element) bool {
-	to := st.Attr("to")
-	return strings.IndexByte(to, '@') > 0 && rt.rooms.ReadOnly(st)
+func (rt *Router) ReadOnly(to room.Address, st *stanza.Element) bool {
+	return to.Valid() && to.Local() != "" && rt.rooms.ReadOnly(to, st)
 }
 
 // Reconnected implements Resyncer: sessions that ended while the link was
@@ -88,42 +84,42 @@ func (rt *Router) service(st *stanza.Element) []room.Out {
 		// Presence and messages to the service itself mean nothing here;
 		// a message gets an error so its sender is not left guessing.
 		if st.Local == "message" && typ != "error" {
-			return rt.errorReply(st, "cancel", "service-unavailable")
+			return rt.errorReply(st, stanza.Cancel, stanza.ServiceUnavailable)
 		}
 		return nil
 	}
 	if typ != "get" && typ != "set" {
 		if typ != "result" && typ != "error" {
-			return rt.errorReply(st, "modify", "bad-request")
+			return rt.errorReply(st, stanza.Modify, stanza.BadRequest)
 		}
 		return nil
 	}
 	children := st.Children()
 	if len(children) != 1 {
-		return rt.errorReply(st, "modify", "bad-request")
+		return rt.errorReply(st, stanza.Modify, stanza.BadRequest)
 	}
 	q := children[0]
 	switch {
-	case typ == "get" && q.Is(nsDiscoInfo, "query") && q.Attr("node") == "":
+	case typ == "get" && q.Is(stanza.NSDiscoInfo, "query") && q.Attr("node") == "":
 		return rt.discoInfo(st)
-	case typ == "get" && q.Is(nsDiscoItems, "query") && q.Attr("node") == "":
+	case typ == "get" && q.Is(stanza.NSDiscoItems, "query") && q.Attr("node") == "":
 		return rt.discoItems(st)
-	case typ == "get" && q.Is(nsDiscoItems, "query") && q.Attr("node") == nsCommands:
+	case typ == "get" && q.Is(stanza.NSDiscoItems, "query") && q.Attr("node") == nsCommands:
 		return rt.commandList(st)
 	case typ == "set" && q.Is(nsCommands, "command"):
 		return rt.command(st, q)
 	}
-	return rt.errorReply(st, "cancel", "service-unavailable")
+	return rt.errorReply(st, stanza.Cancel, stanza.ServiceUnavailable)
 }
 
 // discoInfo: XEP-0045 §6.1, the service is a text conference service.
 func (rt *Router) discoInfo(st *stanza.Element) []room.Out {
-	q := stanza.New(nsDiscoInfo, "query")
-	q.Add(stanza.New(nsDiscoInfo, "identity", "category", "conference", "type", "text", "name", "Chorus"))
+	q := stanza.New(stanza.NSDiscoInfo, "query")
+	q.Add(stanza.New(stanza.NSDiscoInfo, "identity", "category", "conference", "type", "text", "name", "Chorus"))
 	// The room list pages with result set management (XEP-0059,
 	// Determining Support).
-	for _, f := range []string{nsMUC, nsDiscoInfo, nsDiscoItems, nsCommands, nsRSM} {
-		q.Add(stanza.New(nsDiscoInfo, "feature", "var", f))
+	for _, f := range []string{stanza.NSMUC, stanza.NSDiscoInfo, stanza.NSDiscoItems, nsCommands, stanza.NSRSM} {
+		q.Add(stanza.New(stanza.NSDiscoInfo, "feature", "var", f))
 	}
 	return rt.result(st, q)
 }
@@ -139,22 +135,22 @@ const defaultRoomPage = 100
 // set management: in JID order, which stays stable as rooms come and go.
 func (rt *Router) discoItems(st *stanza.Element) []room.Out {
 	q := room.RoomQuery{Max: defaultRoomPage}
-	set := st.FirstChild().Child(nsRSM, "set")
+	set := st.FirstChild().Child(stanza.NSRSM, "set")
 	if set != nil {
-		if set.Child(nsRSM, "index") != nil {
+		if set.Child(stanza.NSRSM, "index") != nil {
 			// XEP-0059 §2.6: paging out of order is optional.
-			return rt.errorReply(st, "cancel", "feature-not-implemented")
+			return rt.errorReply(st, stanza.Cancel, stanza.FeatureNotImplemented)
 		}
-		if m := set.Child(nsRSM, "max"); m != nil {
+		if m := set.Child(stanza.NSRSM, "max"); m != nil {
 			n, err := strconv.Atoi(strings.TrimSpace(m.Text()))
 			if err != nil || n < 0 {
-				return rt.errorReply(st, "modify", "bad-request")
+				return rt.errorReply(st, stanza.Modify, stanza.BadRequest)
 			}
 			q.Max = min(n, room.MaxRoomPage)
 		}
-		after, before := set.Child(nsRSM, "after"), set.Child(nsRSM, "before")
+		after, before := set.Child(stanza.NSRSM, "after"), set.Child(stanza.NSRSM, "before")
 		if after != nil && before != nil {
-			return rt.errorReply(st, "modify", "bad-request")
+			return rt.errorReply(st, stanza.Modify, stanza.BadRequest)
 		}
 		// The JIDs are the ids and their order is the list's, so an id whose
 		// room is gone still says where the page starts: no item-not-found
@@ -170,20 +166,20 @@ func (rt *Router) discoItems(st *stanza.Element) []room.Out {
 	}
 	page, err := rt.rooms.PublicRooms(q)
 	if err != nil {
-		return rt.errorReply(st, "wait", "internal-server-error")
+		return rt.errorReply(st, stanza.Wait, stanza.InternalServerError)
 	}
-	res := stanza.New(nsDiscoItems, "query")
+	res := stanza.New(stanza.NSDiscoItems, "query")
 	for _, it := range page.Items {
-		res.Add(stanza.New(nsDiscoItems, "item", "jid", it.JID, "name", it.Name))
+		res.Add(stanza.New(stanza.NSDiscoItems, "item", "jid", it.JID, "name", it.Name))
 	}
 	// Without a request, the set appears only when the list was cut.
 	if set != nil || len(page.Items) < page.Count {
-		rs := stanza.New(nsRSM, "set")
+		rs := stanza.New(stanza.NSRSM, "set")
 		if len(page.Items) > 0 {
-			rs.Add(stanza.New(nsRSM, "first", "index", strconv.Itoa(page.Index)).AddText(page.Items[0].JID),
-				stanza.New(nsRSM, "last").AddText(page.Items[len(page.Items)-1].JID))
+			rs.Add(stanza.New(stanza.NSRSM, "first", "index", strconv.Itoa(page.Index)).AddText(page.Items[0].JID),
+				stanza.New(stanza.NSRSM, "last").AddText(page.Items[len(page.Items)-1].JID))
 		}
-		res.Add(rs.Add(stanza.New(nsRSM, "count").AddText(strconv.Itoa(page.Count))))
+		res.Add(rs.Add(stanza.New(stanza.NSRSM, "count").AddText(strconv.Itoa(page.Count))))
 	}
 	return rt.result(st, res)
 }
@@ -191,9 +187,9 @@ func (rt *Router) discoItems(st *stanza.Element) []room.Out {
 // commandList lists the service's ad-hoc commands (XEP-0050 §2.2), to
 // administrators only.
 func (rt *Router) commandList(st *stanza.Element) []room.Out {
-	q := stanza.New(nsDiscoItems, "query", "node", nsCommands)
+	q := stanza.New(stanza.NSDiscoItems, "query", "node", nsCommands)
 	if from, err := jid.Parse(st.Attr("from")); err == nil && rt.rooms.IsAdmin(from.Bare().String()) {
-		q.Add(stanza.New(nsDiscoItems, "item", "jid", rt.domain, "node", nodeDestroy, "name", "Destroy rooms"))
+		q.Add(stanza.New(stanza.NSDiscoItems, "item", "jid", rt.domain, "node", nodeDestroy, "name", "Destroy rooms"))
 	}
 	return rt.result(st, q)
 }
@@ -203,7 +199,7 @@ func (rt *Router) result(st, payload *stanza.Element) []room.Out {
 	return []room.Out{room.To1(st.Attr("from"), res.Add(payload))}
 }
 
-func (rt *Router) errorReply(st *stanza.Element, typ, cond string) []room.Out {
+func (rt *Router) errorReply(st *stanza.Element, typ stanza.ErrorType, cond stanza.Condition) []room.Out {
 	from := st.Attr("to")
 	if from == "" {
 		from = rt.domain
@@ -213,11 +209,10 @@ func (rt *Router) errorReply(st *stanza.Element, typ, cond string) []room.Out {
 
 // errorFrom answers st with an error sent from the given address, unless
 // st is itself an error or result (RFC 6120 §8.3.1).
-func (rt *Router) errorFrom(st *stanza.Element, from, typ, cond string) []room.Out {
+func (rt *Router) errorFrom(st *stanza.Element, from string, typ stanza.ErrorType, cond stanza.Condition) []room.Out {
 	if st.Attr("from") == "" || st.Attr("type") == "error" || (st.Local == "iq" && st.Attr("type") == "result") {
 		return nil
 	}
-	e := stanza.New(stanza.NSClient, "error", "type", typ).Add(stanza.New(nsStanzas, cond))
-	res := stanza.New(stanza.NSClient, st.Local, "type", "error", "id", st.Attr("id"), "from", from)
-	return []room.Out{room.To1(st.Attr("from"), res.Add(e))}
+	e := stanza.Error{Type: typ, Condition: cond}
+	return []room.Out{room.To1(st.Attr("from"), e.ReplyFrom(st, from))}
 }

@@ -17,18 +17,18 @@ func TestRouterService(t *testing.T) {
 	}{
 		0: {`<iq type='get' id='1' from='a@localhost/r' to='conference.localhost'><query xmlns='http://jabber.org/protocol/disco#info'/></iq>`, "result",
 			func(e *stanza.Element) bool {
-				id := e.FirstChild().Child(nsDiscoInfo, "identity")
+				id := e.FirstChild().Child(stanza.NSDiscoInfo, "identity")
 				return id.Attr("category") == "conference" && id.Attr("type") == "text"
 			}},
 		1: {`<iq type='get' id='2' from='a@localhost/r' to='conference.localhost'><query xmlns='http://jabber.org/protocol/disco#items'/></iq>`, "result",
-			func(e *stanza.Element) bool { return e.FirstChild().Is(nsDiscoItems, "query") }},
+			func(e *stanza.Element) bool { return e.FirstChild().Is(stanza.NSDiscoItems, "query") }},
 		2: {`<iq type='get' id='3' from='a@localhost/r' to='conference.localhost'><query xmlns='urn:x'/></iq>`, "error",
 			func(e *stanza.Element) bool {
-				return e.Child(stanza.NSClient, "error").Child(nsStanzas, "service-unavailable") != nil
+				return e.Child(stanza.NSClient, "error").Child(stanza.NSStanzas, "service-unavailable") != nil
 			}},
 		3: {`<iq type='get' id='4' from='a@localhost/r' to='conference.localhost'/>`, "error",
 			func(e *stanza.Element) bool {
-				return e.Child(stanza.NSClient, "error").Child(nsStanzas, "bad-request") != nil
+				return e.Child(stanza.NSClient, "error").Child(stanza.NSStanzas, "bad-request") != nil
 			}},
 		4: {`<message from='a@localhost/r' to='conference.localhost'><body>hi</body></message>`, "error", nil},
 	} {
@@ -71,7 +71,7 @@ func TestRouterPublicRoomsAndCommands(t *testing.T) {
 	destroy := `<iq type='set' id='d' from='%s' to='conference.localhost'><command xmlns='http://jabber.org/protocol/commands' node='http://prosody.im/protocol/muc#destroy'>` +
 		`<x xmlns='jabber:x:data' type='submit'><field var='rooms'><value>hidden@conference.localhost</value></field></x></command></iq>`
 	out = send(strings.Replace(destroy, "%s", "o@localhost/r", 1))
-	if len(out) != 1 || out[0].Child(stanza.NSClient, "error").Child(nsStanzas, "forbidden") == nil {
+	if len(out) != 1 || out[0].Child(stanza.NSClient, "error").Child(stanza.NSStanzas, "forbidden") == nil {
 		t.Errorf("non-admin ran the destroy command: %v", out)
 	}
 	out = send(strings.Replace(destroy, "%s", "admin@localhost/r", 1))

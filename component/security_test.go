@@ -63,7 +63,7 @@ func TestAdminCommandsOnlyForServiceAdmins(t *testing.T) {
 		}
 		for name, req := range requests {
 			out := send(from, req)
-			if len(out) != 1 || out[0].Attr("type") != "error" || out[0].Child(stanza.NSClient, "error").Child(nsStanzas, "forbidden") == nil {
+			if len(out) != 1 || out[0].Attr("type") != "error" || out[0].Child(stanza.NSClient, "error").Child(stanza.NSStanzas, "forbidden") == nil {
 				t.Errorf("%s: %s: want forbidden, got %v", from, name, out)
 			}
 		}
@@ -121,7 +121,7 @@ type recordingHandler struct {
 	ids []string
 }
 
-func (h *recordingHandler) HandleStanza(st *stanza.Element) []room.Out {
+func (h *recordingHandler) HandleAt(_ room.Address, st *stanza.Element) []room.Out {
 	h.mu.Lock()
 	h.ids = append(h.ids, st.Attr("id"))
 	h.mu.Unlock()
@@ -353,7 +353,7 @@ func TestOversizedStanzaRefusedOnLink(t *testing.T) {
 				hs.waitState(t, true)
 				c.send(t, ping("after"))
 			} else if st == nil || st.Attr("id") != "big" || st.Attr("type") != "error" || st.Attr("to") != hostileFrom ||
-				st.Child(stanza.NSClient, "error").Child(nsStanzas, "policy-violation") == nil {
+				st.Child(stanza.NSClient, "error").Child(stanza.NSStanzas, "policy-violation") == nil {
 				t.Fatalf("got %v, want a policy-violation stanza error", st)
 			}
 			if st := readWithin(t, c, time.Minute); st == nil || st.Attr("id") != "after" {

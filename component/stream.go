@@ -11,18 +11,8 @@ import (
 	"net"
 
 	"mellium.im/xmpp/stream"
-)
 
-// Namespaces of the component stream (XEP-0114 §3, RFC 6120 §4.8.1).
-const (
-	nsAccept = "jabber:component:accept"
-	nsStream = "http://etherx.jabber.org/streams"
-)
-
-// Stream namespaces of the listeners a component must not be pointed at.
-const (
-	nsClient = "jabber:client"
-	nsServer = "jabber:server"
+	"chorus/stanza"
 )
 
 // errWrongPort is a server that answered a component stream as a client
@@ -47,7 +37,7 @@ var errRestrictedXML = errors.New("component: restricted XML (comment, processin
 // xmlns='http://etherx.jabber.org/streams'/> as payload, which servers
 // forward as it is, would then end the link.
 func openStream(nc net.Conn, domain, secret string) (*xml.Decoder, error) {
-	if _, err := fmt.Fprintf(nc, `<?xml version='1.0'?><stream:stream xmlns='%s' xmlns:stream='%s' to='%s'>`, nsAccept, nsStream, domain); err != nil {
+	if _, err := fmt.Fprintf(nc, `<?xml version='1.0'?><stream:stream xmlns='%s' xmlns:stream='%s' to='%s'>`, stanza.NSComponent, stanza.NSStream, domain); err != nil {
 		return nil, err
 	}
 	d := xml.NewDecoder(nc)
@@ -55,7 +45,7 @@ func openStream(nc net.Conn, domain, secret string) (*xml.Decoder, error) {
 	if err != nil {
 		return nil, err
 	}
-	if start.Name.Space != nsStream || start.Name.Local != "stream" {
+	if start.Name.Space != stanza.NSStream || start.Name.Local != "stream" {
 		if se, ok := asStreamError(d, start); ok {
 			return nil, handshakeError{se}
 		}
@@ -70,7 +60,7 @@ func openStream(nc net.Conn, domain, secret string) (*xml.Decoder, error) {
 			ns = a.Value
 		}
 	}
-	if ns == nsClient || ns == nsServer {
+	if ns == stanza.NSClient || ns == stanza.NSServer {
 		// A client or server-to-server listener: whatever it says next
 		// (host-unknown, invalid-namespace), the address is wrong.
 		return nil, errWrongPort{ns}
@@ -96,7 +86,7 @@ func openStream(nc net.Conn, domain, secret string) (*xml.Decoder, error) {
 	if se, ok := asStreamError(d, start); ok {
 		return nil, handshakeError{se}
 	}
-	if start.Name.Local != "handshake" || start.Name.Space != nsAccept {
+	if start.Name.Local != "handshake" || start.Name.Space != stanza.NSComponent {
 		return nil, fmt.Errorf("the server answered the handshake with <%s xmlns='%s'>", start.Name.Local, start.Name.Space)
 	}
 	if err := d.Skip(); err != nil {
@@ -131,7 +121,7 @@ func nextStart(d *xml.Decoder) (xml.StartElement, error) {
 
 // asStreamError decodes start as a stream error, if it is one.
 func asStreamError(d *xml.Decoder, start xml.StartElement) (stream.Error, bool) {
-	if start.Name.Space != nsStream || start.Name.Local != "error" {
+	if start.Name.Space != stanza.NSStream || start.Name.Local != "error" {
 		return stream.Error{}, false
 	}
 	var se stream.Error
@@ -157,7 +147,7 @@ func (r *streamReader) Token() (xml.Token, error) {
 	}
 	switch t := tok.(type) {
 	case xml.StartElement:
-		if r.depth == 0 && t.Name.Space == nsStream {
+		if r.depth == 0 && t.Name.Space == stanza.NSStream {
 			if se, ok := asStreamError(r.d, t); ok {
 				return nil, streamError{se}
 			}

@@ -46,6 +46,10 @@ func splitAddress(s string) Address {
 	return a
 }
 
+// Valid reports whether a is an address: false for the zero Address that
+// ParseAddress returns for a string that is none.
+func (a Address) Valid() bool { return a.full != "" }
+
 // String is the normalized full address.
 func (a Address) String() string { return a.full }
 

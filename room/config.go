@@ -1,17 +1,12 @@
 package room
 
 import (
+	"slices"
 	"strconv"
 
 	"chorus/affiliations"
 	"chorus/forms"
 	"chorus/stanza"
-)
-
-// Whois settings (muc#roomconfig_whois).
-const (
-	WhoisModerators = "moderators" // semi-anonymous
-	WhoisAnyone     = "anyone"     // non-anonymous
 )
 
 // Config is a room's configuration (muc#roomconfig). It is comparable so a
@@ -208,46 +203,49 @@ func (r *Room) submitConfig(req *request, x *stanza.Element) {
 			}
 		}
 	}
-	if c := r.svc.limits.MaxOccupants; c > 0 && (next.MaxUsers == 0 || next.MaxUsers > c) {
-		next.MaxUsers = c // the service's ceiling
+	for _, ft := range features {
+		if ft.configSubmitted != nil {
+			ft.configSubmitted(r, &next)
+		}
 	}
 	prev := r.cfg
 	r.cfg = next
-	r.locked = false
 	r.dirtyData = true
 	r.send(req.from, iqResult(req.st))
 	r.configChanged(prev, req.bare)
 }
 
-// configChanged tells the room what changed (XEP-0045 §10.2.1) and applies
-// the side effects of the new settings.
+// configChange is an applied configuration change as features see it.
+type configChange struct {
+	prev  Config // the configuration before
+	actor string // the owner who changed it
+	// codes are the status codes the change is announced with.
+	codes []string
+	// rest is prev where each feature that announces its setting's change
+	// with a code of its own (XEP-0045 §10.2.1 privacy changes) has copied
+	// the new value; any other change is announced with 104.
+	rest Config
+}
+
+// configChanged lets every feature act on a configuration change, then
+// tells the room what changed (XEP-0045 §10.2.1).
 func (r *Room) configChanged(prev Config, actor string) {
-	var codes []string
-	// Privacy changes have codes of their own (XEP-0045 §10.2.1); 104 is
-	// for everything else.
-	rest := prev
-	rest.Whois, rest.Logging = r.cfg.Whois, r.cfg.Logging
-	if rest != r.cfg {
-		codes = append(codes, statusConfigChange)
+	c := &configChange{prev: prev, actor: actor, rest: prev}
+	for _, ft := range features {
+		if ft.configChanged != nil {
+			ft.configChanged(r, c)
+		}
 	}
-	if prev.Logging != r.cfg.Logging {
-		codes = append(codes, map[bool]string{true: statusLoggingOn, false: statusLoggingOff}[r.cfg.Logging])
+	if c.rest != r.cfg {
+		c.codes = append(c.codes, statusConfigChange)
 	}
-	if prev.Whois != r.cfg.Whois {
-		codes = append(codes, map[bool]string{true: statusNonAnonymous, false: statusSemiAnonymous}[r.cfg.Whois == WhoisAnyone])
-	}
-	if r.cfg.MembersOnly && !prev.MembersOnly {
-		r.removeNonMembers(actor)
-	}
-	if r.cfg.PresenceBroadcast != prev.PresenceBroadcast {
-		r.presenceBroadcastChanged(prev.PresenceBroadcast)
-	}
-	if len(codes) == 0 {
+	if len(c.codes) == 0 {
 		return
 	}
+	slices.Sort(c.codes)
 	x := stanza.New(NSMUCUser, "x")
-	for _, c := range codes {
-		x.Add(statusEl(c))
+	for _, code := range c.codes {
+		x.Add(statusEl(code))
 	}
 	msg := stanza.New(NSClient, "message", "from", r.jid, "type", "groupchat", "id", r.svc.newID()).Add(x)
 	r.sendTo(r.allSessions(nil), msg)
@@ -325,34 +323,5 @@ var moderatedFeature = feature{
 			return []string{"muc_moderated"}
 		}
 		return []string{"muc_unmoderated"}
-	},
-}
-
-var whoisFeature = feature{
-	name: "whois",
-	config: []configField{{
-		field: func(c *Config) forms.Field {
-			return forms.Field{Var: forms.ConfigWhois, Type: forms.ListSingle,
-				Label:  "Addresses (JIDs) of room occupants may be viewed by",
-				Values: []string{c.Whois},
-				Options: []forms.Option{
-					{Label: "Moderators only", Value: WhoisModerators},
-					{Label: "Anyone", Value: WhoisAnyone},
-				}}
-		},
-		parse: func(c *Config, f *forms.Field) error {
-			switch v := f.Value(); v {
-			case WhoisModerators, WhoisAnyone:
-				c.Whois = v
-				return nil
-			}
-			return errNotAcceptable.withText("muc#roomconfig_whois must be moderators or anyone")
-		},
-	}},
-	disco: func(r *Room) []string {
-		if r.cfg.Whois == WhoisAnyone {
-			return []string{"muc_nonanonymous"}
-		}
-		return []string{"muc_semianonymous"}
 	},
 }

@@ -3,6 +3,7 @@ package room
 import (
 	"sort"
 	"strconv"
+	"strings"
 
 	"chorus/forms"
 	"chorus/stanza"
@@ -57,12 +58,11 @@ func (r *Room) discoItems(req *request) {
 }
 
 func localOf(bare string) string {
-	for i := 0; i < len(bare); i++ {
-		if bare[i] == '@' {
-			return bare[:i]
-		}
+	local, _, ok := strings.Cut(bare, "@")
+	if !ok {
+		return ""
 	}
-	return ""
+	return local
 }
 
 func sortedKeys[V any](m map[string]V) []string {

@@ -25,6 +25,11 @@
 //     (registry.go), which involve no room lock at all.
 //
 // Each feature of a room lives in a file of its own (password.go,
-// membersonly.go, lock.go, ...) and the order in which features take part
-// in a join or a configuration change is fixed in one table, features.go.
+// membersonly.go, lock.go, whois.go, ...) as a set of hooks on the room's
+// events, after Prosody's MUC events: creating the room, entering it,
+// changing nick, the configuration form, a submitted and an applied
+// configuration, invitations, disco#info and the payloads of presences
+// and messages. One table, features.go, fixes the order in which features
+// act on each event, and so the order of refusals; join.go, config.go and
+// invite.go keep only the generic flow.
 package room

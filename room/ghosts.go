@@ -41,8 +41,7 @@ func (r *Room) sessionCheckAnswer(req *request) {
 	if req.typ != "error" || !strings.HasPrefix(req.st.Attr("id"), ghostPrefix) {
 		return
 	}
-	cond, _ := stanzaErrorOf(req.st)
-	switch cond {
+	switch stanza.ErrorOf(req.st).Condition {
 	case "feature-not-implemented", "":
 		// A live client that does not do pings; it is there.
 		return

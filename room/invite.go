@@ -49,42 +49,63 @@ func (r *Room) userExtension(req *request, x *stanza.Element) {
 	r.replyError(req, errBadRequest.withText("Expected an invitation or a decline"))
 }
 
+// invitation is a mediated invitation (XEP-0045 §7.8.2) as features see
+// it.
+type invitation struct {
+	req *request
+	// inviter is the sender's occupant, by this session or another of
+	// the same user; nil when the sender is not in the room. Hooks that
+	// name the inviter to others look at the sending session only.
+	inviter *Occupant
+	aff     affiliations.Affiliation
+	to      string // the invitee
+	reason  string
+	// el is the <invite/> the invitee receives; its 'from' is the inviter
+	// as the invitee sees it. x is the muc#user payload holding it.
+	el, x *stanza.Element
+}
+
 // mayInvite: occupants with a voice may invite; where invitations are
-// restricted, and in members-only rooms, only admins and owners (XEP-0045
-// §7.8.2, §9.3 and muc#roomconfig_allowinvites). Someone who is neither in
-// the room nor affiliated with it may not: Prosody lets such outsiders
-// invite into open rooms, which makes any open room a relay for spam.
-func (r *Room) mayInvite(req *request) *stanzaError {
-	aff := r.affiliation(req.bare)
-	role := r.defaultRole(aff)
-	o := r.occupantBySession(req.from)
-	if o == nil {
-		o = r.occupantByBare(req.bare)
-	}
-	if o != nil {
-		role = o.Role
+// restricted, only admins and owners (XEP-0045 §7.8.2 and
+// muc#roomconfig_allowinvites); then the features' preInvite hooks.
+// Someone who is neither in the room nor affiliated with it may not:
+// Prosody lets such outsiders invite into open rooms, which makes any open
+// room a relay for spam.
+func (r *Room) mayInvite(inv *invitation) *stanzaError {
+	role := r.defaultRole(inv.aff)
+	if inv.inviter != nil {
+		role = inv.inviter.Role
 	}
 	switch {
-	case o == nil && aff == affiliations.None:
+	case inv.inviter == nil && inv.aff == affiliations.None:
 		return errForbidden.withText("Only occupants and affiliated users may invite people to this room")
-	case role <= affiliations.Visitor && aff < affiliations.Admin:
+	case role <= affiliations.Visitor && inv.aff < affiliations.Admin:
 		return errForbidden.withText("You may not invite people to this room")
-	case r.cfg.NoInvites && aff < affiliations.Admin:
+	case r.cfg.NoInvites && inv.aff < affiliations.Admin:
 		return errForbidden.withText("Only admins may invite people to this room")
-	case r.cfg.MembersOnly && aff < affiliations.Member:
-		return errForbidden.withText("Only members may invite people to this room")
+	}
+	for _, f := range features {
+		if f.preInvite == nil {
+			continue
+		}
+		if e := f.preInvite(r, inv); e != nil {
+			return e
+		}
 	}
 	return nil
 }
 
-func (r *Room) invite(req *request, inv *stanza.Element) {
-	j, ok := parseJID(inv.Attr("to"))
+func (r *Room) invite(req *request, el *stanza.Element) {
+	j, ok := parseJID(el.Attr("to"))
 	if !ok {
 		r.replyError(req, errJIDMalformed.withText("Invalid invitee address"))
 		return
 	}
-	to := j.String()
-	if err := r.mayInvite(req); err != nil {
+	inv := &invitation{req: req, inviter: r.occupantBySession(req.from), aff: r.affiliation(req.bare), to: j.String()}
+	if inv.inviter == nil {
+		inv.inviter = r.occupantByBare(req.bare)
+	}
+	if err := r.mayInvite(inv); err != nil {
 		r.replyError(req, err)
 		return
 	}
@@ -94,48 +115,34 @@ func (r *Room) invite(req *request, inv *stanza.Element) {
 		r.replyError(req, errTooFast.withText("You are sending invitations too fast"))
 		return
 	}
-	if r.affiliation(to) == affiliations.Outcast {
+	if r.affiliation(inv.to) == affiliations.Outcast {
 		// A banned user could not enter anyway; relaying would only let
 		// occupants message them through the room.
 		r.replyError(req, errNotAllowed.withText("That user is banned from this room"))
 		return
 	}
-	reason := inv.ChildText(NSMUCUser, "reason")
-	if r.cfg.MembersOnly && r.affiliation(to) < affiliations.Member {
-		// XEP-0045 §9.3: inviting into a members-only room makes the
-		// invitee a member, or the invitation would be useless.
-		// The reason names the inviter by nick: the member list may be
-		// readable by occupants who must not learn real JIDs.
-		reason := "Invited"
-		if o := r.occupantBySession(req.from); o != nil {
-			reason = "Invited by " + o.Nick
+	inv.reason = el.ChildText(NSMUCUser, "reason")
+	inv.el = stanza.New(NSMUCUser, "invite", "from", req.from).Add(stanza.New(NSMUCUser, "reason").AddText(inv.reason))
+	inv.x = userX(inv.el)
+	for _, f := range features {
+		if f.invite != nil {
+			f.invite(r, inv)
 		}
-		r.setAffiliation("", affChange{target: bareOf(to), aff: affiliations.Member, reason: reason})
 	}
-	r.send(to, r.invitation(req, to, reason))
+	r.send(inv.to, r.invitation(inv))
 }
 
 // invitation builds what the invitee receives: the muc#user invite, an
 // XEP-0249 payload and a body for clients that understand neither.
-func (r *Room) invitation(req *request, to, reason string) *stanza.Element {
-	from := req.from
-	if o := r.occupantBySession(req.from); o != nil && r.cfg.Whois != WhoisAnyone &&
-		r.defaultRole(r.affiliation(to)) != affiliations.Moderator {
-		// Semi-anonymous: the invitee learns the inviter's nick only.
-		from = r.occupantJID(o.Nick)
-	}
-	msg := stripMUC(req.st)
+func (r *Room) invitation(inv *invitation) *stanza.Element {
+	msg := stripMUC(inv.req.st)
 	msg.SetAttr("from", r.jid)
 	msg.SetAttr("to", "")
-	x := userX(stanza.New(NSMUCUser, "invite", "from", from).Add(stanza.New(NSMUCUser, "reason").AddText(reason)))
-	if r.cfg.Password != "" {
-		x.Add(stanza.New(NSMUCUser, "password").AddText(r.cfg.Password))
-	}
-	msg.Add(x, stanza.New(NSConference, "x", "jid", r.jid).AddText(reason))
+	msg.Add(inv.x, stanza.New(NSConference, "x", "jid", r.jid).AddText(inv.reason))
 	if msg.Child(NSClient, "body") == nil {
-		text := from + " invited you to the room " + r.jid
-		if reason != "" {
-			text += " (" + reason + ")"
+		text := inv.el.Attr("from") + " invited you to the room " + r.jid
+		if inv.reason != "" {
+			text += " (" + inv.reason + ")"
 		}
 		msg.Add(stanza.New(NSClient, "body").AddText(text))
 	}

@@ -1,7 +1,6 @@
 package room
 
 import (
-	"strconv"
 	"strings"
 
 	"chorus/affiliations"
@@ -16,6 +15,7 @@ type joinAttempt struct {
 	muc      *stanza.Element // the <x xmlns='http://jabber.org/protocol/muc'/> payload
 	existing *Occupant       // occupant already holding the nick, if any
 	newRoom  bool
+	o        *Occupant // in a nick change, the occupant changing its nick
 }
 
 // presenceToRoom handles presence sent to the bare room JID. Some clients
@@ -93,9 +93,8 @@ func (r *Room) join(req *request, muc *stanza.Element) {
 	if ja.newRoom {
 		// XEP-0045 §10.1.1: the creator is the room's owner.
 		ja.aff = affiliations.Owner
-		if tooLong(muc.ChildText(NSMUC, "password"), maxFieldChars) {
-			// It would become the room's password, as the form's is bounded.
-			r.replyError(req, errBadValue.withText("The password is longer than "+strconv.Itoa(maxFieldChars)+" characters"))
+		if e := r.refusal(ja, func(f *feature) joinCheck { return f.preCreate }); e != nil {
+			r.replyError(req, e)
 			return
 		}
 	}
@@ -105,34 +104,19 @@ func (r *Room) join(req *request, muc *stanza.Element) {
 		r.replyError(req, errTooFast.withText("You are joining too fast; wait a moment"))
 		return
 	}
-	for _, f := range features {
-		if f.preJoin == nil {
-			continue
-		}
-		if e := f.preJoin(r, ja); e != nil {
-			r.replyError(req, e)
-			return
-		}
+	if e := r.refusal(ja, func(f *feature) joinCheck { return f.preJoin }); e != nil {
+		r.replyError(req, e)
+		return
 	}
 	var selfCodes []string
 	if ja.newRoom {
-		r.created = true
-		r.affs[req.bare] = affRecord{aff: affiliations.Owner}
-		r.affChanged(req.bare)
-		r.locked = true
-		if pw := muc.ChildText(NSMUC, "password"); pw != "" {
-			r.cfg.Password = pw
-		}
+		r.create(ja)
 		selfCodes = append(selfCodes, statusCreated)
 	}
-	if r.cfg.Whois == WhoisAnyone {
-		// XEP-0045 §7.2.4: warn that the room is non-anonymous.
-		selfCodes = append(selfCodes, statusRealJIDPublic)
-	}
-	if r.archives() {
-		// XEP-0045 §7.2.13: a service that logs the room MUST warn the
-		// user that discussions are logged (170).
-		selfCodes = append(selfCodes, statusLoggingOn)
+	for _, f := range features {
+		if f.joinCodes != nil {
+			selfCodes = append(selfCodes, f.joinCodes(r, ja)...)
+		}
 	}
 
 	o := ja.existing
@@ -163,6 +147,19 @@ func (r *Room) join(req *request, muc *stanza.Element) {
 	r.sendAvatar(req.from)
 	r.sendHistory(req.from, muc)
 	r.sendSubject(req.from)
+}
+
+// create makes the room its first join asked for (XEP-0045 §10.1.1): the
+// creator is its owner, and each feature sets up its part.
+func (r *Room) create(j *joinAttempt) {
+	r.created = true
+	r.affs[j.req.bare] = affRecord{aff: affiliations.Owner}
+	r.affChanged(j.req.bare)
+	for _, f := range features {
+		if f.created != nil {
+			f.created(r, j)
+		}
+	}
 }
 
 // updatePresence handles a new presence from an occupant to its own nick.
@@ -218,17 +215,9 @@ func (r *Room) sessionLeftPresence(o *Occupant, full string, base *stanza.Elemen
 // its own; here one user is one occupant per nick, so the nick moves with
 // all of its sessions.)
 func (r *Room) changeNick(o *Occupant, req *request) {
-	ja := &joinAttempt{req: req, nick: req.nick, aff: r.affiliation(req.bare), existing: r.occupantByNick(req.nick)}
-	for _, check := range nickChangeChecks {
-		if e := check(r, ja); e != nil {
-			r.replyError(req, e)
-			return
-		}
-	}
-	// The occupant's own nick under another case or width is only a new
-	// way to show it; another occupant of the same user keeps its own.
-	if ja.existing != nil && ja.existing != o {
-		r.replyError(req, errConflict.withText("You are already in the room under that nickname"))
+	ja := &joinAttempt{req: req, nick: req.nick, aff: r.affiliation(req.bare), existing: r.occupantByNick(req.nick), o: o}
+	if e := r.refusal(ja, func(f *feature) joinCheck { return f.preNickChange }); e != nil {
+		r.replyError(req, e)
 		return
 	}
 	r.publish(o, statusChange{codes: []string{statusNewNick}, newNick: req.nick})
@@ -266,12 +255,13 @@ func (r *Room) kickForError(req *request) {
 	if o == nil {
 		return
 	}
-	cond, text := stanzaErrorOf(req.st)
+	e := stanza.ErrorOf(req.st)
+	cond := string(e.Condition)
 	if cond == "" {
 		cond = "presence error"
 	}
 	msg := "Kicked: " + strings.ReplaceAll(cond, "-", " ")
-	if text != "" && r.cfg.Whois == WhoisAnyone {
+	if text := e.Text; text != "" && r.cfg.Whois == WhoisAnyone {
 		msg += ": " + text
 	}
 	base := stanza.New(NSClient, "presence").Add(stanza.New(NSClient, "status").AddText(msg))
@@ -295,7 +285,21 @@ var banFeature = feature{name: "ban", preJoin: func(r *Room, j *joinAttempt) *st
 	return nil
 }}
 
-var nickConflictFeature = feature{name: "nick-conflict", preJoin: checkNickConflict}
+var nickConflictFeature = feature{
+	name:          "nick-conflict",
+	preJoin:       checkNickConflict,
+	preNickChange: inOrder(checkNickConflict, checkOwnOtherNick),
+}
+
+// checkOwnOtherNick refuses a nick change to the nick of another occupant
+// of the same user. The occupant's own nick under another case or width
+// is only a new way to show it.
+func checkOwnOtherNick(r *Room, j *joinAttempt) *stanzaError {
+	if j.existing != nil && j.existing != j.o {
+		return errConflict.withText("You are already in the room under that nickname")
+	}
+	return nil
+}
 
 // checkNickConflict: XEP-0045 §7.2.9, a nick in use by another user.
 func checkNickConflict(r *Room, j *joinAttempt) *stanzaError {

@@ -68,7 +68,7 @@ func (r *Room) maxUsers() int {
 	return min(r.cfg.MaxUsers, c)
 }
 
-var nickLengthFeature = feature{name: "nick-length", preJoin: checkNickLength}
+var nickLengthFeature = feature{name: "nick-length", preJoin: checkNickLength, preNickChange: checkNickLength}
 
 func checkNickLength(r *Room, j *joinAttempt) *stanzaError {
 	if tooLong(j.nick, r.svc.limits.MaxNick) {

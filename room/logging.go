@@ -14,6 +14,20 @@ var loggingFeature = feature{
 		},
 		parse: boolParser(func(c *Config) *bool { return &c.Logging }),
 	}},
+	// XEP-0045 §7.2.13: a service that logs the room MUST warn who enters
+	// that discussions are logged.
+	joinCodes: func(r *Room, j *joinAttempt) []string {
+		if r.archives() {
+			return []string{statusLoggingOn}
+		}
+		return nil
+	},
+	configChanged: func(r *Room, c *configChange) {
+		c.rest.Logging = r.cfg.Logging
+		if c.prev.Logging != r.cfg.Logging {
+			c.codes = append(c.codes, map[bool]string{true: statusLoggingOn, false: statusLoggingOff}[r.cfg.Logging])
+		}
+	},
 	// No muc#roominfo_logs: XEP-0045 §15.5.4 makes it the URL of the
 	// room's logs, and the archive has none to give (a "1" there is not
 	// a URL clients can open).

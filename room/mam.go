@@ -16,7 +16,7 @@ import (
 // Namespaces of the archive protocol.
 const (
 	NSMAM     = "urn:xmpp:mam:2"
-	NSRSM     = "http://jabber.org/protocol/rsm"
+	NSRSM     = stanza.NSRSM
 	NSForward = "urn:xmpp:forward:0"
 	// NSXDataValidate is XEP-0122's namespace.
 	NSXDataValidate = "http://jabber.org/protocol/xdata-validate"

@@ -42,4 +42,10 @@ var maxUsersFeature = feature{
 			return nil
 		},
 	}},
+	// The service's limit is also the ceiling of what an owner may set.
+	configSubmitted: func(r *Room, next *Config) {
+		if c := r.svc.limits.MaxOccupants; c > 0 && (next.MaxUsers == 0 || next.MaxUsers > c) {
+			next.MaxUsers = c
+		}
+	},
 }

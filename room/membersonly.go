@@ -21,6 +21,32 @@ var membersOnlyFeature = feature{
 		},
 		parse: boolParser(func(c *Config) *bool { return &c.MembersOnly }),
 	}},
+	configChanged: func(r *Room, c *configChange) {
+		if r.cfg.MembersOnly && !c.prev.MembersOnly {
+			r.removeNonMembers(c.actor)
+		}
+	},
+	// XEP-0045 §9.3: in a members-only room only members (and above) may
+	// invite...
+	preInvite: func(r *Room, inv *invitation) *stanzaError {
+		if r.cfg.MembersOnly && inv.aff < affiliations.Member {
+			return errForbidden.withText("Only members may invite people to this room")
+		}
+		return nil
+	},
+	// ...and an invitation makes the invitee a member, or it would be
+	// useless. The reason names the inviter by nick: the member list may
+	// be readable by occupants who must not learn real JIDs.
+	invite: func(r *Room, inv *invitation) {
+		if !r.cfg.MembersOnly || r.affiliation(inv.to) >= affiliations.Member {
+			return
+		}
+		reason := "Invited"
+		if o := r.occupantBySession(inv.req.from); o != nil {
+			reason = "Invited by " + o.Nick
+		}
+		r.setAffiliation("", affChange{target: bareOf(inv.to), aff: affiliations.Member, reason: reason})
+	},
 	disco: func(r *Room) []string {
 		if r.cfg.MembersOnly {
 			return []string{"muc_membersonly"}

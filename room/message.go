@@ -141,8 +141,7 @@ func (r *Room) messageToOccupant(req *request) {
 // isKickableError reports whether an error bounced by an occupant's client
 // means the occupant is gone (as Prosody judges it).
 func isKickableError(st *stanza.Element) bool {
-	cond, _ := stanzaErrorOf(st)
-	switch cond {
+	switch stanza.ErrorOf(st).Condition {
 	case "", "gone", "internal-server-error", "item-not-found", "jid-malformed",
 		"recipient-unavailable", "redirect", "remote-server-not-found",
 		"remote-server-timeout", "service-unavailable":

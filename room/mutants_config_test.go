@@ -36,7 +36,7 @@ func TestConfigRefusalsSayWhy(t *testing.T) {
 		if got := condition(res[0]); got != tc.cond {
 			t.Errorf("%d: got %s, want %s", i, got, tc.cond)
 		}
-		if _, text := stanzaErrorOf(res[0]); text != tc.text {
+		if text := errorText(res[0]); text != tc.text {
 			t.Errorf("%d: text %q, want %q", i, text, tc.text)
 		}
 		if h.g.rooms[room1].cfg != before {

@@ -207,7 +207,7 @@ func TestMalformedNickSaysWhy(t *testing.T) {
 		if len(out) != 1 || condition(out[0]) != "modify/jid-malformed" {
 			t.Fatalf("%d: %v", i, out)
 		}
-		if _, text := stanzaErrorOf(out[0]); text != tc.text {
+		if text := errorText(out[0]); text != tc.text {
 			t.Errorf("%d: text %q, want %q", i, text, tc.text)
 		}
 	}
@@ -229,7 +229,7 @@ func TestGoneSaysWhy(t *testing.T) {
 		if len(out) != 1 || condition(out[0]) != "cancel/gone" {
 			t.Fatalf("%d: %v", i, out)
 		}
-		if _, text := stanzaErrorOf(out[0]); text != tc.text {
+		if text := errorText(out[0]); text != tc.text {
 			t.Errorf("%d: text %q, want %q", i, text, tc.text)
 		}
 	}

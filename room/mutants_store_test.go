@@ -78,7 +78,7 @@ func TestMAMBadDate(t *testing.T) {
 		if len(out) != 1 || condition(out[0]) != "modify/bad-request" {
 			t.Fatalf("%d: %v", i, out)
 		}
-		if _, text := stanzaErrorOf(out[0]); text != "Bad date in "+field {
+		if text := errorText(out[0]); text != "Bad date in "+field {
 			t.Errorf("%d: text %q", i, text)
 		}
 	}

@@ -29,25 +29,12 @@ import (
 // there is nobody else it could mean. (Prosody looks occupants up by the
 // exact prepared occupant JID, where room/ROMEO is nobody.)
 
-var nicknameFeature = feature{name: "nickname", preJoin: checkNick}
+var nicknameFeature = feature{name: "nickname", preJoin: checkNick, preNickChange: checkNick}
 
 // checkNick refuses a nick Prosody refuses at priorities 2 (strict
 // Resourceprep) and 1 (nothing visible), in that order.
 func checkNick(r *Room, j *joinAttempt) *stanzaError {
 	return nickError(j.nick)
-}
-
-// nickChangeChecks are the checks of a nick change, in the order of
-// Prosody's muc-occupant-pre-change hooks: strict Resourceprep (2) and
-// visibility (1), Chorus's length limit, a nick reserved by someone else
-// (0, register.lib.lua), and after the hooks a nick in use (XEP-0045 §7.6:
-// conflict).
-var nickChangeChecks = [...]func(*Room, *joinAttempt) *stanzaError{
-	checkNick,
-	checkNickLength,
-	checkReservedNick,
-	checkEnforcedNick,
-	checkNickConflict,
 }
 
 // Texts of nick refusals: each says the nickname is the problem.

@@ -23,8 +23,7 @@ func (h *harness) sendTo(from, to, raw string) []*stanza.Element {
 const joinStanza = `<presence><x xmlns='http://jabber.org/protocol/muc'/></presence>`
 
 func errorText(st *stanza.Element) string {
-	_, text := stanzaErrorOf(st)
-	return text
+	return stanza.ErrorOf(st).Text
 }
 
 func registerAs(nick string) string {

@@ -1,17 +1,20 @@
 package room
 
-// Namespaces used by rooms.
+import "chorus/stanza"
+
+// Namespaces used by rooms. Those other packages use too are declared in
+// package stanza; the names here are the rooms' short forms of them.
 const (
-	NSMUC         = "http://jabber.org/protocol/muc"
-	NSMUCUser     = "http://jabber.org/protocol/muc#user"
+	NSMUC         = stanza.NSMUC
+	NSMUCUser     = stanza.NSMUCUser
 	NSMUCAdmin    = "http://jabber.org/protocol/muc#admin"
-	NSMUCOwner    = "http://jabber.org/protocol/muc#owner"
-	NSStanzas     = "urn:ietf:params:xml:ns:xmpp-stanzas"
+	NSMUCOwner    = stanza.NSMUCOwner
+	NSStanzas     = stanza.NSStanzas
 	NSDelay       = "urn:xmpp:delay"
 	NSRegister    = "jabber:iq:register"
-	NSDiscoInfo   = "http://jabber.org/protocol/disco#info"
-	NSDiscoItems  = "http://jabber.org/protocol/disco#items"
+	NSDiscoInfo   = stanza.NSDiscoInfo
+	NSDiscoItems  = stanza.NSDiscoItems
 	NSVCardUpdate = "vcard-temp:x:update"
 	NSPing        = "urn:xmpp:ping"
-	NSClient      = "jabber:client"
+	NSClient      = stanza.NSClient
 )

@@ -1,9 +1,28 @@
 package room
 
-import "chorus/forms"
+import (
+	"strconv"
+
+	"chorus/forms"
+	"chorus/stanza"
+)
 
 var passwordFeature = feature{
 	name: "password",
+	// The password given with the join that creates a room becomes the
+	// room's (as in Prosody's password.lib.lua), so it is bounded as the
+	// form's is.
+	preCreate: func(r *Room, j *joinAttempt) *stanzaError {
+		if tooLong(j.muc.ChildText(NSMUC, "password"), maxFieldChars) {
+			return errBadValue.withText("The password is longer than " + strconv.Itoa(maxFieldChars) + " characters")
+		}
+		return nil
+	},
+	created: func(r *Room, j *joinAttempt) {
+		if pw := j.muc.ChildText(NSMUC, "password"); pw != "" {
+			r.cfg.Password = pw
+		}
+	},
 	// XEP-0045 §7.2.6: a missing or wrong password is not-authorized;
 	// the text tells the two apart.
 	preJoin: func(r *Room, j *joinAttempt) *stanzaError {
@@ -48,6 +67,12 @@ var passwordFeature = feature{
 				return nil
 			},
 		},
+	},
+	// An invitation carries the password the invitee will need.
+	invite: func(r *Room, inv *invitation) {
+		if r.cfg.Password != "" {
+			inv.x.Add(stanza.New(NSMUCUser, "password").AddText(r.cfg.Password))
+		}
 	},
 	disco: func(r *Room) []string {
 		if r.cfg.Password != "" {

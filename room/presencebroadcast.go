@@ -40,6 +40,11 @@ var presenceBroadcastFeature = feature{
 	name: "presence-broadcast",
 	config: []configField{roleSetField(forms.ConfigPresenceBroadcast, "Only show participants with roles",
 		affiliations.RoleNone, func(c *Config) *roleSet { return &c.PresenceBroadcast })},
+	configChanged: func(r *Room, c *configChange) {
+		if r.cfg.PresenceBroadcast != c.prev.PresenceBroadcast {
+			r.presenceBroadcastChanged(c.prev.PresenceBroadcast)
+		}
+	},
 }
 
 // roleSetField is a list-multi configuration field of roles, from the

@@ -11,7 +11,10 @@ import (
 var registerFeature = feature{
 	name:    "register",
 	preJoin: checkReservedNick,
-	disco:   func(r *Room) []string { return []string{NSRegister} },
+	// A nick change is refused a nick reserved by someone else, then one
+	// other than the user's own where reserved nicks are enforced.
+	preNickChange: inOrder(checkReservedNick, checkEnforcedNick),
+	disco:         func(r *Room) []string { return []string{NSRegister} },
 }
 
 func checkReservedNick(r *Room, j *joinAttempt) *stanzaError {
@@ -116,7 +119,7 @@ func (r *Room) register(req *request) {
 		r.replyError(req, errBadRequest.withText(textNickInvalid))
 		return
 	} else if e := nickError(pj.Resourcepart()); e != nil {
-		r.replyError(req, errBadRequest.withText(e.text))
+		r.replyError(req, errBadRequest.withText(e.Text))
 		return
 	} else {
 		nick = pj.Resourcepart()

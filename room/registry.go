@@ -233,17 +233,24 @@ func messageID() string {
 // IsAdmin reports whether bare is a service administrator.
 func (g *Registry) IsAdmin(bare string) bool { return g.svc.admins[bare] }
 
-// Handle processes one stanza addressed to a room or an occupant of this
-// service and returns what to send. Stanzas with unusable addresses are
-// answered with an error where an answer can be addressed, else dropped.
+// Handle is HandleAt for a stanza whose 'to' has not been parsed yet.
 func (g *Registry) Handle(st *stanza.Element) []Out {
+	to, _ := ParseAddress(st.Attr("to"))
+	return g.HandleAt(to, st)
+}
+
+// HandleAt processes one stanza addressed to a room or an occupant of this
+// service and returns what to send; to is its 'to' as ParseAddress found
+// it, the zero Address when that is no JID. Stanzas with unusable
+// addresses are answered with an error where an answer can be addressed,
+// else dropped.
+func (g *Registry) HandleAt(to Address, st *stanza.Element) []Out {
 	from, ok := ParseAddress(st.Attr("from"))
 	if !ok {
 		return nil // nobody to answer
 	}
 	req := &request{st: st, from: from.String(), bare: from.Bare(), typ: st.Attr("type")}
-	to, ok := ParseAddress(st.Attr("to"))
-	if !ok || to.Local() == "" || to.Domain() != g.svc.domain {
+	if !to.Valid() || to.Local() == "" || to.Domain() != g.svc.domain {
 		if req.typ == "error" || req.typ == "result" {
 			return nil
 		}
@@ -388,7 +395,7 @@ func (g *Registry) lookup(roomJID string, req *request) (*Room, *stanzaError) {
 				e = e.withText(t.reason)
 			}
 			if t.alt != "" {
-				e.detail = "xmpp:" + t.alt + "?join"
+				e.Detail = "xmpp:" + t.alt + "?join"
 			}
 			return nil, e
 		}
@@ -580,7 +587,7 @@ func (g *Registry) Destroy(roomJID, alt, reason string) (outs []Out, found bool,
 	case serr == errItemNotFound:
 		return nil, false, nil
 	case serr != nil:
-		return nil, true, errors.New("room: " + serr.text)
+		return nil, true, errors.New("room: " + serr.Text)
 	case err != nil:
 		return nil, true, fmt.Errorf("%w: %w", ErrNotStored, err)
 	}

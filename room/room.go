@@ -222,25 +222,14 @@ func (r *Room) allSessions(keep func(*Occupant) bool) []string {
 	return to
 }
 
-func bareOf(s string) string {
-	for i := 0; i < len(s); i++ {
-		if s[i] == '/' {
-			return s[:i]
-		}
-	}
-	return s
-}
+// bareOf and domainOf split an address that is already normalized.
+func bareOf(s string) string { return splitAddress(s).Bare() }
 
-func domainOf(bare string) string {
-	for i := 0; i < len(bare); i++ {
-		if bare[i] == '@' {
-			return bare[i+1:]
-		}
-	}
-	return bare
-}
+func domainOf(bare string) string { return splitAddress(bare).Domain() }
 
-// parseJID normalizes an address, reporting whether it is valid.
+// parseJID normalizes an address, reporting whether it is valid. It is
+// for addresses in payloads whose parts the caller takes from mellium's
+// jid.JID; addresses on stanzas go through ParseAddress.
 func parseJID(s string) (jid.JID, bool) {
 	if s == "" {
 		return jid.JID{}, false

@@ -109,8 +109,8 @@ func codes(st *stanza.Element) string {
 }
 
 func condition(st *stanza.Element) string {
-	c, _ := stanzaErrorOf(st)
-	return st.Child(NSClient, "error").Attr("type") + "/" + c
+	e := stanza.ErrorOf(st)
+	return string(e.Type) + "/" + string(e.Condition)
 }
 
 func TestCreateRoom(t *testing.T) {

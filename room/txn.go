@@ -2,7 +2,6 @@ package room
 
 import (
 	"maps"
-	"strings"
 
 	"chorus/stanza"
 )
@@ -223,12 +222,8 @@ func (r *Room) write(req *request, w *roomWrite, saved *savedRoom) error {
 // ReadOnly reports whether st, a stanza to a room or occupant, is one that
 // only reads the room (readOnly): it may be handled while a change to the
 // room from another sender waits for the store.
-func (g *Registry) ReadOnly(st *stanza.Element) bool {
-	req := &request{st: st, typ: st.Attr("type")}
-	if to := st.Attr("to"); strings.IndexByte(to, '/') >= 0 {
-		req.nick = to[strings.IndexByte(to, '/')+1:]
-	}
-	return readOnly(req)
+func (g *Registry) ReadOnly(to Address, st *stanza.Element) bool {
+	return readOnly(&request{st: st, typ: st.Attr("type"), nick: to.Resource()})
 }
 
 // readOnly reports whether req cannot change what a room saves and

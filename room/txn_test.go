@@ -126,7 +126,7 @@ func TestRefusedWriteChangesNothing(t *testing.T) {
 				condition(out[0]) != "wait/internal-server-error" {
 				t.Fatalf("want one error to the sender, got %v", out)
 			}
-			if _, text := stanzaErrorOf(out[0]); text != textNotStored {
+			if text := errorText(out[0]); text != textNotStored {
 				t.Errorf("error text %q", text)
 			}
 			if after := stateOf(t, h.g, room1); after != before {

@@ -4,15 +4,6 @@ import (
 	"strings"
 )
 
-// Namespaces treated as "the stanza namespace".
-const (
-	NSClient    = "jabber:client"
-	NSServer    = "jabber:server"
-	NSComponent = "jabber:component:accept"
-	// NSXML is the namespace bound to the xml: prefix (xml:lang).
-	NSXML = "http://www.w3.org/XML/1998/namespace"
-)
-
 // Attr is one attribute. Space is the attribute's namespace, empty for the
 // usual unqualified attributes.
 type Attr struct {

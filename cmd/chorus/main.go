@@ -1,5 +1,10 @@
 // Command chorus runs the Chorus Multi-User Chat service as an external
 // component of an XMPP server. Run "chorus -h" for its configuration.
+//
+// "chorus sandbox" attaches it to a throwaway Prosody started by
+// chorus/internal/serverproc/prosody, the disposable Prosody the tests and
+// the load tool use too; like everything the binary links, it holds no
+// test code.
 package main
 
 import (

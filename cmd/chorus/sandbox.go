@@ -19,7 +19,7 @@ import (
 	"github.com/rs/zerolog"
 
 	"chorus/component"
-	"chorus/internal/prosody"
+	"chorus/internal/serverproc/prosody"
 	"chorus/room"
 	"chorus/stanza"
 	"chorus/store"

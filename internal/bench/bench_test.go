@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"chorus/internal/fakehost"
+	"chorus/stanza"
 )
 
 // startNull starts a fake XMPP server with the null component attached and
@@ -214,19 +215,19 @@ func TestNullComponent(t *testing.T) {
 	}
 	attr := func(st []byte, name string) string { v, _ := Attr(st, name); return string(v) }
 
-	write(alice, "<iq type='get' id='d1' to='conference.localhost'><query xmlns='"+nsDiscoInf+"'/></iq>")
+	write(alice, "<iq type='get' id='d1' to='conference.localhost'><query xmlns='"+stanza.NSDiscoInfo+"'/></iq>")
 	res := expect(t, ach, "disco#info result", func(st []byte) bool { return attr(st, "id") == "d1" })
-	if !strings.Contains(res, "type='result'") || !strings.Contains(res, "category='conference'") || !strings.Contains(res, nsMUC+"'") {
+	if !strings.Contains(res, "type='result'") || !strings.Contains(res, "category='conference'") || !strings.Contains(res, stanza.NSMUC+"'") {
 		t.Errorf("disco#info: %s", res)
 	}
 
 	// The first join creates the room; configuring it is accepted.
-	write(alice, "<presence to='r1@conference.localhost/al'><x xmlns='"+nsMUC+"'/></presence>")
+	write(alice, "<presence to='r1@conference.localhost/al'><x xmlns='"+stanza.NSMUC+"'/></presence>")
 	self := expect(t, ach, "self-presence", func(st []byte) bool { return string(Name(st)) == "presence" })
 	if !HasStatus([]byte(self), "110") || !HasStatus([]byte(self), "201") || attr([]byte(self), "from") != "r1@conference.localhost/al" {
 		t.Errorf("self-presence %s", self)
 	}
-	write(alice, "<iq type='set' id='cfg' to='r1@conference.localhost'><query xmlns='"+nsMUCOwner+"'><x xmlns='jabber:x:data' type='submit'/></query></iq>")
+	write(alice, "<iq type='set' id='cfg' to='r1@conference.localhost'><query xmlns='"+stanza.NSMUCOwner+"'><x xmlns='jabber:x:data' type='submit'/></query></iq>")
 	if res := expect(t, ach, "form result", func(st []byte) bool { return attr(st, "id") == "cfg" }); attr([]byte(res), "type") != "result" {
 		t.Errorf("owner form: %s", res)
 	}
@@ -283,7 +284,7 @@ func TestNullComponentIDs(t *testing.T) {
 	t.Cleanup(c.Close)
 	ch := collect(c)
 	isMsg := func(st []byte) bool { return string(Name(st)) == "message" }
-	if err := c.Write([]byte("<presence to='r1@conference.localhost/al'><x xmlns='" + nsMUC + "'/></presence>")); err != nil {
+	if err := c.Write([]byte("<presence to='r1@conference.localhost/al'><x xmlns='" + stanza.NSMUC + "'/></presence>")); err != nil {
 		t.Fatal(err)
 	}
 	expect(t, ch, "self-presence", func(st []byte) bool { return string(Name(st)) == "presence" })

@@ -10,14 +10,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
-)
 
-const (
-	nsClient  = "jabber:client"
-	nsStreams = "http://etherx.jabber.org/streams"
-	nsSASL    = "urn:ietf:params:xml:ns:xmpp-sasl"
-	nsBind    = "urn:ietf:params:xml:ns:xmpp-bind"
-	nsSession = "urn:ietf:params:xml:ns:xmpp-session"
+	"chorus/stanza"
 )
 
 // LoginTimeout bounds connecting and logging in one client.
@@ -94,7 +88,7 @@ func (c *Client) login(a Account) error {
 		return fmt.Errorf("server does not offer SASL PLAIN without TLS: %s", clip(features))
 	}
 	creds := base64.StdEncoding.EncodeToString([]byte("\x00" + a.User + "\x00" + a.Password))
-	if err := c.Write([]byte("<auth xmlns='" + nsSASL + "' mechanism='PLAIN'>" + creds + "</auth>")); err != nil {
+	if err := c.Write([]byte("<auth xmlns='" + stanza.NSSASL + "' mechanism='PLAIN'>" + creds + "</auth>")); err != nil {
 		return err
 	}
 	res, err := c.sc.Next()
@@ -118,7 +112,7 @@ func (c *Client) login(a Account) error {
 		_, optional := Child(sess, "optional")
 		needSession = !optional
 	}
-	bind := "<iq type='set' id='bind'><bind xmlns='" + nsBind + "'>"
+	bind := "<iq type='set' id='bind'><bind xmlns='" + stanza.NSBind + "'>"
 	if a.Resource != "" {
 		bind += "<resource>" + escAttr(a.Resource) + "</resource>"
 	}
@@ -136,7 +130,7 @@ func (c *Client) login(a Account) error {
 		return fmt.Errorf("bind: no JID in %s", clip(res))
 	}
 	if needSession {
-		if err := c.Write([]byte("<iq type='set' id='sess'><session xmlns='" + nsSession + "'/></iq>")); err != nil {
+		if err := c.Write([]byte("<iq type='set' id='sess'><session xmlns='" + stanza.NSSession + "'/></iq>")); err != nil {
 			return err
 		}
 		if _, err := c.result("sess"); err != nil {
@@ -148,7 +142,7 @@ func (c *Client) login(a Account) error {
 
 // open starts a (new) stream and returns the server's features.
 func (c *Client) open(domain string) ([]byte, error) {
-	hdr := "<?xml version='1.0'?><stream:stream xmlns='" + nsClient + "' xmlns:stream='" + nsStreams +
+	hdr := "<?xml version='1.0'?><stream:stream xmlns='" + stanza.NSClient + "' xmlns:stream='" + stanza.NSStream +
 		"' to='" + escAttr(domain) + "' version='1.0'>"
 	if err := c.Write([]byte(hdr)); err != nil {
 		return nil, err

@@ -6,15 +6,8 @@ import (
 	"errors"
 	"fmt"
 	"time"
-)
 
-const (
-	nsMUC      = "http://jabber.org/protocol/muc"
-	nsMUCUser  = "http://jabber.org/protocol/muc#user"
-	nsMUCOwner = "http://jabber.org/protocol/muc#owner"
-	nsDiscoInf = "http://jabber.org/protocol/disco#info"
-	nsDiscoIt  = "http://jabber.org/protocol/disco#items"
-	nsStanzas  = "urn:ietf:params:xml:ns:xmpp-stanzas"
+	"chorus/stanza"
 )
 
 // JoinTimeout bounds the wait for a self-presence, and for the answer to
@@ -88,7 +81,7 @@ func (m *member) handle(st []byte) {
 // joinStanza is the join presence: no history, which would only add
 // traffic that the scenarios do not measure.
 func (m *member) joinStanza() []byte {
-	return []byte("<presence to='" + escAttr(m.occJID) + "'><x xmlns='" + nsMUC + "'><history maxstanzas='0'/></x></presence>")
+	return []byte("<presence to='" + escAttr(m.occJID) + "'><x xmlns='" + stanza.NSMUC + "'><history maxstanzas='0'/></x></presence>")
 }
 
 // join sends the join presence and waits for the self-presence. When the
@@ -111,7 +104,7 @@ func (m *member) join(ctx context.Context) (time.Duration, error) {
 	if !res.created {
 		return took, nil
 	}
-	form := "<iq type='set' id='create' to='" + escAttr(m.room) + "'><query xmlns='" + nsMUCOwner +
+	form := "<iq type='set' id='create' to='" + escAttr(m.room) + "'><query xmlns='" + stanza.NSMUCOwner +
 		"'><x xmlns='jabber:x:data' type='submit'/></query></iq>"
 	if err := m.c.Write([]byte(form)); err != nil {
 		return 0, fmt.Errorf("%s: configure %s: %w", m.user, m.room, err)

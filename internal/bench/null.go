@@ -11,9 +11,9 @@ import (
 	"io"
 	"net"
 	"time"
-)
 
-const nsComponent = "jabber:component:accept"
+	"chorus/stanza"
+)
 
 // NullConfig configures the null component.
 type NullConfig struct {
@@ -107,7 +107,7 @@ type nullOcc struct {
 
 // handshake opens the component stream (XEP-0114) and authenticates.
 func (n *nullComp) handshake(secret string) error {
-	hdr := "<stream:stream xmlns='" + nsComponent + "' xmlns:stream='" + nsStreams + "' to='" + escAttr(n.domain) + "'>"
+	hdr := "<stream:stream xmlns='" + stanza.NSComponent + "' xmlns:stream='" + stanza.NSStream + "' to='" + escAttr(n.domain) + "'>"
 	if _, err := n.w.WriteString(hdr); err != nil {
 		return err
 	}
@@ -272,7 +272,7 @@ func (n *nullComp) selfPresence(room *nullRoom, i int, typ []byte, created bool)
 	n.prefix = appendQuoted(n.prefix[:0], []byte(room.jid+"/"+o.nick))
 	w.Write(n.prefix)
 	w.Write(o.to)
-	w.WriteString("<x xmlns='" + nsMUCUser + "'>")
+	w.WriteString("<x xmlns='" + stanza.NSMUCUser + "'>")
 	switch {
 	case typ != nil:
 		w.WriteString("<item affiliation='none' role='none'/>")
@@ -354,12 +354,12 @@ func (n *nullComp) iq(st, from, to, bare, nick, typ []byte) {
 	case len(nick) != 0:
 		n.stanzaError("iq", to, from, st, "cancel", "service-unavailable")
 		return
-	case string(ns) == nsDiscoInf && string(typ) == "get":
-		payload = "<query xmlns='" + nsDiscoInf + "'><identity category='conference' type='text' name='null'/>" +
-			"<feature var='" + nsMUC + "'/><feature var='" + nsDiscoInf + "'/></query>"
-	case string(ns) == nsDiscoIt && string(typ) == "get":
-		payload = "<query xmlns='" + nsDiscoIt + "'/>"
-	case string(ns) == nsMUCOwner && isRoom:
+	case string(ns) == stanza.NSDiscoInfo && string(typ) == "get":
+		payload = "<query xmlns='" + stanza.NSDiscoInfo + "'><identity category='conference' type='text' name='null'/>" +
+			"<feature var='" + stanza.NSMUC + "'/><feature var='" + stanza.NSDiscoInfo + "'/></query>"
+	case string(ns) == stanza.NSDiscoItems && string(typ) == "get":
+		payload = "<query xmlns='" + stanza.NSDiscoItems + "'/>"
+	case string(ns) == stanza.NSMUCOwner && isRoom:
 		// Any form is accepted and the configuration form is empty.
 	default:
 		n.stanzaError("iq", to, from, st, "cancel", "service-unavailable")
@@ -392,7 +392,7 @@ func (n *nullComp) stanzaError(name string, from, to, st []byte, errType, cond s
 		return
 	}
 	n.reply(name, "error", from, to, st)
-	n.w.WriteString("<error type='" + errType + "'><" + cond + " xmlns='" + nsStanzas + "'/></error></" + name + ">")
+	n.w.WriteString("<error type='" + errType + "'><" + cond + " xmlns='" + stanza.NSStanzas + "'/></error></" + name + ">")
 	n.out++
 }
 

@@ -9,28 +9,27 @@
 // whoever runs the tests. The VM is not distributed, so there is no node
 // name to collide with another instance and no epmd is started or left
 // behind.
+//
+// Starting, waiting for and stopping the VM is chorus/internal/serverproc's,
+// shared with the sandbox's Prosody.
 package ejabberd
 
 import (
 	"bytes"
-	"crypto/rand"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"regexp"
 	"strings"
-	"sync"
-	"syscall"
 	"testing"
 	"text/template"
 	"time"
 
 	"chorus/internal/serverproc"
+	"chorus/internal/serverproc/servertest"
 )
 
 // Options configure the server. Zero values take the defaults.
@@ -83,18 +82,10 @@ type Options struct {
 
 // Server is one ejabberd VM and the files it owns.
 type Server struct {
-	opts     Options
-	inst     installation
-	dir      string
-	ownDir   bool // made by Launch, removed by Close
-	cfgPath  string
-	logPath  string
-	c2sPort  int
-	compPort int
-
-	mu     sync.Mutex
-	cmd    *exec.Cmd
-	exited chan struct{} // closed when cmd has been waited for
+	serverproc.Server
+	opts    Options
+	inst    installation
+	cfgPath string
 }
 
 // installation is where the pieces of an ejabberd install are.
@@ -192,8 +183,8 @@ func Start(tb testing.TB, opts Options) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
-	serverproc.StopAtCleanup(tb, "ejabberd", s.logPath, s.Stop)
-	if err := s.start(); err != nil {
+	servertest.StopAtCleanup(tb, "ejabberd", s.LogPath(), s.Stop)
+	if err := s.Start(); err != nil {
 		return nil, err
 	}
 	return s, nil
@@ -206,24 +197,11 @@ func Launch(opts Options) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
-	var s *Server
-	own, err := serverproc.InDir(opts.Dir, "ejabberd-", func(dir string) error {
+	return serverproc.Launch(opts.Dir, "ejabberd-", func(dir string) (*Server, error) {
 		opts.Dir = dir
-		var err error
-		if s, err = prepare(inst, opts); err != nil {
-			return err
-		}
-		return s.start() // which leaves no process behind when it fails
+		return prepare(inst, opts)
 	})
-	if err != nil {
-		return nil, err
-	}
-	s.ownDir = own
-	return s, nil
 }
-
-// Close stops the server and, when Launch made its directory, removes it.
-func (s *Server) Close() error { return serverproc.Close(s.Stop, s.dir, s.ownDir) }
 
 // logLevels maps the harness's level names to ejabberd's.
 var logLevels = map[string]string{"debug": "debug", "info": "info", "warn": "warning", "error": "error"}
@@ -231,17 +209,6 @@ var logLevels = map[string]string{"debug": "debug", "info": "info", "warn": "war
 // prepare fills in defaults, picks the ports and writes the config and the
 // authentication script into opts.Dir; it does not start ejabberd.
 func prepare(inst installation, opts Options) (*Server, error) {
-	if opts.Host == "" {
-		opts.Host = "localhost"
-	}
-	if opts.Component == "" {
-		opts.Component = "conference." + opts.Host
-	}
-	if opts.Secret == "" {
-		b := make([]byte, 12)
-		rand.Read(b)
-		opts.Secret = hex.EncodeToString(b)
-	}
 	if opts.StartTimeout <= 0 {
 		opts.StartTimeout = 90 * time.Second
 	}
@@ -254,187 +221,58 @@ func prepare(inst installation, opts Options) (*Server, error) {
 	if opts.AuthPoolSize <= 0 {
 		opts.AuthPoolSize = 1
 	}
-	s := &Server{opts: opts, inst: inst, dir: opts.Dir}
-	s.cfgPath = filepath.Join(s.dir, "ejabberd.yml")
-	s.logPath = filepath.Join(s.dir, "ejabberd.log")
-	if err := os.Mkdir(filepath.Join(s.dir, "spool"), 0o700); err != nil {
-		return nil, err
-	}
-	if err := os.WriteFile(filepath.Join(s.dir, extauthScript), []byte(extauth), 0o600); err != nil {
-		return nil, err
-	}
-	ports, err := serverproc.FreePorts(2)
+	s := &Server{opts: opts, inst: inst}
+	err := s.Init(serverproc.Setup{
+		Name:         "ejabberd",
+		Host:         opts.Host,
+		Component:    opts.Component,
+		Secret:       opts.Secret,
+		Dir:          opts.Dir,
+		Command:      s.command,
+		StartTimeout: opts.StartTimeout,
+		StopTimeout:  stopTimeout,
+		Logf:         opts.Logf,
+	})
 	if err != nil {
 		return nil, err
 	}
-	s.c2sPort, s.compPort = ports[0], ports[1]
+	s.cfgPath = filepath.Join(s.Dir(), "ejabberd.yml")
+	if err := os.Mkdir(filepath.Join(s.Dir(), "spool"), 0o700); err != nil {
+		return nil, err
+	}
+	if err := os.WriteFile(filepath.Join(s.Dir(), extauthScript), []byte(extauth), 0o600); err != nil {
+		return nil, err
+	}
 	if err := s.writeConfig(); err != nil {
 		return nil, err
 	}
 	return s, nil
 }
 
-// C2SAddr is the client listener, host:port.
-func (s *Server) C2SAddr() string { return net.JoinHostPort("127.0.0.1", fmt.Sprint(s.c2sPort)) }
-
-// ComponentAddr is the component listener, host:port.
-func (s *Server) ComponentAddr() string {
-	return net.JoinHostPort("127.0.0.1", fmt.Sprint(s.compPort))
-}
-
-// Secret is the component secret.
-func (s *Server) Secret() string { return s.opts.Secret }
-
-// Host is the virtual host clients log in to.
-func (s *Server) Host() string { return s.opts.Host }
-
-// Component is the external component's domain.
-func (s *Server) Component() string { return s.opts.Component }
-
-// Dir is the temporary directory holding the config, spool and logs.
-func (s *Server) Dir() string { return s.dir }
-
-// PID is the process ID of the running VM, or 0 when it is stopped. Its
-// helpers (erl_child_setup, the authentication scripts) are its
-// descendants.
-func (s *Server) PID() int {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.cmd == nil {
-		return 0
-	}
-	return s.cmd.Process.Pid
-}
-
-// LogPath is ejabberd's main log file.
-func (s *Server) LogPath() string { return s.logPath }
-
-// LogTail returns the last n lines of ejabberd's log.
-func (s *Server) LogTail(n int) string { return serverproc.Tail(s.logPath, n) }
-
-// Restart stops the server if it runs and starts it again on the same
-// ports, with the same config and spool.
-func (s *Server) Restart() error {
-	if err := s.Stop(); err != nil {
-		return err
-	}
-	return s.start()
-}
-
-// stopTimeout is how long Stop waits after SIGTERM; the VM's orderly
+// stopTimeout is how long Stop waits after SIGTERM, which the Erlang VM
+// turns into an orderly init:stop, before SIGKILL to its process group,
+// which holds its helpers; the VM's orderly
 // shutdown of a test instance takes one to three seconds.
 const stopTimeout = 10 * time.Second
 
-// Stop terminates ejabberd (SIGTERM, which the Erlang VM turns into an
-// orderly init:stop, then SIGKILL after stopTimeout) and waits for it.
-// Stopping a stopped server does nothing.
-func (s *Server) Stop() error {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.cmd == nil {
-		return nil
-	}
-	cmd, exited := s.cmd, s.exited
-	s.cmd = nil
-	pgid := cmd.Process.Pid
-	// The VM's helpers (erl_child_setup, the authentication script) end
-	// on their own when it exits; killing its process group makes sure.
-	// The group cannot have been recycled while any member lives.
-	defer syscall.Kill(-pgid, syscall.SIGKILL)
-	select {
-	case <-exited:
-		return nil
-	default:
-	}
-	if err := cmd.Process.Signal(syscall.SIGTERM); err != nil && !errors.Is(err, os.ErrProcessDone) {
-		return err
-	}
-	select {
-	case <-exited:
-		return nil
-	case <-time.After(stopTimeout):
-	}
-	if s.opts.Logf != nil {
-		s.opts.Logf("ejabberd did not stop within %v of SIGTERM; killed it", stopTimeout)
-	}
-	if err := syscall.Kill(-pgid, syscall.SIGKILL); err != nil && !errors.Is(err, syscall.ESRCH) {
-		return err
-	}
-	<-exited
-	return nil
-}
-
-func (s *Server) start() error {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.cmd != nil {
-		return errors.New("ejabberd: already running")
-	}
-	out, err := os.OpenFile(filepath.Join(s.dir, "ejabberd.out"), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
-	if err != nil {
-		return err
-	}
-	defer out.Close()
-	// What ejabberdctl foreground runs, minus -sname: without distribution
-	// there is no epmd and no node name to keep unique. "quiet" keeps the
-	// log off the console; it goes to EJABBERD_LOG_PATH.
+// command is what ejabberdctl foreground runs, minus -sname: without
+// distribution there is no epmd and no node name to keep unique. "quiet"
+// keeps the log off the console; it goes to EJABBERD_LOG_PATH. The config
+// names the authentication script relative to the working directory, the
+// server's.
+func (s *Server) command() *exec.Cmd {
 	cmd := serverproc.Command(s.opts.MaxFiles, s.inst.erl, "-noinput",
-		"-mnesia", "dir", erlString(filepath.Join(s.dir, "spool")),
+		"-mnesia", "dir", erlString(filepath.Join(s.Dir(), "spool")),
 		"-ejabberd", "quiet", "true",
 		"-s", "ejabberd")
-	// The config names the authentication script relative to here.
-	cmd.Dir = s.dir
 	cmd.Env = append(os.Environ(),
 		"EJABBERD_CONFIG_PATH="+s.cfgPath,
-		"EJABBERD_LOG_PATH="+s.logPath,
+		"EJABBERD_LOG_PATH="+s.LogPath(),
 		"ERL_LIBS="+s.inst.libs,
 		// A test instance that crashes leaves no multi-megabyte dump.
 		"ERL_CRASH_DUMP_BYTES=0",
 	)
-	cmd.Stdout, cmd.Stderr = out, out
-	// Its own process group keeps a terminal's Ctrl-C from reaching it
-	// before the test's cleanup does, and lets Stop reach its helpers.
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-	if err := cmd.Start(); err != nil {
-		return fmt.Errorf("ejabberd: %w", err)
-	}
-	exited := make(chan struct{})
-	go func() {
-		cmd.Wait()
-		close(exited)
-	}()
-	s.cmd, s.exited = cmd, exited
-
-	deadline := time.Now().Add(s.opts.StartTimeout)
-	for _, addr := range []string{s.C2SAddr(), s.ComponentAddr()} {
-		for {
-			c, err := net.DialTimeout("tcp", addr, 200*time.Millisecond)
-			if err == nil {
-				c.Close()
-				break
-			}
-			select {
-			case <-exited:
-				s.cmd = nil
-				return fmt.Errorf("ejabberd exited during startup (%v); output:\n%s\nlog:\n%s",
-					cmd.ProcessState, s.output(), s.LogTail(30))
-			case <-time.After(50 * time.Millisecond):
-			}
-			if time.Now().After(deadline) {
-				syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
-				<-exited
-				s.cmd = nil
-				return fmt.Errorf("ejabberd: %s not accepting connections after %v; output:\n%s\nlog:\n%s",
-					addr, s.opts.StartTimeout, s.output(), s.LogTail(30))
-			}
-		}
-	}
-	return nil
-}
-
-func (s *Server) output() string {
-	b, _ := os.ReadFile(filepath.Join(s.dir, "ejabberd.out"))
-	return string(bytes.TrimSpace(b))
+	return cmd
 }
 
 // extauthScript answers every external authentication request (auth,
@@ -556,12 +394,12 @@ func erlString(s string) string {
 func (s *Server) writeConfig() error {
 	var b bytes.Buffer
 	err := configTemplate.Execute(&b, map[string]any{
-		"Host":          s.opts.Host,
-		"Component":     s.opts.Component,
-		"Secret":        s.opts.Secret,
+		"Host":          s.Host(),
+		"Component":     s.Component(),
+		"Secret":        s.Secret(),
 		"Extauth":       s.inst.perl + " " + extauthScript,
-		"C2SPort":       s.c2sPort,
-		"ComponentPort": s.compPort,
+		"C2SPort":       s.C2SPort(),
+		"ComponentPort": s.ComponentPort(),
 		"LogLevel":      logLevels[s.opts.LogLevel],
 		"AuthPoolSize":  s.opts.AuthPoolSize,
 		"MaxQueue":      s.opts.MaxQueue,

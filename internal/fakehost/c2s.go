@@ -64,23 +64,23 @@ func (h *Host) login(s *stream) (*c2sSession, error) {
 	if err := h.openC2S(s); err != nil {
 		return nil, err
 	}
-	if err := s.write(fmt.Appendf(nil, "<stream:features><mechanisms xmlns='%s'><mechanism>PLAIN</mechanism></mechanisms></stream:features>", nsSASL)); err != nil {
+	if err := s.write(fmt.Appendf(nil, "<stream:features><mechanisms xmlns='%s'><mechanism>PLAIN</mechanism></mechanisms></stream:features>", stanza.NSSASL)); err != nil {
 		return nil, err
 	}
 	auth, err := s.next()
 	if err != nil {
 		return nil, err
 	}
-	if !auth.Is(nsSASL, "auth") || auth.Attr("mechanism") != "PLAIN" {
-		_ = s.write(fmt.Appendf(nil, "<failure xmlns='%s'><invalid-mechanism/></failure>", nsSASL))
+	if !auth.Is(stanza.NSSASL, "auth") || auth.Attr("mechanism") != "PLAIN" {
+		_ = s.write(fmt.Appendf(nil, "<failure xmlns='%s'><invalid-mechanism/></failure>", stanza.NSSASL))
 		return nil, fmt.Errorf("expected SASL PLAIN auth, got %s", auth)
 	}
 	user, err := plainUser(auth.Text())
 	if err != nil {
-		_ = s.write(fmt.Appendf(nil, "<failure xmlns='%s'><malformed-request/></failure>", nsSASL))
+		_ = s.write(fmt.Appendf(nil, "<failure xmlns='%s'><malformed-request/></failure>", stanza.NSSASL))
 		return nil, err
 	}
-	if err := s.write(fmt.Appendf(nil, "<success xmlns='%s'/>", nsSASL)); err != nil {
+	if err := s.write(fmt.Appendf(nil, "<success xmlns='%s'/>", stanza.NSSASL)); err != nil {
 		return nil, err
 	}
 
@@ -88,24 +88,24 @@ func (h *Host) login(s *stream) (*c2sSession, error) {
 	if err := h.openC2S(s); err != nil {
 		return nil, err
 	}
-	if err := s.write(fmt.Appendf(nil, "<stream:features><bind xmlns='%s'/><session xmlns='%s'><optional/></session></stream:features>", nsBind, nsSession)); err != nil {
+	if err := s.write(fmt.Appendf(nil, "<stream:features><bind xmlns='%s'/><session xmlns='%s'><optional/></session></stream:features>", stanza.NSBind, stanza.NSSession)); err != nil {
 		return nil, err
 	}
 	iq, err := s.next()
 	if err != nil {
 		return nil, err
 	}
-	bind := iq.Child(nsBind, "bind")
+	bind := iq.Child(stanza.NSBind, "bind")
 	if !iq.Is(stanza.NSClient, "iq") || iq.Attr("type") != "set" || bind == nil {
 		s.fail("not-authorized", "bind a resource first")
 		return nil, fmt.Errorf("expected bind, got %s", iq)
 	}
-	sess := h.bind(s, user, strings.TrimSpace(bind.ChildText(nsBind, "resource")))
+	sess := h.bind(s, user, strings.TrimSpace(bind.ChildText(stanza.NSBind, "resource")))
 	if sess == nil {
 		return nil, errors.New("host closed")
 	}
 	reply := stanza.New(stanza.NSClient, "iq", "type", "result", "id", iq.Attr("id")).Add(
-		stanza.New(nsBind, "bind").Add(stanza.New(nsBind, "jid").AddText(sess.jid.String())))
+		stanza.New(stanza.NSBind, "bind").Add(stanza.New(stanza.NSBind, "jid").AddText(sess.jid.String())))
 	if err := s.writeElement(reply); err != nil {
 		h.endSession(sess)
 		return nil, err

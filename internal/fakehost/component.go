@@ -10,8 +10,6 @@ import (
 	"chorus/stanza"
 )
 
-const nsComponent = "jabber:component:accept"
-
 // serveComponent runs the server side of XEP-0114 on c.
 func (h *Host) serveComponent(c net.Conn) {
 	s := newStream(c)
@@ -22,12 +20,12 @@ func (h *Host) serveComponent(c net.Conn) {
 		return
 	}
 	id := randomID()
-	if err := s.openStream(nsComponent, h.opts.ComponentDomain, id); err != nil {
+	if err := s.openStream(stanza.NSComponent, h.opts.ComponentDomain, id); err != nil {
 		return
 	}
 	switch {
-	case ns != nsComponent:
-		s.fail("invalid-namespace", "expected "+nsComponent)
+	case ns != stanza.NSComponent:
+		s.fail("invalid-namespace", "expected "+stanza.NSComponent)
 		return
 	case attrs["to"] != h.opts.ComponentDomain:
 		s.fail("host-unknown", "this host serves the component domain "+h.opts.ComponentDomain)

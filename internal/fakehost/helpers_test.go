@@ -88,7 +88,7 @@ func (p *peer) streamError() string {
 	p.t.Helper()
 	for {
 		el := p.recv()
-		if el.Is(nsStreams, "error") {
+		if el.Is(stanza.NSStream, "error") {
 			if c := el.FirstChild(); c != nil {
 				return c.Local
 			}
@@ -99,7 +99,7 @@ func (p *peer) streamError() string {
 
 func (p *peer) header(ns, to string) (id string) {
 	p.t.Helper()
-	p.send("<stream:stream xmlns='%s' xmlns:stream='%s' to='%s' version='1.0'>", ns, nsStreams, to)
+	p.send("<stream:stream xmlns='%s' xmlns:stream='%s' to='%s' version='1.0'>", ns, stanza.NSStream, to)
 	_ = p.conn.SetReadDeadline(time.Now().Add(time.Second))
 	_, attrs, err := p.readHeader()
 	if err != nil {
@@ -113,7 +113,7 @@ func (p *peer) header(ns, to string) (id string) {
 func dialComponent(t *testing.T, h *Host, secret string) (*peer, *stanza.Element) {
 	t.Helper()
 	p := dial(t, h.ComponentAddr())
-	id := p.header(nsComponent, h.ComponentDomain())
+	id := p.header(stanza.NSComponent, h.ComponentDomain())
 	sum := sha1.Sum([]byte(id + secret))
 	p.send("<handshake>%s</handshake>", hex.EncodeToString(sum[:]))
 	return p, p.recv()
@@ -134,26 +134,26 @@ func client(t *testing.T, h *Host, user, resource string) (*peer, string) {
 	t.Helper()
 	p := dial(t, h.C2SAddr())
 	p.header(stanza.NSClient, h.Domain())
-	if f := p.recv(); f.Child(nsSASL, "mechanisms") == nil {
+	if f := p.recv(); f.Child(stanza.NSSASL, "mechanisms") == nil {
 		t.Fatalf("features: %s", f)
 	}
-	p.send("<auth xmlns='%s' mechanism='PLAIN'>%s</auth>", nsSASL,
+	p.send("<auth xmlns='%s' mechanism='PLAIN'>%s</auth>", stanza.NSSASL,
 		base64.StdEncoding.EncodeToString([]byte("\x00"+user+"\x00pw")))
-	if r := p.recv(); !r.Is(nsSASL, "success") {
+	if r := p.recv(); !r.Is(stanza.NSSASL, "success") {
 		t.Fatalf("auth: %s", r)
 	}
 	p.restart()
 	p.header(stanza.NSClient, h.Domain())
-	if f := p.recv(); f.Child(nsBind, "bind") == nil {
+	if f := p.recv(); f.Child(stanza.NSBind, "bind") == nil {
 		t.Fatalf("features after auth: %s", f)
 	}
 	res := ""
 	if resource != "" {
 		res = "<resource>" + resource + "</resource>"
 	}
-	p.send("<iq type='set' id='b1'><bind xmlns='%s'>%s</bind></iq>", nsBind, res)
+	p.send("<iq type='set' id='b1'><bind xmlns='%s'>%s</bind></iq>", stanza.NSBind, res)
 	r := p.recv()
-	j := r.Child(nsBind, "bind").ChildText(nsBind, "jid")
+	j := r.Child(stanza.NSBind, "bind").ChildText(stanza.NSBind, "jid")
 	if r.Attr("type") != "result" || j == "" {
 		t.Fatalf("bind: %s", r)
 	}

@@ -19,7 +19,7 @@ func TestComponentHandshake(t *testing.T) {
 	}
 
 	bad, reply := dialComponent(t, h, "wrong")
-	if !reply.Is(nsStreams, "error") || reply.FirstChild().Local != "not-authorized" {
+	if !reply.Is(stanza.NSStream, "error") || reply.FirstChild().Local != "not-authorized" {
 		t.Fatalf("wrong secret: got %s", reply)
 	}
 	if _, err := bad.recvErr(time.Second); !errors.Is(err, io.EOF) && !errors.Is(err, errEndOfStream) {
@@ -35,7 +35,7 @@ func TestComponentHandshake(t *testing.T) {
 	}
 
 	_, reply = dialComponent(t, h, testSecret)
-	if !reply.Is(nsStreams, "error") || reply.FirstChild().Local != "conflict" {
+	if !reply.Is(stanza.NSStream, "error") || reply.FirstChild().Local != "conflict" {
 		t.Fatalf("second component: got %s", reply)
 	}
 
@@ -53,7 +53,7 @@ func TestComponentHandshake(t *testing.T) {
 func TestComponentWrongDomain(t *testing.T) {
 	h := startHost(t)
 	p := dial(t, h.ComponentAddr())
-	p.header(nsComponent, "other.localhost")
+	p.header(stanza.NSComponent, "other.localhost")
 	if c := p.streamError(); c != "host-unknown" {
 		t.Fatalf("got %q, want host-unknown", c)
 	}
@@ -150,7 +150,7 @@ func TestRouting(t *testing.T) {
 		wantAttrs(t, romeo2.recv(), "presence", "from", rj2)
 	})
 	t.Run("session establishment", func(t *testing.T) {
-		romeo.send("<iq type='set' id='s1'><session xmlns='%s'/></iq>", nsSession)
+		romeo.send("<iq type='set' id='s1'><session xmlns='%s'/></iq>", stanza.NSSession)
 		wantAttrs(t, romeo.recv(), "iq", "type", "result", "id", "s1")
 	})
 	t.Run("no component", func(t *testing.T) {

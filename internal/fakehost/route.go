@@ -146,13 +146,13 @@ func (h *Host) bounce(st *stanza.Element, cond string) {
 	}
 	reply := stanza.New(stanza.NSClient, st.Local,
 		"id", st.Attr("id"), "type", "error", "from", st.Attr("to"), "to", st.Attr("from"))
-	reply.Add(stanza.New(stanza.NSClient, "error", "type", "cancel").Add(stanza.New(nsStanzaErrors, cond)))
+	reply.Add(stanza.New(stanza.NSClient, "error", "type", "cancel").Add(stanza.New(stanza.NSStanzas, cond)))
 	h.logf("fakehost: bounce %s: %s", cond, st)
 	h.route(reply)
 }
 
 func isSessionRequest(st *stanza.Element) bool {
-	return st.Local == "iq" && st.Attr("type") == "set" && st.Child(nsSession, "session") != nil
+	return st.Local == "iq" && st.Attr("type") == "set" && st.Child(stanza.NSSession, "session") != nil
 }
 
 func isRequest(st *stanza.Element) bool {

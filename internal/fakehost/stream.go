@@ -17,16 +17,6 @@ import (
 	"chorus/stanza"
 )
 
-// Namespaces of the stream layer.
-const (
-	nsStreams      = "http://etherx.jabber.org/streams"
-	nsStreamErrors = "urn:ietf:params:xml:ns:xmpp-streams"
-	nsStanzaErrors = "urn:ietf:params:xml:ns:xmpp-stanzas"
-	nsSASL         = "urn:ietf:params:xml:ns:xmpp-sasl"
-	nsBind         = "urn:ietf:params:xml:ns:xmpp-bind"
-	nsSession      = "urn:ietf:params:xml:ns:xmpp-session"
-)
-
 // stanzaLimits are a real server's: large enough for the member list of a
 // big room, which servers pass to clients whole.
 var stanzaLimits = stanza.Limits{MaxDepth: 64, MaxBytes: 16 << 20}
@@ -73,7 +63,7 @@ func (s *stream) readHeader() (ns string, attrs map[string]string, err error) {
 		}
 		switch t := tok.(type) {
 		case xml.StartElement:
-			if t.Name.Space != nsStreams || t.Name.Local != "stream" {
+			if t.Name.Space != stanza.NSStream || t.Name.Local != "stream" {
 				return "", nil, fmt.Errorf("expected stream header, got <%s>", t.Name.Local)
 			}
 			attrs = make(map[string]string)
@@ -122,7 +112,7 @@ func (s *stream) next() (*stanza.Element, error) {
 // openStream writes our stream header.
 func (s *stream) openStream(ns, from, id string) error {
 	return s.write(fmt.Appendf(nil, "<?xml version='1.0'?><stream:stream xmlns='%s' xmlns:stream='%s' from='%s' id='%s' version='1.0'>",
-		ns, nsStreams, from, id))
+		ns, stanza.NSStream, from, id))
 }
 
 func (s *stream) write(b []byte) error {
@@ -149,9 +139,9 @@ func (s *stream) writeElement(e *stanza.Element) error {
 // fail sends a stream error with the given condition, closes our stream and
 // the connection.
 func (s *stream) fail(cond, text string) {
-	e := stanza.New(nsStreams, "error").Add(stanza.New(nsStreamErrors, cond))
+	e := stanza.New(stanza.NSStream, "error").Add(stanza.New(stanza.NSStreamErrors, cond))
 	if text != "" {
-		e.Add(stanza.New(nsStreamErrors, "text").AddText(text))
+		e.Add(stanza.New(stanza.NSStreamErrors, "text").AddText(text))
 	}
 	_ = s.write(append(e.Append(nil), "</stream:stream>"...))
 	s.close()

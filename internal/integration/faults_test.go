@@ -151,11 +151,11 @@ func TestHandlerPanicIsContained(t *testing.T) {
 // panicky is a Handler with a bug: it panics on one message body.
 type panicky struct{ *component.Router }
 
-func (p panicky) HandleStanza(st *stanza.Element) []room.Out {
+func (p panicky) HandleAt(to room.Address, st *stanza.Element) []room.Out {
 	if st.ChildText(stanza.NSClient, "body") == "panic now" {
 		panic("a handler bug")
 	}
-	return p.Router.HandleStanza(st)
+	return p.Router.HandleAt(to, st)
 }
 
 type faultClient struct{ conn *scansion.Conn }

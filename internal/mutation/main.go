@@ -12,6 +12,8 @@
 //	go run ./internal/mutation -list FILE PKG=REPORT.json[:EFFICACY[:COVERAGE]]...
 //
 // EFFICACY and COVERAGE are the minimum percentages for that package.
+// With -plant, every mutant gremlins reports as NOT COVERED is first
+// planted by hand and the package's tests run against it (plant.go).
 package main
 
 import (
@@ -26,6 +28,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"time"
 )
 
 // Statuses of a mutant in a gremlins report.
@@ -34,6 +37,7 @@ const (
 	lived      = "LIVED"
 	notCovered = "NOT COVERED"
 	timedOut   = "TIMED OUT"
+	notViable  = "NOT VIABLE"
 )
 
 // report is the part of a gremlins JSON report this command reads.
@@ -135,6 +139,7 @@ type result struct {
 	Uncovered                           []mutant // not covered, not listed
 	Stale                               []listed // listed, but not a survivor or uncovered
 	Elapsed                             float64
+	Planted, PlantedKilled              int // NOT COVERED mutants planted by hand, and caught
 }
 
 func pct(n, d int) float64 {
@@ -227,6 +232,10 @@ func judge(w io.Writer, t target, res result) bool {
 	ok := true
 	fmt.Fprintf(w, "%s: killed %d, lived %d (%d listed), not covered %d (%d listed), timed out %d; %.0f s\n",
 		res.Pkg, res.Killed, res.Lived, res.ListedLived, res.NotCovered, res.ListedNotCovered, res.TimedOut, res.Elapsed)
+	if res.Planted > 0 {
+		fmt.Fprintf(w, "  planted by hand: %d that gremlins could not place in the coverage profile, %d of them caught by the tests\n",
+			res.Planted, res.PlantedKilled)
+	}
 	fmt.Fprintf(w, "  efficacy %.2f %%, mutator coverage %.2f %%; with the listed mutants left out: %.2f %%, %.2f %%\n",
 		res.Efficacy(), res.Coverage(), res.NetEfficacy(), res.NetCoverage())
 	if t.HaveEfficacy && res.NetEfficacy() < t.Efficacy {
@@ -258,6 +267,9 @@ func judge(w io.Writer, t target, res result) bool {
 func run(args []string, w io.Writer) error {
 	fs := flag.NewFlagSet("mutation", flag.ContinueOnError)
 	listFile := fs.String("list", "", "file of accepted mutants, one a line with the reason")
+	plant := fs.Bool("plant", false, "plant each NOT COVERED mutant by hand and run the package's tests against it")
+	workers := fs.Int("workers", 2, "test runs at a time when planting")
+	timeout := fs.Duration("timeout", 2*time.Minute, "deadline of one package test run when planting")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -290,7 +302,21 @@ func run(args []string, w io.Writer) error {
 		if err := json.Unmarshal(b, &rep); err != nil {
 			return fmt.Errorf("%s: %w", t.Report, err)
 		}
-		if !judge(w, t, tally(t.Pkg, rep, list)) {
+		var planted, caught int
+		if *plant {
+			start := time.Now()
+			pl := planter{dir: ".", timeout: *timeout, run: goTest}
+			if pl.dir, err = os.Getwd(); err != nil {
+				return err
+			}
+			if planted, caught, err = pl.plantUncovered(t.Pkg, &rep, *workers); err != nil {
+				return fmt.Errorf("%s: planting: %w", t.Pkg, err)
+			}
+			rep.Elapsed += time.Since(start).Seconds()
+		}
+		res := tally(t.Pkg, rep, list)
+		res.Planted, res.PlantedKilled = planted, caught
+		if !judge(w, t, res) {
 			pass = false
 		}
 	}

@@ -39,7 +39,7 @@ func greet(t *testing.T, addr, host string) string {
 		got.Write(buf[:n])
 	}
 	// Close as a client should, so the session is gone before the test
-	// stops Prosody (see stopTimeout).
+	// stops Prosody (see the launcher's stopTimeout).
 	fmt.Fprint(c, `</stream:stream>`)
 	io.Copy(io.Discard, r)
 	return got.String()
@@ -71,19 +71,6 @@ func TestStartStopRestart(t *testing.T) {
 	greet(t, s.C2SAddr(), s.Host())
 	if !strings.Contains(s.LogTail(1000), "Activated service 'component'") {
 		t.Errorf("log does not show the component listener:\n%s", s.LogTail(20))
-	}
-}
-
-func TestLuaString(t *testing.T) {
-	for i, tc := range [...]struct{ in, want string }{
-		0: {`abc`, `"abc"`},
-		1: {`a"b\c`, `"a\"b\\c"`},
-		2: {"a\nb", `"a\010b"`},
-		3: {"ünï", `"ünï"`},
-	} {
-		if got := luaString(tc.in); got != tc.want {
-			t.Errorf("%d: got %s, want %s", i, got, tc.want)
-		}
 	}
 }
 

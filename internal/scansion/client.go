@@ -16,13 +16,7 @@ import (
 	"chorus/stanza"
 )
 
-const (
-	nsStreams = "http://etherx.jabber.org/streams"
-	nsSASL    = "urn:ietf:params:xml:ns:xmpp-sasl"
-	nsBind    = "urn:ietf:params:xml:ns:xmpp-bind"
-	nsSession = "urn:ietf:params:xml:ns:xmpp-session"
-	nsTLS     = "urn:ietf:params:xml:ns:xmpp-tls"
-)
+const nsTLS = "urn:ietf:params:xml:ns:xmpp-tls"
 
 // loginTimeout bounds connecting and logging in.
 const loginTimeout = 10 * time.Second
@@ -90,39 +84,39 @@ func (c *conn) login(acc account) error {
 		return fmt.Errorf("server does not offer SASL PLAIN: %s", features)
 	}
 	creds := base64.StdEncoding.EncodeToString([]byte("\x00" + acc.local + "\x00" + acc.password))
-	if err := c.writeString("<auth xmlns='" + nsSASL + "' mechanism='PLAIN'>" + creds + "</auth>"); err != nil {
+	if err := c.writeString("<auth xmlns='" + stanza.NSSASL + "' mechanism='PLAIN'>" + creds + "</auth>"); err != nil {
 		return err
 	}
 	res, err := c.nextElement()
 	if err != nil {
 		return err
 	}
-	if !res.Is(nsSASL, "success") {
+	if !res.Is(stanza.NSSASL, "success") {
 		return fmt.Errorf("authentication failed: %s", res)
 	}
 
 	if features, err = c.open(acc.domain); err != nil {
 		return err
 	}
-	if features.Child(nsBind, "bind") == nil {
+	if features.Child(stanza.NSBind, "bind") == nil {
 		return fmt.Errorf("server offers no resource binding: %s", features)
 	}
-	bind := stanza.New(nsBind, "bind")
+	bind := stanza.New(stanza.NSBind, "bind")
 	if acc.resource != "" {
-		bind.Add(stanza.New(nsBind, "resource").AddText(acc.resource))
+		bind.Add(stanza.New(stanza.NSBind, "resource").AddText(acc.resource))
 	}
 	iq := stanza.New(stanza.NSClient, "iq", "type", "set", "id", "bind").Add(bind)
 	res, err = c.request(iq)
 	if err != nil {
 		return fmt.Errorf("bind: %w", err)
 	}
-	if c.jid = strings.TrimSpace(res.Child(nsBind, "bind").ChildText(nsBind, "jid")); c.jid == "" {
+	if c.jid = strings.TrimSpace(res.Child(stanza.NSBind, "bind").ChildText(stanza.NSBind, "jid")); c.jid == "" {
 		return fmt.Errorf("bind: no JID in %s", res)
 	}
 	// Old servers require session establishment; newer ones mark it
 	// optional or do not offer it.
-	if s := features.Child(nsSession, "session"); s != nil && s.Child(nsSession, "optional") == nil {
-		iq := stanza.New(stanza.NSClient, "iq", "type", "set", "id", "session").Add(stanza.New(nsSession, "session"))
+	if s := features.Child(stanza.NSSession, "session"); s != nil && s.Child(stanza.NSSession, "optional") == nil {
+		iq := stanza.New(stanza.NSClient, "iq", "type", "set", "id", "session").Add(stanza.New(stanza.NSSession, "session"))
 		if _, err := c.request(iq); err != nil {
 			return fmt.Errorf("session: %w", err)
 		}
@@ -136,7 +130,7 @@ func (c *conn) login(acc account) error {
 func (c *conn) open(domain string) (*stanza.Element, error) {
 	c.dec = xml.NewDecoder(c.r)
 	hdr := fmt.Sprintf("<?xml version='1.0'?><stream:stream xmlns='%s' xmlns:stream='%s' to='%s' version='1.0'>",
-		stanza.NSClient, nsStreams, xmlEscape(domain))
+		stanza.NSClient, stanza.NSStream, xmlEscape(domain))
 	if err := c.writeString(hdr); err != nil {
 		return nil, err
 	}
@@ -146,7 +140,7 @@ func (c *conn) open(domain string) (*stanza.Element, error) {
 			return nil, err
 		}
 		if t, ok := tok.(xml.StartElement); ok {
-			if t.Name.Space != nsStreams || t.Name.Local != "stream" {
+			if t.Name.Space != stanza.NSStream || t.Name.Local != "stream" {
 				return nil, fmt.Errorf("expected a stream header, got <%s>", t.Name.Local)
 			}
 			break
@@ -156,7 +150,7 @@ func (c *conn) open(domain string) (*stanza.Element, error) {
 	if err != nil {
 		return nil, err
 	}
-	if !f.Is(nsStreams, "features") {
+	if !f.Is(stanza.NSStream, "features") {
 		return nil, fmt.Errorf("expected stream features, got %s", f)
 	}
 	return f, nil
@@ -183,7 +177,7 @@ func (c *conn) request(iq *stanza.Element) (*stanza.Element, error) {
 }
 
 func offersPLAIN(features *stanza.Element) bool {
-	for _, m := range features.Child(nsSASL, "mechanisms").ChildrenNamed(nsSASL, "mechanism") {
+	for _, m := range features.Child(stanza.NSSASL, "mechanisms").ChildrenNamed(stanza.NSSASL, "mechanism") {
 		if strings.TrimSpace(m.Text()) == "PLAIN" {
 			return true
 		}
@@ -205,7 +199,7 @@ func (c *conn) nextElement() (*stanza.Element, error) {
 			if err != nil {
 				return nil, err
 			}
-			if e.Is(nsStreams, "error") {
+			if e.Is(stanza.NSStream, "error") {
 				return e, fmt.Errorf("stream error: %s", e)
 			}
 			return e, nil

@@ -1,7 +1,12 @@
-// Package serverproc holds what the disposable-server harnesses
-// (internal/prosody, internal/ejabberd) share: picking free loopback ports,
-// reading the end of a log, starting a server with enough open files, and
-// the lifetime of a server's directory and process for tests and programs.
+// Package serverproc runs disposable servers as child processes of a program
+// or a test: picking free loopback ports, starting the server with enough
+// open files in its own process group, waiting until its listeners accept
+// connections, stopping it (SIGTERM, then SIGKILL), reading the end of its
+// log, and the lifetime of its directory. The sandbox's Prosody
+// (serverproc/prosody) is built on it, and so are the test and load
+// harnesses in internal/.
+//
+// It holds no test code: the chorus binary links it.
 package serverproc
 
 import (
@@ -12,7 +17,6 @@ import (
 	"os/exec"
 	"strings"
 	"syscall"
-	"testing"
 )
 
 // Command is exec.Command(name, args...) that, when maxFiles is not zero,
@@ -85,19 +89,6 @@ func Tail(path string, n int) string {
 		lines = lines[len(lines)-n:]
 	}
 	return strings.Join(lines, "")
-}
-
-// StopAtCleanup stops a server started for tb when tb's test ends, printing
-// the end of its log first if the test failed.
-func StopAtCleanup(tb testing.TB, name, logPath string, stop func() error) {
-	tb.Cleanup(func() {
-		if tb.Failed() {
-			tb.Logf("%s log (%s), last lines:\n%s", name, logPath, Tail(logPath, 40))
-		}
-		if err := stop(); err != nil {
-			tb.Errorf("%s: stop: %v", name, err)
-		}
-	})
 }
 
 // InDir runs start in dir, or, when dir is empty, in a new temporary

@@ -63,7 +63,7 @@ func TestInDir(t *testing.T) {
 	}
 
 	var made string
-	own, err = InDir("", "serverproc-test-", func(dir string) error { made = dir; return nil })
+	own, err = InDir("", "launch-test-", func(dir string) error { made = dir; return nil })
 	if !own || err != nil {
 		t.Fatalf("new directory: own %v, err %v", own, err)
 	}
@@ -75,7 +75,7 @@ func TestInDir(t *testing.T) {
 	}
 
 	failed := errors.New("no start")
-	if _, err := InDir("", "serverproc-test-", func(dir string) error { made = dir; return failed }); err != failed {
+	if _, err := InDir("", "launch-test-", func(dir string) error { made = dir; return failed }); err != failed {
 		t.Fatalf("err %v", err)
 	}
 	if _, err := os.Stat(made); !os.IsNotExist(err) {
