@@ -78,9 +78,6 @@ type Config struct {
 	OnState func(up bool)
 	// Metrics, if set, counts the link's stanzas and follows its state.
 	Metrics *Metrics
-	// Workers is how many goroutines handle inbound stanzas, each for its
-	// share of the rooms; zero means GOMAXPROCS.
-	Workers int
 	// TrimAfter is how long the link must be quiet after traffic before
 	// free memory is returned to the operating system; zero means
 	// DefaultTrimAfter, negative never.
@@ -169,6 +166,14 @@ type runner struct {
 // have ended meanwhile (XEP-0114 has no stream resumption).
 type Resyncer interface {
 	Reconnected() []room.Out
+}
+
+// Reader is a Handler that tells the stanzas that only read what they are
+// addressed to (room.Registry.ReadOnly). While a change to a room waits
+// for the store, that room's later reads from other senders are handled
+// meanwhile; a sender's own stanzas always keep their order.
+type Reader interface {
+	ReadOnly(to room.Address, st *stanza.Element) bool
 }
 
 // Timed is a Handler with work due at times of its own, such as presence

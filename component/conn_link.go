@@ -9,10 +9,10 @@ import (
 	"io"
 	"net"
 	"os"
-	"runtime"
 	"runtime/debug"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"mellium.im/xmpp/stream"
@@ -26,9 +26,22 @@ import (
 // memory.
 const queueLen = 64
 
-// shardQueueLen bounds the stanzas waiting for one room worker; when it is
-// full the reader waits, as for queueLen.
-const shardQueueLen = 64
+// roomQueueLen bounds the stanzas waiting for one room (or the service).
+// When it is full the reader waits for the room, which pushes back on the
+// server as a flood into one busy room must (nothing is lost); but a room
+// that has been in one handler call for stuckAfter is waiting on I/O, not
+// busy, and its new stanzas are refused with wait/resource-constraint, so
+// that it holds up neither the reader nor, with it, every other room.
+const roomQueueLen = 64
+
+// stuckAfter is how long one handler call may take before its room counts
+// as stuck: fan-out to a thousand occupants takes well under a
+// millisecond, a store that answers not at all takes storeTimeout.
+const stuckAfter = 250 * time.Millisecond
+
+// maxQueued bounds the stanzas waiting for all rooms together, for a flood
+// spread over many rooms.
+const maxQueued = 64 << 10
 
 // shutdownTimeout bounds writing the shutdown stanzas to a server that does
 // not take them.
@@ -47,15 +60,20 @@ type link struct {
 	writerDone chan struct{}
 	werr       error // set by the writer before writerDone is closed
 
-	// Inbound stanzas are handled by one worker per shard, a shard being
-	// a set of rooms (by bare address): rooms run in parallel, and each
-	// room's stanzas stay in the order they were read.
-	shards  []chan inbound
+	// Inbound stanzas wait in a mailbox per room (by bare address, so a
+	// room and its occupants share one), drained by a goroutine that
+	// runs while the mailbox is not empty: rooms run in parallel, one
+	// room waiting for its store holds up no other, and each room's
+	// stanzas stay in the order they were read. bmu guards boxes and
+	// queued.
+	bmu     sync.Mutex
+	boxes   map[string]*mailbox
+	queued  int
 	workers sync.WaitGroup
 
-	// hmu serialises handing stanzas to the workers with the end of the
-	// link, so that Shutdown runs only after the workers are done and
-	// nothing is queued after out is closed.
+	// hmu serialises handing stanzas to the mailboxes with the end of the
+	// link, so that Shutdown runs only after every queued stanza is
+	// handled and nothing is queued after out is closed.
 	hmu     sync.Mutex
 	closing bool
 
@@ -68,13 +86,43 @@ type link struct {
 	streamErr string
 }
 
-// inbound is a stanza waiting for its room's worker, and when it was read;
+// mailbox is one room's queue of inbound work; a goroutine drains it
+// while it is not empty, then it is dropped.
+type mailbox struct {
+	q    []inbound
+	held int           // taken from q but waiting for a change to the room (work)
+	more chan struct{} // signalled when q grows, for a goroutine waiting on a change
+	// freed is signalled when q shrinks, for a reader waiting for room.
+	freed chan struct{}
+	// Since when (Unix nanoseconds) the room's change and its read have
+	// been in the handler; zero when not.
+	changeSince, readSince atomic.Int64
+}
+
+// stuck reports whether the room has been in one handler call for
+// stuckAfter.
+func (b *mailbox) stuck(now time.Time) bool {
+	old := func(t int64) bool { return t != 0 && now.UnixNano()-t >= int64(stuckAfter) }
+	return old(b.changeSince.Load()) || old(b.readSince.Load())
+}
+
+// inflight is the change a mailbox's goroutine runs beside its queue: while
+// it waits (for the store), later stanzas that only read the room, from
+// other senders, are handled; anything else waits for it first.
+type inflight struct {
+	done chan struct{}
+	from string
+}
+
+// inbound is a stanza waiting for its room's turn, and when it was read;
 // or, with st nil, a room whose timed work is due (Timed).
 type inbound struct {
 	st    *stanza.Element
 	to    room.Address // st's 'to', parsed once by dispatch
 	read  time.Time
 	timer string
+	// change: st may change its room (not Reader.ReadOnly), or timed work.
+	change bool
 }
 
 // batch is the output of one inbound stanza and when that stanza was read
@@ -85,16 +133,8 @@ type batch struct {
 }
 
 func newLink(r *runner, nc net.Conn, tr xml.TokenReader) *link {
-	n := r.cfg.Workers
-	if n <= 0 {
-		n = runtime.GOMAXPROCS(0)
-	}
-	shards := make([]chan inbound, n)
-	for i := range shards {
-		shards[i] = make(chan inbound, shardQueueLen)
-	}
 	return &link{
-		shards:     shards,
+		boxes:      map[string]*mailbox{},
 		r:          r,
 		nc:         nc,
 		tr:         tr,
@@ -110,10 +150,6 @@ func newLink(r *runner, nc net.Conn, tr xml.TokenReader) *link {
 func (l *link) serve(ctx context.Context) error {
 	defer l.nc.Close()
 	go l.writeLoop()
-	for _, ch := range l.shards {
-		l.workers.Add(1)
-		go l.work(ch)
-	}
 	if rs, ok := l.r.h.(Resyncer); ok && l.resync {
 		l.hmu.Lock()
 		if outs := rs.Reconnected(); len(outs) > 0 {
@@ -189,10 +225,8 @@ func (l *link) stop(final func() []room.Out) {
 		return
 	}
 	l.closing = true
-	for _, ch := range l.shards {
-		close(ch)
-	}
-	l.workers.Wait()
+	l.workers.Wait() // every queued stanza handled
+
 	if final != nil {
 		if outs := final(); len(outs) > 0 {
 			l.enqueue(outs, time.Time{})
@@ -265,18 +299,19 @@ func (l *link) stanzaDone() {
 	}
 }
 
-// dispatch hands st to the worker of its room. A busy worker holds the
-// reader up, which pushes back on the server.
+// dispatch hands st to its room's mailbox. When the mailbox is full the
+// reader waits for a busy room (pushing back on the server), but a stuck
+// room gets its new stanzas refused instead of holding up the reader and
+// every other room (see roomQueueLen).
 func (l *link) dispatch(st *stanza.Element) {
 	read := l.r.cfg.Metrics.received(st.Local)
 	l.r.trim.touch(time.Now())
-	// The one parse of 'to': it picks the worker and goes on to the handler.
+	// The one parse of 'to': it picks the mailbox and goes on to the handler.
 	key := st.Attr("to")
 	to, ok := room.ParseAddress(key)
 	if ok {
 		key = to.Bare()
 	}
-	ch := l.shards[shardOf(key, len(l.shards))]
 	l.hmu.Lock()
 	defer l.hmu.Unlock()
 	if l.closing {
@@ -285,26 +320,76 @@ func (l *link) dispatch(st *stanza.Element) {
 	if e := l.r.log.Debug(); e.Enabled() {
 		e.Str("stanza", st.String()).Msg("recv")
 	}
-	ch <- inbound{st: st, to: to, read: read}
+	in := inbound{st: st, to: to, read: read, change: true}
+	if rd, ok := l.r.h.(Reader); ok {
+		in.change = !l.readOnly(rd, to, st)
+	}
+	if !l.postWaiting(key, in) {
+		// Debug, not warn: any user can fill a room's queue; the error
+		// metric counts the refusals.
+		l.r.log.Debug().Str("stanza", st.Local).Str("to", clip(st.Attr("to"))).Msg("room queue full: stanza refused")
+		if outs := errorReply(st, stanza.Error{Type: stanza.Wait, Condition: stanza.ResourceConstraint, Text: "The room is busy; try again later"}, l.domain); len(outs) > 0 {
+			l.enqueue(outs, read)
+		}
+	}
 }
 
-// shardOf picks one of n workers for a stanza to addr, a bare address
-// (or a 'to' that is none), so that a room and its occupants share one.
-// FNV-1a: a sender who picks room names to share a worker only slows its
-// own rooms.
-func shardOf(addr string, n int) int {
-	if n == 1 {
-		return 0
+// postWaiting queues in for the room at key, waiting while the room's
+// queue is full and the room is busy; it reports false, refusing in, when
+// the room is stuck (see roomQueueLen) or every room's queues together are
+// full. It runs under hmu, while the link is not closing.
+func (l *link) postWaiting(key string, in inbound) bool {
+	for {
+		ok, b, full := l.post(key, in, false)
+		if ok || !full {
+			return ok
+		}
+		if b.stuck(time.Now()) {
+			return false
+		}
+		t := time.NewTimer(stuckAfter)
+		select {
+		case <-b.freed:
+		case <-t.C: // look again: stuck by now?
+		case <-l.writerDone:
+			t.Stop()
+			return false
+		}
+		t.Stop()
 	}
-	h := uint32(2166136261)
-	for i := 0; i < len(addr); i++ {
-		h ^= uint32(addr[i])
-		h *= 16777619
-	}
-	return int(h % uint32(n))
 }
 
-// timerLoop hands the rooms whose timed work is due to their workers
+// post queues in for the room at key, starting the room's goroutine when
+// it has none. It reports false when the room's queue is full (full set,
+// with the room's mailbox) or every room's queues together are, unless
+// force: timed work is the room's own and never refused. It runs under
+// hmu, while the link is not closing.
+func (l *link) post(key string, in inbound, force bool) (ok bool, b *mailbox, full bool) {
+	l.bmu.Lock()
+	defer l.bmu.Unlock()
+	b = l.boxes[key]
+	if b == nil {
+		b = &mailbox{more: make(chan struct{}, 1), freed: make(chan struct{}, 1)}
+		l.boxes[key] = b
+		l.workers.Add(1)
+		go l.work(key, b)
+	}
+	if !force && len(b.q)+b.held >= roomQueueLen {
+		return false, b, true
+	}
+	if !force && l.queued >= maxQueued {
+		return false, b, false
+	}
+	b.q = append(b.q, in)
+	l.queued++
+	select {
+	case b.more <- struct{}{}:
+	default:
+	}
+	return true, b, false
+}
+
+// timerLoop hands the rooms whose timed work is due to their mailboxes
 // until the link ends. Work due while no link is up waits for the next.
 func (l *link) timerLoop(t Timed) {
 	tick := time.NewTicker(timerTick)
@@ -317,7 +402,7 @@ func (l *link) timerLoop(t Timed) {
 			for _, addr := range t.Due(now) {
 				l.hmu.Lock()
 				if !l.closing {
-					l.shards[shardOf(addr, len(l.shards))] <- inbound{timer: addr}
+					l.post(addr, inbound{timer: addr, change: true}, true)
 				}
 				l.hmu.Unlock()
 			}
@@ -325,20 +410,129 @@ func (l *link) timerLoop(t Timed) {
 	}
 }
 
-// work handles the stanzas of one shard until the link stops.
-func (l *link) work(ch <-chan inbound) {
+// work handles one room's mailbox in order until it is empty, then drops
+// it; the next stanza for the room starts a new one. A change runs in a
+// goroutine of its own, so that while it waits for the store the room's
+// later reads are answered, unless they come from a sender with a change
+// pending: those, and further changes, are held, in order, until the
+// change is done. So each sender's stanzas and the room's changes keep
+// their order, and a read may only pass another sender's change.
+func (l *link) work(key string, b *mailbox) {
 	defer l.workers.Done()
-	for in := range ch {
-		var outs []room.Out
-		if in.st == nil {
-			outs = l.fire(in.timer)
+	var busy *inflight
+	var held []inbound
+	heldFrom := map[string]int{} // senders with held stanzas
+	for {
+		if busy != nil {
+			select {
+			case <-busy.done:
+				busy = nil
+			default:
+			}
+		}
+		var in inbound
+		if busy == nil && len(held) > 0 {
+			in = held[0]
+			held[0] = inbound{}
+			held = held[1:]
+			if from := in.from(); heldFrom[from] <= 1 {
+				delete(heldFrom, from)
+			} else {
+				heldFrom[from]--
+			}
+			l.bmu.Lock()
+			b.held--
+			l.queued--
+			b.signalFreed()
+			l.bmu.Unlock()
 		} else {
-			outs = l.handle(in.st, in.to)
+			l.bmu.Lock()
+			if len(b.q) == 0 {
+				if busy == nil { // and nothing held
+					delete(l.boxes, key)
+					l.bmu.Unlock()
+					return
+				}
+				l.bmu.Unlock()
+				select {
+				case <-busy.done:
+					busy = nil
+				case <-b.more:
+				}
+				continue
+			}
+			in = b.q[0]
+			b.q[0] = inbound{}
+			b.q = b.q[1:]
+			wait := busy != nil && (in.change || in.from() == busy.from || heldFrom[in.from()] > 0)
+			if wait {
+				b.held++
+			} else {
+				l.queued--
+				b.signalFreed()
+			}
+			l.bmu.Unlock()
+			if wait {
+				held = append(held, in)
+				heldFrom[in.from()]++
+				continue
+			}
 		}
-		if len(outs) > 0 {
-			l.enqueue(outs, in.read)
+		if !in.change {
+			l.run(in, &b.readSince)
+			continue
 		}
+		busy = &inflight{done: make(chan struct{}), from: in.from()}
+		go func(in inbound, done chan struct{}) {
+			defer close(done)
+			l.run(in, &b.changeSince)
+		}(in, busy.done)
 	}
+}
+
+// signalFreed tells a reader waiting for room in b that there is; under
+// bmu.
+func (b *mailbox) signalFreed() {
+	select {
+	case b.freed <- struct{}{}:
+	default:
+	}
+}
+
+// from is the sender of in, empty for timed work.
+func (in *inbound) from() string {
+	if in.st == nil {
+		return ""
+	}
+	return in.st.Attr("from")
+}
+
+// run handles one stanza or timed work and queues what it sends. since,
+// the mailbox's changeSince or readSince, says meanwhile that the room is
+// in the handler.
+func (l *link) run(in inbound, since *atomic.Int64) {
+	since.Store(time.Now().UnixNano())
+	var outs []room.Out
+	if in.st == nil {
+		outs = l.fire(in.timer)
+	} else {
+		outs = l.handle(in.st, in.to)
+	}
+	since.Store(0)
+	if len(outs) > 0 {
+		l.enqueue(outs, in.read)
+	}
+}
+
+// readOnly asks the handler whether st only reads its room; a panic
+// counts as "no", and the stanza's own handling reports it.
+func (l *link) readOnly(rd Reader, to room.Address, st *stanza.Element) (ro bool) {
+	defer func() {
+		if recover() != nil {
+			ro = false
+		}
+	}()
+	return rd.ReadOnly(to, st)
 }
 
 // fire runs a room's due work, recovering a panic as handle does.

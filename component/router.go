@@ -54,6 +54,12 @@ func (rt *Router) HandleAt(to room.Address, st *stanza.Element) []room.Out {
 	return rt.service(st)
 }
 
+// ReadOnly implements Reader: a stanza to a room or occupant that cannot
+// change the room's stored state. Stanzas to the service keep their order.
+func (rt *Router) ReadOnly(to room.Address, st *stanza.Element) bool {
+	return to.Valid() && to.Local() != "" && rt.rooms.ReadOnly(to, st)
+}
+
 // Reconnected implements Resyncer: sessions that ended while the link was
 // down are found and removed (room.Registry.CheckSessions).
 func (rt *Router) Reconnected() []room.Out {

@@ -1,7 +1,28 @@
 // Package room is the Multi-User Chat state machine of XEP-0045: a Registry
 // of rooms by bare JID, each room a mutex-guarded value that takes one
-// stanza and returns the stanzas to send ([]Out). It does no I/O, so every
-// rule can be tested by feeding stanzas in and reading stanzas out.
+// stanza and returns the stanzas to send ([]Out). It never touches the
+// network, so every rule can be tested by feeding stanzas in and reading
+// stanzas out.
+//
+// Everything that changes a room (a stanza, the admin destroy, shutdown,
+// eviction, a ghost check, a timer) goes through one transaction,
+// Registry.transact over Room.run: find or load the room, lock it, run one
+// handler, make the change durable, collect the stanzas to send and the
+// archive writes, let the room leave memory when it should. A room is
+// loading, live, evicting or destroyed (registry.go says what each means).
+//
+// room/ waits on the store (store.Store, each call bounded by storeTimeout)
+// in these places only, never under the registry's lock and never under a
+// room's lock:
+//   - loading a room that is not in memory, and dropping a tombstone
+//     (registry.go): only stanzas for that room wait;
+//   - a change's durable write (persist.go, txn.go): under the room's writer
+//     lock, so only the room's later changes wait; its reads go on;
+//   - background retries of a failed write (persist.go, flushLoop);
+//   - archive queries and the moderation look-up (mam.go, moderation.go),
+//     which wait for the archive queue (archive.go) and read the store;
+//   - the public room list, the admin room list and archive expiry
+//     (registry.go), which involve no room lock at all.
 //
 // Each feature of a room lives in a file of its own (password.go,
 // membersonly.go, lock.go, whois.go, ...) as a set of hooks on the room's

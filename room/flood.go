@@ -194,19 +194,6 @@ func (g *Registry) Due(now time.Time) []string {
 // Fire runs a room's due work (deferred presence updates) and returns what
 // to send. A room no longer live has nothing due.
 func (g *Registry) Fire(roomJID string) []Out {
-	g.mu.Lock()
-	r := g.rooms[roomJID]
-	g.mu.Unlock()
-	if r == nil {
-		return nil
-	}
-	outs, ops, ok := r.transact(nil, r.applyDeferred)
-	if !ok {
-		return nil
-	}
-	if len(ops) > 0 {
-		g.archive.enqueue(ops)
-	}
-	g.collect(r)
+	outs, _, _ := g.transact(roomJID, liveOnly, nil, (*Room).applyDeferred)
 	return outs
 }

@@ -17,19 +17,20 @@ const ghostPrefix = "ghost-check-"
 func (g *Registry) CheckSessions() []Out {
 	var outs []Out
 	for _, r := range g.snapshot() {
-		r.mu.Lock()
-		if len(r.deferred) > 0 {
-			// A timer taken while the link went down was never run.
-			g.svc.timers.schedule(r.jid, g.svc.now())
-		}
-		for _, o := range r.occupants {
-			for _, s := range o.sessions {
-				ping := stanza.New(NSClient, "iq", "type", "get", "from", r.jid, "id", ghostPrefix+r.svc.newID()).
-					Add(stanza.New(NSPing, "ping"))
-				outs = append(outs, To1(s.jid, ping))
+		o, _, _ := g.transact(r.jid, liveOnly, nil, func(r *Room) {
+			if len(r.deferred) > 0 {
+				// A timer taken while the link went down was never run.
+				g.svc.timers.schedule(r.jid, g.svc.now())
 			}
-		}
-		r.mu.Unlock()
+			for _, o := range r.occupants {
+				for _, s := range o.sessions {
+					ping := stanza.New(NSClient, "iq", "type", "get", "from", r.jid, "id", ghostPrefix+r.svc.newID()).
+						Add(stanza.New(NSPing, "ping"))
+					r.send(s.jid, ping)
+				}
+			}
+		})
+		outs = append(outs, o...)
 	}
 	return outs
 }

@@ -42,7 +42,7 @@ func (r *Room) moderate(req *request) {
 		return
 	}
 	id := m.Attr("id")
-	orig, i, e := r.findMessage(id, true)
+	orig, i, e := r.findMessage(req, id)
 	if e != nil {
 		r.replyError(req, e)
 		return
@@ -101,16 +101,76 @@ func (r *Room) tombstone(orig, moderated, reason *stanza.Element) *stanza.Elemen
 	return tomb
 }
 
+// prefetched is a message that a moderation or retraction names, read from
+// the archive before the room lock was taken (Registry.prefetch).
+type prefetched struct {
+	id  string
+	msg *stanza.Element // nil: not in the archive
+	err error
+}
+
+// retractedID returns the id of the message req moderates or retracts,
+// or "" when req does neither.
+func retractedID(req *request) string {
+	st := req.st
+	switch {
+	case req.nick != "":
+	case st.Local == "iq" && req.typ == "set" && len(st.Children()) == 1 && st.FirstChild().Is(NSModerate, "moderate"):
+		return st.FirstChild().Attr("id")
+	case st.Local == "message" && req.typ == "groupchat":
+		if rt := st.Child(NSRetract, "retract"); rt != nil {
+			return rt.Attr("id")
+		}
+	}
+	return ""
+}
+
+// prefetch reads from the archive, without the room lock, the message a
+// moderation or retraction names when the room's recent history lacks it,
+// and leaves it in req for findMessage. For a moderation, when the store
+// lacks the message, the archive queue is flushed and the store asked
+// again: a message that has just left a short history may still be
+// queued. The flush waits for other rooms' writes, so it is not done for
+// an occupant's retraction (any occupant may send them), nor for messages
+// the store already has.
+func (g *Registry) prefetch(r *Room, req *request) {
+	id := retractedID(req)
+	if id == "" || g.svc.store == nil {
+		return
+	}
+	r.mu.Lock()
+	need := r.historyIndex(id) < 0 && r.archives()
+	r.mu.Unlock()
+	if !need {
+		return
+	}
+	a := &prefetched{id: id}
+	req.archived = a
+	ctx, cancel := context.WithTimeout(context.Background(), storeTimeout)
+	defer cancel()
+	m, err := g.svc.store.Get(ctx, r.jid, id)
+	if err == nil && m == nil && req.st.Local == "iq" && g.svc.archiver != nil {
+		g.svc.archiver.sync()
+		m, err = g.svc.store.Get(ctx, r.jid, id)
+	}
+	if err != nil {
+		if g.svc.onStoreError != nil {
+			g.svc.onStoreError(err)
+		}
+		a.err = err
+		return
+	}
+	if m != nil {
+		a.msg, _ = stanza.Parse(string(m.Stanza)) // unreadable: as if absent
+	}
+}
+
 // findMessage finds a message of this room by its room-assigned stanza id:
-// in the recent history (i is its index), or else in the archive (i is -1).
-//
-// The archive is read under the room lock: moderation is rare, and the
-// read is bounded by storeTimeout, as every durable write of the room is.
-// With flush, when the store lacks the message, the archive queue is
-// flushed and the store asked again: a message that has just left a short
-// history may still be queued. The flush makes the room wait for other
-// rooms' writes, so it is not done for messages the store already has.
-func (r *Room) findMessage(id string, flush bool) (msg *stanza.Element, i int, e *stanzaError) {
+// in the recent history (i is its index), or else in what prefetch read
+// from the archive (i is -1). The archive is never read under the room
+// lock; a message that left the history between prefetch and now is not
+// found, as if it had never been sent.
+func (r *Room) findMessage(req *request, id string) (msg *stanza.Element, i int, e *stanzaError) {
 	notFound := errItemNotFound.withText("No such message in this room")
 	if id == "" {
 		return nil, -1, notFound
@@ -118,40 +178,26 @@ func (r *Room) findMessage(id string, flush bool) (msg *stanza.Element, i int, e
 	if i := r.historyIndex(id); i >= 0 {
 		return r.history.entries[i].msg, i, nil
 	}
-	if !r.archives() {
+	a := req.archived
+	if !r.archives() || a == nil || a.id != id {
 		return nil, -1, notFound
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), storeTimeout)
-	defer cancel()
-	m, err := r.svc.store.Get(ctx, r.jid, id)
-	if err == nil && m == nil && flush && r.svc.archiver != nil {
-		r.svc.archiver.sync()
-		m, err = r.svc.store.Get(ctx, r.jid, id)
-	}
-	if err != nil {
-		if r.svc.onStoreError != nil {
-			r.svc.onStoreError(err)
-		}
+	if a.err != nil {
 		return nil, -1, newError(errWait, "internal-server-error").withText("The archive could not be read")
 	}
-	if m == nil {
+	if a.msg == nil {
 		return nil, -1, notFound
 	}
-	msg, err = stanza.Parse(string(m.Stanza))
-	if err != nil {
-		return nil, -1, notFound
-	}
-	return msg, -1, nil
+	return a.msg, -1, nil
 }
 
 // authorRetraction checks a groupchat retraction by its author (XEP-0424):
 // only the author of a message may retract it, and history and archive
 // keep a tombstone in its place.
 func (r *Room) authorRetraction(o *Occupant, req *request, rt *stanza.Element) *stanzaError {
-	// No flush of the archive queue for an occupant's retraction: any
-	// occupant may send them, and a flush makes the room wait for other
-	// rooms' writes.
-	orig, i, e := r.findMessage(rt.Attr("id"), false)
+	// No flush of the archive queue for an occupant's retraction
+	// (prefetch): any occupant may send them.
+	orig, i, e := r.findMessage(req, rt.Attr("id"))
 	if e != nil {
 		return nil // unknown here: let it through; clients check authorship themselves
 	}

@@ -34,28 +34,42 @@ func (r *Room) affChanged(bare string) {
 	r.dirtyAffs[bare] = true
 }
 
-// persist makes the room's changes durable (XEP-0045 leaves it to the
-// service; our rule: a change acknowledged to a client is on disk first).
-// It runs under the room lock at the end of every stanza, so writes reach
-// the store in the order they happened.
-func (r *Room) persist() error {
-	st := r.svc.store
-	if st == nil {
+// roomWrite is one durable write of a room (XEP-0045 leaves persistence
+// to the service; our rule: a change acknowledged to a client is on disk
+// first). takeWrite builds it under the room lock and marks the room as if
+// written; do runs it without the lock, so the room's readers go on; a
+// failed one is handed back with unwrote. The room's wmu orders them, so
+// writes reach the store in the order they happened.
+type roomWrite struct {
+	st   store.Store
+	jid  string
+	del  bool             // DeleteRoom, with tomb; else UpdateRoom with upd
+	tomb *store.Tombstone // for del
+	upd  store.RoomUpdate
+	err  error // the record could not be encoded
+
+	// What the write covers, to mark dirty again when it fails.
+	wasStored bool
+	data      bool
+	affs      []string
+}
+
+// takeWrite returns the write that brings the store up to date with the
+// room, or nil when there is none, and marks the room written. It runs
+// under the room lock.
+func (r *Room) takeWrite() *roomWrite {
+	if r.svc.store == nil {
 		return nil
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), storeTimeout)
-	defer cancel()
+	w := &roomWrite{st: r.svc.store, jid: r.jid, wasStored: r.stored, data: r.dirtyData}
 	switch {
 	case r.destroyed != nil:
 		if !r.stored && !r.cfg.Persistent {
 			return nil
 		}
-		var tomb *store.Tombstone
+		w.del = true
 		if r.cfg.Persistent {
-			tomb = &store.Tombstone{Alt: r.destroyed.alt, Reason: r.destroyed.reason, Until: r.destroyed.until}
-		}
-		if err := st.DeleteRoom(ctx, r.jid, tomb); err != nil {
-			return err
+			w.tomb = &store.Tombstone{Alt: r.destroyed.alt, Reason: r.destroyed.reason, Until: r.destroyed.until}
 		}
 		r.stored = false
 	case r.cfg.Persistent && r.created:
@@ -64,11 +78,7 @@ func (r *Room) persist() error {
 		}
 		u := store.RoomUpdate{JID: r.jid}
 		if !r.stored || r.dirtyData {
-			data, err := json.Marshal(r.record())
-			if err != nil {
-				return err
-			}
-			u.Data = data
+			u.Data, w.err = json.Marshal(r.record())
 			// What room lists show (XEP-0045 §6.3), from the store.
 			u.Public, u.Name = r.cfg.Public, r.cfg.Name
 		}
@@ -83,26 +93,138 @@ func (r *Room) persist() error {
 				u.DeleteAffiliations = append(u.DeleteAffiliations, j)
 			}
 		}
-		if err := st.UpdateRoom(ctx, u); err != nil {
-			return err
-		}
+		w.upd = u
 		r.stored = true
 	case r.stored:
 		// No longer persistent: the room lives on in memory until empty.
-		if err := st.DeleteRoom(ctx, r.jid, nil); err != nil {
-			return err
-		}
+		w.del = true
 		r.stored = false
+	default:
+		w = nil // a temporary room: nothing to keep
+	}
+	if w != nil {
+		for j := range r.dirtyAffs {
+			w.affs = append(w.affs, j)
+		}
 	}
 	r.dirtyData = false
 	clear(r.dirtyAffs)
-	return nil
+	return w
+}
+
+// do runs the write; it waits on the store, bounded by storeTimeout, and
+// runs without the room lock.
+func (w *roomWrite) do() error {
+	if w.err != nil {
+		return w.err
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), storeTimeout)
+	defer cancel()
+	if w.del {
+		return w.st.DeleteRoom(ctx, w.jid, w.tomb)
+	}
+	return w.st.UpdateRoom(ctx, w.upd)
+}
+
+// unwrote marks what a failed write covered as not written, under the
+// room lock, so that the next write carries it.
+func (r *Room) unwrote(w *roomWrite) {
+	r.stored = w.wasStored
+	if w.data {
+		r.dirtyData = true
+	}
+	for _, j := range w.affs {
+		r.affChanged(j)
+	}
+}
+
+// needsWrite reports whether the store lacks some of the room's state.
+func (r *Room) needsWrite() bool {
+	switch {
+	case r.svc.store == nil:
+		return false
+	case r.destroyed != nil:
+		return r.stored || r.cfg.Persistent
+	case r.cfg.Persistent && r.created:
+		return !r.stored || r.dirtyData || len(r.dirtyAffs) > 0
+	}
+	return r.stored
+}
+
+// Background writes: a write that failed where nobody waits for an answer
+// (state a change left behind without an acknowledgement, e.g. the record
+// of a room its first join created) is retried by one goroutine per room,
+// with backoff, instead of by every later stanza, each waiting for the
+// store again.
+const (
+	flushMinWait = 500 * time.Millisecond
+	flushMaxWait = time.Minute
+)
+
+// scheduleFlush starts the room's background writer unless it runs; under
+// the room lock.
+func (r *Room) scheduleFlush() {
+	if r.flushing || r.svc.store == nil {
+		return
+	}
+	r.flushing = true
+	go r.flushLoop()
+}
+
+// flushLoop writes the room until the store has all of it, the room is
+// closed, or the registry stops.
+func (r *Room) flushLoop() {
+	wait := flushMinWait
+	for {
+		t := time.NewTimer(wait)
+		select {
+		case <-r.svc.stop:
+			t.Stop()
+			r.mu.Lock()
+			r.flushing = false
+			r.mu.Unlock()
+			return
+		case <-t.C:
+		}
+		r.wmu.Lock()
+		r.mu.Lock()
+		var w *roomWrite
+		if !r.closed {
+			w = r.takeWrite()
+		}
+		if w == nil {
+			r.flushing = false
+			leave := r.mayLeave()
+			r.mu.Unlock()
+			r.wmu.Unlock()
+			if leave && r.svc.leave != nil {
+				r.svc.leave(r)
+			}
+			return
+		}
+		r.writing = true
+		r.mu.Unlock()
+		err := w.do()
+		r.mu.Lock()
+		r.writing = false
+		if err != nil {
+			r.unwrote(w)
+			r.reportStoreError(err)
+		}
+		r.mu.Unlock()
+		r.wmu.Unlock()
+		if err == nil {
+			wait = 0 // one more round: finds nothing left, or what came meanwhile
+		} else {
+			wait = min(max(2*wait, flushMinWait), flushMaxWait)
+		}
+	}
 }
 
 // failAcks replaces the success reply to req, if any, with an error: the
 // client must not be told a change is kept when the store refused it. It is
-// the fallback for work transact did not save the room for (txn.go
-// decides), whose change stays marked dirty and is written with the next.
+// the fallback for work run did not save the room for (txn.go decides),
+// whose change stays marked dirty and is written in the background.
 func (r *Room) failAcks(req *request, err error) {
 	for i, o := range r.out {
 		if req == nil {

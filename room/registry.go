@@ -80,6 +80,11 @@ type service struct {
 	historyBudget historyBudget
 	// archiver is the registry's archive queue, nil without a store.
 	archiver *archiver
+	// stop ends the rooms' background writers (Registry.Close).
+	stop <-chan struct{}
+	// leave lets a room that finished a background write leave memory
+	// (Registry.collect).
+	leave func(*Room)
 }
 
 // tombstone is what remains of a destroyed persistent room: joins get
@@ -91,11 +96,32 @@ type tombstone struct {
 }
 
 // Registry holds the rooms of one MUC service, by bare JID.
+//
+// Its lock, mu, guards the maps below and nothing else: it is never held
+// across a store call, so no room waits on another room's I/O. A room is
+// in exactly one of these states (Room.closed and Room.destroyed tell):
+//
+//   - loading: in loading, not yet in rooms. The first stanza for a room
+//     that is not in memory reads it from the store without the lock;
+//     stanzas for the same room meanwhile wait on that load's channel,
+//     nothing else does.
+//   - live: in rooms, not closed. Every change runs through transact.
+//   - evicting: closed, not destroyed: collect chose to drop it from
+//     memory (empty and all written, or temporary and empty); a stanza
+//     that found it before looks again and loads it anew. A room with a
+//     durable write in flight or pending is never chosen.
+//   - destroyed: closed with a tombstone; joins get "gone" for a while.
 type Registry struct {
 	svc   *service
 	mu    sync.Mutex
 	rooms map[string]*Room
 	tombs map[string]*tombstone
+	// loading holds the loads in progress, by room JID.
+	loading map[string]*roomLoad
+	// absent remembers, until the time given, rooms the store does not
+	// hold, so that look-ups of rooms that do not exist cost no store
+	// call. Creation goes through lookup, which forgets the entry.
+	absent map[string]time.Time
 
 	created map[string]int // live rooms by creator, for Limits.RoomsPerUser
 
@@ -129,7 +155,10 @@ func NewRegistry(o Options) *Registry {
 	if svc.newID == nil {
 		svc.newID = messageID
 	}
-	g := &Registry{svc: svc, rooms: map[string]*Room{}, tombs: map[string]*tombstone{}, created: map[string]int{}, stop: make(chan struct{})}
+	g := &Registry{svc: svc, rooms: map[string]*Room{}, tombs: map[string]*tombstone{}, created: map[string]int{}, stop: make(chan struct{}),
+		loading: map[string]*roomLoad{}, absent: map[string]time.Time{}}
+	svc.stop = g.stop
+	svc.leave = g.collect
 	if o.Store != nil {
 		g.archive = newArchiver(o.Store, o.OnStoreError)
 		svc.archiver = g.archive
@@ -176,7 +205,7 @@ func (g *Registry) Close() {
 	if g.archive == nil {
 		return
 	}
-	close(g.stop)
+	close(g.stop) // also ends the rooms' background writers
 	g.stopped.Wait()
 	g.archive.close()
 	g.archive = nil
@@ -231,27 +260,75 @@ func (g *Registry) HandleAt(to Address, st *stanza.Element) []Out {
 	// Replies are sent from the canonical address, or from the room when
 	// the resourcepart cannot be a nick (see replyAddress).
 	st.SetAttr("to", replyAddress(to))
-	roomJID := to.Bare()
+	outs, serr, _ := g.transact(to.Bare(), byStanza, req, func(r *Room) { r.dispatch(req) })
+	if serr != nil {
+		if req.typ == "error" || (st.Local == "iq" && req.typ == "result") {
+			return nil
+		}
+		return []Out{To1(req.from, errorReply(st, serr, to.Bare()))}
+	}
+	return outs
+}
+
+// How transact finds its room.
+type access int
+
+const (
+	byStanza access = iota // a stanza: a join may create the room
+	orLoad                 // an administrator's action: loaded when stored
+	liveOnly               // the service's own work: only rooms in memory
+)
+
+// transact is the one way into a room: it finds (or loads, or creates) the
+// room, runs fn in one room transaction (Room.run: locked, persisted,
+// undone when the store refuses a change), queues the archive writes and
+// lets the room leave memory when it should. A stanza that may only read
+// the room (readOnly) runs beside the room's durable writes. serr is what
+// to answer when there is no room to run fn in; found is false when the
+// room does not exist (liveOnly, orLoad); err is the store's refusal of
+// the change.
+func (g *Registry) transact(roomJID string, how access, req *request, fn func(*Room)) (outs []Out, serr *stanzaError, err error) {
+	return g.transactAlways(roomJID, how, req, false, fn)
+}
+
+// transactAlways is transact that, with always, treats fn as a change of
+// stored state whatever req is (an administrator's destroy has no stanza).
+func (g *Registry) transactAlways(roomJID string, how access, req *request, always bool, fn func(*Room)) (outs []Out, serr *stanzaError, err error) {
 	for {
-		r, err := g.lookup(roomJID, req)
-		if err != nil {
-			if req.typ == "error" || (st.Local == "iq" && req.typ == "result") {
-				return nil
-			}
-			return []Out{To1(req.from, errorReply(st, err, roomJID))}
+		var r *Room
+		switch how {
+		case byStanza:
+			r, serr = g.lookup(roomJID, req)
+		case orLoad:
+			r, serr = g.liveOrStored(roomJID)
+		case liveOnly:
+			g.mu.Lock()
+			r = g.rooms[roomJID]
+			g.mu.Unlock()
 		}
-		if g.isMAMQuery(req) {
-			return g.mam(r, req)
+		if serr != nil {
+			return nil, serr, nil
 		}
-		outs, ops, ok := r.handleArchiving(req)
-		if !ok {
+		if r == nil {
+			return nil, errItemNotFound, nil
+		}
+		if req != nil && g.isMAMQuery(req) {
+			return g.mam(r, req), nil, nil
+		}
+		if req != nil {
+			g.prefetch(r, req)
+		}
+		res := r.run(req, always, req != nil && readOnly(req), func() { fn(r) })
+		if !res.ok {
 			continue // the room closed while we waited; look again
 		}
-		if len(ops) > 0 {
-			g.archive.enqueue(ops)
+		if len(res.ops) > 0 {
+			g.archive.enqueue(res.ops)
 		}
-		g.collect(r)
-		return outs
+		if res.leave {
+			g.collect(r)
+		}
+		return res.outs, nil, res.err
 	}
 }
 
@@ -282,19 +359,35 @@ func (g *Registry) malformed(st *stanza.Element) *stanza.Element {
 // lookup returns the room, creating it when the stanza is a join by someone
 // allowed to create rooms (XEP-0045 §10.1.1), or the error to answer.
 func (g *Registry) lookup(roomJID string, req *request) (*Room, *stanzaError) {
-	g.mu.Lock()
-	defer g.mu.Unlock()
 	if r, err := g.liveOrStored(roomJID); r != nil || err != nil {
 		return r, err
 	}
 	st := req.st
 	isJoin := st.Local == "presence" && req.typ == "" && st.Child(NSMUC, "x") != nil
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if r := g.rooms[roomJID]; r != nil {
+		return r, nil // loaded or created meanwhile
+	}
+	if g.loading[roomJID] != nil {
+		// Being loaded, or its tombstone being dropped, for another
+		// stanza: wait for that, as a load.
+		g.mu.Unlock()
+		r, err := g.liveOrStored(roomJID)
+		g.mu.Lock()
+		if r != nil || err != nil {
+			return r, err
+		}
+	}
 	if t := g.tombs[roomJID]; t != nil {
 		switch {
 		case g.svc.now().After(t.until), isJoin && g.svc.admins[req.bare]:
 			// Expired, or an admin brings the room back.
 			if err := g.forgetTombstone(roomJID); err != nil {
 				return nil, newError(errWait, "internal-server-error").withText("The room could not be recreated")
+			}
+			if r := g.rooms[roomJID]; r != nil {
+				return r, nil
 			}
 		default:
 			e := newError(errCancel, "gone").withText("This room has been destroyed")
@@ -323,6 +416,7 @@ func (g *Registry) lookup(roomJID string, req *request) (*Room, *stanzaError) {
 		r.cfg.MaxUsers = m
 	}
 	g.rooms[roomJID] = r
+	delete(g.absent, roomJID) // the room exists now
 	return r, nil
 }
 
@@ -337,16 +431,15 @@ func (g *Registry) mayCreate(bare string) bool {
 	return true
 }
 
-// collect forgets r if it was destroyed, or is temporary and empty.
+// collect forgets r if it was destroyed, or is temporary and empty, or is
+// persistent, empty and entirely stored. It runs when Room.run found that
+// the room should leave, so the hot path takes the registry lock once.
 func (g *Registry) collect(r *Room) {
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	// Empty persistent rooms whose state and messages are all stored are
-	// evicted; the next stanza loads them again.
-	evict := r.isEmpty() && r.cfg.Persistent && r.stored && r.archives() && !r.dirtyData && len(r.dirtyAffs) == 0
-	if r.closed || (r.isEmpty() && !r.cfg.Persistent) || !r.created || evict {
+	if r.mayLeave() {
 		r.closed = true
 		if g.rooms[r.jid] == r {
 			delete(g.rooms, r.jid)
@@ -374,39 +467,109 @@ func (g *Registry) Shutdown() []Out {
 	}
 	var outs []Out
 	for _, r := range g.snapshot() {
-		r.mu.Lock()
-		for _, o := range r.occupants {
-			o.Role = affiliations.RoleNone
-			p := r.presenceOf(o, viewSelf, &statusChange{codes: []string{statusShutdown}}, true)
-			outs = append(outs, Out{To: o.Sessions(), Stanza: p})
-		}
-		r.mu.Unlock()
+		o, _, _ := g.transact(r.jid, liveOnly, nil, func(r *Room) {
+			for _, o := range r.occupants {
+				o.Role = affiliations.RoleNone
+				p := r.presenceOf(o, viewSelf, &statusChange{codes: []string{statusShutdown}}, true)
+				r.sendTo(o.Sessions(), p)
+			}
+		})
+		outs = append(outs, o...)
 	}
 	return outs
 }
 
+// roomLoad is one room being read from the store; done is closed when r
+// and err are set. Stanzas for that room wait on done, and only they.
+type roomLoad struct {
+	done chan struct{}
+	r    *Room
+	err  *stanzaError
+}
+
+// Bounds of the negative cache (Registry.absent): a room created elsewhere
+// than through this registry (there is no such way while it holds the
+// domain) would stay hidden this long at most.
+const (
+	absentTTL = 5 * time.Second
+	absentMax = 4096
+)
+
 // liveOrStored returns the room in memory, or loads it from the store;
-// nil when there is neither. It runs under the registry lock: loads are
-// rare (first stanza after a start or an eviction) and this keeps one copy
-// per room.
+// nil when there is neither. The store is read without the registry lock;
+// concurrent requests for the same room wait for the one load.
 func (g *Registry) liveOrStored(roomJID string) (*Room, *stanzaError) {
-	if r := g.rooms[roomJID]; r != nil {
-		return r, nil
+	g.mu.Lock()
+	for {
+		if r := g.rooms[roomJID]; r != nil {
+			g.mu.Unlock()
+			return r, nil
+		}
+		l := g.loading[roomJID]
+		if l == nil {
+			break
+		}
+		g.mu.Unlock()
+		<-l.done
+		if l.err != nil {
+			return nil, l.err
+		}
+		g.mu.Lock() // look again: the room may have left meanwhile
 	}
 	if g.svc.store == nil || g.tombs[roomJID] != nil {
+		g.mu.Unlock()
 		return nil, nil
 	}
-	r, err := g.load(roomJID)
-	if err != nil {
+	if until, ok := g.absent[roomJID]; ok {
+		if g.svc.now().Before(until) {
+			g.mu.Unlock()
+			return nil, nil
+		}
+		delete(g.absent, roomJID)
+	}
+	l := &roomLoad{done: make(chan struct{})}
+	g.loading[roomJID] = l
+	g.mu.Unlock()
+
+	r, tomb, err := g.load(roomJID)
+
+	g.mu.Lock()
+	delete(g.loading, roomJID)
+	switch {
+	case err != nil:
 		if g.svc.onStoreError != nil {
 			g.svc.onStoreError(err)
 		}
-		return nil, newError(errWait, "internal-server-error").withText("The room could not be loaded")
-	}
-	if r != nil {
+		l.err = newError(errWait, "internal-server-error").withText("The room could not be loaded")
+	case r != nil:
 		g.rooms[roomJID] = r
+	case tomb != nil:
+		g.tombs[roomJID] = tomb
+	default:
+		g.rememberAbsent(roomJID)
 	}
-	return r, nil
+	l.r = r
+	close(l.done)
+	g.mu.Unlock()
+	return r, l.err
+}
+
+// rememberAbsent notes that the store holds no such room; it runs under
+// the registry lock. When the cache is full, expired entries go, and if
+// none had, everything does: the cache only saves store calls.
+func (g *Registry) rememberAbsent(roomJID string) {
+	now := g.svc.now()
+	if len(g.absent) >= absentMax {
+		for j, until := range g.absent {
+			if !now.Before(until) {
+				delete(g.absent, j)
+			}
+		}
+		if len(g.absent) >= absentMax {
+			clear(g.absent)
+		}
+	}
+	g.absent[roomJID] = now.Add(absentTTL)
 }
 
 // ErrNotStored is what Destroy returns when the store refused the change:
@@ -419,29 +582,16 @@ var ErrNotStored = errors.New("room: the change could not be stored")
 // that is not in memory is loaded first. It returns the stanzas to send and
 // whether the room existed; err is set when nothing was done.
 func (g *Registry) Destroy(roomJID, alt, reason string) (outs []Out, found bool, err error) {
-	for {
-		g.mu.Lock()
-		r, serr := g.liveOrStored(roomJID)
-		g.mu.Unlock()
-		if serr != nil {
-			return nil, true, errors.New("room: " + serr.Text)
-		}
-		if r == nil {
-			return nil, false, nil
-		}
-		outs, ops, ok, err := r.txn(nil, true, func() { r.destroy(alt, reason, "") })
-		if !ok {
-			continue // closed meanwhile: look again
-		}
-		if len(ops) > 0 {
-			g.archive.enqueue(ops)
-		}
-		g.collect(r)
-		if err != nil {
-			return nil, true, fmt.Errorf("%w: %w", ErrNotStored, err)
-		}
-		return outs, true, nil
+	outs, serr, err := g.transactAlways(roomJID, orLoad, nil, true, func(r *Room) { r.destroy(alt, reason, "") })
+	switch {
+	case serr == errItemNotFound:
+		return nil, false, nil
+	case serr != nil:
+		return nil, true, errors.New("room: " + serr.Text)
+	case err != nil:
+		return nil, true, fmt.Errorf("%w: %w", ErrNotStored, err)
 	}
+	return outs, true, nil
 }
 
 // RoomItem describes a room for service discovery.
@@ -609,18 +759,17 @@ func (g *Registry) snapshot() []*Room {
 	return rooms
 }
 
-// load reads a room from the store: nil when none is stored; a stored
-// tombstone is remembered instead.
-func (g *Registry) load(roomJID string) (*Room, error) {
+// load reads a room from the store: nil when none is stored, or its
+// tombstone. It runs without the registry lock.
+func (g *Registry) load(roomJID string) (*Room, *tombstone, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), storeTimeout)
 	defer cancel()
 	st, err := g.svc.store.LoadRoom(ctx, roomJID)
 	if err != nil || st == nil {
-		return nil, err
+		return nil, nil, err
 	}
 	if t := st.Tombstone; t != nil {
-		g.tombs[roomJID] = &tombstone{alt: t.Alt, reason: t.Reason, until: t.Until}
-		return nil, nil
+		return nil, &tombstone{alt: t.Alt, reason: t.Reason, until: t.Until}, nil
 	}
 	var rec record
 	_ = json.Unmarshal(st.Data, &rec)
@@ -631,18 +780,28 @@ func (g *Registry) load(roomJID string) (*Room, error) {
 	var hist []store.Message
 	if n > 0 {
 		if hist, err = g.svc.store.Latest(ctx, roomJID, n); err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 	}
-	return restore(g.svc, st, hist)
+	r, err := restore(g.svc, st, hist)
+	return r, nil, err
 }
 
-// forgetTombstone drops a tombstone from memory and the store.
+// forgetTombstone drops a tombstone from memory and the store. It runs
+// under the registry lock and releases it for the store call; the room
+// is marked loading meanwhile, so its stanzas wait and nobody else does.
 func (g *Registry) forgetTombstone(roomJID string) error {
 	if g.svc.store != nil {
+		l := &roomLoad{done: make(chan struct{})}
+		g.loading[roomJID] = l
+		g.mu.Unlock()
 		ctx, cancel := context.WithTimeout(context.Background(), storeTimeout)
-		defer cancel()
-		if err := g.svc.store.DeleteRoom(ctx, roomJID, nil); err != nil {
+		err := g.svc.store.DeleteRoom(ctx, roomJID, nil)
+		cancel()
+		g.mu.Lock()
+		delete(g.loading, roomJID)
+		close(l.done)
+		if err != nil {
 			return err
 		}
 	}

@@ -12,8 +12,15 @@ import (
 
 // Room is one chat room. Every method that takes a stanza runs under mu and
 // appends what it sends to out; nothing here touches the network.
+//
+// Two locks: mu guards the room's state and is never held across a store
+// call; wmu orders the transactions that may change the room (all but
+// readOnly ones) and its durable writes, and is held across them, so a
+// slow store makes only the room's own changes wait (Room.run). wmu is
+// always taken before mu.
 type Room struct {
 	mu  sync.Mutex
+	wmu sync.Mutex
 	jid string // bare room JID
 	svc *service
 
@@ -52,6 +59,9 @@ type Room struct {
 	stored    bool
 	dirtyData bool
 	dirtyAffs map[string]bool
+	// writing is set while a durable write is in flight outside mu;
+	// flushing while a background writer retries a failed one.
+	writing, flushing bool
 	// archive holds messages to archive, taken by the registry after
 	// each stanza.
 	archive []archiveOp
@@ -87,6 +97,9 @@ type request struct {
 	to   string // room or occupant JID, normalized
 	nick string // resourcepart of to; empty when the room itself is addressed
 	typ  string
+	// archived is the message a moderation or retraction names, read
+	// from the archive outside the room lock (Registry.prefetch).
+	archived *prefetched
 }
 
 // handle runs one stanza through the room. ok is false when the room was
@@ -244,34 +257,6 @@ func (r *Room) transact(req *request, fn func()) (outs []Out, ops []archiveOp, o
 // that changes stored state without a stanza: an administrator's destroy)
 // and returns the store's error when the change was undone (txn.go).
 func (r *Room) txn(req *request, always bool, fn func()) (outs []Out, ops []archiveOp, ok bool, err error) {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	if r.closed {
-		return nil, nil, false, nil
-	}
-	r.out = r.out[:0]
-	defer func() { r.out = nil }()
-	r.archive = r.archive[:0]
-	var saved *savedRoom
-	if r.svc.store != nil && (always || r.mayChangeStored(req)) {
-		saved = r.save()
-	}
-	fn()
-	if err = r.persist(); err != nil {
-		if saved == nil {
-			r.failAcks(req, err)
-		} else {
-			// Nothing happened: the room is as before, nobody but the
-			// sender hears of the attempt.
-			r.restore(saved)
-			if req != nil {
-				r.replyError(req, newError(errWait, "internal-server-error").withText(textNotStored))
-			}
-			r.reportStoreError(err)
-		}
-	}
-	if len(r.archive) > 0 {
-		ops = append([]archiveOp(nil), r.archive...)
-	}
-	return r.out, ops, true, err
+	res := r.run(req, always, false, fn)
+	return res.outs, res.ops, res.ok, res.err
 }
