@@ -84,9 +84,15 @@ type Config struct {
 	TrimAfter time.Duration
 }
 
+// ErrHalted, as the cause of the cancellation of Run's context
+// (context.WithCancelCause), stops Run at once: the connection is closed
+// without h.Shutdown, without the stanzas still queued and without closing
+// the stream, for an instance whose rooms another instance has taken over.
+var ErrHalted = errors.New("component: halted")
+
 // Run keeps the component connected to cfg.Server and serves h until ctx is
 // cancelled. On cancellation it sends h.Shutdown's stanzas (when connected),
-// closes the stream and returns nil. It returns an error only for an unusable
+// closes the stream and returns nil; but see ErrHalted. It returns an error only for an unusable
 // Config; connection failures are logged and retried with backoff.
 func Run(ctx context.Context, cfg Config, h Handler) error {
 	if h == nil {

@@ -212,6 +212,7 @@ func (b *syncBuffer) count(s string) int { return strings.Count(b.String(), s) }
 // harness runs Run in the background and records its state changes.
 type harness struct {
 	cancel context.CancelFunc
+	halt   func() // cancels Run's context with ErrHalted
 	done   chan error
 	logs   *syncBuffer
 	states chan bool
@@ -228,8 +229,9 @@ func startRun(t *testing.T, cfg Config, h Handler) *harness {
 		cfg.MaxBackoff = 50 * time.Millisecond
 	}
 	cfg.OnState = func(up bool) { hs.states <- up }
-	ctx, cancel := context.WithCancel(context.Background())
-	hs.cancel = cancel
+	ctx, cancel := context.WithCancelCause(context.Background())
+	hs.cancel = func() { cancel(nil) }
+	hs.halt = func() { cancel(ErrHalted) }
 	go func() { hs.done <- Run(ctx, cfg, h) }()
 	t.Cleanup(func() {
 		hs.stop(t)

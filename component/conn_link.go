@@ -203,6 +203,16 @@ func (l *link) serve(ctx context.Context) error {
 		}
 		return fmt.Errorf("write: %w", l.werr)
 	case <-ctx.Done():
+		if errors.Is(context.Cause(ctx), ErrHalted) {
+			// Another instance serves the rooms now: not a word more,
+			// not even the end of the stream.
+			l.r.log.Warn().Msg("component halted: link closed without a word")
+			l.nc.Close()
+			l.stop(nil)
+			<-l.writerDone
+			<-readErr
+			return nil
+		}
 		l.r.log.Info().Msg("component shutting down")
 		t := time.AfterFunc(shutdownTimeout, func() { l.nc.Close() })
 		l.stop(l.shutdownStanzas)

@@ -2,9 +2,13 @@ package component
 
 import (
 	"context"
+	"encoding/xml"
+	"errors"
 	"fmt"
+	"os"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -177,6 +181,56 @@ func TestShutdown(t *testing.T) {
 	}
 	if !strings.Contains(hs.logs.String(), "component shutting down") {
 		t.Error("no shutdown line")
+	}
+}
+
+// TestHalt: cancelled with ErrHalted, Run closes the connection at once,
+// without the shutdown stanzas, the output still due or the end of the
+// stream, and returns without waiting for the server.
+func TestHalt(t *testing.T) {
+	srv := newFakeServer(t, testDomain, testSecret)
+	var shutdowns atomic.Int32
+	h := funcHandler{
+		shutdown: func() []room.Out {
+			shutdowns.Add(1)
+			return []room.Out{{To: []string{"alice@localhost/a"},
+				Stanza: stanza.New(stanza.NSClient, "presence", "from", "room@"+testDomain+"/alice", "type", "unavailable")}}
+		},
+	}
+	hs := startRun(t, testConfig(srv), h)
+	c := srv.next(t)
+	hs.waitState(t, true)
+	hs.halt()
+	c.c.SetReadDeadline(time.Now().Add(5 * time.Second))
+	for {
+		tok, err := c.d.Token()
+		if err != nil {
+			if errors.Is(err, os.ErrDeadlineExceeded) {
+				t.Fatal("the connection stayed open after the halt")
+			}
+			break // closed, as it should be
+		}
+		switch tok := tok.(type) {
+		case xml.StartElement:
+			t.Fatalf("got <%s> after the halt", tok.Name.Local)
+		case xml.EndElement:
+			t.Fatalf("got </%s> after the halt", tok.Name.Local)
+		}
+	}
+	select {
+	case err := <-hs.done:
+		close(hs.done)
+		if err != nil {
+			t.Fatal(err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("Run did not return")
+	}
+	if n := shutdowns.Load(); n != 0 {
+		t.Errorf("Shutdown called %d times after a halt", n)
+	}
+	if !strings.Contains(hs.logs.String(), "component halted") {
+		t.Error("no halt line")
 	}
 }
 

@@ -23,7 +23,8 @@ const httpShutdownTimeout = 2 * time.Second
 //   - /healthz: 200 while the process serves HTTP at all (liveness);
 //   - /readyz: 200 while the component stream is authenticated, 503
 //     otherwise, so that a balancer or orchestrator sees a Chorus that
-//     cannot reach its server as not ready without restarting it;
+//     cannot reach its server as not ready without restarting it; a hot
+//     standby (Metrics.SetActive) answers 503 too, saying so;
 //   - /debug/pprof/: Go's profiler, only with withPprof, since profiles
 //     reveal memory contents and cost CPU.
 //
@@ -40,6 +41,10 @@ func NewHTTPHandler(m *Metrics, withPprof bool) http.Handler {
 	mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, _ *http.Request) {
 		if m.Ready() {
 			plain(w, http.StatusOK, "ready\n")
+			return
+		}
+		if m.Standby() {
+			plain(w, http.StatusServiceUnavailable, "standby: another instance serves the domain\n")
 			return
 		}
 		plain(w, http.StatusServiceUnavailable, "component stream not authenticated\n")

@@ -290,3 +290,37 @@ func TestProsodyReadyz(t *testing.T) {
 		t.Errorf("readyz with Prosody stopped: %d", code)
 	}
 }
+
+// TestReadyzStandby: a standby is alive but not ready, says why, and
+// shows chorus_active 0; once active it is ready as soon as its link is up.
+func TestReadyzStandby(t *testing.T) {
+	m := NewMetrics()
+	ts := httptest.NewServer(NewHTTPHandler(m, false))
+	defer ts.Close()
+	if v := metricValue(t, m, "chorus_active"); v != 1 {
+		t.Errorf("chorus_active %v by default, want 1", v)
+	}
+	m.SetActive(false)
+	m.linkUp() // even with a link, which a standby never has
+	if code, body := get(t, ts.URL+"/readyz"); code != http.StatusServiceUnavailable || !strings.Contains(body, "standby") {
+		t.Errorf("readyz of a standby: %d %q", code, body)
+	}
+	if code, _ := get(t, ts.URL+"/healthz"); code != http.StatusOK {
+		t.Errorf("healthz of a standby: %d", code)
+	}
+	if v := metricValue(t, m, "chorus_active"); v != 0 {
+		t.Errorf("chorus_active %v in standby, want 0", v)
+	}
+	m.SetActive(true)
+	if code, body := get(t, ts.URL+"/readyz"); code != http.StatusOK || body != "ready\n" {
+		t.Errorf("readyz once active: %d %q", code, body)
+	}
+	if v := metricValue(t, m, "chorus_active"); v != 1 {
+		t.Errorf("chorus_active %v once active, want 1", v)
+	}
+	var nilMetrics *Metrics
+	nilMetrics.SetActive(false) // no metrics: nothing to do
+	if nilMetrics.Standby() {
+		t.Error("nil metrics in standby")
+	}
+}

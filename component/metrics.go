@@ -81,9 +81,11 @@ var opNames = [numOps]string{"load_room", "update_room", "delete_room", "append"
 type Metrics struct {
 	reg *prometheus.Registry
 
-	up     atomic.Bool
-	wasUp  atomic.Bool
-	reconn prometheus.Counter
+	up    atomic.Bool
+	wasUp atomic.Bool
+	// standby: another instance serves the domain (see SetActive).
+	standby atomic.Bool
+	reconn  prometheus.Counter
 
 	in, out    [numKinds]prometheus.Counter
 	errs       map[stanza.Condition]prometheus.Counter
@@ -125,6 +127,12 @@ func NewMetrics() *Metrics {
 		}
 		return 0
 	})
+	f.gaugeFunc("active", "1 while this instance serves the domain, 0 while it waits as a standby for the active one to go.", func() float64 {
+		if m.standby.Load() {
+			return 0
+		}
+		return 1
+	})
 	m.fanout = f.histogram("fanout_seconds",
 		"Time from reading a stanza to flushing the stanzas it caused to the server socket: "+
 			"room handling, synchronous store writes, the send queue and encoding. Stanzas that cause no output are not observed.",
@@ -143,8 +151,21 @@ func NewMetrics() *Metrics {
 // Registry is the registry the metrics are on, to serve or gather.
 func (m *Metrics) Registry() *prometheus.Registry { return m.reg }
 
-// Ready reports whether the component stream is authenticated.
-func (m *Metrics) Ready() bool { return m != nil && m.up.Load() }
+// Ready reports whether the component stream is authenticated (which a
+// standby's never is).
+func (m *Metrics) Ready() bool { return m != nil && m.up.Load() && !m.standby.Load() }
+
+// SetActive says whether this instance serves the domain (true, the
+// default) or waits as a hot standby (false): chorus_active, and /readyz
+// tells a standby apart.
+func (m *Metrics) SetActive(active bool) {
+	if m != nil {
+		m.standby.Store(!active)
+	}
+}
+
+// Standby reports whether SetActive(false) holds.
+func (m *Metrics) Standby() bool { return m != nil && m.standby.Load() }
 
 // ObserveRooms adds the gauges chorus_rooms, chorus_occupants and
 // chorus_sessions, read from stats at each scrape. Only the first call has
