@@ -36,6 +36,7 @@ type config struct {
 	HTTPAddr    string   `envconfig:"CHORUS_HTTP_ADDR" default:"127.0.0.1:5380" desc:"host:port of the HTTP listener for /metrics, /healthz and /readyz (0.0.0.0:5380 for every interface); empty disables it"`
 	EnforceNick bool     `envconfig:"CHORUS_ENFORCE_REGISTERED_NICKNAME" default:"false" desc:"true makes a user who reserved a nickname in a room enter under it (status 210) and refuses changing it (not-acceptable)"`
 	Pprof       bool     `envconfig:"CHORUS_PPROF" default:"false" desc:"true mounts Go's profiler at /debug/pprof/ on the HTTP listener"`
+	OnStop      string   `envconfig:"CHORUS_ON_STOP" default:"keep" desc:"what stopping Chorus does to the occupants: keep (they stay in their rooms and find themselves still joined when Chorus is back: restarts, upgrades) or kick (each leaves with status 332: taking the service down for good)"`
 
 	// Limits (0 disables a limit).
 	MaxStanza     int           `envconfig:"CHORUS_MAX_STANZA_BYTES" default:"262144" desc:"largest inbound stanza in bytes (0: the default); a larger one alone is refused with policy-violation, the link stays up"`
@@ -167,6 +168,12 @@ func (c *config) check() error {
 		return fmt.Errorf("CHORUS_LOG_LEVEL=%q is not one of trace, debug, info, warn, error", c.LogLevel)
 	}
 	c.level = lvl
+
+	switch c.OnStop = strings.ToLower(strings.TrimSpace(c.OnStop)); c.OnStop {
+	case "keep", "kick":
+	default:
+		return fmt.Errorf("CHORUS_ON_STOP=%q is not keep or kick", c.OnStop)
+	}
 
 	switch c.LogFormat = strings.ToLower(c.LogFormat); c.LogFormat {
 	case "json", "console":

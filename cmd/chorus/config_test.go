@@ -127,6 +127,11 @@ func TestLoadConfig(t *testing.T) {
 		31: {env: base("CHORUS_HTTP_ADDR", "http://127.0.0.1:5380"), err: "CHORUS_HTTP_ADDR="},
 		32: {env: base("CHORUS_PPROF", "yes"), err: `CHORUS_PPROF="yes" is not true or false`},
 		33: {env: base("CHORUS_PPROF", ""), err: "CHORUS_PPROF"},
+		47: {env: base("CHORUS_ON_STOP", "Kick "), want: config{Domain: "conference.example.com", Secret: "s3cret", Server: "127.0.0.1:5347",
+			Admins: []string{}, Store: "sqlite://chorus.db", Expiry: "365d", expiry: 365 * 24 * time.Hour, Creation: "anyone", LogLevel: "info", LogFormat: "json", level: zerolog.InfoLevel,
+			HTTPAddr: "127.0.0.1:5380", OnStop: "kick"}},
+		48: {env: base("CHORUS_ON_STOP", "leave"), err: `CHORUS_ON_STOP="leave" is not keep or kick`},
+		49: {env: base("CHORUS_ON_STOP", ""), err: "CHORUS_ON_STOP"},
 	} {
 		setEnv(t, tc.env)
 		got, err := loadConfig()
@@ -165,6 +170,8 @@ func TestRunExitStatus(t *testing.T) {
 		4: {args: []string{"-config", "x"}, status: 2, stderr: "see chorus -h"},
 		5: {env: map[string]string{"CHORUS_DOMAIN": "c.example", "CHORUS_SECRET": "s", "CHORUS_LOG_FORMAT": "xml"},
 			status: 2, stderr: "CHORUS_LOG_FORMAT"},
+		9: {env: map[string]string{"CHORUS_DOMAIN": "c.example", "CHORUS_SECRET": "s", "CHORUS_ON_STOP": "stay"},
+			status: 2, stderr: "CHORUS_ON_STOP"},
 		// An unusable store stops Chorus; it never falls back to memory.
 		6: {env: map[string]string{"CHORUS_DOMAIN": "c.example", "CHORUS_SECRET": "s", "CHORUS_LOG_LEVEL": "error",
 			"CHORUS_STORE": "sqlite://" + corruptDB(t)}, status: 2, stderr: "CHORUS_STORE"},
@@ -303,6 +310,9 @@ func withDefaultLimits(c config) config {
 		c.MaxStanza, c.MsgRate, c.MsgBurst, c.PresenceRate, c.PresenceBurst = 262144, 5, 20, 1, 10
 		c.MaxNick, c.MaxSubject, c.MaxBody, c.RoomsPerUser, c.MaxOccupants = 64, 1024, 65536, 100, 2000
 		c.HistoryBytes, c.HistoryBudget, c.VoiceInterval = 256<<10, 256<<20, 300*time.Second
+	}
+	if c.OnStop == "" {
+		c.OnStop = "keep"
 	}
 	return c
 }
