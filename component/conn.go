@@ -174,6 +174,20 @@ type Resyncer interface {
 	Reconnected() []room.Out
 }
 
+// FirstResyncer is a Resyncer that may want the check on the first link
+// too: when it started with the state of an earlier run (occupants that
+// room.Registry.Restore brought back), whose sessions may have ended while
+// no service was there.
+type FirstResyncer interface {
+	Resyncer
+	ResyncFirst() bool
+}
+
+func resyncFirst(h Handler) bool {
+	f, ok := h.(FirstResyncer)
+	return ok && f.ResyncFirst()
+}
+
 // Reader is a Handler that tells the stanzas that only read what they are
 // addressed to (room.Registry.ReadOnly). While a change to a room waits
 // for the store, that room's later reads from other senders are handled
@@ -244,7 +258,7 @@ func (r *runner) connectOnce(ctx context.Context) (bool, error) {
 	l := newLink(r, mc, &streamReader{d: d})
 	l.meter = mc
 	mc.stanzaDone()
-	l.resync = r.wasUp
+	l.resync = r.wasUp || resyncFirst(r.h)
 	r.wasUp = true
 	err = l.serve(ctx)
 	r.cfg.Metrics.linkDown()

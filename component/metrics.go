@@ -72,6 +72,15 @@ const (
 var opNames = [numOps]string{"load_room", "update_room", "delete_room", "append", "query", "latest", "replace", "expire",
 	"get", "bounds", "list_rooms"}
 
+// Live state operations (store.LiveStore), which stand apart from Store's.
+const (
+	opSaveLive = numOps + iota
+	opLoadLive
+	numAllOps
+)
+
+var liveOpNames = [numAllOps - numOps]string{"save_live", "load_live"}
+
 // Metrics holds the service's Prometheus metrics and the state of the
 // component link, for /readyz. The counters of every label value are
 // resolved once here, so that counting a stanza is an atomic add without
@@ -91,8 +100,8 @@ type Metrics struct {
 	errs       map[stanza.Condition]prometheus.Counter
 	otherErrs  prometheus.Counter
 	fanout     prometheus.Histogram
-	storeTime  [numOps]prometheus.Observer
-	storeErrs  [numOps]prometheus.Counter
+	storeTime  [numAllOps]prometheus.Observer
+	storeErrs  [numAllOps]prometheus.Counter
 	roomsAdded atomic.Bool
 }
 
@@ -141,7 +150,7 @@ func NewMetrics() *Metrics {
 	storeTime := f.histogramVec("store_seconds", "Duration of store calls, by operation.", "op",
 		[]float64{.0001, .00025, .0005, .001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5})
 	storeErrs := f.counterVec("store_errors_total", "Store calls that failed, by operation.", "op")
-	for op, name := range opNames {
+	for op, name := range append(opNames[:], liveOpNames[:]...) {
 		m.storeTime[op] = storeTime.WithLabelValues(name)
 		m.storeErrs[op] = storeErrs.WithLabelValues(name)
 	}
@@ -275,7 +284,11 @@ func (m *Metrics) InstrumentStore(s store.Store) store.Store {
 	if m == nil || s == nil {
 		return s
 	}
-	return &timedStore{Store: s, m: m}
+	t := &timedStore{Store: s, m: m}
+	if l, ok := s.(store.LiveStore); ok {
+		return &timedLiveStore{timedStore: t, live: l}
+	}
+	return t
 }
 
 // timedStore embeds the Store so that a method added to the interface
@@ -370,6 +383,26 @@ func (s *timedStore) Bounds(ctx context.Context, room string) (first, last *stor
 	first, last, err = s.Store.Bounds(ctx, room)
 	s.done(opBounds, start, err)
 	return first, last, err
+}
+
+// timedLiveStore is a timedStore of a store that also keeps live state.
+type timedLiveStore struct {
+	*timedStore
+	live store.LiveStore
+}
+
+func (s *timedLiveStore) SaveLive(ctx context.Context, batch []store.LiveRoom, gone []string) error {
+	start := time.Now()
+	err := s.live.SaveLive(ctx, batch, gone)
+	s.done(opSaveLive, start, err)
+	return err
+}
+
+func (s *timedLiveStore) LoadLive(ctx context.Context) ([]store.LiveRoom, error) {
+	start := time.Now()
+	rooms, err := s.live.LoadLive(ctx)
+	s.done(opLoadLive, start, err)
+	return rooms, err
 }
 
 // factory registers metrics in the chorus namespace.

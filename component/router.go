@@ -66,6 +66,11 @@ func (rt *Router) Reconnected() []room.Out {
 	return rt.rooms.CheckSessions()
 }
 
+// ResyncFirst implements FirstResyncer: occupants in memory before the
+// first link came up were restored from the live state, and each of their
+// sessions is checked as after a reconnect.
+func (rt *Router) ResyncFirst() bool { return rt.rooms.Stats().Sessions > 0 }
+
 // Due implements Timed: rooms with deferred presence updates.
 func (rt *Router) Due(now time.Time) []string { return rt.rooms.Due(now) }
 

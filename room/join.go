@@ -136,6 +136,9 @@ func (r *Room) join(req *request, muc *stanza.Element) {
 		r.byReal[req.from] = o
 		r.audienceChanged()
 	}
+	if i := o.session(req.from); o.sessions[i].joined.IsZero() {
+		o.sessions[i].joined = r.svc.now()
+	}
 	if o.Nick != req.nick {
 		// XEP-0045 §7.2 (entering a room): a service that changes the
 		// nick asked for MUST say so with status 210.

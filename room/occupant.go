@@ -1,6 +1,8 @@
 package room
 
 import (
+	"time"
+
 	"chorus/affiliations"
 	"chorus/stanza"
 )
@@ -19,6 +21,7 @@ type Occupant struct {
 type session struct {
 	jid      string          // full real JID
 	presence *stanza.Element // last available presence, muc payloads removed
+	joined   time.Time       // when the session entered (kept in live state)
 }
 
 // Sessions returns the full real JIDs of the occupant's sessions.

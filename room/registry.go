@@ -52,6 +52,16 @@ type Options struct {
 	// enter it under that nick, whatever they ask for (Prosody's
 	// enforce_registered_nickname).
 	EnforceRegisteredNick bool
+	// Live keeps who is in which room (live.go), so that a restart or a
+	// standby taking over keeps everyone in their rooms (Restore); nil
+	// keeps none, and Shutdown sends everyone away (status 332).
+	Live store.LiveStore
+	// LiveInterval is the period of the live state's write-behind;
+	// 250 ms when zero.
+	LiveInterval time.Duration
+	// OnStop says what Shutdown does with the occupants when Live is
+	// set: OnStopKeep (the default when empty) or OnStopKick.
+	OnStop string
 }
 
 // Room creation policies.
@@ -85,6 +95,9 @@ type service struct {
 	// leave lets a room that finished a background write leave memory
 	// (Registry.collect).
 	leave func(*Room)
+	// live is the write-behind of live state (live.go), nil without
+	// Options.Live.
+	live *liveState
 }
 
 // tombstone is what remains of a destroyed persistent room: joins get
@@ -129,6 +142,7 @@ type Registry struct {
 	expiry  time.Duration // of archived messages
 	stop    chan struct{} // ends the expiry loop
 	stopped sync.WaitGroup
+	closing sync.Once
 }
 
 // NewRegistry returns an empty registry.
@@ -159,6 +173,14 @@ func NewRegistry(o Options) *Registry {
 		loading: map[string]*roomLoad{}, absent: map[string]time.Time{}}
 	svc.stop = g.stop
 	svc.leave = g.collect
+	if o.Live != nil {
+		svc.live = &liveState{st: o.Live, interval: o.LiveInterval, kick: o.OnStop == OnStopKick, dirty: map[string]*Room{}}
+		if svc.live.interval <= 0 {
+			svc.live.interval = defaultLiveInterval
+		}
+		g.stopped.Add(1)
+		go g.liveLoop()
+	}
 	if o.Store != nil {
 		g.archive = newArchiver(o.Store, o.OnStoreError)
 		svc.archiver = g.archive
@@ -202,13 +224,15 @@ func (g *Registry) expireOnce() {
 // Close writes what the archive queue holds and stops background work.
 // The store itself belongs to the caller.
 func (g *Registry) Close() {
-	if g.archive == nil {
+	if g.archive == nil && g.svc.live == nil {
 		return
 	}
-	close(g.stop) // also ends the rooms' background writers
+	g.closing.Do(func() { close(g.stop) }) // also ends the rooms' background writers
 	g.stopped.Wait()
-	g.archive.close()
-	g.archive = nil
+	if g.archive != nil {
+		g.archive.close()
+		g.archive = nil
+	}
 }
 
 // randomID is a secret: 96 bits from the operating system's generator.
@@ -458,13 +482,47 @@ func (g *Registry) collect(r *Room) {
 	}
 }
 
-// Shutdown empties every room, telling each occupant that the service is
-// going away (status 332), and returns those stanzas. Queued archive
-// writes are flushed first.
+// Shutdown ends the service's part in the rooms and returns the stanzas to
+// send. Queued archive writes are flushed first. With live state kept
+// (Options.Live, OnStop "keep") it writes the live state of every room and
+// sends nothing: the occupants stay in their rooms for the next start
+// (Restore). Otherwise, or when that write fails, it empties every room,
+// telling each occupant that the service is going away (status 332), and
+// clears the live state.
 func (g *Registry) Shutdown() []Out {
 	if g.archive != nil {
 		g.archive.sync()
 	}
+	l := g.svc.live
+	if l != nil && !l.kick && g.flushLive(true) == nil {
+		return nil
+	}
+	outs := g.kickAll()
+	if l != nil {
+		l.flushMu.Lock()
+		defer l.flushMu.Unlock()
+		l.mu.Lock()
+		gone := make([]string, 0, len(l.dirty))
+		for jid := range l.dirty {
+			gone = append(gone, jid)
+		}
+		clear(l.dirty)
+		l.mu.Unlock()
+		for _, r := range g.snapshot() {
+			gone = append(gone, r.jid)
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), storeTimeout)
+		if err := l.st.SaveLive(ctx, nil, gone); err != nil && g.svc.onStoreError != nil {
+			g.svc.onStoreError(fmt.Errorf("live state: %w", err))
+		}
+		cancel()
+	}
+	return outs
+}
+
+// kickAll tells every occupant that the service is going away (status
+// 332) and returns those stanzas.
+func (g *Registry) kickAll() []Out {
 	var outs []Out
 	for _, r := range g.snapshot() {
 		o, _, _ := g.transact(r.jid, liveOnly, nil, func(r *Room) {

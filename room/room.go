@@ -65,6 +65,9 @@ type Room struct {
 	// archive holds messages to archive, taken by the registry after
 	// each stanza.
 	archive []archiveOp
+	// liveChanged says who is present changed since run last handed the
+	// room to the write-behind of live state (live.go).
+	liveChanged bool
 }
 
 // affRecord is what a room keeps about an affiliated user.
@@ -196,7 +199,10 @@ func (r *Room) removeOccupant(o *Occupant) {
 // audienceChanged forgets the cached recipients of broadcasts; called on
 // every change to the occupants or their sessions. The slices handed out
 // before stay as they were: queued stanzas still hold them.
-func (r *Room) audienceChanged() { r.everyone = nil }
+func (r *Room) audienceChanged() {
+	r.everyone = nil
+	r.occupancyChanged()
+}
 
 // isEmpty reports whether nobody is in the room.
 func (r *Room) isEmpty() bool { return len(r.occupants) == 0 }

@@ -168,6 +168,11 @@ func (r *Room) run(req *request, always, read bool, fn func()) (res txnResult) {
 		res.ops = append([]archiveOp(nil), r.archive...)
 	}
 	res.leave = r.mayLeave()
+	if r.liveChanged && r.svc.live != nil {
+		// The one place live state learns of a change: a mark, no I/O.
+		r.liveChanged = false
+		r.svc.live.markLive(r)
+	}
 	return res
 }
 

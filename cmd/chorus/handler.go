@@ -11,7 +11,11 @@ import (
 // newHandler returns the service's stanza handler, the router in front of
 // the room registry, and the registry so main can close it.
 func newHandler(cfg config, st store.Store, log zerolog.Logger) (component.Handler, *room.Registry) {
+	// Who is in which room outlives a restart when the store keeps it
+	// (both backends do; the metrics wrapper passes it on).
+	live, _ := st.(store.LiveStore)
 	reg := room.NewRegistry(room.Options{
+		Live:                  live,
 		Domain:                cfg.Domain,
 		Admins:                cfg.Admins,
 		Creation:              cfg.Creation,
