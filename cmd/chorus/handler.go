@@ -16,6 +16,7 @@ func newHandler(cfg config, st store.Store, log zerolog.Logger) (component.Handl
 	live, _ := st.(store.LiveStore)
 	reg := room.NewRegistry(room.Options{
 		Live:                  live,
+		OnStop:                cfg.OnStop,
 		Domain:                cfg.Domain,
 		Admins:                cfg.Admins,
 		Creation:              cfg.Creation,

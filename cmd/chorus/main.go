@@ -23,6 +23,7 @@ import (
 	"github.com/rs/zerolog"
 
 	"chorus/component"
+	"chorus/room"
 	"chorus/store"
 )
 
@@ -83,10 +84,65 @@ func run(args []string, stdout, stderr io.Writer) int {
 		metrics = component.NewMetrics()
 		stopHTTP = serveHTTP(ctx, ln, metrics, cfg.Pprof, log)
 	}
+	// Asked of the store itself: the instrumented one hides what it adds.
+	leaser, _ := st.(store.Leaser)
 	h, reg := newHandler(cfg, metrics.InstrumentStore(st), log)
 	defer reg.Close()
 	metrics.ObserveRooms(reg.Stats)
-	err = component.Run(ctx, component.Config{
+	status := serve(ctx, cfg, leaser, h, reg, metrics, log)
+	stopHTTP()
+	return status
+}
+
+// serve runs the service until ctx ends and returns the exit status. With
+// a store shared by several instances (leaser not nil) it first waits as a
+// hot standby until this instance holds the domain, and stops serving at
+// once when it loses it, with status 1, so that the service manager starts
+// it again as a standby.
+func serve(ctx context.Context, cfg config, leaser store.Leaser, h component.Handler, reg *room.Registry,
+	metrics *component.Metrics, log zerolog.Logger) int {
+	var lease *store.Lease
+	if leaser != nil {
+		metrics.SetActive(false)
+		log.Info().Str("domain", cfg.Domain).Msg("standby for the domain")
+		var err error
+		if lease, err = leaser.Acquire(ctx, cfg.Domain); err != nil {
+			if ctx.Err() != nil {
+				log.Info().Str("domain", cfg.Domain).Msg("chorus stopped in standby")
+				return 0
+			}
+			log.Error().Err(err).Str("domain", cfg.Domain).Msg("chorus cannot take the domain")
+			return 1
+		}
+		defer lease.Release()
+		metrics.SetActive(true)
+		log.Info().Str("domain", cfg.Domain).Int64("generation", lease.Generation).Msg("active for the domain")
+	}
+
+	start := time.Now()
+	rooms, sessions, err := reg.Restore(ctx)
+	ev := log.Info()
+	if err != nil {
+		// Serving beats waiting: occupants who were not restored find
+		// out by their self-ping and join again.
+		ev = log.Error().Err(err)
+	}
+	ev.Int("rooms", rooms).Int("sessions", sessions).Dur("took", time.Since(start)).Msg("occupancy restored")
+
+	runCtx, halt := context.WithCancelCause(ctx)
+	defer halt(nil)
+	if lease != nil {
+		go func() {
+			select {
+			case <-lease.Lost():
+				// Another instance may serve the rooms already: not a
+				// stanza more, and no shutdown.
+				halt(component.ErrHalted)
+			case <-runCtx.Done():
+			}
+		}()
+	}
+	err = component.Run(runCtx, component.Config{
 		Domain:  cfg.Domain,
 		Secret:  cfg.Secret,
 		Server:  cfg.Server,
@@ -95,11 +151,19 @@ func run(args []string, stdout, stderr io.Writer) int {
 
 		MaxStanzaBytes: cfg.MaxStanza,
 	}, h)
-	stopHTTP()
 	if err != nil {
 		log.Error().Err(err).Msg("chorus cannot run")
 		return 1
 	}
+	if errors.Is(context.Cause(runCtx), component.ErrHalted) {
+		metrics.SetActive(false)
+		log.Error().Err(lease.Err()).Str("domain", cfg.Domain).Int64("generation", lease.Generation).
+			Msg("lease of the domain lost: stopped serving")
+		return 1
+	}
+	// The archive's last writes go before the lease, while they are still
+	// this instance's to make.
+	reg.Close()
 	return 0
 }
 
