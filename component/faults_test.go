@@ -121,3 +121,27 @@ func TestFloodEndsStreamWithPolicyViolation(t *testing.T) {
 	srv.next(t)
 	hs.waitState(t, true)
 }
+
+// firstResyncHandler started with restored state: it is checked on the
+// first link too.
+type firstResyncHandler struct{ resyncHandler }
+
+func (firstResyncHandler) ResyncFirst() bool { return true }
+
+// A handler that restored occupants at start checks their sessions as
+// soon as the first link is up: they may have ended while no service ran.
+func TestResyncOnFirstLinkAfterRestore(t *testing.T) {
+	srv := newFakeServer(t, "conference.localhost", "s")
+	h := firstResyncHandler{resyncHandler{resyncs: make(chan struct{}, 4)}}
+	hs := startRun(t, Config{Domain: "conference.localhost", Secret: "s", Server: srv.addr()}, h)
+	c := srv.next(t)
+	hs.waitState(t, true)
+	select {
+	case <-h.resyncs:
+	case <-time.After(5 * time.Second):
+		t.Fatal("no session check on the first link")
+	}
+	if st := c.read(t); st.Child("urn:xmpp:ping", "ping") == nil {
+		t.Errorf("session check not sent: %v", st)
+	}
+}

@@ -318,3 +318,35 @@ func TestInstrumentStore(t *testing.T) {
 		}
 	}
 }
+
+// liveStub is a stubStore that keeps live state.
+type liveStub struct{ stubStore }
+
+func (liveStub) SaveLive(context.Context, []store.LiveRoom, []string) error {
+	return errors.New("full")
+}
+func (liveStub) LoadLive(context.Context) ([]store.LiveRoom, error) { return nil, nil }
+
+// The live state's calls are timed too, when the store keeps live state;
+// a store that does not stays one that does not.
+func TestInstrumentLiveStore(t *testing.T) {
+	m := NewMetrics()
+	if _, ok := m.InstrumentStore(stubStore{}).(store.LiveStore); ok {
+		t.Error("a store without live state gained it")
+	}
+	s, ok := m.InstrumentStore(liveStub{}).(store.LiveStore)
+	if !ok {
+		t.Fatal("live state lost by the wrapper")
+	}
+	ctx := context.Background()
+	s.SaveLive(ctx, nil, nil)
+	s.LoadLive(ctx)
+	for op, errs := range map[string]float64{"save_live": 1, "load_live": 0} {
+		if v := metricValue(t, m, "chorus_store_seconds", "op", op); v != 1 {
+			t.Errorf("store_seconds{op=%s} count %v, want 1", op, v)
+		}
+		if v := metricValue(t, m, "chorus_store_errors_total", "op", op); v != errs {
+			t.Errorf("store_errors_total{op=%s} = %v, want %v", op, v, errs)
+		}
+	}
+}

@@ -130,3 +130,16 @@ func roomJIDs(t *testing.T, reg *room.Registry) []string {
 	}
 	return j
 }
+
+// Before the first link, occupants in memory can only be restored ones:
+// then, and only then, the first link checks their sessions.
+func TestRouterResyncFirst(t *testing.T) {
+	rt := NewRouter("conference.localhost", room.NewRegistry(room.Options{Domain: "conference.localhost"}))
+	if rt.ResyncFirst() {
+		t.Error("an empty service asks for a session check")
+	}
+	rt.HandleStanza(stanza.MustParse(`<presence from='a@localhost/r' to='room@conference.localhost/a'><x xmlns='http://jabber.org/protocol/muc'/></presence>`))
+	if !rt.ResyncFirst() {
+		t.Error("occupants in memory, yet no session check")
+	}
+}

@@ -22,7 +22,19 @@
 //   - archive queries and the moderation look-up (mam.go, moderation.go),
 //     which wait for the archive queue (archive.go) and read the store;
 //   - the public room list, the admin room list and archive expiry
-//     (registry.go), which involve no room lock at all.
+//     (registry.go), which involve no room lock at all;
+//   - the live state (live.go): its write-behind and Restore, which copy
+//     a room under its lock and call the store without it.
+//
+// Live state (Options.Live) keeps who is in which room, so that a restart
+// keeps everyone in their rooms. A transaction that changes who is
+// present, under which nick, role or presence only marks its room
+// (Room.run); every LiveInterval one writer saves the marked rooms in one
+// SaveLive, so the stored occupancy is at most LiveInterval plus one write
+// behind, and a failed write leaves its rooms marked for the next round.
+// Registry.Restore puts the stored rooms back, live, before the link is
+// up; Shutdown in the default "keep" mode writes every room and sends
+// nothing, in "kick" mode it sends status 332 and clears the live state.
 //
 // Each feature of a room lives in a file of its own (password.go,
 // membersonly.go, lock.go, whois.go, ...) as a set of hooks on the room's

@@ -69,29 +69,7 @@ func newLiveProbe(t testing.TB) *liveProbe {
 // newLiveHarness is a store harness that keeps live state in p. The
 // write-behind never ticks by itself: tests call flushLive, the tick.
 func newLiveHarness(t *testing.T, p *liveProbe, onStop string, errs *[]error) *harness {
-	h := &harness{t: t, now: time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)}
-	var mu sync.Mutex
-	n := 0
-	h.g = NewRegistry(Options{
-		Domain: "conference.localhost", Admins: []string{"admin@localhost"},
-		Now: h.clock,
-		NewID: func() string {
-			mu.Lock()
-			defer mu.Unlock()
-			n++
-			return fmt.Sprintf("id%d-%d", n, h.clock().UnixNano())
-		},
-		Store: p, Live: p, LiveInterval: time.Hour, OnStop: onStop,
-		OnStoreError: func(err error) {
-			mu.Lock()
-			defer mu.Unlock()
-			if errs != nil {
-				*errs = append(*errs, err)
-			}
-		},
-	})
-	t.Cleanup(h.g.Close)
-	return h
+	return newHarnessWith(t, Options{Store: p, Live: p, LiveInterval: time.Hour, OnStop: onStop}, errs)
 }
 
 // in2 readdresses a stanza for room1 to room2.
@@ -316,10 +294,10 @@ func TestLiveWriteFailureRetried(t *testing.T) {
 	}
 }
 
-// A restored occupant that sends its join again (a client resyncing) is
-// taken as a rejoin, as Prosody does: it gets the room again, and the others
-// see no departure.
-func TestLiveRestoredOccupantRejoins(t *testing.T) {
+// restarted fills the rooms (fillRooms) in one registry, stops it and
+// returns a second one that restored them.
+func restarted(t *testing.T) *harness {
+	t.Helper()
 	p := newLiveProbe(t)
 	a := newLiveHarness(t, p, "", nil)
 	fillRooms(a)
@@ -329,6 +307,14 @@ func TestLiveRestoredOccupantRejoins(t *testing.T) {
 	if _, _, err := b.g.Restore(context.Background()); err != nil {
 		t.Fatal(err)
 	}
+	return b
+}
+
+// A restored occupant that sends its join again (a client resyncing) is
+// taken as a rejoin, as Prosody does: it gets the room again, and the others
+// see no departure.
+func TestLiveRestoredOccupantRejoins(t *testing.T) {
+	b := restarted(t)
 	out := b.send(juliet2, join("Juliet"))
 	noneLeft(t, out)
 	toJ := pick(out, juliet2, "presence")
@@ -350,15 +336,7 @@ func TestLiveRestoredOccupantRejoins(t *testing.T) {
 
 // Sessions that came back are checked as after a reconnect: one ping each.
 func TestLiveCheckSessionsAfterRestore(t *testing.T) {
-	p := newLiveProbe(t)
-	a := newLiveHarness(t, p, "", nil)
-	fillRooms(a)
-	a.g.Shutdown()
-	a.g.Close()
-	b := newLiveHarness(t, p, "", nil)
-	if _, _, err := b.g.Restore(context.Background()); err != nil {
-		t.Fatal(err)
-	}
+	b := restarted(t)
 	out := Flatten(b.g.CheckSessions())
 	var pinged []string
 	for _, st := range out {

@@ -241,25 +241,30 @@ func (m *memStore) Bounds(_ context.Context, room string) (first, last *store.Me
 
 // newStoreHarness is a harness whose registry persists to st.
 func newStoreHarness(t *testing.T, st store.Store, errs *[]error) *harness {
+	return newHarnessWith(t, Options{Store: st}, errs)
+}
+
+// newHarnessWith is a harness whose registry has the options o, with the
+// harness's domain, admins, clock and ids; store errors go to errs.
+func newHarnessWith(t *testing.T, o Options, errs *[]error) *harness {
 	h := &harness{t: t, now: time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)}
 	n := 0
 	var mu sync.Mutex
-	h.g = NewRegistry(Options{
-		Domain: "conference.localhost", Admins: []string{"admin@localhost"},
-		Now: h.clock,
-		NewID: func() string {
-			mu.Lock()
-			defer mu.Unlock()
-			n++
-			return fmt.Sprintf("id%d-%d", n, h.clock().UnixNano())
-		},
-		Store: st,
-		OnStoreError: func(err error) {
-			if errs != nil {
-				*errs = append(*errs, err)
-			}
-		},
-	})
+	o.Domain, o.Admins, o.Now = "conference.localhost", []string{"admin@localhost"}, h.clock
+	o.NewID = func() string {
+		mu.Lock()
+		defer mu.Unlock()
+		n++
+		return fmt.Sprintf("id%d-%d", n, h.clock().UnixNano())
+	}
+	o.OnStoreError = func(err error) {
+		mu.Lock()
+		defer mu.Unlock()
+		if errs != nil {
+			*errs = append(*errs, err)
+		}
+	}
+	h.g = NewRegistry(o)
 	t.Cleanup(h.g.Close)
 	return h
 }
