@@ -649,11 +649,15 @@ func TestDrillFailover(t *testing.T) {
 	alice.send(`<iq type='set' id='deposed' to='` + alice.room + `'><query xmlns='http://jabber.org/protocol/muc#owner'><x xmlns='jabber:x:data' type='submit'>` +
 		`<field var='FORM_TYPE'><value>http://jabber.org/protocol/muc#roomconfig</value></field>` +
 		`<field var='muc#roomconfig_roomname'><value>Written by the deposed</value></field></x></query></iq>`)
-	time.Sleep(100 * time.Millisecond) // let it reach B's socket
+	for i := 0; i < 10; i++ {
+		alice.send(fmt.Sprintf(`<message type='groupchat' id='frozen-%d' to='%s'><body>frozen-%d</body></message>`, i, alice.room, i))
+	}
+	time.Sleep(100 * time.Millisecond) // let them reach B's socket
 	b.signal(syscall.SIGCONT)
 	if code := b.exit(ctx); code == 0 {
 		t.Errorf("the deposed instance exited with status 0, want non-zero")
 	}
+	t.Logf("log lines of the deposed instance about fenced writes: %d", strings.Count(b.log.String(), "fenced"))
 	c.waitReady(ctx)
 	stillThere(ctx, clients, "after the second takeover")
 	answer := "none"
@@ -674,6 +678,15 @@ func TestDrillFailover(t *testing.T) {
 	}
 	if strings.Contains(string(rs.Data), "Written by the deposed") {
 		t.Errorf("a write of the deposed instance landed: %s", rs.Data)
+	}
+	archived, err := reader.Latest(ctx, alice.room, 1<<20)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, m := range archived {
+		if b := archivedBody(m.Stanza); strings.HasPrefix(b, "frozen-") {
+			t.Errorf("a message archived by the deposed instance landed: %s", b)
+		}
 	}
 	noneLeft(t, clients)
 
