@@ -28,8 +28,9 @@
 //
 // Live state (Options.Live) keeps who is in which room, so that a restart
 // keeps everyone in their rooms. A transaction that changes who is
-// present, under which nick, role or presence only marks its room
-// (Room.run); every LiveInterval one writer saves the marked rooms in one
+// present, under which nick, role or presence (or, in a temporary room,
+// which only memory and the live state hold, its record, affiliations or
+// history) only marks its room (Room.run); every LiveInterval one writer saves the marked rooms in one
 // SaveLive, so the stored occupancy is at most LiveInterval plus one write
 // behind, and a failed write leaves its rooms marked for the next round.
 // Registry.Restore puts the stored rooms back, live, before the link is

@@ -33,6 +33,8 @@ type history struct {
 	entries []historyEntry
 	bytes   int            // sum of the entries' sizes
 	budget  *historyBudget // shared by every room of the service
+	// changes counts the changes, for the live state of temporary rooms.
+	changes uint64
 }
 
 // historyBudget is the service-wide bound on history in memory.
@@ -57,6 +59,7 @@ func (b *historyBudget) over() bool {
 // theirs; the newest entry is dropped last.
 func (h *history) push(e historyEntry, maxLen, maxBytes int) {
 	e.size = e.msg.Size()
+	h.changes++
 	h.entries = append(h.entries, e)
 	h.bytes += e.size
 	h.budget.add(e.size)
@@ -90,6 +93,7 @@ func (h *history) dropOldest(n int) {
 func (h *history) replace(i int, msg *stanza.Element) {
 	old := h.entries[i].size
 	e := historyEntry{msg: msg, at: h.entries[i].at, size: msg.Size()}
+	h.changes++
 	h.entries[i] = e
 	h.bytes += e.size - old
 	h.budget.add(e.size - old)
@@ -98,6 +102,7 @@ func (h *history) replace(i int, msg *stanza.Element) {
 // remove forgets entry i.
 func (h *history) remove(i int) {
 	size := h.entries[i].size
+	h.changes++
 	h.entries = append(h.entries[:i:i], h.entries[i+1:]...)
 	h.bytes -= size
 	h.budget.add(-size)
@@ -106,6 +111,7 @@ func (h *history) remove(i int) {
 // clear forgets every entry, giving their bytes back to the budget.
 func (h *history) clear() {
 	h.budget.add(-h.bytes)
+	h.changes++
 	h.entries, h.bytes = nil, 0
 }
 

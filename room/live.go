@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"sync"
 	"time"
 
@@ -70,10 +71,12 @@ type liveHistory struct {
 	Stanza string    `json:"stanza"`
 }
 
-// occupancyChanged marks the room for the next write of live state; it
+// liveStateChanged marks the room for the next write of live state; it
 // runs under the room lock. Every change to who is present goes through
-// it (audienceChanged, publish), and Room.run hands the room on.
-func (r *Room) occupancyChanged() { r.liveChanged = true }
+// it (audienceChanged, publish), so do a temporary room's changes of
+// record, affiliations and history (Room.run), and Room.run hands the
+// room on.
+func (r *Room) liveStateChanged() { r.liveChanged = true }
 
 // markLive queues r for the next write of live state; under the room lock.
 func (l *liveState) markLive(r *Room) {
@@ -153,8 +156,8 @@ func (g *Registry) flushLive(all bool) error {
 
 // liveSnapshot returns the room's live state, nil when it has none to
 // keep (empty, destroyed or gone from memory). The room lock is held for
-// a copy only; presences are encoded after (they are never changed in
-// place: setSession swaps them).
+// a copy only (and a temporary room's record); presences and history are
+// encoded after (they are never changed in place: setSession swaps them).
 func (r *Room) liveSnapshot() (*store.LiveRoom, error) {
 	type sess struct {
 		jid, nick, role string
@@ -167,14 +170,11 @@ func (r *Room) liveSnapshot() (*store.LiveRoom, error) {
 		return nil, nil
 	}
 	lr := &store.LiveRoom{JID: r.jid, Temporary: !r.cfg.Persistent}
-	var data []byte
-	var err error
+	var rec *liveRecord
+	var hist []historyEntry
 	if lr.Temporary {
-		rec := liveRecord{record: r.record(), Locked: r.locked}
-		for _, e := range r.history.entries {
-			rec.History = append(rec.History, liveHistory{At: e.at, Stanza: e.msg.String()})
-		}
-		data, err = json.Marshal(rec)
+		rec = &liveRecord{record: r.record(), Locked: r.locked}
+		hist = slices.Clone(r.history.entries)
 		for j, a := range r.affs {
 			lr.Affiliations = append(lr.Affiliations, store.Affiliation{JID: j, Affiliation: a.aff.String(), Reason: a.reason, Nick: a.nick})
 		}
@@ -189,13 +189,21 @@ func (r *Room) liveSnapshot() (*store.LiveRoom, error) {
 		}
 	}
 	r.mu.Unlock()
-	if err != nil {
-		return nil, fmt.Errorf("room %s: live record: %w", r.jid, err)
-	}
 	if len(ss) == 0 {
 		return nil, nil
 	}
-	lr.Data = data
+	if rec != nil {
+		// History entries are never changed in place (history.replace
+		// swaps them), so they are encoded out of the lock.
+		for _, e := range hist {
+			rec.History = append(rec.History, liveHistory{At: e.at, Stanza: e.msg.String()})
+		}
+		data, err := json.Marshal(rec)
+		if err != nil {
+			return nil, fmt.Errorf("room %s: live record: %w", r.jid, err)
+		}
+		lr.Data = data
+	}
 	lr.Sessions = make([]store.LiveSession, len(ss))
 	for i, s := range ss {
 		ls := store.LiveSession{FullJID: s.jid, Nick: s.nick, Role: s.role, Joined: s.joined}

@@ -153,7 +153,7 @@ func statusEl(code string) *stanza.Element {
 // with status 110 (XEP-0045 §7.2.3). Recipients that see the same thing
 // share one Out.
 func (r *Room) publish(o *Occupant, c statusChange) {
-	r.occupancyChanged() // a role or presence the live state keeps
+	r.liveStateChanged() // a role or presence the live state keeps
 	bc := r.cfg.PresenceBroadcast
 	if !bc.has(o.Role) && !c.forceUnavailable && !(c.prevRole != affiliations.RoleNone && bc.has(c.prevRole)) {
 		// XEP-0045 §15.5.3 presencebroadcast: nobody else hears of it,

@@ -201,7 +201,7 @@ func (r *Room) removeOccupant(o *Occupant) {
 // before stay as they were: queued stanzas still hold them.
 func (r *Room) audienceChanged() {
 	r.everyone = nil
-	r.occupancyChanged()
+	r.liveStateChanged()
 }
 
 // isEmpty reports whether nobody is in the room.

@@ -157,7 +157,14 @@ func (r *Room) run(req *request, always, read bool, fn func()) (res txnResult) {
 	if !read && r.svc.store != nil && (always || r.mayChangeStored(req)) {
 		saved = r.save()
 	}
+	// A temporary room's record, affiliations and history are kept only
+	// in the live state: their changes mark it too.
+	temp := r.svc.live != nil && !r.cfg.Persistent
+	hist := r.history.changes
 	fn()
+	if temp && (r.dirtyData || len(r.dirtyAffs) > 0 || r.history.changes != hist) {
+		r.liveStateChanged()
+	}
 	if !read && r.svc.store != nil && (saved != nil || !r.flushing) {
 		if w := r.takeWrite(); w != nil {
 			res.err = r.write(req, w, saved)
