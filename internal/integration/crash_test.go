@@ -75,23 +75,11 @@ func TestCrashKeepsAcknowledged(t *testing.T) {
 			c.verify(ctx, t, round, roomJID, members, messages)
 		}
 		// Traffic until a random moment, then SIGKILL.
-		stop := make(chan struct{})
-		var wg sync.WaitGroup
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for i := 0; ; i++ {
-				select {
-				case <-stop:
-					return
-				default:
-				}
-				member := fmt.Sprintf("m%d-%d@localhost", round, i)
-				c.send(stanza.MustParse(fmt.Sprintf(`<iq type='set' id='aff-%s' to='%s'><query xmlns='http://jabber.org/protocol/muc#admin'><item affiliation='member' jid='%s'/></query></iq>`, member, roomJID, member)))
-				c.send(stanza.MustParse(fmt.Sprintf(`<message type='groupchat' id='msg-%d-%d' to='%s'><body>r%d-%d</body></message>`, round, i, roomJID, round, i)))
-				time.Sleep(2 * time.Millisecond)
-			}
-		}()
+		stop := keepSending(2*time.Millisecond, func(i int) {
+			member := fmt.Sprintf("m%d-%d@localhost", round, i)
+			c.send(stanza.MustParse(fmt.Sprintf(`<iq type='set' id='aff-%s' to='%s'><query xmlns='http://jabber.org/protocol/muc#admin'><item affiliation='member' jid='%s'/></query></iq>`, member, roomJID, member)))
+			c.send(stanza.MustParse(fmt.Sprintf(`<message type='groupchat' id='msg-%d-%d' to='%s'><body>r%d-%d</body></message>`, round, i, roomJID, round, i)))
+		})
 		time.Sleep(time.Duration(400+rand.IntN(400)) * time.Millisecond)
 		flushed := c.echoed()
 		if err := waitArchived(ctx, st, roomJID, flushed); err != nil {
@@ -99,8 +87,7 @@ func TestCrashKeepsAcknowledged(t *testing.T) {
 			t.Fatalf("round %d: %v", round, err)
 		}
 		proc.kill()
-		close(stop)
-		wg.Wait()
+		stop()
 		if err := h.WaitComponent(ctx, false); err != nil {
 			t.Fatal(err)
 		}

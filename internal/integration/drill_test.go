@@ -1,7 +1,6 @@
 package integration
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -64,7 +63,7 @@ type drillChorus struct {
 	name string
 	cmd  *exec.Cmd
 	http string
-	log  *logBuffer
+	log  *lockedBuffer
 	done chan struct{}
 	code int // exit status, once done is closed
 }
@@ -75,7 +74,7 @@ func startDrillChorus(t *testing.T, bin string, srv drillServer, storeURL, name 
 	if err != nil {
 		t.Fatal(err)
 	}
-	p := &drillChorus{t: t, name: name, http: fmt.Sprintf("127.0.0.1:%d", ports[0]), log: &logBuffer{}, done: make(chan struct{})}
+	p := &drillChorus{t: t, name: name, http: fmt.Sprintf("127.0.0.1:%d", ports[0]), log: &lockedBuffer{}, done: make(chan struct{})}
 	p.cmd = exec.Command(bin)
 	p.cmd.Env = append(os.Environ(), "CHORUS_DOMAIN="+Service, "CHORUS_SECRET="+srv.secret,
 		"CHORUS_SERVER="+srv.component, "CHORUS_STORE="+storeURL, "CHORUS_HTTP_ADDR="+p.http,
@@ -420,6 +419,44 @@ func drillRooms(ctx context.Context, t *testing.T, c2s string) []*drillClient {
 	return clients
 }
 
+// startDrill runs chorus on storeURL, puts the clients of drillRooms in
+// their rooms and opens a reader of the store beside it.
+func startDrill(ctx context.Context, t *testing.T, bin string, srv drillServer, storeURL string) (*drillChorus, []*drillClient, store.Store) {
+	t.Helper()
+	p := startDrillChorus(t, bin, srv, storeURL, "chorus")
+	p.waitReady(ctx)
+	clients := drillRooms(ctx, t, srv.c2s)
+	reader, err := store.OpenReader(ctx, storeURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { reader.Close() })
+	return p, clients, reader
+}
+
+// keepSending calls send(0), send(1), ... every interval until the returned
+// stop is called, which returns once sending has ended.
+func keepSending(every time.Duration, send func(i int)) (stop func()) {
+	done := make(chan struct{})
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		for i := 0; ; i++ {
+			select {
+			case <-done:
+				return
+			case <-time.After(every):
+			}
+			send(i)
+		}
+	}()
+	return func() {
+		close(done)
+		wg.Wait()
+	}
+}
+
 // stillThere checks that every client is still an occupant and can talk.
 func stillThere(ctx context.Context, clients []*drillClient, tag string) {
 	for _, c := range clients {
@@ -445,14 +482,7 @@ func TestDrillRestart(t *testing.T) {
 			db := "sqlite://" + filepath.Join(t.TempDir(), "chorus.db")
 			ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 			defer cancel()
-			p := startDrillChorus(t, bin, srv, db, "chorus")
-			p.waitReady(ctx)
-			clients := drillRooms(ctx, t, srv.c2s)
-			reader, err := store.OpenReader(ctx, db)
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer reader.Close()
+			p, clients, reader := startDrill(ctx, t, bin, srv, db)
 			waitLive(ctx, t, reader, len(clients))
 
 			if code := p.stop(ctx); code != 0 {
@@ -494,14 +524,7 @@ func TestDrillCrash(t *testing.T) {
 	db := "sqlite://" + filepath.Join(t.TempDir(), "chorus.db")
 	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
 	defer cancel()
-	p := startDrillChorus(t, bin, srv, db, "chorus")
-	p.waitReady(ctx)
-	clients := drillRooms(ctx, t, srv.c2s)
-	reader, err := store.OpenReader(ctx, db)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer reader.Close()
+	p, clients, reader := startDrill(ctx, t, bin, srv, db)
 
 	alice := clients[0]
 	acknowledged := map[string]bool{}
@@ -509,20 +532,9 @@ func TestDrillCrash(t *testing.T) {
 		// Traffic: Alice talks until the kill; what the room echoes is
 		// acknowledged.
 		from := alice.mark()
-		stop := make(chan struct{})
-		var wg sync.WaitGroup
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for i := 0; ; i++ {
-				select {
-				case <-stop:
-					return
-				case <-time.After(20 * time.Millisecond):
-				}
-				alice.conn.Send(stanza.MustParse(fmt.Sprintf(`<message type='groupchat' id='r%d-%d' to='%s'><body>r%d-%d</body></message>`, round, i, alice.room, round, i)))
-			}
-		}()
+		stop := keepSending(20*time.Millisecond, func(i int) {
+			alice.conn.Send(stanza.MustParse(fmt.Sprintf(`<message type='groupchat' id='r%d-%d' to='%s'><body>r%d-%d</body></message>`, round, i, alice.room, round, i)))
+		})
 		talk(ctx, clients, fmt.Sprintf("round %d", round))
 		waitLive(ctx, t, reader, len(clients))
 		echoed := map[string]bool{}
@@ -537,8 +549,7 @@ func TestDrillCrash(t *testing.T) {
 			t.Fatalf("round %d: %v", round, err)
 		}
 		p.kill()
-		close(stop)
-		wg.Wait()
+		stop()
 		for b := range echoed {
 			acknowledged[b] = true
 		}
@@ -578,8 +589,7 @@ func TestDrillFailover(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
 	defer cancel()
 
-	a := startDrillChorus(t, bin, srv, url, "chorus A")
-	a.waitReady(ctx)
+	a, clients, reader := startDrill(ctx, t, bin, srv, url)
 	b := startDrillChorus(t, bin, srv, url, "chorus B")
 	b.waitStandby(ctx)
 	if code, _ := b.get("/healthz"); code != http.StatusOK {
@@ -588,35 +598,17 @@ func TestDrillFailover(t *testing.T) {
 	if code, _ := a.get("/readyz"); code != http.StatusOK {
 		t.Fatalf("the active instance's /readyz answers %d beside a standby", code)
 	}
-
-	clients := drillRooms(ctx, t, srv.c2s)
-	reader, err := store.OpenReader(ctx, url)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer reader.Close()
 	waitLive(ctx, t, reader, len(clients))
 
 	// Kill the active one under traffic; the takeover time is until the
 	// first message sent after the kill reaches Bob.
 	alice, bob := clients[0], clients[1]
 	var sent sync.Map // body -> when
-	stop := make(chan struct{})
-	var wg sync.WaitGroup
-	wg.Add(1)
-	go func() {
-		defer wg.Done()
-		for i := 0; ; i++ {
-			select {
-			case <-stop:
-				return
-			case <-time.After(10 * time.Millisecond):
-			}
-			body := fmt.Sprintf("ft-%d", i)
-			sent.Store(body, time.Now())
-			alice.conn.Send(stanza.MustParse(`<message type='groupchat' id='` + body + `' to='` + alice.room + `'><body>` + body + `</body></message>`))
-		}
-	}()
+	stop := keepSending(10*time.Millisecond, func(i int) {
+		body := fmt.Sprintf("ft-%d", i)
+		sent.Store(body, time.Now())
+		alice.conn.Send(stanza.MustParse(`<message type='groupchat' id='` + body + `' to='` + alice.room + `'><body>` + body + `</body></message>`))
+	})
 	time.Sleep(200 * time.Millisecond)
 	from := bob.mark()
 	a.kill()
@@ -626,8 +618,7 @@ func TestDrillFailover(t *testing.T) {
 		return e.Local == "message" && e.Attr("type") == "groupchat" && ok && when.(time.Time).After(killed)
 	})
 	takeover := time.Since(killed)
-	close(stop)
-	wg.Wait()
+	stop()
 	t.Logf("takeover: %v from SIGKILL of the active instance to the first message delivered (%s)",
 		takeover.Round(time.Millisecond), first.ChildText(stanza.NSClient, "body"))
 	b.waitReady(ctx)
@@ -740,24 +731,6 @@ func pgConnect(ctx context.Context, t *testing.T, url string) *pgx.Conn {
 		t.Fatal(err)
 	}
 	return conn
-}
-
-// logBuffer keeps a process's output for the test.
-type logBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (b *logBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.b.Write(p)
-}
-
-func (b *logBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.b.String()
 }
 
 // tail is the last n lines of s.
