@@ -414,3 +414,22 @@ func benchPresence(n int) []byte {
 	}
 	return []byte(`<presence xmlns='jabber:client'><show>away</show><status>` + status + `</status></presence>`)
 }
+
+// When the live state cannot be written at the stop, nobody would find
+// their room again: everyone is told the service goes away, as before.
+func TestLiveKeepFallsBackToKick(t *testing.T) {
+	p := newLiveProbe(t)
+	var errs []error
+	a := newLiveHarness(t, p, "", &errs)
+	fillRooms(a)
+	p.setFail(true)
+	out := Flatten(a.g.Shutdown())
+	for _, to := range []string{romeo, juliet, juliet2, nurse, benvolio} {
+		if ps := pick(out, to, "presence"); len(ps) != 1 || !strings.Contains(codes(ps[0]), "332") {
+			t.Errorf("%s: %v", to, ps)
+		}
+	}
+	if len(errs) == 0 {
+		t.Error("the failed write was not reported")
+	}
+}
