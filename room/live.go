@@ -232,9 +232,12 @@ func (g *Registry) Restore(ctx context.Context) (rooms, sessions int, err error)
 	}
 	var failed []error
 	var dropped []string
+	// Equal presences are common (none, away, the same client): each is
+	// parsed once, and shared as setSession shares them anyway.
+	parsed := map[string]*stanza.Element{}
 	for i := range lrs {
 		lr := &lrs[i]
-		r, err := g.restoreLive(lr)
+		r, err := g.restoreLive(lr, parsed)
 		if err != nil {
 			failed = append(failed, err)
 			if g.svc.onStoreError != nil {
@@ -266,7 +269,7 @@ func (g *Registry) Restore(ctx context.Context) (rooms, sessions int, err error)
 
 // restoreLive builds one room of the live state; nil when a persistent
 // room is no longer stored.
-func (g *Registry) restoreLive(lr *store.LiveRoom) (*Room, error) {
+func (g *Registry) restoreLive(lr *store.LiveRoom, parsed map[string]*stanza.Element) (*Room, error) {
 	var r *Room
 	if lr.Temporary {
 		var rec liveRecord
@@ -299,11 +302,15 @@ func (g *Registry) restoreLive(lr *store.LiveRoom) (*Room, error) {
 		}
 		var pres *stanza.Element
 		if s.Presence != nil {
+			pres = parsed[string(s.Presence)]
+		}
+		if pres == nil && s.Presence != nil {
 			p, err := stanza.Parse(string(s.Presence))
 			if err != nil {
 				return nil, fmt.Errorf("room %s: live session %s: presence: %w", lr.JID, s.FullJID, err)
 			}
 			pres = p
+			parsed[string(s.Presence)] = p
 		}
 		o := r.byNick[nickKey(s.Nick)]
 		if o == nil {

@@ -373,7 +373,7 @@ func TestLiveCheckSessionsAfterRestore(t *testing.T) {
 }
 
 // BenchmarkRestore restores 10,000 occupants in 100 rooms from a SQLite
-// file.
+// file; half of them with presences of their own, half sharing one.
 func BenchmarkRestore(b *testing.B) {
 	ctx := context.Background()
 	st, err := store.Open(ctx, "sqlite://"+b.TempDir()+"/chorus.db")
@@ -383,14 +383,13 @@ func BenchmarkRestore(b *testing.B) {
 	defer st.Close()
 	live := st.(store.LiveStore)
 	var batch []store.LiveRoom
-	pres := []byte(`<presence xmlns='jabber:client'><show>away</show><status>out</status></presence>`)
 	cfg, _ := json.Marshal(liveRecord{record: record{Config: defaultConfig(), Subject: "bench"}})
 	for i := range 100 {
 		lr := store.LiveRoom{JID: fmt.Sprintf("r%03d@conference.localhost", i), Temporary: true, Data: cfg,
 			Affiliations: []store.Affiliation{{JID: "u0@localhost", Affiliation: "owner"}}}
 		for j := range 100 {
 			lr.Sessions = append(lr.Sessions, store.LiveSession{FullJID: fmt.Sprintf("u%d@localhost/r", j), Nick: fmt.Sprintf("user %d", j),
-				Role: "participant", Presence: pres, Joined: time.Unix(1700000000, 0)})
+				Role: "participant", Presence: benchPresence(i*100 + j), Joined: time.Unix(1700000000, 0)})
 		}
 		batch = append(batch, lr)
 	}
@@ -405,5 +404,32 @@ func BenchmarkRestore(b *testing.B) {
 			b.Fatalf("%d rooms, %d sessions, %v", rooms, sessions, err)
 		}
 		g.Close()
+	}
+}
+
+func benchPresence(n int) []byte {
+	status := "out"
+	if n%2 == 1 {
+		status = fmt.Sprintf("out for %d minutes", n)
+	}
+	return []byte(`<presence xmlns='jabber:client'><show>away</show><status>` + status + `</status></presence>`)
+}
+
+// When the live state cannot be written at the stop, nobody would find
+// their room again: everyone is told the service goes away, as before.
+func TestLiveKeepFallsBackToKick(t *testing.T) {
+	p := newLiveProbe(t)
+	var errs []error
+	a := newLiveHarness(t, p, "", &errs)
+	fillRooms(a)
+	p.setFail(true)
+	out := Flatten(a.g.Shutdown())
+	for _, to := range []string{romeo, juliet, juliet2, nurse, benvolio} {
+		if ps := pick(out, to, "presence"); len(ps) != 1 || !strings.Contains(codes(ps[0]), "332") {
+			t.Errorf("%s: %v", to, ps)
+		}
+	}
+	if len(errs) == 0 {
+		t.Error("the failed write was not reported")
 	}
 }

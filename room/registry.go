@@ -54,7 +54,8 @@ type Options struct {
 	EnforceRegisteredNick bool
 	// Live keeps who is in which room (live.go), so that a restart or a
 	// standby taking over keeps everyone in their rooms (Restore); nil
-	// keeps none, and Shutdown sends everyone away (status 332).
+	// keeps none, and Shutdown sends everyone away (status 332). It goes
+	// with Store (both backends are both).
 	Live store.LiveStore
 	// LiveInterval is the period of the live state's write-behind;
 	// 250 ms when zero.

@@ -65,8 +65,8 @@ type Room struct {
 	// archive holds messages to archive, taken by the registry after
 	// each stanza.
 	archive []archiveOp
-	// liveChanged says who is present changed since run last handed the
-	// room to the write-behind of live state (live.go).
+	// liveChanged says what the live state keeps of the room changed
+	// since run last handed it to the write-behind (live.go).
 	liveChanged bool
 }
 
