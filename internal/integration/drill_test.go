@@ -533,14 +533,14 @@ func TestDrillCrash(t *testing.T) {
 		// acknowledged.
 		from := alice.mark()
 		stop := keepSending(20*time.Millisecond, func(i int) {
-			alice.conn.Send(stanza.MustParse(fmt.Sprintf(`<message type='groupchat' id='r%d-%d' to='%s'><body>r%d-%d</body></message>`, round, i, alice.room, round, i)))
+			alice.conn.Send(stanza.MustParse(fmt.Sprintf(`<message type='groupchat' id='traffic-%d-%d' to='%s'><body>traffic-%d-%d</body></message>`, round, i, alice.room, round, i)))
 		})
 		talk(ctx, clients, fmt.Sprintf("round %d", round))
 		waitLive(ctx, t, reader, len(clients))
 		echoed := map[string]bool{}
 		alice.mu.Lock()
 		for _, e := range alice.got[from:] {
-			if b := e.ChildText(stanza.NSClient, "body"); e.Local == "message" && e.Attr("type") == "groupchat" && strings.HasPrefix(b, "r") {
+			if b := e.ChildText(stanza.NSClient, "body"); e.Local == "message" && e.Attr("type") == "groupchat" && strings.HasPrefix(b, "traffic-") {
 				echoed[b] = true
 			}
 		}
