@@ -206,6 +206,8 @@ var suite = []struct {
 	{"Bounds", testBounds},
 	{"LiveRoundTrip", testLiveRoundTrip},
 	{"LiveBig", testLiveBig},
+	{"Bans", testBans},
+	{"PurgeRoom", testPurgeRoom},
 }
 
 func TestStore(t *testing.T) {
