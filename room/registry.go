@@ -63,6 +63,12 @@ type Options struct {
 	// OnStop says what Shutdown does with the occupants when Live is
 	// set: OnStopKeep (the default when empty) or OnStopKick.
 	OnStop string
+	// Bans keeps the service-wide bans (Registry.Ban); nil keeps them in
+	// memory only. Registry.LoadBans reads them at start.
+	Bans store.BanStore
+	// Purger deletes a room's archived messages (Registry.Purge); nil
+	// refuses purges.
+	Purger store.Purger
 }
 
 // Room creation policies.
@@ -99,6 +105,12 @@ type service struct {
 	// live is the write-behind of live state (live.go), nil without
 	// Options.Live.
 	live *liveState
+	// bans are the service-wide bans (serviceban.go); banStore keeps
+	// them and purger deletes from the archive, both nil when the store
+	// cannot (Options.Bans, Options.Purger).
+	bans     serviceBans
+	banStore store.BanStore
+	purger   store.Purger
 }
 
 // tombstone is what remains of a destroyed persistent room: joins get
@@ -151,7 +163,8 @@ func NewRegistry(o Options) *Registry {
 	svc := &service{domain: o.Domain, admins: map[string]bool{}, now: o.Now, newID: o.NewID,
 		creation: o.Creation, localDomain: o.LocalDomain, tombTTL: o.TombstoneTTL,
 		enforceNick: o.EnforceRegisteredNick,
-		store:       o.Store, onStoreError: o.OnStoreError, limits: o.Limits}
+		store:       o.Store, onStoreError: o.OnStoreError, limits: o.Limits,
+		banStore: o.Bans, purger: o.Purger}
 	if svc.creation == "" {
 		svc.creation = CreateAnyone
 	}
