@@ -82,6 +82,9 @@ type Config struct {
 	// free memory is returned to the operating system; zero means
 	// DefaultTrimAfter, negative never.
 	TrimAfter time.Duration
+	// Sender, if set, is attached to each link while it is up, so that
+	// stanzas no inbound stanza caused (an operator's) can be sent.
+	Sender *Sender
 }
 
 // ErrHalted, as the cause of the cancellation of Run's context
@@ -260,7 +263,9 @@ func (r *runner) connectOnce(ctx context.Context) (bool, error) {
 	mc.stanzaDone()
 	l.resync = r.wasUp || resyncFirst(r.h)
 	r.wasUp = true
+	r.cfg.Sender.attach(l)
 	err = l.serve(ctx)
+	r.cfg.Sender.detach()
 	r.cfg.Metrics.linkDown()
 	if r.cfg.OnState != nil {
 		r.cfg.OnState(false)
