@@ -10,9 +10,9 @@ import (
 // ServiceBan is one service-wide ban: a bare JID, or a domain for every
 // user of it.
 type ServiceBan struct {
-	JID    string
-	Reason string
-	At     time.Time // kept to the millisecond
+	JID    string    `json:"jid"`
+	Reason string    `json:"reason,omitempty"`
+	At     time.Time `json:"at"` // kept to the millisecond
 }
 
 // BanStore keeps the service-wide bans. Both backends implement it; like

@@ -36,6 +36,7 @@ type config struct {
 	HTTPAddr    string   `envconfig:"CHORUS_HTTP_ADDR" default:"127.0.0.1:5380" desc:"host:port of the HTTP listener for /metrics, /healthz and /readyz (0.0.0.0:5380 for every interface); empty disables it"`
 	EnforceNick bool     `envconfig:"CHORUS_ENFORCE_REGISTERED_NICKNAME" default:"false" desc:"true makes a user who reserved a nickname in a room enter under it (status 210) and refuses changing it (not-acceptable)"`
 	Pprof       bool     `envconfig:"CHORUS_PPROF" default:"false" desc:"true mounts Go's profiler at /debug/pprof/ on the HTTP listener"`
+	AdminSocket string   `envconfig:"CHORUS_ADMIN_SOCKET" default:"chorus-admin.sock" desc:"Unix socket of the operators' API that chorus admin uses, created with mode 0600; empty disables it"`
 	OnStop      string   `envconfig:"CHORUS_ON_STOP" default:"keep" desc:"what stopping Chorus does to the occupants: keep (they stay in their rooms and find themselves still joined when Chorus is back: restarts, upgrades) or kick (each leaves with status 332: taking the service down for good)"`
 
 	// Limits (0 disables a limit).
@@ -117,6 +118,8 @@ func (c *config) check() error {
 		return fmt.Errorf("CHORUS_HTTP_ADDR=%q is not host:port (want e.g. 127.0.0.1:5380 or 0.0.0.0:5380, or empty to disable it)", c.HTTPAddr)
 	}
 
+	c.AdminSocket = strings.TrimSpace(c.AdminSocket)
+
 	admins := make([]string, 0, len(c.Admins))
 	for _, a := range c.Admins {
 		a = strings.TrimSpace(a)
@@ -186,6 +189,7 @@ func (c *config) check() error {
 const usageHeader = `Usage: chorus              run the service
        chorus sandbox      try it: a throwaway Prosody with Chorus attached
        chorus healthcheck  exit 0 when the running service answers /healthz
+       chorus admin        act on the running service's rooms (chorus admin -h)
 
 Chorus is an XEP-0045 Multi-User Chat service. It runs as an external
 component (XEP-0114) of an XMPP server such as Prosody or ejabberd, and is

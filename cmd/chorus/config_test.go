@@ -132,6 +132,12 @@ func TestLoadConfig(t *testing.T) {
 			HTTPAddr: "127.0.0.1:5380", OnStop: "kick"}},
 		48: {env: base("CHORUS_ON_STOP", "leave"), err: `CHORUS_ON_STOP="leave" is not keep or kick`},
 		49: {env: base("CHORUS_ON_STOP", ""), err: "CHORUS_ON_STOP"},
+		50: {env: base("CHORUS_ADMIN_SOCKET", ""), want: config{Domain: "conference.example.com", Secret: "s3cret", Server: "127.0.0.1:5347",
+			Admins: []string{}, Store: "sqlite://chorus.db", Expiry: "365d", expiry: 365 * 24 * time.Hour, Creation: "anyone", LogLevel: "info", LogFormat: "json", level: zerolog.InfoLevel,
+			HTTPAddr: "127.0.0.1:5380", AdminSocket: "-"}},
+		51: {env: base("CHORUS_ADMIN_SOCKET", " /var/lib/chorus/admin.sock "), want: config{Domain: "conference.example.com", Secret: "s3cret", Server: "127.0.0.1:5347",
+			Admins: []string{}, Store: "sqlite://chorus.db", Expiry: "365d", expiry: 365 * 24 * time.Hour, Creation: "anyone", LogLevel: "info", LogFormat: "json", level: zerolog.InfoLevel,
+			HTTPAddr: "127.0.0.1:5380", AdminSocket: "/var/lib/chorus/admin.sock"}},
 	} {
 		setEnv(t, tc.env)
 		got, err := loadConfig()
@@ -313,6 +319,12 @@ func withDefaultLimits(c config) config {
 	}
 	if c.OnStop == "" {
 		c.OnStop = "keep"
+	}
+	switch c.AdminSocket {
+	case "":
+		c.AdminSocket = "chorus-admin.sock"
+	case "-": // set empty: no socket
+		c.AdminSocket = ""
 	}
 	return c
 }

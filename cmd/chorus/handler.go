@@ -10,12 +10,18 @@ import (
 
 // newHandler returns the service's stanza handler, the router in front of
 // the room registry, and the registry so main can close it.
-func newHandler(cfg config, st store.Store, log zerolog.Logger) (component.Handler, *room.Registry) {
+// raw is the store st wraps (for metrics), asked for what only it has:
+// the service-wide bans and the archive purge.
+func newHandler(cfg config, st, raw store.Store, log zerolog.Logger) (component.Handler, *room.Registry) {
+	bans, _ := raw.(store.BanStore)
+	purger, _ := raw.(store.Purger)
 	// Who is in which room outlives a restart when the store keeps it
 	// (both backends do; the metrics wrapper passes it on).
 	live, _ := st.(store.LiveStore)
 	reg := room.NewRegistry(room.Options{
 		Live:                  live,
+		Bans:                  bans,
+		Purger:                purger,
 		OnStop:                cfg.OnStop,
 		Domain:                cfg.Domain,
 		Admins:                cfg.Admins,

@@ -22,6 +22,7 @@ import (
 
 	"github.com/rs/zerolog"
 
+	"chorus/cmd/chorus/adminapi"
 	"chorus/component"
 	"chorus/room"
 	"chorus/store"
@@ -40,6 +41,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 			return sandbox(args[1:], stdout, stderr)
 		case "healthcheck":
 			return healthcheck(args[1:], stdout, stderr)
+		case "admin":
+			return admin(args[1:], stdout, stderr)
 		}
 	}
 	fs := flag.NewFlagSet("chorus", flag.ContinueOnError)
@@ -86,7 +89,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	}
 	// Asked of the store itself: the instrumented one hides what it adds.
 	leaser, _ := st.(store.Leaser)
-	h, reg := newHandler(cfg, metrics.InstrumentStore(st), log)
+	h, reg := newHandler(cfg, metrics.InstrumentStore(st), st, log)
 	defer reg.Close()
 	metrics.ObserveRooms(reg.Stats)
 	status := serve(ctx, cfg, leaser, h, reg, metrics, log)
@@ -128,6 +131,14 @@ func serve(ctx context.Context, cfg config, leaser store.Leaser, h component.Han
 		ev = log.Error().Err(err)
 	}
 	ev.Int("rooms", rooms).Int("sessions", sessions).Dur("took", time.Since(start)).Msg("occupancy restored")
+	banCtx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	err = reg.LoadBans(banCtx)
+	cancel()
+	if err != nil {
+		// Serving with bans forgotten would let the banned back in.
+		log.Error().Err(err).Msg("chorus cannot read the service-wide bans")
+		return 1
+	}
 
 	runCtx, halt := context.WithCancelCause(ctx)
 	defer halt(nil)
@@ -142,12 +153,20 @@ func serve(ctx context.Context, cfg config, leaser store.Leaser, h component.Han
 			}
 		}()
 	}
+	sender := &component.Sender{}
+	stopAdmin, err := serveAdmin(runCtx, cfg.AdminSocket, reg, sender, log)
+	if err != nil {
+		log.Error().Err(err).Str("socket", cfg.AdminSocket).Msg("chorus cannot open the admin socket (CHORUS_ADMIN_SOCKET)")
+		return 1
+	}
+	defer stopAdmin()
 	err = component.Run(runCtx, component.Config{
 		Domain:  cfg.Domain,
 		Secret:  cfg.Secret,
 		Server:  cfg.Server,
 		Logger:  log,
 		Metrics: metrics,
+		Sender:  sender,
 
 		MaxStanzaBytes: cfg.MaxStanza,
 	}, h)
@@ -165,6 +184,30 @@ func serve(ctx context.Context, cfg config, leaser store.Leaser, h component.Han
 	// this instance's to make.
 	reg.Close()
 	return 0
+}
+
+// serveAdmin serves the operators' API on the Unix socket path (empty: not
+// at all) in the background until ctx is cancelled or the returned
+// function is called; that function waits for it to stop.
+func serveAdmin(ctx context.Context, path string, reg *room.Registry, link adminapi.Link, log zerolog.Logger) (stop func(), err error) {
+	if path == "" {
+		return func() {}, nil
+	}
+	ln, err := adminapi.Listen(path)
+	if err != nil {
+		return nil, err
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	done := make(chan struct{})
+	log.Info().Str("socket", path).Msg("admin socket listening")
+	go func() {
+		defer close(done)
+		(&adminapi.Server{Rooms: reg, Link: link, Log: log}).Serve(ctx, ln)
+	}()
+	return func() {
+		cancel()
+		<-done
+	}, nil
 }
 
 // serveHTTP serves the operators' endpoints on ln in the background until
