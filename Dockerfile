@@ -15,6 +15,8 @@ COPY --from=build /out/chorus /usr/local/bin/chorus
 COPY --from=build --chown=65532:65532 /out/data /var/lib/chorus
 ENV CHORUS_STORE=sqlite:///var/lib/chorus/chorus.db
 VOLUME /var/lib/chorus
+# The operators' socket: docker exec CONTAINER chorus admin rooms
+ENV CHORUS_ADMIN_SOCKET=/var/lib/chorus/admin.sock
 # /metrics, /healthz and /readyz. Inside the container the listener must
 # bind every interface so the orchestrator can reach it; publish the port
 # with care, /metrics is not meant for the public.
