@@ -4,7 +4,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"os"
 	"strconv"
 	"strings"
 	"text/tabwriter"
@@ -189,7 +188,7 @@ func admin(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprint(stdout, adminUsage)
 		return 0
 	}
-	cmd := args[0]
+	cmd, path := args[0], ""
 	pos, flags, err := parseAdmin(cmd, args[1:])
 	var a adminapi.Args
 	if err == nil {
@@ -199,11 +198,7 @@ func admin(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "chorus admin: %v: see chorus admin -h\n", err)
 		return 2
 	}
-	path, ok := os.LookupEnv("CHORUS_ADMIN_SOCKET")
-	if !ok {
-		path = defaultAdminSocket
-	}
-	if path = strings.TrimSpace(path); path == "" {
+	if path = envOr("CHORUS_ADMIN_SOCKET", defaultAdminSocket); path == "" {
 		fmt.Fprintln(stderr, "chorus admin: CHORUS_ADMIN_SOCKET is empty, so Chorus serves no admin socket")
 		return 2
 	}

@@ -34,11 +34,8 @@ func healthcheck(args []string, stdout, stderr io.Writer) int {
 	if status, done := parseNoArgs(fs, args, usage, "see chorus healthcheck -h", 1, stdout, stderr); done {
 		return status
 	}
-	addr, ok := os.LookupEnv("CHORUS_HTTP_ADDR")
-	if !ok {
-		addr = defaultHTTPAddr
-	}
-	if addr = strings.TrimSpace(addr); addr == "" {
+	addr := envOr("CHORUS_HTTP_ADDR", defaultHTTPAddr)
+	if addr == "" {
 		fmt.Fprintln(stderr, "chorus healthcheck: CHORUS_HTTP_ADDR is empty, so Chorus serves no HTTP and there is nothing to check")
 		return 1
 	}
@@ -91,4 +88,14 @@ func checkHealth(url string, timeout time.Duration) error {
 		return fmt.Errorf("%s: %s", url, resp.Status)
 	}
 	return nil
+}
+
+// envOr is the variable key, trimmed, or def when it is unset (set but
+// empty stays empty: that disables what it configures).
+func envOr(key, def string) string {
+	v, ok := os.LookupEnv(key)
+	if !ok {
+		return def
+	}
+	return strings.TrimSpace(v)
 }
