@@ -147,6 +147,7 @@ func init() {
 		loggingFeature,
 		langFeature,
 		voiceRequestFeature,
+		slowModeFeature,
 		moderationFeature,
 		vcardFeature,
 		mamFeature,

@@ -99,6 +99,8 @@ type service struct {
 	// live is the write-behind of live state (live.go), nil without
 	// Options.Live.
 	live *liveState
+	// refusals counts refusals for the metrics (Registry.Refusals).
+	refusals refusals
 }
 
 // tombstone is what remains of a destroyed persistent room: joins get
