@@ -126,6 +126,7 @@ func init() {
 		registerFeature,     //   0     register.lib.lua: nick reserved by someone else
 		membersOnlyFeature,  //  -5     members_only.lib.lua
 		banFeature,          // -10     muc.lib.lua
+		blocklistFeature,    //   -     Chorus's block lists, with the ban
 		passwordFeature,     // -20     password.lib.lua
 		lockFeature,         // -30     lock.lib.lua
 		maxUsersFeature,     //   -     not in Prosody 0.12's MUC; XEP-0045 §7.2.10, after its hooks

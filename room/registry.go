@@ -63,6 +63,9 @@ type Options struct {
 	// OnStop says what Shutdown does with the occupants when Live is
 	// set: OnStopKeep (the default when empty) or OnStopKick.
 	OnStop string
+	// Blocklist names users kept out of every room unless a room has
+	// them affiliated (rtbl.go); nil keeps nobody out.
+	Blocklist Blocklist
 }
 
 // Room creation policies.
@@ -101,6 +104,8 @@ type service struct {
 	live *liveState
 	// refusals counts refusals for the metrics (Registry.Refusals).
 	refusals refusals
+	// blocklist is Options.Blocklist.
+	blocklist Blocklist
 }
 
 // tombstone is what remains of a destroyed persistent room: joins get
@@ -152,8 +157,8 @@ type Registry struct {
 func NewRegistry(o Options) *Registry {
 	svc := &service{domain: o.Domain, admins: map[string]bool{}, now: o.Now, newID: o.NewID,
 		creation: o.Creation, localDomain: o.LocalDomain, tombTTL: o.TombstoneTTL,
-		enforceNick: o.EnforceRegisteredNick,
-		store:       o.Store, onStoreError: o.OnStoreError, limits: o.Limits}
+		enforceNick: o.EnforceRegisteredNick, blocklist: o.Blocklist,
+		store: o.Store, onStoreError: o.OnStoreError, limits: o.Limits}
 	if svc.creation == "" {
 		svc.creation = CreateAnyone
 	}
