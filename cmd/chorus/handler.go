@@ -9,13 +9,21 @@ import (
 )
 
 // newHandler returns the service's stanza handler, the router in front of
-// the room registry, and the registry so main can close it.
-func newHandler(cfg config, st store.Store, log zerolog.Logger) (component.Handler, *room.Registry) {
+// the room registry, the registry so main can close it, and the block
+// lists it follows (nil without CHORUS_RTBL) for the metrics.
+func newHandler(cfg config, st store.Store, log zerolog.Logger) (component.Handler, *room.Registry, *component.Blocklist) {
+	var bl *component.Blocklist
+	var listed room.Blocklist // a nil *Blocklist in it would not be a nil interface
+	if len(cfg.rtbl) > 0 {
+		bl = component.NewBlocklist(cfg.rtbl)
+		listed = bl
+	}
 	// Who is in which room outlives a restart when the store keeps it
 	// (both backends do; the metrics wrapper passes it on).
 	live, _ := st.(store.LiveStore)
 	reg := room.NewRegistry(room.Options{
 		Live:                  live,
+		Blocklist:             listed,
 		OnStop:                cfg.OnStop,
 		Domain:                cfg.Domain,
 		Admins:                cfg.Admins,
@@ -36,5 +44,5 @@ func newHandler(cfg config, st store.Store, log zerolog.Logger) (component.Handl
 			VoiceRequestInterval: cfg.VoiceInterval,
 		},
 	})
-	return component.NewRouter(cfg.Domain, reg), reg
+	return component.NewRouter(cfg.Domain, reg).WithBlocklist(bl), reg, bl
 }
