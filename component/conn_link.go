@@ -157,6 +157,13 @@ func (l *link) serve(ctx context.Context) error {
 		}
 		l.hmu.Unlock()
 	}
+	if lu, ok := l.r.h.(LinkUpper); ok {
+		l.hmu.Lock()
+		if outs := lu.LinkUp(); len(outs) > 0 {
+			l.enqueue(outs, time.Time{})
+		}
+		l.hmu.Unlock()
+	}
 	if t, ok := l.r.h.(Timed); ok {
 		go l.timerLoop(t)
 	}

@@ -191,6 +191,32 @@ func (m *Metrics) ObserveRooms(stats func() room.Stats) {
 	})
 }
 
+// ObserveOperatorTools adds the metrics of slow mode and the block lists:
+// chorus_slowmode_refusals_total and chorus_rtbl_refusals_total, read from
+// refusals, and, with block lists (bl not nil), chorus_rtbl_entries and
+// chorus_rtbl_last_update_timestamp_seconds.
+func (m *Metrics) ObserveOperatorTools(refusals func() room.Refusals, bl *Blocklist) {
+	if m == nil {
+		return
+	}
+	f := factory{m.reg}
+	f.counterFunc("slowmode_refusals_total", "Groupchat messages refused because the room is in slow mode (XEP-0500).",
+		func() float64 { return float64(refusals().SlowMode) })
+	f.counterFunc("rtbl_refusals_total", "Joins and room creations refused because the user is on a block list.",
+		func() float64 { return float64(refusals().Blocklist) })
+	if bl == nil {
+		return
+	}
+	f.gaugeFunc("rtbl_entries", "Entries of all real-time block lists together.", func() float64 { return float64(bl.Len()) })
+	f.gaugeFunc("rtbl_last_update_timestamp_seconds", "When the block lists last changed (Unix time); 0 before they were loaded.",
+		func() float64 {
+			if t := bl.Updated(); !t.IsZero() {
+				return float64(t.UnixNano()) / 1e9
+			}
+			return 0
+		})
+}
+
 // roomCollector reads the registry's Stats once per scrape for all three
 // gauges: Stats locks every room in turn, so three GaugeFuncs would do that
 // three times.
@@ -418,6 +444,10 @@ func (f factory) counterVec(name, help, label string) *prometheus.CounterVec {
 	c := prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: metricsNamespace, Name: name, Help: help}, []string{label})
 	f.reg.MustRegister(c)
 	return c
+}
+
+func (f factory) counterFunc(name, help string, fn func() float64) {
+	f.reg.MustRegister(prometheus.NewCounterFunc(prometheus.CounterOpts{Namespace: metricsNamespace, Name: name, Help: help}, fn))
 }
 
 func (f factory) gaugeFunc(name, help string, fn func() float64) {

@@ -17,6 +17,7 @@ import (
 type Router struct {
 	domain string
 	rooms  *room.Registry
+	rtbl   *rtbl // nil without block lists (rtbl.go)
 }
 
 // NewRouter returns a Router for the service at domain.
@@ -71,11 +72,23 @@ func (rt *Router) Reconnected() []room.Out {
 // sessions is checked as after a reconnect.
 func (rt *Router) ResyncFirst() bool { return rt.rooms.Stats().Sessions > 0 }
 
-// Due implements Timed: rooms with deferred presence updates.
-func (rt *Router) Due(now time.Time) []string { return rt.rooms.Due(now) }
+// Due implements Timed: rooms with deferred presence updates, and the
+// service itself when the block lists are to be reloaded.
+func (rt *Router) Due(now time.Time) []string {
+	due := rt.rooms.Due(now)
+	if rt.rtblDue(now) {
+		due = append(due, rt.domain)
+	}
+	return due
+}
 
 // Fire implements Timed.
-func (rt *Router) Fire(roomJID string) []room.Out { return rt.rooms.Fire(roomJID) }
+func (rt *Router) Fire(addr string) []room.Out {
+	if addr == rt.domain {
+		return rt.rtblRequests(time.Now())
+	}
+	return rt.rooms.Fire(addr)
+}
 
 // Shutdown implements Handler.
 func (rt *Router) Shutdown() []room.Out {
@@ -84,6 +97,9 @@ func (rt *Router) Shutdown() []room.Out {
 
 // service handles stanzas to the service domain.
 func (rt *Router) service(st *stanza.Element) []room.Out {
+	if outs, ok := rt.rtblStanza(st); ok {
+		return outs
+	}
 	typ := st.Attr("type")
 	if st.Local != "iq" {
 		// Presence and messages to the service itself mean nothing here;

@@ -36,6 +36,9 @@ type Config struct {
 	GetMemberList roleSet `json:"get_member_list"`
 	// Logging says whether messages are archived (persistent rooms only).
 	Logging bool `json:"logging"`
+	// SlowMode is the seconds each occupant waits between two messages
+	// (XEP-0500); 0 is off.
+	SlowMode int `json:"slow_mode,omitempty"`
 }
 
 func defaultConfig() Config {

@@ -127,6 +127,7 @@ func init() {
 		membersOnlyFeature,  //  -5     members_only.lib.lua
 		banFeature,          // -10     muc.lib.lua
 		serviceBanFeature,   //   -     Chorus's service-wide ban, refused as a room's ban is
+		blocklistFeature,    //   -     Chorus's block lists, with the ban
 		passwordFeature,     // -20     password.lib.lua
 		lockFeature,         // -30     lock.lib.lua
 		maxUsersFeature,     //   -     not in Prosody 0.12's MUC; XEP-0045 §7.2.10, after its hooks
@@ -148,6 +149,7 @@ func init() {
 		loggingFeature,
 		langFeature,
 		voiceRequestFeature,
+		slowModeFeature,
 		moderationFeature,
 		vcardFeature,
 		mamFeature,

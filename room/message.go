@@ -51,6 +51,10 @@ func (r *Room) groupchat(req *request) {
 		r.replyError(req, e)
 		return
 	}
+	if e := r.slowModeRefusal(o, req.st.ChildText(NSClient, "body") != ""); e != nil {
+		r.replyError(req, e)
+		return
+	}
 	if s := req.st.Child(NSClient, "subject"); s != nil &&
 		req.st.Child(NSClient, "body") == nil && req.st.Child(NSClient, "thread") == nil {
 		r.changeSubject(o, req, s.Text())

@@ -69,6 +69,9 @@ type Options struct {
 	// Purger deletes a room's archived messages (Registry.Purge); nil
 	// refuses purges.
 	Purger store.Purger
+	// Blocklist names users kept out of every room unless a room has
+	// them affiliated (rtbl.go); nil keeps nobody out.
+	Blocklist Blocklist
 }
 
 // Room creation policies.
@@ -111,6 +114,10 @@ type service struct {
 	bans     serviceBans
 	banStore store.BanStore
 	purger   store.Purger
+	// refusals counts refusals for the metrics (Registry.Refusals).
+	refusals refusals
+	// blocklist is Options.Blocklist.
+	blocklist Blocklist
 }
 
 // tombstone is what remains of a destroyed persistent room: joins get
@@ -162,8 +169,8 @@ type Registry struct {
 func NewRegistry(o Options) *Registry {
 	svc := &service{domain: o.Domain, admins: map[string]bool{}, now: o.Now, newID: o.NewID,
 		creation: o.Creation, localDomain: o.LocalDomain, tombTTL: o.TombstoneTTL,
-		enforceNick: o.EnforceRegisteredNick,
-		store:       o.Store, onStoreError: o.OnStoreError, limits: o.Limits,
+		enforceNick: o.EnforceRegisteredNick, blocklist: o.Blocklist,
+		store: o.Store, onStoreError: o.OnStoreError, limits: o.Limits,
 		banStore: o.Bans, purger: o.Purger}
 	if svc.creation == "" {
 		svc.creation = CreateAnyone

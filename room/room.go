@@ -40,6 +40,7 @@ type Room struct {
 	msgLimit, presLimit limiter              // rate limits by bare JID (flood.go)
 	deferred            map[string]*request  // presence updates over the rate, by session
 	voiceAsked          map[string]time.Time // last voice request by bare JID
+	slow                slowMode             // last message by bare JID (slowmode.go)
 	creator             string               // who created the room since start, for RoomsPerUser
 
 	vcard      *stanza.Element // the room's vCard, set by an owner

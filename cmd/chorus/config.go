@@ -14,6 +14,8 @@ import (
 	"time"
 
 	"github.com/kelseyhightower/envconfig"
+
+	"chorus/component"
 	"github.com/rs/zerolog"
 	"mellium.im/xmpp/jid"
 )
@@ -37,6 +39,7 @@ type config struct {
 	EnforceNick bool     `envconfig:"CHORUS_ENFORCE_REGISTERED_NICKNAME" default:"false" desc:"true makes a user who reserved a nickname in a room enter under it (status 210) and refuses changing it (not-acceptable)"`
 	Pprof       bool     `envconfig:"CHORUS_PPROF" default:"false" desc:"true mounts Go's profiler at /debug/pprof/ on the HTTP listener"`
 	AdminSocket string   `envconfig:"CHORUS_ADMIN_SOCKET" default:"chorus-admin.sock" desc:"Unix socket of the operators' API that chorus admin uses, created with mode 0600; empty disables it"`
+	RTBL        []string `envconfig:"CHORUS_RTBL" desc:"comma-separated real-time block lists to follow, each pubsub-service/node (e.g. xmppbl.org/muc_bans_sha256): users they list may not enter rooms where they are not affiliated, and are removed when listed"`
 	OnStop      string   `envconfig:"CHORUS_ON_STOP" default:"keep" desc:"what stopping Chorus does to the occupants: keep (they stay in their rooms and find themselves still joined when Chorus is back: restarts, upgrades) or kick (each leaves with status 332: taking the service down for good)"`
 
 	// Limits (0 disables a limit).
@@ -57,6 +60,7 @@ type config struct {
 	// Derived by loadConfig.
 	level  zerolog.Level
 	expiry time.Duration
+	rtbl   []component.RTBLSource
 }
 
 // localDomain is the server's own domain: the service's domain without its
@@ -133,6 +137,18 @@ func (c *config) check() error {
 		admins = append(admins, j.String())
 	}
 	c.Admins = admins
+
+	c.rtbl = nil
+	for _, l := range c.RTBL {
+		if strings.TrimSpace(l) == "" {
+			continue
+		}
+		src, err := component.ParseRTBLSource(l)
+		if err != nil {
+			return fmt.Errorf("CHORUS_RTBL: %v (want e.g. xmppbl.org/muc_bans_sha256)", err)
+		}
+		c.rtbl = append(c.rtbl, src)
+	}
 
 	if !strings.HasPrefix(c.Store, "sqlite:") && !strings.HasPrefix(c.Store, "postgres://") && !strings.HasPrefix(c.Store, "postgresql://") {
 		return fmt.Errorf("CHORUS_STORE=%q is not sqlite:///path or postgres://...", c.Store)

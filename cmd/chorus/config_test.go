@@ -1,6 +1,8 @@
 package main
 
 import (
+	"chorus/component"
+
 	"bytes"
 	"io"
 	"net"
@@ -327,4 +329,24 @@ func withDefaultLimits(c config) config {
 		c.AdminSocket = ""
 	}
 	return c
+}
+
+// TestRTBLConfig: CHORUS_RTBL names block lists as service/node, several
+// separated by commas; a malformed entry names the variable.
+func TestRTBLConfig(t *testing.T) {
+	base := func(k, v string) map[string]string {
+		return map[string]string{"CHORUS_DOMAIN": "conference.example.com", "CHORUS_SECRET": "s3cret", k: v}
+	}
+	setEnv(t, base("CHORUS_RTBL", " xmppbl.org/muc_bans_sha256, pubsub.example.org/spam ,"))
+	c, err := loadConfig()
+	want := []component.RTBLSource{{Service: "xmppbl.org", Node: "muc_bans_sha256"}, {Service: "pubsub.example.org", Node: "spam"}}
+	if err != nil || !reflect.DeepEqual(c.rtbl, want) {
+		t.Errorf("got %v, %v", c.rtbl, err)
+	}
+	for _, bad := range []string{"xmppbl.org", "xmppbl.org/", "/node", "a b/node"} {
+		setEnv(t, base("CHORUS_RTBL", bad))
+		if _, err := loadConfig(); err == nil || !strings.Contains(err.Error(), "CHORUS_RTBL") {
+			t.Errorf("%q: %v", bad, err)
+		}
+	}
 }

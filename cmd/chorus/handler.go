@@ -9,12 +9,19 @@ import (
 )
 
 // newHandler returns the service's stanza handler, the router in front of
-// the room registry, and the registry so main can close it.
-// raw is the store st wraps (for metrics), asked for what only it has:
-// the service-wide bans and the archive purge.
-func newHandler(cfg config, st, raw store.Store, log zerolog.Logger) (component.Handler, *room.Registry) {
+// the room registry, the registry so main can close it, and the block
+// lists it follows (nil without CHORUS_RTBL) for the metrics. raw is the
+// store st wraps (for metrics), asked for what only it has: the
+// service-wide bans and the archive purge.
+func newHandler(cfg config, st, raw store.Store, log zerolog.Logger) (component.Handler, *room.Registry, *component.Blocklist) {
 	bans, _ := raw.(store.BanStore)
 	purger, _ := raw.(store.Purger)
+	var bl *component.Blocklist
+	var listed room.Blocklist // a nil *Blocklist in it would not be a nil interface
+	if len(cfg.rtbl) > 0 {
+		bl = component.NewBlocklist(cfg.rtbl)
+		listed = bl
+	}
 	// Who is in which room outlives a restart when the store keeps it
 	// (both backends do; the metrics wrapper passes it on).
 	live, _ := st.(store.LiveStore)
@@ -22,6 +29,7 @@ func newHandler(cfg config, st, raw store.Store, log zerolog.Logger) (component.
 		Live:                  live,
 		Bans:                  bans,
 		Purger:                purger,
+		Blocklist:             listed,
 		OnStop:                cfg.OnStop,
 		Domain:                cfg.Domain,
 		Admins:                cfg.Admins,
@@ -42,5 +50,5 @@ func newHandler(cfg config, st, raw store.Store, log zerolog.Logger) (component.
 			VoiceRequestInterval: cfg.VoiceInterval,
 		},
 	})
-	return component.NewRouter(cfg.Domain, reg), reg
+	return component.NewRouter(cfg.Domain, reg).WithBlocklist(bl), reg, bl
 }

@@ -89,9 +89,10 @@ func run(args []string, stdout, stderr io.Writer) int {
 	}
 	// Asked of the store itself: the instrumented one hides what it adds.
 	leaser, _ := st.(store.Leaser)
-	h, reg := newHandler(cfg, metrics.InstrumentStore(st), st, log)
+	h, reg, bl := newHandler(cfg, metrics.InstrumentStore(st), st, log)
 	defer reg.Close()
 	metrics.ObserveRooms(reg.Stats)
+	metrics.ObserveOperatorTools(reg.Refusals, bl)
 	status := serve(ctx, cfg, leaser, h, reg, metrics, log)
 	stopHTTP()
 	return status
