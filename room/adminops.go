@@ -397,6 +397,7 @@ func (g *Registry) Ban(jidOrDomain, reason string) ([]Out, error) {
 		o, _, _ := g.transact(r.jid, liveOnly, nil, func(r *Room) {
 			for _, o := range append([]*Occupant(nil), r.occupants...) {
 				if g.svc.serviceBanned(o.Bare) {
+					g.svc.refusals.serviceBan.Add(1)
 					r.remove(o, statusChange{codes: []string{statusBanned}, reason: reason})
 				}
 			}
