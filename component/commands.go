@@ -76,8 +76,7 @@ func findCommand(node string) *adminCommand {
 // service administrators may run any; others are refused (forbidden)
 // whatever the node, so that the commands' existence tells them nothing.
 func (rt *Router) command(st, cmd *stanza.Element) []room.Out {
-	from, err := jid.Parse(st.Attr("from"))
-	if err != nil || !rt.rooms.IsAdmin(from.Bare().String()) {
+	if !rt.fromAdmin(st) {
 		return rt.errorReply(st, stanza.Auth, stanza.Forbidden)
 	}
 	c := findCommand(cmd.Attr("node"))
@@ -106,6 +105,7 @@ func (rt *Router) command(st, cmd *stanza.Element) []room.Out {
 		reply.Add(stanza.New(nsCommands, "actions", "execute", "complete").Add(stanza.New(nsCommands, "complete")))
 		return rt.result(st, reply.Add(f.Element()))
 	case x != nil:
+		var err error
 		form, err = forms.Parse(x)
 		if err == nil && form.Type == forms.TypeCancel {
 			return rt.result(st, reply.SetAttr("status", "canceled"))
@@ -133,10 +133,32 @@ func (rt *Router) command(st, cmd *stanza.Element) []room.Out {
 // administrators only.
 func (rt *Router) commandList(st *stanza.Element) []room.Out {
 	q := stanza.New(stanza.NSDiscoItems, "query", "node", nsCommands)
-	if from, err := jid.Parse(st.Attr("from")); err == nil && rt.rooms.IsAdmin(from.Bare().String()) {
+	if rt.fromAdmin(st) {
 		for _, c := range adminCommands {
 			q.Add(stanza.New(stanza.NSDiscoItems, "item", "jid", rt.domain, "node", c.node, "name", c.name))
 		}
+	}
+	return rt.result(st, q)
+}
+
+// fromAdmin reports whether st comes from a service administrator.
+func (rt *Router) fromAdmin(st *stanza.Element) bool {
+	from, err := jid.Parse(st.Attr("from"))
+	return err == nil && rt.rooms.IsAdmin(from.Bare().String())
+}
+
+// isCommandNode reports whether node is a command st's sender may run;
+// to others the nodes do not exist.
+func (rt *Router) isCommandNode(st *stanza.Element, node string) bool {
+	return findCommand(node) != nil && rt.fromAdmin(st)
+}
+
+// commandInfo describes a command (XEP-0050 §2.3).
+func (rt *Router) commandInfo(st *stanza.Element, node string) []room.Out {
+	q := stanza.New(stanza.NSDiscoInfo, "query", "node", node)
+	q.Add(stanza.New(stanza.NSDiscoInfo, "identity", "category", "automation", "type", "command-node", "name", findCommand(node).name))
+	for _, f := range []string{nsCommands, forms.NS} {
+		q.Add(stanza.New(stanza.NSDiscoInfo, "feature", "var", f))
 	}
 	return rt.result(st, q)
 }

@@ -135,6 +135,16 @@ func TestCommandsAdminsOnly(t *testing.T) {
 	if bans, _ := h.reg.Bans(); len(bans) != 0 || len(roomJIDs(t, h.reg)) != 1 {
 		t.Errorf("refused commands had an effect: bans %v", bans)
 	}
+	// Each command describes itself to administrators (XEP-0050 §2.3),
+	// and to others is no node at all.
+	info := `<iq type='get' id='i' from='%s' to='conference.localhost'><query xmlns='http://jabber.org/protocol/disco#info' node='` + nodePrefix + `ban'/></iq>`
+	q := h.answer(h.send(strings.Replace(info, "%s", cmdAdmin, 1))).FirstChild()
+	if id := q.Child(stanza.NSDiscoInfo, "identity"); id.Attr("category") != "automation" || id.Attr("type") != "command-node" || q.Attr("node") != nodePrefix+"ban" {
+		t.Errorf("command info: %v", q)
+	}
+	if out := h.send(strings.Replace(info, "%s", cmdOwner, 1)); stanza.ErrorOf(h.answer(out)).Condition != stanza.ServiceUnavailable {
+		t.Errorf("command info to the owner: %v", out)
+	}
 	out := h.exec(cmdAdmin, nodePrefix+"nonexistent")
 	if len(out) != 1 || stanza.ErrorOf(out[0]).Condition != stanza.ItemNotFound {
 		t.Errorf("unknown command: %v", out)

@@ -125,6 +125,8 @@ func (rt *Router) service(st *stanza.Element) []room.Out {
 		return rt.discoItems(st)
 	case typ == "get" && q.Is(stanza.NSDiscoItems, "query") && q.Attr("node") == nsCommands:
 		return rt.commandList(st)
+	case typ == "get" && q.Is(stanza.NSDiscoInfo, "query") && rt.isCommandNode(st, q.Attr("node")):
+		return rt.commandInfo(st, q.Attr("node"))
 	case typ == "set" && q.Is(nsCommands, "command"):
 		return rt.command(st, q)
 	}
