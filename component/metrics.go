@@ -191,9 +191,10 @@ func (m *Metrics) ObserveRooms(stats func() room.Stats) {
 	})
 }
 
-// ObserveOperatorTools adds the metrics of slow mode and the block lists:
-// chorus_slowmode_refusals_total and chorus_rtbl_refusals_total, read from
-// refusals, and, with block lists (bl not nil), chorus_rtbl_entries and
+// ObserveOperatorTools adds the metrics of slow mode, the block lists and
+// service-wide bans: chorus_slowmode_refusals_total,
+// chorus_rtbl_refusals_total and chorus_service_bans_applied_total, read
+// from refusals, and, with block lists (bl not nil), chorus_rtbl_entries and
 // chorus_rtbl_last_update_timestamp_seconds.
 func (m *Metrics) ObserveOperatorTools(refusals func() room.Refusals, bl *Blocklist) {
 	if m == nil {
@@ -204,6 +205,8 @@ func (m *Metrics) ObserveOperatorTools(refusals func() room.Refusals, bl *Blockl
 		func() float64 { return float64(refusals().SlowMode) })
 	f.counterFunc("rtbl_refusals_total", "Joins and room creations refused because the user is on a block list.",
 		func() float64 { return float64(refusals().Blocklist) })
+	f.counterFunc("service_bans_applied_total", "Joins refused and occupants removed because of a service-wide ban.",
+		func() float64 { return float64(refusals().ServiceBan) })
 	if bl == nil {
 		return
 	}

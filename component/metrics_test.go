@@ -351,12 +351,13 @@ func TestInstrumentLiveStore(t *testing.T) {
 	}
 }
 
-// TestOperatorToolsMetrics: slow mode and block list refusals are counted,
+// TestOperatorToolsMetrics: slow mode, block list and service ban refusals
+// are counted,
 // and the block lists' size and last change are shown.
 func TestOperatorToolsMetrics(t *testing.T) {
 	m := NewMetrics()
 	bl := NewBlocklist([]RTBLSource{{"pubsub.localhost", "n"}})
-	refusals := room.Refusals{SlowMode: 3, Blocklist: 2}
+	refusals := room.Refusals{SlowMode: 3, Blocklist: 2, ServiceBan: 4}
 	m.ObserveOperatorTools(func() room.Refusals { return refusals }, bl)
 	if v := metricValue(t, m, "chorus_rtbl_last_update_timestamp_seconds"); v != 0 {
 		t.Errorf("last update before any: %v", v)
@@ -364,6 +365,7 @@ func TestOperatorToolsMetrics(t *testing.T) {
 	bl.update(RTBLSource{"pubsub.localhost", "n"}, true, []string{jidHash("a@localhost"), jidHash("b@localhost")}, nil)
 	for name, want := range map[string]float64{
 		"chorus_slowmode_refusals_total": 3, "chorus_rtbl_refusals_total": 2, "chorus_rtbl_entries": 2,
+		"chorus_service_bans_applied_total": 4,
 	} {
 		if v := metricValue(t, m, name); v != want {
 			t.Errorf("%s = %v, want %v", name, v, want)

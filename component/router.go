@@ -7,8 +7,6 @@ import (
 
 	"chorus/room"
 	"chorus/stanza"
-
-	"mellium.im/xmpp/jid"
 )
 
 // Router routes stanzas by address class: the service's own domain is
@@ -127,6 +125,8 @@ func (rt *Router) service(st *stanza.Element) []room.Out {
 		return rt.discoItems(st)
 	case typ == "get" && q.Is(stanza.NSDiscoItems, "query") && q.Attr("node") == nsCommands:
 		return rt.commandList(st)
+	case typ == "get" && q.Is(stanza.NSDiscoInfo, "query") && rt.isCommandNode(st, q.Attr("node")):
+		return rt.commandInfo(st, q.Attr("node"))
 	case typ == "set" && q.Is(nsCommands, "command"):
 		return rt.command(st, q)
 	}
@@ -205,35 +205,39 @@ func (rt *Router) discoItems(st *stanza.Element) []room.Out {
 	return rt.result(st, res)
 }
 
-// commandList lists the service's ad-hoc commands (XEP-0050 §2.2), to
-// administrators only.
-func (rt *Router) commandList(st *stanza.Element) []room.Out {
-	q := stanza.New(stanza.NSDiscoItems, "query", "node", nsCommands)
-	if from, err := jid.Parse(st.Attr("from")); err == nil && rt.rooms.IsAdmin(from.Bare().String()) {
-		q.Add(stanza.New(stanza.NSDiscoItems, "item", "jid", rt.domain, "node", nodeDestroy, "name", "Destroy rooms"))
-	}
-	return rt.result(st, q)
-}
-
 func (rt *Router) result(st, payload *stanza.Element) []room.Out {
 	res := stanza.New(stanza.NSClient, "iq", "type", "result", "id", st.Attr("id"), "from", rt.domain)
 	return []room.Out{room.To1(st.Attr("from"), res.Add(payload))}
 }
 
 func (rt *Router) errorReply(st *stanza.Element, typ stanza.ErrorType, cond stanza.Condition) []room.Out {
+	return rt.errorWith(st, stanza.Error{Type: typ, Condition: cond})
+}
+
+// errorFrom answers st with an error sent from the given address.
+func (rt *Router) errorFrom(st *stanza.Element, from string, typ stanza.ErrorType, cond stanza.Condition) []room.Out {
+	return rt.errorWithFrom(st, from, stanza.Error{Type: typ, Condition: cond})
+}
+
+// errorText is errorReply with a text saying what was wrong.
+func (rt *Router) errorText(st *stanza.Element, typ stanza.ErrorType, cond stanza.Condition, text string) []room.Out {
+	return rt.errorWith(st, stanza.Error{Type: typ, Condition: cond, Text: text})
+}
+
+// errorWith is errorReply of a whole error, text included.
+func (rt *Router) errorWith(st *stanza.Element, e stanza.Error) []room.Out {
 	from := st.Attr("to")
 	if from == "" {
 		from = rt.domain
 	}
-	return rt.errorFrom(st, from, typ, cond)
+	return rt.errorWithFrom(st, from, e)
 }
 
-// errorFrom answers st with an error sent from the given address, unless
-// st is itself an error or result (RFC 6120 §8.3.1).
-func (rt *Router) errorFrom(st *stanza.Element, from string, typ stanza.ErrorType, cond stanza.Condition) []room.Out {
+// errorWithFrom answers st with e sent from the given address, unless st
+// is itself an error or result (RFC 6120 §8.3.1).
+func (rt *Router) errorWithFrom(st *stanza.Element, from string, e stanza.Error) []room.Out {
 	if st.Attr("from") == "" || st.Attr("type") == "error" || (st.Local == "iq" && st.Attr("type") == "result") {
 		return nil
 	}
-	e := stanza.Error{Type: typ, Condition: cond}
 	return []room.Out{room.To1(st.Attr("from"), e.ReplyFrom(st, from))}
 }

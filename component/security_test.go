@@ -83,7 +83,7 @@ func TestAdminCommandsOnlyForServiceAdmins(t *testing.T) {
 
 	// The admin, in any spelling of the same address, may.
 	out := send("ADMIN@LocalHost/r", list)
-	if len(out) != 1 || len(out[0].FirstChild().Children()) != 1 {
+	if len(out) != 1 || len(out[0].FirstChild().Children()) != len(adminCommands) {
 		t.Errorf("admin's command list: %v", out)
 	}
 	out = send("Admin@localhost/r", requests["submit"])

@@ -63,6 +63,10 @@ type Form struct {
 	Title        string
 	Instructions string
 	Fields       []Field
+	// Reported and Items make a table (XEP-0004 §3.4): Reported names the
+	// columns, each item is a row of fields with the same vars.
+	Reported []Field
+	Items    [][]Field
 }
 
 // FormType returns the value of the hidden FORM_TYPE field, or "".
@@ -137,7 +141,18 @@ func (f *Form) Element() *stanza.Element {
 	if f.Instructions != "" {
 		x.Add(stanza.New(NS, "instructions").AddText(f.Instructions))
 	}
-	for _, fd := range f.Fields {
+	addFields(x, f.Fields)
+	if len(f.Reported) > 0 {
+		x.Add(addFields(stanza.New(NS, "reported"), f.Reported))
+		for _, it := range f.Items {
+			x.Add(addFields(stanza.New(NS, "item"), it))
+		}
+	}
+	return x
+}
+
+func addFields(parent *stanza.Element, fields []Field) *stanza.Element {
+	for _, fd := range fields {
 		fe := stanza.New(NS, "field", "var", fd.Var, "type", fd.Type, "label", fd.Label)
 		if fd.Desc != "" {
 			fe.Add(stanza.New(NS, "desc").AddText(fd.Desc))
@@ -151,9 +166,9 @@ func (f *Form) Element() *stanza.Element {
 		for _, o := range fd.Options {
 			fe.Add(stanza.New(NS, "option", "label", o.Label).Add(stanza.New(NS, "value").AddText(o.Value)))
 		}
-		x.Add(fe)
+		parent.Add(fe)
 	}
-	return x
+	return parent
 }
 
 // ParseBool reads an XEP-0004 boolean ("1"/"true", "0"/"false").

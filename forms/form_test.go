@@ -129,3 +129,20 @@ func TestOptionalElements(t *testing.T) {
 		}
 	}
 }
+
+// TestTable: a result form's table has its columns first, then one item
+// per row (XEP-0004 §3.4); a form without columns has no table.
+func TestTable(t *testing.T) {
+	f := &Form{Type: TypeResult, Reported: []Field{{Var: "jid", Type: JIDSingle, Label: "Address"}},
+		Items: [][]Field{{{Var: "jid", Values: []string{"a@x"}}}, {{Var: "jid", Values: []string{"b@x"}}}}}
+	got := f.Element().String()
+	want := "<reported><field var='jid' type='jid-single' label='Address'/></reported>" +
+		"<item><field var='jid'><value>a@x</value></field></item><item><field var='jid'><value>b@x</value></field></item></x>"
+	if !strings.HasSuffix(got, want) {
+		t.Errorf("got %s", got)
+	}
+	f.Reported = nil
+	if got := f.Element().String(); strings.Contains(got, "item") {
+		t.Errorf("items without columns: %s", got)
+	}
+}

@@ -36,6 +36,8 @@ var (
 	ErrLastOwner = errors.New("the room must keep at least one owner")
 	// ErrNoArchive: Purge without a store that can delete messages.
 	ErrNoArchive = errors.New("this service keeps no archive it can purge")
+	// ErrNotBanned: Unban of a JID or domain the service does not ban.
+	ErrNotBanned = errors.New("not banned")
 )
 
 // RoomInfo describes one room in the operators' room list.
@@ -74,10 +76,13 @@ type OccupantInfo struct {
 // RoomDetail is everything an operator sees of one room.
 type RoomDetail struct {
 	RoomInfo
-	Config       Config            `json:"config"`
-	Subject      string            `json:"subject,omitempty"`
-	Affiliations []AffiliationInfo `json:"affiliations"`
-	Occupants    []OccupantInfo    `json:"occupant_list"`
+	Config Config `json:"config"`
+	// PasswordProtected says whether the room has a password; the
+	// password itself is not shown.
+	PasswordProtected bool              `json:"password_protected"`
+	Subject           string            `json:"subject,omitempty"`
+	Affiliations      []AffiliationInfo `json:"affiliations"`
+	Occupants         []OccupantInfo    `json:"occupant_list"`
 }
 
 // CreateOptions configure a room an operator creates.
@@ -231,6 +236,7 @@ func (g *Registry) AdminRoom(roomJID string) (RoomDetail, error) {
 	_, err = g.adminDo(roomJID, false, func(r *Room) error {
 		d.RoomInfo = r.info()
 		d.Config = r.cfg
+		d.PasswordProtected = r.cfg.Password != ""
 		d.Subject = r.subject.text
 		d.Affiliations = []AffiliationInfo{}
 		for _, j := range sortedKeys(r.affs) {
@@ -397,6 +403,7 @@ func (g *Registry) Ban(jidOrDomain, reason string) ([]Out, error) {
 		o, _, _ := g.transact(r.jid, liveOnly, nil, func(r *Room) {
 			for _, o := range append([]*Occupant(nil), r.occupants...) {
 				if g.svc.serviceBanned(o.Bare) {
+					g.svc.refusals.serviceBan.Add(1)
 					r.remove(o, statusChange{codes: []string{statusBanned}, reason: reason})
 				}
 			}
@@ -422,7 +429,7 @@ func (g *Registry) Unban(jidOrDomain string) error {
 		}
 	}
 	if !g.svc.bans.remove(target) && !found {
-		return fmt.Errorf("%s is not banned", target)
+		return fmt.Errorf("%s is %w", target, ErrNotBanned)
 	}
 	return nil
 }

@@ -244,12 +244,18 @@ func TestServiceBan(t *testing.T) {
 			t.Fatalf("%s got %v", who, ps)
 		}
 	}
+	if n := h.g.Refusals().ServiceBan; n != 2 {
+		t.Errorf("service bans applied after removing two occupants: %d", n)
+	}
 	// Refused in every room, existing or not, as an outcast is.
 	for _, to := range []string{room1 + "/Juliet", "new@conference.localhost/Juliet"} {
 		out := h.send(juliet, `<presence to='`+to+`'><x xmlns='http://jabber.org/protocol/muc'/></presence>`)
 		if p := pick(out, juliet, "presence"); len(p) != 1 || condition(p[0]) != "auth/forbidden" {
 			t.Fatalf("join %s = %v", to, out)
 		}
+	}
+	if n := h.g.Refusals().ServiceBan; n != 4 {
+		t.Errorf("service bans applied after two refused joins: %d", n)
 	}
 	// A service admin is never banned.
 	out := h.send(admin, `<presence to='`+room1+`/Admin'><x xmlns='http://jabber.org/protocol/muc'/></presence>`)

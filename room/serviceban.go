@@ -72,6 +72,7 @@ func (svc *service) serviceBanned(bare string) bool {
 // runs for the join that creates a room).
 var serviceBanFeature = feature{name: "service-ban", preJoin: func(r *Room, j *joinAttempt) *stanzaError {
 	if r.svc.serviceBanned(j.req.bare) {
+		r.svc.refusals.serviceBan.Add(1)
 		return errForbidden.withText("You are banned from this service")
 	}
 	return nil

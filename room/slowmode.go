@@ -94,6 +94,9 @@ func (r *Room) slowModeRefusal(o *Occupant, hasBody bool) *stanzaError {
 // refusals count what the service refused for operators' metrics.
 type refusals struct {
 	slowMode, blocklist atomic.Uint64
+	// serviceBan counts joins refused and occupants removed by a
+	// service-wide ban (serviceban.go).
+	serviceBan atomic.Uint64
 }
 
 // Refusals are the counts of refusals since start (Registry.Refusals).
@@ -102,9 +105,13 @@ type Refusals struct {
 	SlowMode uint64
 	// Blocklist counts joins refused because the user is on a block list.
 	Blocklist uint64
+	// ServiceBan counts joins refused, and occupants removed, because of
+	// a service-wide ban.
+	ServiceBan uint64
 }
 
 // Refusals returns the counts of refusals since the registry started.
 func (g *Registry) Refusals() Refusals {
-	return Refusals{SlowMode: g.svc.refusals.slowMode.Load(), Blocklist: g.svc.refusals.blocklist.Load()}
+	return Refusals{SlowMode: g.svc.refusals.slowMode.Load(), Blocklist: g.svc.refusals.blocklist.Load(),
+		ServiceBan: g.svc.refusals.serviceBan.Load()}
 }

@@ -261,7 +261,7 @@ func printAdmin(w io.Writer, cmd string, res json.RawMessage) error {
 		}
 		fmt.Fprintf(tw, "room\t%s\nname\t%s\npersistent\t%s\npublic\t%s\nmembers-only\t%s\nmoderated\t%s\npassword\t%s\nsubject\t%s\nlast message\t%s\n\n",
 			d.JID, orDash(d.Name), yesNo(d.Persistent), yesNo(d.Public), yesNo(d.MembersOnly), yesNo(d.Config.Moderated),
-			yesNo(d.Config.Password != ""), orDash(d.Subject), when(d.LastMessage))
+			yesNo(d.PasswordProtected), orDash(d.Subject), when(d.LastMessage))
 		fmt.Fprintln(tw, "AFFILIATION\tJID\tNICK\tREASON")
 		for _, a := range d.Affiliations {
 			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", a.Affiliation, a.JID, orDash(a.Nick), orDash(a.Reason))
