@@ -155,10 +155,14 @@ func serve(ctx context.Context, cfg config, leaser store.Leaser, h component.Han
 		}()
 	}
 	sender := &component.Sender{}
+	// The socket is the operators' tool; the rooms come first: a socket
+	// that cannot be opened (a bad path, or a deposed instance on the same
+	// host still holding it) must not keep an instance that holds the
+	// domain from serving it.
 	stopAdmin, err := serveAdmin(runCtx, cfg.AdminSocket, reg, sender, log)
 	if err != nil {
-		log.Error().Err(err).Str("socket", cfg.AdminSocket).Msg("chorus cannot open the admin socket (CHORUS_ADMIN_SOCKET)")
-		return 1
+		log.Error().Err(err).Str("socket", cfg.AdminSocket).Msg("admin socket not opened (CHORUS_ADMIN_SOCKET); serving rooms without it")
+		stopAdmin = func() {}
 	}
 	defer stopAdmin()
 	err = component.Run(runCtx, component.Config{

@@ -135,7 +135,8 @@ func startChorus(t *testing.T, bin string, h *fakehost.Host, db string) *chorusP
 	t.Helper()
 	cmd := exec.Command(bin)
 	cmd.Env = append(os.Environ(), "CHORUS_DOMAIN="+Service, "CHORUS_SECRET=secret",
-		"CHORUS_SERVER="+h.ComponentAddr(), "CHORUS_STORE="+db, "CHORUS_LOG_LEVEL=warn")
+		"CHORUS_SERVER="+h.ComponentAddr(), "CHORUS_STORE="+db, "CHORUS_LOG_LEVEL=warn",
+		"CHORUS_ADMIN_SOCKET="+filepath.Join(t.TempDir(), "admin.sock"))
 	cmd.Stderr = os.Stderr
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)

@@ -68,6 +68,19 @@ type drillChorus struct {
 	code int // exit status, once done is closed
 }
 
+// drillSockets holds one admin socket path per test: the instances of a
+// drill share it as instances on one host with one configuration do, so a
+// deposed instance still holding it must not keep the next from serving.
+var drillSockets sync.Map
+
+func drillSocket(t *testing.T) string {
+	if p, ok := drillSockets.Load(t.Name()); ok {
+		return p.(string)
+	}
+	p, _ := drillSockets.LoadOrStore(t.Name(), filepath.Join(t.TempDir(), "admin.sock"))
+	return p.(string)
+}
+
 func startDrillChorus(t *testing.T, bin string, srv drillServer, storeURL, name string) *drillChorus {
 	t.Helper()
 	ports, err := serverproc.FreePorts(1)
@@ -78,7 +91,8 @@ func startDrillChorus(t *testing.T, bin string, srv drillServer, storeURL, name 
 	p.cmd = exec.Command(bin)
 	p.cmd.Env = append(os.Environ(), "CHORUS_DOMAIN="+Service, "CHORUS_SECRET="+srv.secret,
 		"CHORUS_SERVER="+srv.component, "CHORUS_STORE="+storeURL, "CHORUS_HTTP_ADDR="+p.http,
-		"CHORUS_LOG_LEVEL=info", "CHORUS_ADMINS="+AdminJID)
+		"CHORUS_LOG_LEVEL=info", "CHORUS_ADMINS="+AdminJID,
+		"CHORUS_ADMIN_SOCKET="+drillSocket(t))
 	p.cmd.Stderr = p.log
 	if err := p.cmd.Start(); err != nil {
 		t.Fatal(err)
