@@ -10,6 +10,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/rs/zerolog"
 	"mellium.im/xmpp/jid"
 
 	"chorus/room"
@@ -34,6 +35,12 @@ const (
 // rtblReloadInterval is how often the lists are loaded again and the
 // subscriptions renewed, whatever the notifications say.
 const rtblReloadInterval = 5 * time.Minute
+
+// rtblRetryInterval is how soon the lists are asked for again after a list
+// service answered with an error (the node is missing, the service is
+// unreachable); it doubles with each failed attempt up to
+// rtblReloadInterval.
+const rtblRetryInterval = 30 * time.Second
 
 // maxRTBLEntries bounds the entries one list may hold, so that a list
 // service gone wrong cannot exhaust memory.
@@ -176,15 +183,35 @@ type LinkUpper interface {
 // rtbl is the Router's part in following the block lists.
 type rtbl struct {
 	list   *Blocklist
+	log    zerolog.Logger
+	retry  time.Duration // rtblRetryInterval; shorter in tests
 	seq    atomic.Uint64
 	reload atomic.Int64 // Unix nanoseconds of the next reload; 0 while the link is down
+
+	mu      sync.Mutex
+	attempt uint64                 // counts the rounds of requests
+	pending map[string]rtblRequest // this round's requests by id
+	warned  map[RTBLSource]uint64  // the last round logged as failed, per list
+	failed  uint64                 // the last round in which a request failed
+	fails   int                    // consecutive failed rounds, for the backoff
 }
 
-// WithBlocklist makes the router follow b's lists; the registry must have
-// been given b as its Options.Blocklist. It returns rt.
-func (rt *Router) WithBlocklist(b *Blocklist) *Router {
+// rtblRequest is a request to a list service awaiting its answer.
+type rtblRequest struct {
+	src       RTBLSource
+	subscribe bool
+	attempt   uint64
+	ids       []string // the earlier pages' entries, for a paged load
+	seen      int      // items on the earlier pages
+}
+
+// WithBlocklist makes the router follow b's lists, logging failures to
+// log; the registry must have been given b as its Options.Blocklist. It
+// returns rt.
+func (rt *Router) WithBlocklist(b *Blocklist, log zerolog.Logger) *Router {
 	if b != nil && len(b.sources) > 0 {
-		rt.rtbl = &rtbl{list: b}
+		rt.rtbl = &rtbl{list: b, log: log, retry: rtblRetryInterval,
+			pending: map[string]rtblRequest{}, warned: map[RTBLSource]uint64{}}
 	}
 	return rt
 }
@@ -197,19 +224,30 @@ func (rt *Router) LinkUp() []room.Out {
 	return rt.rtblRequests(time.Now())
 }
 
+func (r *rtbl) nextID() string { return rtblIDPrefix + strconv.FormatUint(r.seq.Add(1), 10) }
+
 // rtblRequests subscribes to each list and asks for its items (XEP-0060
 // §6.1, §6.5), and sets the next reload.
 func (rt *Router) rtblRequests(now time.Time) []room.Out {
 	r := rt.rtbl
 	r.reload.Store(now.Add(rtblReloadInterval).UnixNano())
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.failed != r.attempt {
+		r.fails = 0 // the last round went through
+	}
+	r.attempt++
+	// Answers to earlier rounds that never came are not waited for.
+	clear(r.pending)
 	var outs []room.Out
 	for _, s := range r.list.sources {
-		sub := stanza.New(stanza.NSClient, "iq", "type", "set", "from", rt.domain, "to", s.Service,
-			"id", rtblIDPrefix+strconv.FormatUint(r.seq.Add(1), 10)).
+		subID, itemsID := r.nextID(), r.nextID()
+		sub := stanza.New(stanza.NSClient, "iq", "type", "set", "from", rt.domain, "to", s.Service, "id", subID).
 			Add(stanza.New(nsPubsub, "pubsub").Add(stanza.New(nsPubsub, "subscribe", "node", s.Node, "jid", rt.domain)))
-		items := stanza.New(stanza.NSClient, "iq", "type", "get", "from", rt.domain, "to", s.Service,
-			"id", rtblIDPrefix+strconv.FormatUint(r.seq.Add(1), 10)).
+		items := stanza.New(stanza.NSClient, "iq", "type", "get", "from", rt.domain, "to", s.Service, "id", itemsID).
 			Add(stanza.New(nsPubsub, "pubsub").Add(stanza.New(nsPubsub, "items", "node", s.Node)))
+		r.pending[subID] = rtblRequest{src: s, subscribe: true, attempt: r.attempt}
+		r.pending[itemsID] = rtblRequest{src: s, attempt: r.attempt}
 		outs = append(outs, room.To1(s.Service, sub), room.To1(s.Service, items))
 	}
 	return outs
@@ -224,9 +262,75 @@ func (rt *Router) rtblDue(now time.Time) bool {
 	return next != 0 && now.UnixNano() >= next && rt.rtbl.reload.CompareAndSwap(next, now.Add(rtblReloadInterval).UnixNano())
 }
 
+// refused logs a request that a list service answered with an error, once
+// per round and list, and brings the next round forward with a backoff.
+// r.mu is held.
+func (r *rtbl) refused(req rtblRequest, e stanza.Error, now time.Time) {
+	if r.failed != req.attempt && req.attempt == r.attempt {
+		r.failed = req.attempt
+		r.fails++
+	}
+	delay := rtblReloadInterval
+	if r.fails > 0 && r.fails < 16 {
+		delay = min(r.retry<<(r.fails-1), rtblReloadInterval)
+	}
+	at := now.Add(delay).UnixNano()
+	for {
+		next := r.reload.Load()
+		if next == 0 || next <= at || r.reload.CompareAndSwap(next, at) {
+			break
+		}
+	}
+	if r.warned[req.src] == req.attempt {
+		return
+	}
+	r.warned[req.src] = req.attempt
+	what := "load"
+	if req.subscribe {
+		what = "subscribe"
+	}
+	cond := string(e.Condition)
+	if cond == "" {
+		cond = "undefined-condition"
+	}
+	ev := r.log.Warn().Str("list", req.src.String()).Str("request", what).Str("error", cond)
+	if e.Text != "" {
+		ev = ev.Str("text", e.Text)
+	}
+	ev.Str("retry_in", time.Duration(at-now.UnixNano()).Round(time.Second).String()).Msg("block list request failed")
+}
+
+// rtblPage reads a page of a list's items that may be followed by others
+// (XEP-0059 in XEP-0060 §6.5.4): it returns the request for the next page
+// when the result set says there is more, or the whole list otherwise.
+// r.mu is held.
+func (rt *Router) rtblPage(req rtblRequest, p, items *stanza.Element) (next *room.Out, ids []string) {
+	ids = append(req.ids, itemIDs(items, nsPubsub, "item")...)
+	n := len(items.ChildrenNamed(nsPubsub, "item"))
+	set := p.Child(stanza.NSRSM, "set")
+	if set == nil || n == 0 {
+		return nil, ids
+	}
+	last := strings.TrimSpace(set.ChildText(stanza.NSRSM, "last"))
+	count, err := strconv.Atoi(strings.TrimSpace(set.ChildText(stanza.NSRSM, "count")))
+	seen := req.seen + n
+	if last == "" || (err == nil && count <= seen) || len(ids) >= maxRTBLEntries {
+		return nil, ids
+	}
+	r := rt.rtbl
+	id := r.nextID()
+	r.pending[id] = rtblRequest{src: req.src, attempt: req.attempt, ids: ids, seen: seen}
+	iq := stanza.New(stanza.NSClient, "iq", "type", "get", "from", rt.domain, "to", req.src.Service, "id", id).
+		Add(stanza.New(nsPubsub, "pubsub").Add(stanza.New(nsPubsub, "items", "node", req.src.Node),
+			stanza.New(stanza.NSRSM, "set").Add(stanza.New(stanza.NSRSM, "after").AddText(last))))
+	o := room.To1(req.src.Service, iq)
+	return &o, nil
+}
+
 // rtblStanza takes a stanza to the service from a list service: an items
-// result (the whole list) or a notification (added and retracted items).
-// It reports false when st is none of these, for the router to go on.
+// result (the whole list, or a page of it), an error answering one of the
+// service's requests, or a notification (added and retracted items). It
+// reports false when st is none of these, for the router to go on.
 func (rt *Router) rtblStanza(st *stanza.Element) (outs []room.Out, ok bool) {
 	if rt.rtbl == nil {
 		return nil, false
@@ -236,20 +340,57 @@ func (rt *Router) rtblStanza(st *stanza.Element) (outs []room.Out, ok bool) {
 		return nil, false
 	}
 	service := from.Bare().String()
+	r := rt.rtbl
+	id := st.Attr("id")
 	var items *stanza.Element
+	var ids []string
 	replace := false
 	switch {
 	case st.Local == "iq" && st.Attr("type") == "result":
-		if p := st.Child(nsPubsub, "pubsub"); p != nil {
-			items, replace = p.Child(nsPubsub, "items"), true
+		r.mu.Lock()
+		req, mine := r.pending[id]
+		if mine && req.src.Service == service {
+			delete(r.pending, id)
+		} else {
+			mine = false
 		}
-	case st.Local == "iq" && st.Attr("type") == "error" && strings.HasPrefix(st.Attr("id"), rtblIDPrefix):
-		return nil, true // the list stays as it was; the next reload tries again
+		r.mu.Unlock()
+		p := st.Child(nsPubsub, "pubsub")
+		if p != nil {
+			items = p.Child(nsPubsub, "items")
+		}
+		if items == nil {
+			return nil, mine // a subscription confirmed
+		}
+		replace = true
+		if mine {
+			if items.Attr("node") != req.src.Node {
+				return nil, true
+			}
+			r.mu.Lock()
+			next, all := rt.rtblPage(req, p, items)
+			r.mu.Unlock()
+			if next != nil {
+				return []room.Out{*next}, true
+			}
+			ids = all
+		} else {
+			ids = itemIDs(items, nsPubsub, "item")
+		}
+	case st.Local == "iq" && st.Attr("type") == "error" && strings.HasPrefix(id, rtblIDPrefix):
+		// The list stays as it was; the next round comes sooner.
+		r.mu.Lock()
+		if req, mine := r.pending[id]; mine && req.src.Service == service {
+			delete(r.pending, id)
+			r.refused(req, stanza.ErrorOf(st), time.Now())
+		}
+		r.mu.Unlock()
+		return nil, true
 	case st.Local == "message":
 		if ev := st.Child(nsPubsubEvent, "event"); ev != nil {
 			if p := ev.Child(nsPubsubEvent, "purge"); p != nil {
-				if src, found := rt.rtbl.list.source(service, p.Attr("node")); found {
-					rt.rtbl.list.update(src, true, nil, nil)
+				if src, found := r.list.source(service, p.Attr("node")); found {
+					r.list.update(src, true, nil, nil)
 				}
 				return nil, true
 			}
@@ -262,15 +403,15 @@ func (rt *Router) rtblStanza(st *stanza.Element) (outs []room.Out, ok bool) {
 	if items == nil {
 		return nil, false
 	}
-	src, found := rt.rtbl.list.source(service, items.Attr("node"))
+	src, found := r.list.source(service, items.Attr("node"))
 	if !found {
 		return nil, st.Local == "message"
 	}
 	var added bool
 	if replace {
-		added = rt.rtbl.list.update(src, true, itemIDs(items, nsPubsub, "item"), nil)
+		added = r.list.update(src, true, ids, nil)
 	} else {
-		added = rt.rtbl.list.update(src, false, itemIDs(items, nsPubsubEvent, "item"), itemIDs(items, nsPubsubEvent, "retract"))
+		added = r.list.update(src, false, itemIDs(items, nsPubsubEvent, "item"), itemIDs(items, nsPubsubEvent, "retract"))
 	}
 	if added {
 		outs = rt.rooms.Blocklisted()

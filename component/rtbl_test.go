@@ -3,8 +3,13 @@ package component
 import (
 	"crypto/sha256"
 	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"strings"
 	"testing"
 	"time"
+
+	"github.com/rs/zerolog"
 
 	"chorus/room"
 	"chorus/stanza"
@@ -58,7 +63,7 @@ func TestRTBLFollowsLists(t *testing.T) {
 	bl := NewBlocklist([]RTBLSource{{svc, node}})
 	reg := room.NewRegistry(room.Options{Domain: testDomain, Blocklist: bl})
 	defer reg.Close()
-	hs := startRun(t, testConfig(srv), NewRouter(testDomain, reg).WithBlocklist(bl))
+	hs := startRun(t, testConfig(srv), NewRouter(testDomain, reg).WithBlocklist(bl, zerolog.Nop()))
 	c := srv.next(t)
 	hs.waitState(t, true)
 
@@ -150,7 +155,7 @@ func containsStatus(p *stanza.Element, code string) bool {
 func TestRTBLReload(t *testing.T) {
 	reg := room.NewRegistry(room.Options{Domain: testDomain})
 	defer reg.Close()
-	rt := NewRouter(testDomain, reg).WithBlocklist(NewBlocklist([]RTBLSource{{"pubsub.localhost", "n"}}))
+	rt := NewRouter(testDomain, reg).WithBlocklist(NewBlocklist([]RTBLSource{{"pubsub.localhost", "n"}}), zerolog.Nop())
 	now := time.Now()
 	if rt.rtblDue(now.Add(time.Hour)) {
 		t.Error("a reload is due before the link came up")
@@ -170,5 +175,137 @@ func TestRTBLReload(t *testing.T) {
 	}
 	if NewRouter(testDomain, reg).LinkUp() != nil {
 		t.Error("link-up stanzas without block lists")
+	}
+}
+
+// rtblIDs returns the ids of the subscription and the load that outs
+// (one round for one list) ask for.
+func rtblIDs(t *testing.T, outs []room.Out) (sub, load string) {
+	t.Helper()
+	if len(outs) != 2 {
+		t.Fatalf("round: %v", outs)
+	}
+	return outs[0].Stanza.Attr("id"), outs[1].Stanza.Attr("id")
+}
+
+// logLines decodes the JSON lines of a log.
+func logLines(t *testing.T, buf *strings.Builder) []map[string]any {
+	t.Helper()
+	var lines []map[string]any
+	for _, l := range strings.Split(strings.TrimSpace(buf.String()), "\n") {
+		if l == "" {
+			continue
+		}
+		var f map[string]any
+		if err := json.Unmarshal([]byte(l), &f); err != nil {
+			t.Fatalf("log line %q: %v", l, err)
+		}
+		lines = append(lines, f)
+	}
+	return lines
+}
+
+// TestRTBLRefusalLoggedAndRetried: a list service that refuses the
+// subscription and the load (the node is missing) is logged once per
+// round, naming the list and the error, and asked again well before the
+// periodic reload, later after each failed round; a round that goes
+// through loads the list.
+func TestRTBLRefusalLoggedAndRetried(t *testing.T) {
+	const svc, node = "pubsub.localhost", "muc_bans_sha256"
+	var buf strings.Builder
+	bl := NewBlocklist([]RTBLSource{{svc, node}})
+	reg := room.NewRegistry(room.Options{Domain: testDomain, Blocklist: bl})
+	defer reg.Close()
+	rt := NewRouter(testDomain, reg).WithBlocklist(bl, zerolog.New(&buf))
+	refuse := func(id string) {
+		t.Helper()
+		if outs := rt.HandleStanza(stanza.MustParse(`<iq type='error' from='` + svc + `' to='` + testDomain + `' id='` + id + `'>` +
+			`<error type='cancel'><item-not-found xmlns='urn:ietf:params:xml:ns:xmpp-stanzas'/></error></iq>`)); len(outs) != 0 {
+			t.Errorf("answered an error: %v", outs)
+		}
+	}
+	for round, retry := range []time.Duration{rtblRetryInterval, 2 * rtblRetryInterval} {
+		var sub, load string
+		if round == 0 {
+			sub, load = rtblIDs(t, rt.LinkUp())
+		} else {
+			sub, load = rtblIDs(t, rt.Fire(testDomain))
+		}
+		refuse(sub)
+		refuse(load)
+		refuse(load) // a duplicate answer is not logged again
+		lines := logLines(t, &buf)
+		if len(lines) != round+1 {
+			t.Fatalf("round %d: %d log lines: %s", round, len(lines), buf.String())
+		}
+		l := lines[round]
+		if l["level"] != "warn" || l["list"] != svc+"/"+node || l["error"] != "item-not-found" || l["message"] != "block list request failed" {
+			t.Errorf("round %d: %v", round, l)
+		}
+		if rt.rtblDue(time.Now().Add(retry - time.Second)) {
+			t.Errorf("round %d: retried before %v", round, retry)
+		}
+		if !rt.rtblDue(time.Now().Add(retry + time.Second)) {
+			t.Fatalf("round %d: not retried after %v", round, retry)
+		}
+	}
+	// The node is there now: the round goes through and loads the list.
+	sub, load := rtblIDs(t, rt.Fire(testDomain))
+	rt.HandleStanza(stanza.MustParse(`<iq type='result' from='` + svc + `' to='` + testDomain + `' id='` + sub + `'/>`))
+	rt.HandleStanza(stanza.MustParse(`<iq type='result' from='` + svc + `' to='` + testDomain + `' id='` + load + `'><pubsub xmlns='http://jabber.org/protocol/pubsub'><items node='` + node + `'>` +
+		`<item id='` + jidHash("mallory@localhost") + `'/></items></pubsub></iq>`))
+	if !bl.Listed("mallory@localhost") {
+		t.Error("list not loaded")
+	}
+	if rt.rtblDue(time.Now().Add(rtblReloadInterval - time.Second)) {
+		t.Error("a round that went through is followed by a retry")
+	}
+	if n := len(logLines(t, &buf)); n != 2 {
+		t.Errorf("%d log lines", n)
+	}
+}
+
+// TestRTBLPaged: a list service that pages the items (XEP-0059 result set
+// in XEP-0060 §6.5.4) is asked for the next page after the last item it
+// sent, until the count is reached; the list changes only once it is
+// whole.
+func TestRTBLPaged(t *testing.T) {
+	const svc, node = "pubsub.localhost", "muc_bans_sha256"
+	bl := NewBlocklist([]RTBLSource{{svc, node}})
+	reg := room.NewRegistry(room.Options{Domain: testDomain, Blocklist: bl})
+	defer reg.Close()
+	rt := NewRouter(testDomain, reg).WithBlocklist(bl, zerolog.Nop())
+	_, load := rtblIDs(t, rt.LinkUp())
+	users := []string{"a@localhost", "b@localhost", "c@localhost", "d@localhost", "e@localhost"}
+	page := func(id string, from, to int) []room.Out {
+		t.Helper()
+		var items string
+		for _, u := range users[from:to] {
+			items += `<item id='` + jidHash(u) + `'/>`
+		}
+		return rt.HandleStanza(stanza.MustParse(`<iq type='result' from='` + svc + `' to='` + testDomain + `' id='` + id + `'><pubsub xmlns='http://jabber.org/protocol/pubsub'><items node='` + node + `'>` +
+			items + `</items><set xmlns='http://jabber.org/protocol/rsm'><first index='` + fmt.Sprint(from) + `'>` + jidHash(users[from]) + `</first><last>` + jidHash(users[to-1]) + `</last><count>5</count></set></pubsub></iq>`))
+	}
+	for _, p := range [][2]int{{0, 2}, {2, 4}} {
+		outs := page(load, p[0], p[1])
+		if len(outs) != 1 {
+			t.Fatalf("page %v: %v", p, outs)
+		}
+		next := outs[0].Stanza
+		ps := next.Child(nsPubsub, "pubsub")
+		if next.Attr("type") != "get" || next.Attr("to") != svc || ps.Child(nsPubsub, "items").Attr("node") != node ||
+			ps.Child(stanza.NSRSM, "set").ChildText(stanza.NSRSM, "after") != jidHash(users[p[1]-1]) {
+			t.Fatalf("after page %v: %v", p, next)
+		}
+		if bl.Len() != 0 {
+			t.Fatalf("list changed before it was whole: %d", bl.Len())
+		}
+		load = next.Attr("id")
+	}
+	if outs := page(load, 4, 5); len(outs) != 0 {
+		t.Fatalf("after the last page: %v", outs)
+	}
+	if bl.Len() != 5 || !bl.Listed("a@localhost") || !bl.Listed("e@localhost") {
+		t.Errorf("%d entries", bl.Len())
 	}
 }

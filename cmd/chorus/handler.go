@@ -50,5 +50,5 @@ func newHandler(cfg config, st, raw store.Store, log zerolog.Logger) (component.
 			VoiceRequestInterval: cfg.VoiceInterval,
 		},
 	})
-	return component.NewRouter(cfg.Domain, reg).WithBlocklist(bl), reg, bl
+	return component.NewRouter(cfg.Domain, reg).WithBlocklist(bl, log), reg, bl
 }

@@ -66,6 +66,14 @@ type Options struct {
 	// children with the soft limit it started with, often 1024, too few
 	// for thousands of clients.
 	MaxFiles uint64
+	// PubSub, when set, is a domain served by Prosody's mod_pubsub, for
+	// block lists (XEP-0060 nodes): PubSubAdmins may create nodes and
+	// publish; nodes are open to everyone to subscribe and read. Nodes,
+	// items and subscriptions are kept in the data directory, so they
+	// outlive Restart and Crash as a real list service's do.
+	PubSub string
+	// PubSubAdmins are the bare JIDs that own PubSub's nodes.
+	PubSubAdmins []string
 }
 
 // Server is one Prosody process and the files it owns.
@@ -241,6 +249,16 @@ Component {{lua .MUC}} "muc"
 	muc_room_default_history_length = 20
 	muc_tombstones = false
 {{- end}}
+{{- if .PubSub}}
+
+-- Prosody's pubsub, a block list service. Its admins create nodes and
+-- publish; the default open access model lets anyone subscribe. A node
+-- keeps at most max_items items, and a block list needs many.
+Component {{lua .PubSub}} "pubsub"
+	admins = { {{- range $i, $a := .PubSubAdmins}}{{if $i}}, {{end}}{{lua $a}}{{end -}} }
+	storage = "internal"
+	pubsub_max_items = 10000
+{{- end}}
 `))
 
 // luaString quotes s as a Lua string literal.
@@ -280,6 +298,8 @@ func (s *Server) writeConfig() error {
 		"TLSKey":        s.opts.TLSKey,
 		"LogLevel":      s.opts.LogLevel,
 		"MUC":           s.opts.MUC,
+		"PubSub":        s.opts.PubSub,
+		"PubSubAdmins":  s.opts.PubSubAdmins,
 	})
 	if err != nil {
 		return err
