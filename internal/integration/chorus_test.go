@@ -58,7 +58,8 @@ func StartChorusWithLimits(tb testing.TB, server, secret string, limits room.Lim
 
 // runChorus runs Chorus with the registry options o (the domain and the
 // administrator are the scripts') and tune, if not nil, applied to the
-// component's configuration.
+// component's configuration. A *component.Blocklist as o.Blocklist is
+// followed, as the binary follows CHORUS_RTBL.
 func runChorus(tb testing.TB, server, secret string, o room.Options, tune func(*component.Config)) (stop func()) {
 	tb.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
@@ -85,7 +86,11 @@ func runChorus(tb testing.TB, server, secret string, o room.Options, tune func(*
 	o.Domain, o.Admins = Service, []string{AdminJID}
 	reg := room.NewRegistry(o)
 	done := make(chan error, 1)
-	go func() { done <- component.Run(ctx, cfg, component.NewRouter(Service, reg)) }()
+	rt := component.NewRouter(Service, reg)
+	if bl, ok := o.Blocklist.(*component.Blocklist); ok {
+		rt.WithBlocklist(bl, cfg.Logger)
+	}
+	go func() { done <- component.Run(ctx, cfg, rt) }()
 	var once sync.Once
 	stop = func() {
 		once.Do(func() {
