@@ -4,9 +4,13 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"encoding/json"
+	"io"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/rs/zerolog"
 
 	"chorus/component"
 	"chorus/internal/prosody"
@@ -140,9 +144,16 @@ func TestRTBLProsodyPubsub(t *testing.T) {
 		rtblPublish(ctx, t, lists, u)
 	}
 
-	bl := component.NewBlocklist([]component.RTBLSource{{Service: rtblService, Node: rtblNode}})
+	// Two more lists fail: a node that does not exist, and a service
+	// that cannot be reached (this Prosody has no server-to-server, and
+	// answers not-allowed).
+	missing := component.RTBLSource{Service: rtblService, Node: "missing"}
+	unreachable := component.RTBLSource{Service: "pubsub.example.invalid", Node: rtblNode}
+	bl := component.NewBlocklist([]component.RTBLSource{{Service: rtblService, Node: rtblNode}, missing, unreachable})
 	up := make(chan struct{}, 1)
+	var log lockedBuffer
 	stop := runChorus(t, srv.ComponentAddr(), srv.Secret(), room.Options{Blocklist: bl}, func(c *component.Config) {
+		c.Logger = zerolog.New(io.MultiWriter(&log, zerolog.NewTestWriter(t))).Level(zerolog.WarnLevel)
 		on := c.OnState
 		c.OnState = func(ok bool) {
 			on(ok)
@@ -160,6 +171,23 @@ func TestRTBLProsodyPubsub(t *testing.T) {
 	waitFor(t, "loaded", func() bool { return bl.Len() == len(early) })
 	if !rtblSubscribed(ctx, t, lists, "subs0") {
 		t.Fatal("Chorus did not subscribe to the list")
+	}
+	// Each failing list is logged once, naming it and the error.
+	waitFor(t, "logged", func() bool { return strings.Count(log.String(), "block list request failed") >= 2 })
+	for src, cond := range map[component.RTBLSource]string{missing: "item-not-found", unreachable: "not-allowed"} {
+		var n int
+		for _, line := range strings.Split(log.String(), "\n") {
+			var f map[string]any
+			if json.Unmarshal([]byte(line), &f) == nil && f["message"] == "block list request failed" && f["list"] == src.String() {
+				n++
+				if f["level"] != "warn" || f["error"] != cond {
+					t.Errorf("%s: %s", src, line)
+				}
+			}
+		}
+		if n != 1 {
+			t.Errorf("%s: logged %d times:\n%s", src, n, log.String())
+		}
 	}
 
 	const roomJID = "hall@" + Service
