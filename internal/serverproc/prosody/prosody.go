@@ -255,7 +255,7 @@ Component {{lua .MUC}} "muc"
 -- publish; the default open access model lets anyone subscribe. A node
 -- keeps at most max_items items, and a block list needs many.
 Component {{lua .PubSub}} "pubsub"
-	admins = { {{- range $i, $a := .PubSubAdmins}}{{if $i}}, {{end}}{{lua $a}}{{end -}} }
+	admins = { {{range $i, $a := .PubSubAdmins}}{{if $i}}, {{end}}{{lua $a}}{{end}} }
 	storage = "internal"
 	pubsub_max_items = 10000
 {{- end}}
