@@ -184,7 +184,7 @@ type LinkUpper interface {
 type rtbl struct {
 	list   *Blocklist
 	log    zerolog.Logger
-	retry  time.Duration // rtblRetryInterval; shorter in tests
+	retry  time.Duration // the first retry after a failed round: rtblRetryInterval
 	seq    atomic.Uint64
 	reload atomic.Int64 // Unix nanoseconds of the next reload; 0 while the link is down
 
