@@ -431,7 +431,12 @@ func testAdminCLI(ctx context.Context, t *testing.T, s *adminService) {
 
 	// purge: --before keeps what came after; without it, nothing is left.
 	alice.say(ctx, "old news")
-	cut := time.Now()
+	// The archive keeps times to the millisecond: the cut is the next
+	// one, and the fresh news is sent once it has passed.
+	cut := time.Now().Truncate(time.Millisecond).Add(time.Millisecond)
+	for !time.Now().After(cut) {
+		time.Sleep(time.Until(cut) + 100*time.Microsecond)
+	}
 	alice.say(ctx, "fresh news")
 	var purged adminapi.Purged
 	s.ok(t, &purged, "purge", lounge, "--before", cut.UTC().Format(time.RFC3339Nano))
