@@ -201,6 +201,15 @@ func fieldValue(f *forms.Form, v, label string, required bool) (string, error) {
 	return s, nil
 }
 
+// submitted is the values of a submitted field, none when it is
+// missing.
+func submitted(f *forms.Form, v string) []string {
+	if fd := f.Field(v); fd != nil {
+		return fd.Values
+	}
+	return nil
+}
+
 // Field builders of the commands' forms.
 
 func jidField(v, label string) forms.Field {
@@ -312,28 +321,46 @@ func destroyForm(rt *Router) (*forms.Form, error) {
 	return f.Add(forms.HiddenFormType(nodeDestroy), list), nil
 }
 
-// cmdDestroy destroys the rooms selected, as their owner would.
+// cmdDestroy destroys the rooms selected, as their owner would. A value
+// that is not a room address of the service refuses the whole request, so
+// that a typo destroys nothing; rooms that do not exist are reported.
 func (rt *Router) cmdDestroy(f *forms.Form) (commandDone, error) {
-	var done commandDone
-	var destroyed, failed []string
+	var rooms []string
 	if f != nil {
-		for _, v := range f.Field("rooms").Values {
-			rj, err := jid.Parse(strings.TrimSpace(v))
-			if err != nil {
-				continue
+		for _, v := range submitted(f, "rooms") {
+			v = strings.TrimSpace(v)
+			a, ok := room.ParseAddress(v)
+			if !ok || a.Local() == "" || a.Resource() != "" || a.Domain() != rt.domain {
+				return commandDone{}, badInput("%q is not the address of a room of %s: nothing was destroyed", v, rt.domain)
 			}
-			o, ok, err := rt.rooms.Destroy(rj.Bare().String(), "", "")
-			switch {
-			case err != nil:
-				// The room is as it was; the administrator may try again.
-				failed = append(failed, rj.Bare().String())
-			case ok:
-				done.outs = append(done.outs, o...)
-				destroyed = append(destroyed, rj.Bare().String())
-			}
+			rooms = append(rooms, a.String())
 		}
 	}
-	done.notes = append(done.notes, infoNote("The following rooms were destroyed:\n"+strings.Join(destroyed, "\n")))
+	if len(rooms) == 0 {
+		return commandDone{}, badInput("Select at least one room to destroy")
+	}
+	var done commandDone
+	var destroyed, unknown, failed []string
+	for _, j := range rooms {
+		o, ok, err := rt.rooms.Destroy(j, "", "")
+		switch {
+		case err != nil:
+			// The room is as it was; the administrator may try again.
+			failed = append(failed, j)
+		case ok:
+			done.outs = append(done.outs, o...)
+			destroyed = append(destroyed, j)
+		default:
+			unknown = append(unknown, j)
+		}
+	}
+	if len(destroyed) > 0 {
+		done.notes = append(done.notes, infoNote("The following rooms were destroyed:\n"+strings.Join(destroyed, "\n")))
+	}
+	if len(unknown) > 0 {
+		done.notes = append(done.notes, stanza.New(nsCommands, "note", "type", "error").
+			AddText("The following rooms do not exist:\n"+strings.Join(unknown, "\n")))
+	}
 	if len(failed) > 0 {
 		done.notes = append(done.notes, stanza.New(nsCommands, "note", "type", "error").
 			AddText("The following rooms could not be destroyed, the change could not be stored; try again:\n"+strings.Join(failed, "\n")))
@@ -436,7 +463,7 @@ func announceForm(*Router) (*forms.Form, error) {
 func (rt *Router) cmdAnnounce(f *forms.Form) (commandDone, error) {
 	var text string
 	if f != nil {
-		text = strings.Join(f.Field("text").Values, "\n")
+		text = strings.Join(submitted(f, "text"), "\n")
 	}
 	if strings.TrimSpace(text) == "" {
 		return commandDone{}, badInput("The announcement is empty")

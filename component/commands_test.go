@@ -299,6 +299,21 @@ func TestCommandDestroyKept(t *testing.T) {
 	}
 }
 
+// TestCommandDestroyUnknown: a room that does not exist is reported as
+// such in a note of type error, beside the rooms that were destroyed.
+func TestCommandDestroyUnknown(t *testing.T) {
+	h := newCommandsHarness(t)
+	out := h.exec(cmdAdmin, nodeDestroy, "rooms", "nowhere@conference.localhost")
+	cmd := h.completed(out)
+	notes := cmd.ChildrenNamed(nsCommands, "note")
+	if len(notes) != 1 || notes[0].Attr("type") != "error" || !strings.Contains(notes[0].Text(), "do not exist:\nnowhere@conference.localhost") {
+		t.Errorf("destroy of an unknown room: %v", cmd)
+	}
+	if len(roomJIDs(t, h.reg)) != 1 {
+		t.Errorf("rooms: %v", roomJIDs(t, h.reg))
+	}
+}
+
 // TestCommandsMalformed: input that cannot be acted on gets an error
 // saying why, and changes nothing.
 func TestCommandsMalformed(t *testing.T) {
@@ -323,6 +338,10 @@ func TestCommandsMalformed(t *testing.T) {
 		11: {nodePrefix + "ban", []string{"jid", "admin@localhost"}, stanza.BadRequest, "cannot be banned"},
 		12: {nodePrefix + "unban", []string{"jid", ""}, stanza.BadRequest, "required"},
 		13: {nodePrefix + "announce", []string{"text", "  "}, stanza.BadRequest, "empty"},
+		14: {nodeDestroy, []string{"rooms", "not a jid@@"}, stanza.BadRequest, "not the address of a room"},
+		15: {nodeDestroy, []string{"rooms", "room@elsewhere.example"}, stanza.BadRequest, "not the address of a room"},
+		16: {nodeDestroy, []string{"x", "y"}, stanza.BadRequest, "at least one room"},
+		17: {nodePrefix + "announce", []string{"x", "y"}, stanza.BadRequest, "empty"},
 	} {
 		out := h.exec(cmdAdmin, tc.node, tc.fields...)
 		if len(out) != 1 {
@@ -341,6 +360,9 @@ func TestCommandsMalformed(t *testing.T) {
 	}
 	if bans, _ := h.reg.Bans(); len(bans) != 0 {
 		t.Errorf("bans: %v", bans)
+	}
+	if rooms := roomJIDs(t, h.reg); len(rooms) != 1 {
+		t.Errorf("rooms after malformed requests: %v", rooms)
 	}
 	// Canceling answers canceled, whether by action or by form.
 	for _, s := range []string{

@@ -166,7 +166,7 @@ func adminRequest(cmd string, pos []string, f map[string]string) (adminapi.Args,
 			if err != nil {
 				return a, usagef("purge: --before: %v", err)
 			}
-			a.Before = t.Format(time.RFC3339)
+			a.Before = t.Format(time.RFC3339Nano) // as precise as given
 		}
 	case "unused":
 		n, err := strconv.Atoi(f["days"])

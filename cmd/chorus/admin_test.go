@@ -235,3 +235,18 @@ func TestAdminListen(t *testing.T) {
 		t.Error("plain file touched")
 	}
 }
+
+// TestAdminBeforeKept: purge --before reaches the socket as precise as it
+// was given, so a fraction of a second still separates two messages.
+func TestAdminBeforeKept(t *testing.T) {
+	for _, before := range []string{"2026-01-02T03:04:05.123456789Z", "2026-01-02T03:04:05+02:00", "2026-01-02"} {
+		a, err := adminRequest("purge", []string{"r@conference.example.com"}, map[string]string{"before": before})
+		if err != nil {
+			t.Fatal(err)
+		}
+		want, _ := adminapi.ParseTime(before)
+		if got, err := adminapi.ParseTime(a.Before); err != nil || !got.Equal(want) {
+			t.Errorf("--before %s reaches the socket as %s", before, a.Before)
+		}
+	}
+}

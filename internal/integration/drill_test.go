@@ -74,10 +74,12 @@ type drillChorus struct {
 var drillSockets sync.Map
 
 func drillSocket(t *testing.T) string {
-	if p, ok := drillSockets.Load(t.Name()); ok {
+	// Keyed by the test itself, not its name: with -count=N each run has
+	// a temporary directory of its own.
+	if p, ok := drillSockets.Load(t); ok {
 		return p.(string)
 	}
-	p, _ := drillSockets.LoadOrStore(t.Name(), filepath.Join(t.TempDir(), "admin.sock"))
+	p, _ := drillSockets.LoadOrStore(t, filepath.Join(t.TempDir(), "admin.sock"))
 	return p.(string)
 }
 
