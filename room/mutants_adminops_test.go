@@ -1,0 +1,66 @@
+package room
+
+import (
+	"testing"
+)
+
+// TestAdminRoomShowsPasswordProtection: the room details say whether a
+// password guards the room, both ways.
+func TestAdminRoomShowsPasswordProtection(t *testing.T) {
+	for _, tc := range []struct {
+		fields []string
+		want   bool
+	}{
+		{nil, false},
+		{[]string{"muc#roomconfig_passwordprotectedroom", "1", "muc#roomconfig_roomsecret", "pw"}, true},
+	} {
+		h := newHarness(t)
+		h.createRoom(tc.fields...)
+		d, err := h.g.AdminRoom(room1)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if d.PasswordProtected != tc.want {
+			t.Errorf("fields %v: PasswordProtected = %v, want %v", tc.fields, d.PasswordProtected, tc.want)
+		}
+	}
+}
+
+// TestAdminCreateOverTombstone: an operator who creates a room that was
+// destroyed brings it back for good: once it has left memory, a join
+// enters it instead of being told it is gone.
+func TestAdminCreateOverTombstone(t *testing.T) {
+	h := newHarness(t)
+	h.createRoom("muc#roomconfig_persistentroom", "1")
+	h.send(romeo, `<iq type='set' id='d' to='`+room1+`'><query xmlns='http://jabber.org/protocol/muc#owner'><destroy><reason>closed</reason></destroy></query></iq>`)
+	if _, err := h.g.AdminCreate(room1, "nurse@localhost", CreateOptions{Persistent: true}); err != nil {
+		t.Fatal(err)
+	}
+	r := h.g.rooms[room1]
+	if r == nil {
+		t.Fatal("created room not live")
+	}
+	h.g.mu.Lock()
+	delete(h.g.rooms, room1) // as when it leaves memory, empty
+	h.g.mu.Unlock()
+	out := h.send(juliet, join("Juliet"))
+	if p := pick(out, juliet, "presence"); len(p) == 0 || p[0].Attr("type") == "error" {
+		t.Fatalf("join of the recreated room: %v", out)
+	}
+}
+
+// TestAdminCreateTakesServiceLimit: a room an operator creates gets the
+// service's occupant limit, as one created by a join does.
+func TestAdminCreateTakesServiceLimit(t *testing.T) {
+	h := newLimitedHarness(t, Limits{MaxOccupants: 7})
+	if _, err := h.g.AdminCreate(room1, "nurse@localhost", CreateOptions{Persistent: true}); err != nil {
+		t.Fatal(err)
+	}
+	d, err := h.g.AdminRoom(room1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d.Config.MaxUsers != 7 {
+		t.Errorf("MaxUsers = %d, want the service limit 7", d.Config.MaxUsers)
+	}
+}
