@@ -1,7 +1,10 @@
 package room
 
 import (
+	"context"
 	"testing"
+
+	"chorus/store"
 )
 
 // TestAdminRoomShowsPasswordProtection: the room details say whether a
@@ -62,5 +65,33 @@ func TestAdminCreateTakesServiceLimit(t *testing.T) {
 	}
 	if d.Config.MaxUsers != 7 {
 		t.Errorf("MaxUsers = %d, want the service limit 7", d.Config.MaxUsers)
+	}
+}
+
+// TestUnbanIsStored: a lifted ban is gone from the store too, so a
+// restart does not bring it back; without a store, unbanning still works.
+func TestUnbanIsStored(t *testing.T) {
+	h, st := newSQLHarness(t)
+	if _, err := h.g.Ban("spammer@localhost", "spam"); err != nil {
+		t.Fatal(err)
+	}
+	if err := h.g.Unban("spammer@localhost"); err != nil {
+		t.Fatal(err)
+	}
+	g2 := NewRegistry(Options{Domain: "conference.localhost", Store: st, Bans: st.(store.BanStore)})
+	t.Cleanup(g2.Close)
+	if err := g2.LoadBans(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if bans, _ := g2.Bans(); len(bans) != 0 {
+		t.Fatalf("bans after unban and restart = %+v", bans)
+	}
+
+	m := newHarness(t)
+	if _, err := m.g.Ban("spammer@localhost", ""); err != nil {
+		t.Fatal(err)
+	}
+	if err := m.g.Unban("spammer@localhost"); err != nil {
+		t.Fatalf("unban without a store: %v", err)
 	}
 }
