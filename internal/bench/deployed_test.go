@@ -103,6 +103,14 @@ func persistent(t *testing.T, c Common, room string) {
 // the archive of the rooms the scenarios make persistent, and joiners get
 // the history before the subject.
 func TestDeployedChorus(t *testing.T) {
+	h := startChorus(t)
+	checkDeployed(t, h.C2SAddr(), h.ComponentDomain())
+}
+
+// startChorus runs Chorus in-process, with a SQLite store and limits that
+// do not hold the scenarios back, behind a fake host.
+func startChorus(t *testing.T) *fakehost.Host {
+	t.Helper()
 	h, err := fakehost.Start(fakehost.Options{Secret: "s3cret"})
 	if err != nil {
 		t.Fatal(err)
@@ -138,5 +146,5 @@ func TestDeployedChorus(t *testing.T) {
 	if err := h.WaitComponent(wctx, true); err != nil {
 		t.Fatalf("chorus did not attach: %v", err)
 	}
-	checkDeployed(t, h.C2SAddr(), h.ComponentDomain())
+	return h
 }
