@@ -151,9 +151,10 @@ func runCompare(args []string) error {
 	memRooms := fs.Int("memory-rooms", 100, "rooms of the memory run")
 	out := fs.String("out", "bench-results.jsonl", "file for every JSON result line")
 	md := fs.String("markdown", "", "file for the markdown table too (it is always printed)")
-	err := parse(fs, args, "Runs fan-out, join storm and memory against each server's own MUC, the null\n"+
-		"component and Chorus, each run on a fresh server, as separate processes, and\n"+
-		"prints a markdown table. Needs the go command and this module's source.")
+	err := parse(fs, args, "Runs fan-out, join storm and memory (and, with -profile deployed, the MAM\n"+
+		"query storm) against each server's own MUC, the null component and Chorus, each\n"+
+		"run on a fresh server, as separate processes, and prints a markdown table.\n"+
+		"Needs the go command and this module's source.")
 	if err != nil {
 		return err
 	}
