@@ -75,11 +75,19 @@ func (o *Occupant) presence() *stanza.Element {
 // sanitizePresence keeps what an occupant's presence says about the user
 // (show, status, priority, capabilities, avatar hash, ...) and drops the
 // addressing and the MUC protocol payloads, which the room writes itself.
+// It also drops xml:lang when no status text is there for it to describe
+// (RFC 6120 §8.1.5, RFC 6121 §4.7.2.2): servers such as ejabberd stamp
+// every client stanza with one, and the room would repeat it in each
+// copy of the presence it sends.
 func sanitizePresence(p *stanza.Element) *stanza.Element {
 	c := p.ShallowCopy()
 	c.Attrs = c.Attrs[:0]
+	hasText := p.Child(NSClient, "status") != nil
 	for _, a := range p.Attrs {
 		if a.Space == "" && (a.Local == "to" || a.Local == "from" || a.Local == "type" || a.Local == "id") {
+			continue
+		}
+		if a.Space == stanza.NSXML && a.Local == "lang" && !hasText {
 			continue
 		}
 		c.Attrs = append(c.Attrs, a)

@@ -3,6 +3,7 @@ package main
 import (
 	"bufio"
 	"bytes"
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -38,33 +39,111 @@ const (
 	ownMUC          = "muc." + host
 )
 
-// Targets: the server's own MUC, the null component (bare, or adding the
-// stanza-id and occupant-id a full service sends) and Chorus.
+// Targets: the server's own MUC, the null component (bare; adding the
+// stanza-id and occupant-id a full service sends; and adding to that a
+// join's presence broadcast, occupant list and subject) and Chorus, which
+// sends broadcasts through the server's XEP-0033 service when it offers
+// one (CHORUS_MULTICAST=auto) or, as chorus-unicast, one stanza per
+// occupant.
 const (
-	targetOwn     = "own"
-	targetNull    = "null"
-	targetNullIDs = "null-ids"
-	targetChorus  = "chorus"
+	targetOwn           = "own"
+	targetNull          = "null"
+	targetNullIDs       = "null-ids"
+	targetNullPresence  = "null-presence"
+	targetChorus        = "chorus"
+	targetChorusUnicast = "chorus-unicast"
 )
 
-// baselines are the targets Chorus is divided by, in the table's order.
-var baselines = []string{targetNull, targetNullIDs, targetOwn}
+// allTargets are the known targets, in the default order.
+var allTargets = []string{targetOwn, targetNull, targetNullIDs, targetNullPresence, targetChorus, targetChorusUnicast}
+
+// baselines are the targets Chorus is divided by, in the table's order;
+// null-presence is the ceiling of a join.
+var baselines = []string{targetNull, targetNullIDs, targetNullPresence, targetOwn, targetChorusUnicast}
+
+// isNull reports whether target is the null component, which keeps no
+// archive and no history: it is a ceiling in either profile.
+func isNull(target string) bool {
+	return target == targetNull || target == targetNullIDs || target == targetNullPresence
+}
+
+// isChorus reports whether target runs the chorus binary.
+func isChorus(target string) bool { return target == targetChorus || target == targetChorusUnicast }
+
+// Profiles: default is rooms as created by the scenarios (temporary, no
+// archive, joins without history); deployed is rooms as people keep them:
+// persistent, archived (XEP-0313), joined with their history.
+const (
+	profileDefault  = "default"
+	profileDeployed = "deployed"
+)
+
+// Scenarios; mam needs an archive, so only the deployed profile runs it.
+const (
+	scenarioFanout = "fanout"
+	scenarioJoin   = "join"
+	scenarioMemory = "memory"
+	scenarioMAM    = "mam"
+)
+
+var allScenarios = []string{scenarioFanout, scenarioJoin, scenarioMemory, scenarioMAM}
+
+// deployedHistory is the history each room holds before a join storm of
+// the deployed profile: the 20 messages servers send a joiner by default.
+const deployedHistory = 20
+
+// mamPages and mamPageSize shape each occupant's catching up in the MAM
+// storm: the last 100 messages, 20 at a time.
+const (
+	mamPages    = 5
+	mamPageSize = 20
+)
 
 // compareOpts are compare's flags.
 type compareOpts struct {
 	servers, targets []string
+	profile          string
+	scenarios        []string
 	occupants        []int
 	duration         time.Duration
 	joins            int
 	memOccupants     int
 	memRooms         int
+	mamOccupants     int
 	out, markdown    string
+}
+
+func (o compareOpts) deployed() bool { return o.profile == profileDeployed }
+
+// runs reports whether the scenario is on the plan.
+func (o compareOpts) runs(scenario string) bool {
+	list := o.scenarios
+	if list == nil { // all of the profile's
+		_, list, _ = parseProfile(cmp.Or(o.profile, profileDefault), "")
+	}
+	if !slices.Contains(list, scenario) {
+		return false
+	}
+	switch scenario {
+	case scenarioFanout:
+		return len(o.occupants) > 0
+	case scenarioJoin:
+		return o.joins > 0
+	case scenarioMemory:
+		return o.memOccupants > 0
+	case scenarioMAM:
+		return o.deployed() && o.mamOccupants > 0
+	}
+	return false
 }
 
 func runCompare(args []string) error {
 	fs := flag.NewFlagSet("compare", flag.ContinueOnError)
 	servers := fs.String("servers", "prosody,ejabberd", "servers to test, comma-separated: prosody, ejabberd")
-	targets := fs.String("targets", "own,null,null-ids,chorus", "MUC services to test on each server: own (the server's MUC), null (the null component), null-ids (the null component adding stanza-id and occupant-id), chorus")
+	targets := fs.String("targets", strings.Join(allTargets, ","), "MUC services to test on each server: own (the server's MUC), null (the null component), null-ids (the null component adding stanza-id and occupant-id), null-presence (null-ids that also broadcasts each join's presence and sends the occupant list and subject: the ceiling of a join), chorus (CHORUS_MULTICAST=auto), chorus-unicast (CHORUS_MULTICAST=off)")
+	profile := fs.String("profile", profileDefault, "default: rooms as the scenarios create them (temporary, no archive, joins without history); deployed: persistent rooms archived by every service but the null component, joins taking 20 messages of history, and the MAM query storm")
+	scenarios := fs.String("scenarios", "", "scenarios to run, comma-separated: fanout, join, memory, mam (deployed only); default all of the profile's")
+	mamOcc := fs.Int("mam-occupants", 100, "occupants of the MAM query storm (deployed), each paging through the last 100 archived messages (0 skips it)")
 	occupants := fs.String("occupants", "100,500", "occupants of the one fan-out room, one run per value, comma-separated")
 	duration := fs.Duration("duration", 10*time.Second, "measured window of each fan-out run")
 	joins := fs.Int("joins", 500, "joins of the join storm into one room (0 skips it)")
@@ -72,18 +151,23 @@ func runCompare(args []string) error {
 	memRooms := fs.Int("memory-rooms", 100, "rooms of the memory run")
 	out := fs.String("out", "bench-results.jsonl", "file for every JSON result line")
 	md := fs.String("markdown", "", "file for the markdown table too (it is always printed)")
-	err := parse(fs, args, "Runs fan-out, join storm and memory against each server's own MUC, the null\n"+
-		"component and Chorus, each run on a fresh server, as separate processes, and\n"+
-		"prints a markdown table. Needs the go command and this module's source.")
+	err := parse(fs, args, "Runs fan-out, join storm and memory (and, with -profile deployed, the MAM\n"+
+		"query storm) against each server's own MUC, the null component and Chorus, each\n"+
+		"run on a fresh server, as separate processes, and prints a markdown table.\n"+
+		"Needs the go command and this module's source.")
 	if err != nil {
 		return err
 	}
-	o := compareOpts{duration: *duration, joins: *joins, memOccupants: *memOcc, memRooms: *memRooms, out: *out, markdown: *md}
+	o := compareOpts{duration: *duration, joins: *joins, memOccupants: *memOcc, memRooms: *memRooms,
+		mamOccupants: *mamOcc, out: *out, markdown: *md}
 	if o.servers, err = parseList(*servers, []string{"prosody", "ejabberd"}); err != nil {
 		return fmt.Errorf("compare: -servers: %w", err)
 	}
-	if o.targets, err = parseList(*targets, []string{targetOwn, targetNull, targetNullIDs, targetChorus}); err != nil {
+	if o.targets, err = parseList(*targets, allTargets); err != nil {
 		return fmt.Errorf("compare: -targets: %w", err)
+	}
+	if o.profile, o.scenarios, err = parseProfile(*profile, *scenarios); err != nil {
+		return fmt.Errorf("compare: %w", err)
 	}
 	if o.occupants, err = parseInts(*occupants); err != nil {
 		return fmt.Errorf("compare: -occupants: %w", err)
@@ -94,6 +178,28 @@ func runCompare(args []string) error {
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
 	defer stop()
 	return compare(ctx, o)
+}
+
+// parseProfile checks the profile and the scenarios asked for; no
+// scenarios means all that the profile runs.
+func parseProfile(profile, scenarios string) (string, []string, error) {
+	if profile != profileDefault && profile != profileDeployed {
+		return "", nil, fmt.Errorf("-profile: %q is not %s or %s", profile, profileDefault, profileDeployed)
+	}
+	if strings.TrimSpace(scenarios) == "" {
+		if profile == profileDeployed {
+			return profile, allScenarios, nil
+		}
+		return profile, []string{scenarioFanout, scenarioJoin, scenarioMemory}, nil
+	}
+	list, err := parseList(scenarios, allScenarios)
+	if err != nil {
+		return "", nil, fmt.Errorf("-scenarios: %w", err)
+	}
+	if slices.Contains(list, scenarioMAM) && profile != profileDeployed {
+		return "", nil, errors.New("-scenarios: mam queries the archive, which only -profile deployed turns on")
+	}
+	return profile, list, nil
 }
 
 // parseList splits a comma-separated list and checks each item is known.
@@ -138,30 +244,55 @@ func parseInts(s string) ([]int, error) {
 // run is one scenario against one server and target.
 type run struct {
 	server, target string
-	scenario       string // fanout, join, memory
+	scenario       string // fanout, join, memory, mam
 	args           []string
 	prefix         string
+	deployed       bool // the deployed profile: persistent, archived rooms
 }
 
 func (r run) label() string { return r.server + "/" + r.target }
 
 // plan lists the runs in order: per server, per target, every scenario.
+// In the deployed profile every room is made persistent at creation, the
+// join storm's joiners take 20 messages of history from services that
+// keep it, and the MAM storm runs against the services with an archive
+// (the null component has none).
 func plan(o compareOpts, servers []string) []run {
 	var runs []run
 	for _, srv := range servers {
 		for _, tg := range o.targets {
-			for _, n := range o.occupants {
-				runs = append(runs, run{srv, tg, "fanout", []string{
-					"-rooms", "1", "-occupants", strconv.Itoa(n), "-senders", "1",
-					"-duration", o.duration.String()}, fmt.Sprintf("f%d-", n)})
+			var tr []run
+			if o.runs(scenarioFanout) {
+				for _, n := range o.occupants {
+					tr = append(tr, run{server: srv, target: tg, scenario: scenarioFanout, args: []string{
+						"-rooms", "1", "-occupants", strconv.Itoa(n), "-senders", "1",
+						"-duration", o.duration.String()}, prefix: fmt.Sprintf("f%d-", n)})
+				}
 			}
-			if o.joins > 0 {
-				runs = append(runs, run{srv, tg, "join", []string{
-					"-joins", strconv.Itoa(o.joins), "-rooms", "1"}, "j-"})
+			if o.runs(scenarioJoin) {
+				args := []string{"-joins", strconv.Itoa(o.joins), "-rooms", "1"}
+				// null and null-ids send no subject, which ends a join
+				// with history; their joins stay as in the default profile.
+				if o.deployed() && (!isNull(tg) || tg == targetNullPresence) {
+					args = append(args, "-history", strconv.Itoa(deployedHistory))
+				}
+				tr = append(tr, run{server: srv, target: tg, scenario: scenarioJoin, args: args, prefix: "j-"})
 			}
-			if o.memOccupants > 0 {
-				runs = append(runs, run{srv, tg, "memory", []string{
-					"-occupants", strconv.Itoa(o.memOccupants), "-rooms", strconv.Itoa(o.memRooms)}, "m-"})
+			if o.runs(scenarioMemory) {
+				tr = append(tr, run{server: srv, target: tg, scenario: scenarioMemory, args: []string{
+					"-occupants", strconv.Itoa(o.memOccupants), "-rooms", strconv.Itoa(o.memRooms)}, prefix: "m-"})
+			}
+			if o.runs(scenarioMAM) && !isNull(tg) {
+				tr = append(tr, run{server: srv, target: tg, scenario: scenarioMAM, args: []string{
+					"-occupants", strconv.Itoa(o.mamOccupants), "-messages", strconv.Itoa(mamPages * mamPageSize),
+					"-pages", strconv.Itoa(mamPages), "-page-size", strconv.Itoa(mamPageSize)}, prefix: "q-"})
+			}
+			for _, r := range tr {
+				if o.deployed() {
+					r.deployed = true
+					r.args = append(r.args, "-persistent")
+				}
+				runs = append(runs, r)
 			}
 		}
 	}
@@ -172,7 +303,7 @@ func compare(ctx context.Context, o compareOpts) error {
 	var servers []string
 	var skipped []string
 	for _, srv := range o.servers {
-		err := serverAvailable(srv)
+		err := serverAvailable(srv, o.deployed())
 		if err == nil {
 			servers = append(servers, srv)
 			continue
@@ -180,7 +311,7 @@ func compare(ctx context.Context, o compareOpts) error {
 		if os.Getenv("CI") == "true" {
 			return fmt.Errorf("compare: %s: %w", srv, err)
 		}
-		fmt.Fprintf(os.Stderr, "compare: skipping %s, not installed: %v\n", srv, err)
+		fmt.Fprintf(os.Stderr, "compare: skipping %s, not installed (or, for -profile deployed, its archive): %v\n", srv, err)
 		skipped = append(skipped, srv)
 	}
 	if len(servers) == 0 {
@@ -192,7 +323,7 @@ func compare(ctx context.Context, o compareOpts) error {
 		return err
 	}
 	defer os.RemoveAll(work)
-	bins, err := buildBinaries(ctx, work, slices.Contains(o.targets, targetChorus))
+	bins, err := buildBinaries(ctx, work, slices.ContainsFunc(o.targets, isChorus))
 	if err != nil {
 		return err
 	}
@@ -253,9 +384,14 @@ func compare(ctx context.Context, o compareOpts) error {
 	return nil
 }
 
-func serverAvailable(name string) error {
+// serverAvailable reports why a server cannot be tested, or nil; for the
+// deployed profile Prosody also needs the SQLite driver of its archive.
+func serverAvailable(name string, deployed bool) error {
 	switch name {
 	case "prosody":
+		if deployed {
+			return prosody.ArchiveAvailable()
+		}
 		return prosody.Available()
 	case "ejabberd":
 		return ejabberd.Available()
@@ -362,9 +498,12 @@ func startInstance(ctx context.Context, bins binaries, dir string, r run) (*inst
 		if err := os.Mkdir(filepath.Join(dir, "prosody"), 0o700); err != nil {
 			return nil, err
 		}
+		// Hook: when Prosody's side of XEP-0033 exists in the sandbox's
+		// options, it is enabled here for serverMulticast(r.target).
 		srv, err := prosody.Launch(prosody.Options{
 			Host: host, Component: componentDomain, Dir: filepath.Join(dir, "prosody"),
 			LogLevel: "warn", MUC: mucDomain, MaxFiles: serverFiles(),
+			Archive: r.deployed && r.target == targetOwn,
 		})
 		if err != nil {
 			return nil, err
@@ -383,6 +522,7 @@ func startInstance(ctx context.Context, bins binaries, dir string, r run) (*inst
 			AuthPoolSize: 4,
 			MaxQueue:     1_000_000,
 			Backlog:      1024,
+			Archive:      r.deployed && r.target == targetOwn,
 		})
 		if err != nil {
 			return nil, err
@@ -400,7 +540,9 @@ func startInstance(ctx context.Context, bins binaries, dir string, r run) (*inst
 		comp = exec.Command(bins.bench, "null", "-server", compAddr, "-domain", componentDomain, "-secret", secret)
 	case targetNullIDs:
 		comp = exec.Command(bins.bench, "null", "-ids", "-server", compAddr, "-domain", componentDomain, "-secret", secret)
-	case targetChorus:
+	case targetNullPresence:
+		comp = exec.Command(bins.bench, "null", "-ids", "-presence", "-server", compAddr, "-domain", componentDomain, "-secret", secret)
+	case targetChorus, targetChorusUnicast:
 		comp = exec.Command(bins.chorus)
 		comp.Env = append(os.Environ(),
 			"CHORUS_DOMAIN="+componentDomain,
@@ -418,6 +560,9 @@ func startInstance(ctx context.Context, bins binaries, dir string, r run) (*inst
 			"CHORUS_PRESENCE_BURST=1000000",
 			"CHORUS_MAX_OCCUPANTS=100000",
 			"CHORUS_ROOMS_PER_USER=100000",
+			// The store is SQLite in both profiles; rooms are persistent,
+			// and so archived, when the scenario's -persistent makes them.
+			"CHORUS_MULTICAST="+chorusMulticast(r.target),
 		)
 	}
 	if comp != nil {
@@ -447,6 +592,21 @@ func startInstance(ctx context.Context, bins binaries, dir string, r run) (*inst
 	}
 	return in, nil
 }
+
+// chorusMulticast is CHORUS_MULTICAST for a Chorus target: auto uses the
+// server's XEP-0033 service when it offers one, off sends one stanza per
+// occupant.
+func chorusMulticast(target string) string {
+	if target == targetChorusUnicast {
+		return "off"
+	}
+	return "auto"
+}
+
+// serverMulticast reports whether the server should offer XEP-0033 to the
+// target; the hook for the server side, which the sandbox's servers do not
+// have yet.
+func serverMulticast(target string) bool { return target == targetChorus }
 
 // stopGrace is how long a component may take to stop after SIGTERM. Right
 // after a run with thousands of occupants it may still be handling their
@@ -620,6 +780,7 @@ type result struct {
 	Fanout   bench.FanoutResult
 	Join     bench.JoinResult
 	Memory   bench.MemoryResult
+	MAM      bench.MAMResult
 }
 
 // server and target split the label compare gives each run.
@@ -649,6 +810,8 @@ func parseResults(rd io.Reader) ([]result, error) {
 			into = &r.Join
 		case "memory":
 			into = &r.Memory
+		case "mam":
+			into = &r.MAM
 		default:
 			continue // the machine line, or a scenario this table does not show
 		}
@@ -667,6 +830,9 @@ type row struct {
 	match func(result) bool
 	value func(result) (float64, bool) // nil: the note alone, no ratio
 	note  func(result) string          // beside the value, may be ""
+	// skip, when set, says why a target has no figure in this row by
+	// design (rather than a failed or missing run); "" for the others.
+	skip func(target string) string
 }
 
 func lookup(m map[string]float64, key string) (float64, bool) {
@@ -691,6 +857,9 @@ func sum(m map[string]float64, target string) (float64, bool) {
 func rows(o compareOpts) []row {
 	var rs []row
 	for _, n := range o.occupants {
+		if !o.runs(scenarioFanout) {
+			break
+		}
 		isFan := func(r result) bool { return r.Scenario == "fanout" && r.Fanout.Occupants == n && r.Fanout.Rooms == 1 }
 		rs = append(rs,
 			row{name: fmt.Sprintf("fan-out 1×%d, deliveries/s", n), match: isFan,
@@ -728,10 +897,14 @@ func rows(o compareOpts) []row {
 				}},
 		)
 	}
-	if o.joins > 0 {
+	if o.runs(scenarioJoin) {
 		isJoin := func(r result) bool { return r.Scenario == "join" }
+		name := fmt.Sprintf("join storm (%d into 1 room), joins/s", o.joins)
+		if o.deployed() {
+			name = fmt.Sprintf("join storm (%d into 1 room, %d messages of history), joins/s", o.joins, deployedHistory)
+		}
 		rs = append(rs,
-			row{name: fmt.Sprintf("join storm (%d into 1 room), joins/s", o.joins), match: isJoin,
+			row{name: name, match: isJoin,
 				value: func(r result) (float64, bool) {
 					return r.Join.JoinsPerSec, r.Join.Seconds > 0 || r.Join.JoinsPerSec > 0
 				}},
@@ -743,7 +916,7 @@ func rows(o compareOpts) []row {
 				value: func(r result) (float64, bool) { return sum(r.Join.CPUMsPerJoin, r.target()) }},
 		)
 	}
-	if o.memOccupants > 0 {
+	if o.runs(scenarioMemory) {
 		isMem := func(r result) bool { return r.Scenario == "memory" }
 		rs = append(rs,
 			row{name: fmt.Sprintf("memory (%d in %d rooms), bytes/occupant, server", o.memOccupants, o.memRooms), match: isMem,
@@ -754,10 +927,43 @@ func rows(o compareOpts) []row {
 				value: func(r result) (float64, bool) { return sum(r.Memory.BytesPerOccupant, r.target()) }},
 		)
 	}
+	if o.runs(scenarioMAM) {
+		isMAM := func(r result) bool { return r.Scenario == "mam" }
+		noArchive := func(target string) string {
+			if isNull(target) {
+				return "skipped: no archive"
+			}
+			return ""
+		}
+		rs = append(rs,
+			row{name: fmt.Sprintf("MAM query storm (%d occupants × %d pages of %d), queries/s", o.mamOccupants, mamPages, mamPageSize),
+				match: isMAM, skip: noArchive,
+				value: func(r result) (float64, bool) { return r.MAM.QueriesPerSec, r.MAM.Queries > 0 },
+				note: func(r result) string {
+					if want := int64(r.MAM.Occupants * r.MAM.Pages * r.MAM.PageSize); r.MAM.Results < want {
+						return fmt.Sprintf("%d of %d messages", r.MAM.Results, want)
+					}
+					return ""
+				}},
+			row{name: "MAM query, p50 latency ms", match: isMAM, skip: noArchive,
+				value: func(r result) (float64, bool) { return r.MAM.LatencyMS.P50, r.MAM.Queries > 0 }},
+			row{name: "MAM query, p99 latency ms", match: isMAM, skip: noArchive,
+				value: func(r result) (float64, bool) { return r.MAM.LatencyMS.P99, r.MAM.Queries > 0 }},
+			row{name: "MAM query, CPU ms/query, server+component", match: isMAM, skip: noArchive,
+				value: func(r result) (float64, bool) {
+					c, ok := sum(r.MAM.CPUSeconds, r.target())
+					if !ok || r.MAM.Queries <= 0 {
+						return 0, false
+					}
+					return c * 1000 / float64(r.MAM.Queries), true
+				}},
+		)
+	}
 	return rs
 }
 
-var targetTitles = map[string]string{targetOwn: "own MUC", targetNull: "null", targetNullIDs: "null-ids", targetChorus: "Chorus"}
+var targetTitles = map[string]string{targetOwn: "own MUC", targetNull: "null", targetNullIDs: "null-ids",
+	targetNullPresence: "null-presence", targetChorus: "Chorus", targetChorusUnicast: "Chorus unicast"}
 
 // serverTitle names a server with its package version when known.
 func serverTitle(name string, f facts) string {
@@ -793,8 +999,22 @@ func renderMarkdown(w io.Writer, f facts, o compareOpts, servers, skipped []stri
 		"(and a server using one core, such as Prosody, is saturated at 1).\n"+
 		"- null is chorus-bench's null component: it answers a join only to the joiner (no presence broadcast, "+
 		"no history), so the join and memory rows against it are a floor, not like for like; "+
-		"null-ids adds to each delivery the stanza-id and occupant-id a full service sends.\n\n",
+		"null-ids adds to each delivery the stanza-id and occupant-id a full service sends; "+
+		"null-presence adds to null-ids a join's stanzas as a full service sends them (presence to every occupant, "+
+		"the occupant list, the subject), the ceiling of a join. "+
+		"Chorus uses the server's XEP-0033 service when it offers one; Chorus unicast never does.\n",
 		o.duration, f.Cores)
+	if o.deployed() {
+		fmt.Fprintf(w, "- Profile deployed: every room persistent; the own MUCs and Chorus archive every message "+
+			"(Prosody: mod_muc_mam on SQLite; ejabberd: mod_mam on Mnesia; Chorus: its SQLite store); "+
+			"join storm joiners take %d messages of history and a join ends with the subject "+
+			"(null and null-ids send none: their joins are as in the default profile). "+
+			"The MAM storm has every occupant page back through the last %d messages, %d at a time, all at once; "+
+			"the null component keeps no archive.\n", deployedHistory, mamPages*mamPageSize, mamPageSize)
+	} else {
+		fmt.Fprintf(w, "- Profile default: temporary rooms, no archive, joins without history.\n")
+	}
+	fmt.Fprintln(w)
 
 	var ratioBases []string
 	if slices.Contains(o.targets, targetChorus) {
@@ -818,6 +1038,12 @@ func renderMarkdown(w io.Writer, f facts, o compareOpts, servers, skipped []stri
 			cells := []string{rw.name}
 			vals := map[string]float64{}
 			for _, t := range o.targets {
+				if rw.skip != nil {
+					if why := rw.skip(t); why != "" {
+						cells = append(cells, why)
+						continue
+					}
+				}
 				r, ok := find(results, srv, t, rw.match)
 				if !ok {
 					cells = append(cells, "—")

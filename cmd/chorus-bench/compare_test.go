@@ -202,3 +202,121 @@ func TestRenderMarkdownRatioColumns(t *testing.T) {
 		}
 	}
 }
+
+func TestParseProfile(t *testing.T) {
+	for _, tc := range []struct {
+		profile, scenarios string
+		want               []string
+		wantErr            bool
+	}{
+		{"default", "", []string{"fanout", "join", "memory"}, false},
+		{"deployed", "", []string{"fanout", "join", "memory", "mam"}, false},
+		{"deployed", "mam, join", []string{"mam", "join"}, false},
+		{"default", "join", []string{"join"}, false},
+		// The default profile keeps no archive to query.
+		{"default", "mam", nil, true},
+		{"deployed", "fanout,presence", nil, true},
+		{"production", "", nil, true},
+		{"", "", nil, true},
+	} {
+		p, got, err := parseProfile(tc.profile, tc.scenarios)
+		if (err != nil) != tc.wantErr || !slices.Equal(got, tc.want) || (err == nil && p != tc.profile) {
+			t.Errorf("parseProfile(%q, %q) = %q, %q, %v; want %q, error %v", tc.profile, tc.scenarios, p, got, err, tc.want, tc.wantErr)
+		}
+	}
+	if _, err := parseList("own,null-presence,chorus-unicast", allTargets); err != nil {
+		t.Errorf("the new targets: %v", err)
+	}
+}
+
+// The deployed profile makes every room persistent, gives the join storm
+// history where the target sends the subject that ends such a join, and
+// runs the MAM storm against everything but the null component.
+func TestPlanDeployed(t *testing.T) {
+	o := compareOpts{targets: []string{"own", "null", "null-presence", "chorus-unicast"}, occupants: []int{100},
+		duration: 3 * time.Second, joins: 50, mamOccupants: 10, profile: "deployed", scenarios: []string{"fanout", "join", "mam"}}
+	var got []string
+	for _, r := range plan(o, []string{"ejabberd"}) {
+		if !r.deployed {
+			t.Errorf("%s %s: not deployed", r.label(), r.scenario)
+		}
+		got = append(got, r.label()+" "+r.scenario+" "+strings.Join(r.args, " "))
+	}
+	want := []string{
+		"ejabberd/own fanout -rooms 1 -occupants 100 -senders 1 -duration 3s -persistent",
+		"ejabberd/own join -joins 50 -rooms 1 -history 20 -persistent",
+		"ejabberd/own mam -occupants 10 -messages 100 -pages 5 -page-size 20 -persistent",
+		"ejabberd/null fanout -rooms 1 -occupants 100 -senders 1 -duration 3s -persistent",
+		"ejabberd/null join -joins 50 -rooms 1 -persistent",
+		"ejabberd/null-presence fanout -rooms 1 -occupants 100 -senders 1 -duration 3s -persistent",
+		"ejabberd/null-presence join -joins 50 -rooms 1 -history 20 -persistent",
+		"ejabberd/chorus-unicast fanout -rooms 1 -occupants 100 -senders 1 -duration 3s -persistent",
+		"ejabberd/chorus-unicast join -joins 50 -rooms 1 -history 20 -persistent",
+		"ejabberd/chorus-unicast mam -occupants 10 -messages 100 -pages 5 -page-size 20 -persistent",
+	}
+	if !slices.Equal(got, want) {
+		t.Errorf("plan:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+	// The default profile plans what it always did, whatever the targets.
+	o.profile, o.scenarios = "default", nil
+	for _, r := range plan(o, []string{"ejabberd"}) {
+		if r.deployed || r.scenario == "mam" || slices.Contains(r.args, "-persistent") || slices.Contains(r.args, "-history") {
+			t.Errorf("default profile: %s %s %v", r.label(), r.scenario, r.args)
+		}
+	}
+}
+
+func TestChorusMulticast(t *testing.T) {
+	if got := chorusMulticast("chorus"); got != "auto" {
+		t.Errorf("chorus: CHORUS_MULTICAST=%s", got)
+	}
+	if got := chorusMulticast("chorus-unicast"); got != "off" {
+		t.Errorf("chorus-unicast: CHORUS_MULTICAST=%s", got)
+	}
+	for _, tg := range allTargets {
+		if serverMulticast(tg) != (tg == "chorus") {
+			t.Errorf("%s: server multicast %v", tg, serverMulticast(tg))
+		}
+		if isChorus(tg) != strings.HasPrefix(tg, "chorus") || isNull(tg) != strings.HasPrefix(tg, "null") {
+			t.Errorf("%s: isChorus %v, isNull %v", tg, isChorus(tg), isNull(tg))
+		}
+	}
+}
+
+func TestRenderMarkdownDeployed(t *testing.T) {
+	lines := `{"scenario":"join","label":"prosody/null-presence","joins":500,"rooms":1,"seconds":1,"joins_per_sec":1000,"cpu_ms_per_join":{"server":0.5,"component":0.1},"history":20}
+{"scenario":"join","label":"prosody/chorus","joins":500,"rooms":1,"seconds":2,"joins_per_sec":250,"cpu_ms_per_join":{"server":1,"component":1},"history":20,"history_per_join":20}
+{"scenario":"join","label":"prosody/chorus-unicast","joins":500,"rooms":1,"seconds":2,"joins_per_sec":200,"cpu_ms_per_join":{"server":1,"component":1.5}}
+{"scenario":"mam","label":"prosody/own","occupants":100,"messages":100,"pages":5,"page_size":20,"queries":500,"seconds":2,"queries_per_sec":250,"results":10000,"latency_ms":{"p50":10,"p99":40},"cpu_seconds":{"server":1.5}}
+{"scenario":"mam","label":"prosody/chorus","occupants":100,"messages":100,"pages":5,"page_size":20,"queries":500,"seconds":1,"queries_per_sec":500,"results":9000,"latency_ms":{"p50":5,"p99":20},"cpu_seconds":{"server":0.5,"component":0.5}}
+`
+	rs, err := parseResults(strings.NewReader(lines))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(rs) != 5 || rs[4].MAM.Results != 9000 || rs[4].MAM.LatencyMS.P99 != 20 {
+		t.Fatalf("parsed %+v", rs)
+	}
+	o := compareOpts{targets: []string{"own", "null-presence", "chorus", "chorus-unicast"}, joins: 500, mamOccupants: 100,
+		profile: "deployed", scenarios: []string{"join", "mam"}}
+	var b bytes.Buffer
+	renderMarkdown(&b, facts{}, o, []string{"prosody"}, nil, rs, nil)
+	md := b.String()
+	for _, want := range []string{
+		"- Profile deployed: every room persistent; the own MUCs and Chorus archive every message (Prosody: mod_muc_mam on SQLite; ejabberd: mod_mam on Mnesia; Chorus: its SQLite store); join storm joiners take 20 messages of history and a join ends with the subject (null and null-ids send none: their joins are as in the default profile). The MAM storm has every occupant page back through the last 100 messages, 20 at a time, all at once; the null component keeps no archive.",
+		"| Scenario | own MUC | null-presence | Chorus | Chorus unicast | Chorus/null-presence | Chorus/own | Chorus/chorus-unicast |",
+		"| join storm (500 into 1 room, 20 messages of history), joins/s | — | 1,000 | 250 | 200 | 0.25× | — | 1.25× |",
+		"| join, CPU ms/join, server+component | — | 0.6 | 2 | 2.5 | 3.33× | — | 0.80× |",
+		"| MAM query storm (100 occupants × 5 pages of 20), queries/s | 250 | skipped: no archive | 500 (9000 of 10000 messages) | — | — | 2.00× | — |",
+		"| MAM query, p99 latency ms | 40 | skipped: no archive | 20 | — | — | 0.50× | — |",
+		// own: 1.5 s / 500 queries; Chorus: (0.5+0.5) s / 500.
+		"| MAM query, CPU ms/query, server+component | 3 | skipped: no archive | 2 | — | — | 0.67× | — |",
+	} {
+		if !strings.Contains(md, want+"\n") {
+			t.Errorf("markdown lacks %q:\n%s", want, md)
+		}
+	}
+	if strings.Contains(md, "| fan-out") || strings.Contains(md, "| memory") {
+		t.Errorf("rows of scenarios not run:\n%s", md)
+	}
+}

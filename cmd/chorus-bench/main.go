@@ -21,6 +21,7 @@ import (
 var subcommands = map[string]func(args []string) error{
 	"fanout": runFanout,
 	"join":   runJoin,
+	"mam":    runMAM,
 	"memory": runMemory,
 	"null":   runNull,
 }
@@ -70,6 +71,7 @@ stderr. Subcommands: %s.
 
   fanout   groupchat fan-out: deliveries/s, latency, losses, CPU
   join     join storm: joins/s, latency, CPU per join
+  mam      archive query storm: queries/s and latency of XEP-0313 paging
   memory   memory per idle occupant of the measured processes
   null     a trivial MUC component, the ceiling any component can reach
 

@@ -47,6 +47,7 @@ func commonFlags(fs *flag.FlagSet, c *bench.Common, pids *string) {
 	fs.StringVar(pids, "pids", "", "processes to measure, comma-separated pid or name=pid; each counts with all its descendants")
 	fs.StringVar(&c.Label, "label", "", "text copied into the JSON line")
 	fs.IntVar(&c.LoginConcurrency, "login-concurrency", 64, "logins and joins in flight before the measurement")
+	fs.BoolVar(&c.Persistent, "persistent", false, "make each room persistent when creating it (muc#roomconfig_persistentroom), as rooms people keep are")
 }
 
 func finishCommon(c *bench.Common, pids string) error {
@@ -117,22 +118,55 @@ func runJoin(args []string) error {
 	commonFlags(fs, &cfg.Common, &pids)
 	fs.IntVar(&cfg.Joins, "joins", 500, "joins in the storm, in total")
 	fs.IntVar(&cfg.Concurrency, "concurrency", 50, "joins in flight")
+	fs.IntVar(&cfg.History, "history", 0, "messages each room's creator posts before the storm; the joiners then take the room's default history and a join ends with its subject message (0: no history, a join ends with the self-presence)")
 	err := parse(fs, args, "Logs in -joins users, has one extra user per room create it, then measures the\n"+
-		"storm: every user sends its join presence, latency until its self-presence.")
+		"storm: every user sends its join presence, latency until its self-presence\n"+
+		"(with -history, until the subject that follows the history).")
 	if err != nil {
 		return err
 	}
 	if err := finishCommon(&cfg.Common, pids); err != nil {
 		return fmt.Errorf("join: %w", err)
 	}
-	if cfg.Joins <= 0 || cfg.Concurrency <= 0 {
-		return errors.New("join: -joins and -concurrency must be positive")
+	if cfg.Joins <= 0 || cfg.Concurrency <= 0 || cfg.History < 0 {
+		return errors.New("join: -joins and -concurrency must be positive, -history not negative")
 	}
 	ctx, stop := signalContext()
 	defer stop()
 	res, err := bench.Join(ctx, cfg)
 	if err != nil {
 		return fmt.Errorf("join: %w", err)
+	}
+	return printJSON(res)
+}
+
+func runMAM(args []string) error {
+	fs := flag.NewFlagSet("mam", flag.ContinueOnError)
+	var cfg bench.MAMConfig
+	var pids string
+	commonFlags(fs, &cfg.Common, &pids)
+	fs.IntVar(&cfg.Occupants, "occupants", 100, "occupants of the one room, each querying its archive")
+	fs.IntVar(&cfg.Messages, "messages", 100, "messages posted to the room before the storm")
+	fs.IntVar(&cfg.Pages, "pages", 5, "queries per occupant, each for the page before the previous one")
+	fs.IntVar(&cfg.PageSize, "page-size", 20, "messages per page (RSM max)")
+	err := parse(fs, args, "Logs in -occupants users, joins them to one room (use -persistent: services\n"+
+		"archive persistent rooms), posts -messages messages, then has every occupant\n"+
+		"page back through the archive at once (XEP-0313 with RSM <before/>):\n"+
+		"queries/s and the latency of each query until the IQ that ends it.")
+	if err != nil {
+		return err
+	}
+	if err := finishCommon(&cfg.Common, pids); err != nil {
+		return fmt.Errorf("mam: %w", err)
+	}
+	if cfg.Occupants <= 0 || cfg.Messages <= 0 || cfg.Pages <= 0 || cfg.PageSize <= 0 {
+		return errors.New("mam: -occupants, -messages, -pages and -page-size must be positive")
+	}
+	ctx, stop := signalContext()
+	defer stop()
+	res, err := bench.MAM(ctx, cfg)
+	if err != nil {
+		return fmt.Errorf("mam: %w", err)
 	}
 	return printJSON(res)
 }
@@ -174,9 +208,11 @@ func runNull(args []string) error {
 	fs.StringVar(&cfg.Domain, "domain", "conference.localhost", "domain of the component")
 	fs.StringVar(&cfg.Secret, "secret", "", "component secret (XEP-0114)")
 	fs.BoolVar(&cfg.IDs, "ids", false, "add a XEP-0359 stanza-id and a XEP-0421 occupant-id to each delivery, as a service with stable ids sends")
+	fs.BoolVar(&cfg.Presence, "presence", false, "broadcast each join's and leave's presence to the room, send the joiner the occupant list and an empty subject: a join's stanzas as a full service sends them")
 	err := parse(fs, args, "A trivial MUC component (XEP-0114): self-presence on join, no presence\n"+
-		"broadcast, no history; each groupchat message goes to every occupant from bytes\n"+
-		"encoded once. The ceiling any external component can reach on the server.\n"+
+		"broadcast (unless -presence), no history; each groupchat message goes to every\n"+
+		"occupant from bytes encoded once. The ceiling any external component can reach\n"+
+		"on the server.\n"+
 		"Runs until SIGINT or SIGTERM.")
 	if err != nil {
 		return err

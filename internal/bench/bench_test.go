@@ -23,6 +23,13 @@ func startNull(t *testing.T) Common { t.Helper(); return startNullIDs(t, false) 
 // stanza and occupant ids to deliveries when ids is set.
 func startNullIDs(t *testing.T, ids bool) Common {
 	t.Helper()
+	return startNullWith(t, NullConfig{IDs: ids})
+}
+
+// startNullWith starts a fake host with the null component configured by
+// cfg (its server, domain and secret are filled in).
+func startNullWith(t *testing.T, cfg NullConfig) Common {
+	t.Helper()
 	h, err := fakehost.Start(fakehost.Options{Secret: "s3cret"})
 	if err != nil {
 		t.Fatal(err)
@@ -30,7 +37,8 @@ func startNullIDs(t *testing.T, ids bool) Common {
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() {
-		done <- RunNull(ctx, NullConfig{Server: h.ComponentAddr(), Domain: h.ComponentDomain(), Secret: "s3cret", IDs: ids})
+		cfg.Server, cfg.Domain, cfg.Secret = h.ComponentAddr(), h.ComponentDomain(), "s3cret"
+		done <- RunNull(ctx, cfg)
 	}()
 	t.Cleanup(func() {
 		cancel()
@@ -318,5 +326,119 @@ func TestDialRefused(t *testing.T) {
 	_, err := Dial(t.Context(), Account{Addr: "127.0.0.1:1", Domain: "localhost", User: "u"})
 	if err == nil {
 		t.Fatal("dialled a closed port")
+	}
+}
+
+// With Presence, a join costs what it costs a full service: the others
+// hear of it, the joiner gets the occupant list, its self-presence and an
+// empty subject, in that order (XEP-0045 §7.2.3, §7.2.15), and a leave is
+// broadcast; with IDs every presence carries the occupant's occupant-id.
+// Without it only the joiner hears of its join.
+func TestNullComponentPresence(t *testing.T) {
+	for _, presence := range []bool{false, true} {
+		t.Run(map[bool]string{false: "off", true: "on"}[presence], func(t *testing.T) {
+			cm := startNullWith(t, NullConfig{IDs: true, Presence: presence})
+			dial := func(user string) (*Client, <-chan string) {
+				c, err := Dial(t.Context(), Account{Addr: cm.Server, Domain: cm.Domain, User: user, Password: "x", Resource: "r"})
+				if err != nil {
+					t.Fatal(err)
+				}
+				t.Cleanup(c.Close)
+				return c, collect(c)
+			}
+			write := func(c *Client, s string) {
+				t.Helper()
+				if err := c.Write([]byte(s)); err != nil {
+					t.Fatal(err)
+				}
+			}
+			attr := func(st string, name string) string { v, _ := Attr([]byte(st), name); return string(v) }
+			next := func(ch <-chan string, what string) string {
+				t.Helper()
+				select {
+				case s := <-ch:
+					return s
+				case <-time.After(5 * time.Second):
+					t.Fatalf("no %s within 5 s", what)
+					return ""
+				}
+			}
+			quiet := func(ch <-chan string, who string) {
+				t.Helper()
+				select {
+				case s := <-ch:
+					t.Errorf("%s got %s", who, s)
+				case <-time.After(100 * time.Millisecond):
+				}
+			}
+			oid := func(st string) string {
+				o, ok := Child([]byte(st), "occupant-id")
+				if !ok {
+					return ""
+				}
+				v, _ := Attr(o, "id")
+				return string(v)
+			}
+			alice, ach := dial("alice")
+			bob, bch := dial("bob")
+			write(alice, "<presence to='r1@conference.localhost/al'><x xmlns='"+stanza.NSMUC+"'/></presence>")
+			aliceSelf := next(ach, "alice's self-presence")
+			if !HasStatus([]byte(aliceSelf), "110") || !HasStatus([]byte(aliceSelf), "201") {
+				t.Errorf("alice's self-presence %s", aliceSelf)
+			}
+			if !presence {
+				write(bob, "<presence to='r1@conference.localhost/bo'><x xmlns='"+stanza.NSMUC+"'/></presence>")
+				if s := next(bch, "bob's self-presence"); !HasStatus([]byte(s), "110") || oid(s) != "" {
+					t.Errorf("bob's self-presence %s", s)
+				}
+				quiet(ach, "alice")
+				quiet(bch, "bob")
+				return
+			}
+			if s := next(ach, "alice's subject"); attr(s, "from") != "r1@conference.localhost" || !strings.Contains(s, "<subject/>") {
+				t.Errorf("after alice's self-presence: %s", s)
+			}
+			write(bob, "<presence to='r1@conference.localhost/bo'><x xmlns='"+stanza.NSMUC+"'/></presence>")
+			list := next(bch, "alice's presence for bob")
+			self := next(bch, "bob's self-presence")
+			subj := next(bch, "bob's subject")
+			if attr(list, "from") != "r1@conference.localhost/al" || HasStatus([]byte(list), "110") ||
+				!strings.Contains(list, "affiliation='owner'") || oid(list) != oid(aliceSelf) || oid(list) == "" {
+				t.Errorf("the occupant list bob got: %s (alice's self-presence %s)", list, aliceSelf)
+			}
+			if attr(self, "from") != "r1@conference.localhost/bo" || !HasStatus([]byte(self), "110") || HasStatus([]byte(self), "201") {
+				t.Errorf("bob's self-presence %s", self)
+			}
+			if !strings.Contains(subj, "<subject/>") || attr(subj, "to") != bob.JID {
+				t.Errorf("bob's subject %s", subj)
+			}
+			got := next(ach, "bob's presence for alice")
+			if attr(got, "from") != "r1@conference.localhost/bo" || attr(got, "to") != alice.JID || HasStatus([]byte(got), "110") ||
+				!strings.Contains(got, "role='participant'") || oid(got) != oid(self) || oid(got) == oid(list) {
+				t.Errorf("alice heard of bob's join as %s (bob's self-presence %s)", got, self)
+			}
+			quiet(ach, "alice")
+
+			write(bob, "<presence type='unavailable' to='r1@conference.localhost/bo'/>")
+			if s := next(bch, "bob's unavailable"); attr(s, "type") != "unavailable" {
+				t.Errorf("bob's leave: %s", s)
+			}
+			if s := next(ach, "bob's leave for alice"); attr(s, "type") != "unavailable" || attr(s, "from") != "r1@conference.localhost/bo" {
+				t.Errorf("alice heard of bob's leave as %s", s)
+			}
+		})
+	}
+}
+
+// With History the joiners wait for the subject that ends a join; the
+// null component with Presence sends one (and keeps no history).
+func TestJoinHistoryNullPresence(t *testing.T) {
+	c := startNullWith(t, NullConfig{Presence: true})
+	res, err := Join(t.Context(), JoinConfig{Common: c, Joins: 10, Concurrency: 3, History: 5})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Joins != 10 || res.History != 5 || res.HistoryPerJoin != 0 || res.LatencyMS.Max <= 0 {
+		t.Errorf("result %+v", res)
 	}
 }

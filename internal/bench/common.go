@@ -21,6 +21,11 @@ type Common struct {
 	Rooms    int    // rooms bench0..bench<Rooms-1>; default 1
 	Procs    []Proc // processes to measure
 	Label    string // copied into the result
+	// Persistent makes each room persistent when it is created (the
+	// owner's form sets muc#roomconfig_persistentroom), as rooms people
+	// keep are; a service that archives persistent rooms then archives
+	// these.
+	Persistent bool
 
 	// LoginConcurrency bounds logins (and joins) in flight; default 64.
 	LoginConcurrency int

@@ -13,6 +13,11 @@ type JoinConfig struct {
 	Common
 	Joins       int // total; default 100
 	Concurrency int // joins in flight; default 50
+	// History, when positive, is how many messages each room's owner
+	// posts before the storm; the joiners then ask for the room's default
+	// history, as clients do, and a join lasts until its subject message,
+	// which follows the history (XEP-0045 §7.2.15).
+	History int
 }
 
 // JoinResult is the JSON line of the join scenario.
@@ -26,6 +31,10 @@ type JoinResult struct {
 	LatencyMS    Latency            `json:"latency_ms"`
 	CPUSeconds   map[string]float64 `json:"cpu_seconds"`
 	CPUMsPerJoin map[string]float64 `json:"cpu_ms_per_join"`
+	// History is JoinConfig.History; HistoryPerJoin the messages each
+	// joiner received before the subject, on average.
+	History        int     `json:"history,omitempty"`
+	HistoryPerJoin float64 `json:"history_per_join,omitempty"`
 }
 
 // Join runs the join storm. Each room is created beforehand by an extra
@@ -46,6 +55,7 @@ func Join(ctx context.Context, cfg JoinConfig) (*JoinResult, error) {
 	joiners := make([]*member, cfg.Joins)
 	for i := range joiners {
 		joiners[i] = newMember(cfg.user(i), cfg.room(i%cfg.Rooms))
+		joiners[i].history = cfg.History > 0
 	}
 	all := append(append([]*member(nil), owners...), joiners...)
 
@@ -57,6 +67,14 @@ func Join(ctx context.Context, cfg JoinConfig) (*JoinResult, error) {
 	defer closeAll(all)
 	if err := joinAll(ctx, &cfg.Common, "join", owners); err != nil {
 		return nil, err
+	}
+	if cfg.History > 0 {
+		err := parallel(ctx, &cfg.Common, "join: rooms filled", len(owners), cfg.LoginConcurrency, func(ctx context.Context, r int) error {
+			return owners[r].post(ctx, cfg.History)
+		})
+		if err != nil {
+			return nil, err
+		}
 	}
 
 	var (
@@ -93,6 +111,14 @@ func Join(ctx context.Context, cfg JoinConfig) (*JoinResult, error) {
 		Scenario: "join", Label: cfg.Label, Joins: cfg.Joins, Rooms: cfg.Rooms,
 		Seconds: round(wall, 3), JoinsPerSec: round(float64(cfg.Joins)/wall, 1),
 		LatencyMS: hist.Latency(), CPUSeconds: map[string]float64{}, CPUMsPerJoin: map[string]float64{},
+	}
+	if cfg.History > 0 {
+		res.History = cfg.History
+		got := 0
+		for _, j := range joiners {
+			got += j.histGot // each joiner's subject arrived: its count is final
+		}
+		res.HistoryPerJoin = round(float64(got)/float64(len(joiners)), 1)
 	}
 	for k, v := range cpuSeconds(cpu0, cpu1) {
 		res.CPUSeconds[k] = round(v, 3)

@@ -5,6 +5,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strconv"
+	"sync/atomic"
 	"time"
 
 	"chorus/stanza"
@@ -26,6 +28,21 @@ type member struct {
 	joined bool
 	selfCh chan joinResult // the self-presence or refusal
 	iqCh   chan error      // the answer to the owner form
+
+	// Set before the join, read by the reader goroutine after it.
+	persistent bool // a room this member creates is made persistent
+	// history asks for the room's default history (no maxstanzas='0');
+	// the join then ends with the subject message, which XEP-0045
+	// §7.2.15 puts after the history.
+	history bool
+	subject bool          // the subject message arrived (reader goroutine only)
+	subjCh  chan struct{} // closed when it did
+	// histGot counts the messages that arrived between the self-presence
+	// and the subject: the history (reader goroutine; read after subjCh).
+	histGot int
+
+	echoWant atomic.Pointer[string] // id of the message whose echo post waits for
+	echoCh   chan struct{}
 }
 
 type joinResult struct {
@@ -37,7 +54,8 @@ type joinResult struct {
 func newMember(user, room string) *member {
 	return &member{
 		user: user, room: room, occJID: room + "/" + user,
-		selfCh: make(chan joinResult, 1), iqCh: make(chan error, 1),
+		selfCh: make(chan joinResult, 1), iqCh: make(chan error, 1), subjCh: make(chan struct{}),
+		echoCh: make(chan struct{}, 1),
 	}
 }
 
@@ -63,6 +81,28 @@ func (m *member) handle(st []byte) {
 			m.joined = true
 			m.selfCh <- joinResult{at: time.Now(), created: HasStatus(st, "201")}
 		}
+	case "message":
+		if w := m.echoWant.Load(); w != nil {
+			if id, _ := Attr(st, "id"); string(id) == *w {
+				m.echoWant.Store(nil)
+				m.echoCh <- struct{}{}
+				return
+			}
+		}
+		if !m.history || !m.joined || m.subject {
+			return
+		}
+		if typ, _ := Attr(st, "type"); string(typ) != "groupchat" {
+			return
+		}
+		if _, ok := Child(st, "subject"); ok {
+			if _, body := Child(st, "body"); !body {
+				m.subject = true
+				close(m.subjCh)
+				return
+			}
+		}
+		m.histGot++
 	case "iq":
 		if id, _ := Attr(st, "id"); string(id) != "create" {
 			return
@@ -79,15 +119,32 @@ func (m *member) handle(st []byte) {
 }
 
 // joinStanza is the join presence: no history, which would only add
-// traffic that the scenarios do not measure.
+// traffic that the scenarios do not measure, unless the member asks for
+// the room's default history as clients do.
 func (m *member) joinStanza() []byte {
+	if m.history {
+		return []byte("<presence to='" + escAttr(m.occJID) + "'><x xmlns='" + stanza.NSMUC + "'/></presence>")
+	}
 	return []byte("<presence to='" + escAttr(m.occJID) + "'><x xmlns='" + stanza.NSMUC + "'><history maxstanzas='0'/></x></presence>")
 }
 
-// join sends the join presence and waits for the self-presence. When the
-// room is new (status 201) it accepts the default configuration, as an
-// owner's client does for an instant room, and waits for the answer. It
-// returns the time from sending to the self-presence.
+// createForm is the owner's answer to a new room (XEP-0045 §10.1.2): the
+// default configuration (an instant room), or a persistent room.
+func (m *member) createForm() string {
+	fields := ""
+	if m.persistent {
+		fields = "<field var='FORM_TYPE' type='hidden'><value>" + stanza.NSMUC + "#roomconfig</value></field>" +
+			"<field var='muc#roomconfig_persistentroom'><value>1</value></field>"
+	}
+	return "<iq type='set' id='create' to='" + escAttr(m.room) + "'><query xmlns='" + stanza.NSMUCOwner +
+		"'><x xmlns='jabber:x:data' type='submit'>" + fields + "</x></query></iq>"
+}
+
+// join sends the join presence and waits for the self-presence, or with
+// history for the subject that ends the join. When the room is new
+// (status 201) it submits the configuration, as an owner's client does
+// for an instant room, and waits for the answer. It returns the time from
+// sending to the self-presence, or to the subject with history.
 func (m *member) join(ctx context.Context) (time.Duration, error) {
 	start := time.Now()
 	if err := m.c.Write(m.joinStanza()); err != nil {
@@ -101,12 +158,17 @@ func (m *member) join(ctx context.Context) (time.Duration, error) {
 		return 0, fmt.Errorf("%s: %w", m.user, res.err)
 	}
 	took := res.at.Sub(start)
+	if m.history && !res.created {
+		var done struct{}
+		if err := wait(ctx, m, m.subjCh, &done); err != nil {
+			return 0, fmt.Errorf("%s: join %s: the subject that ends a join: %w", m.user, m.room, err)
+		}
+		took = time.Since(start)
+	}
 	if !res.created {
 		return took, nil
 	}
-	form := "<iq type='set' id='create' to='" + escAttr(m.room) + "'><query xmlns='" + stanza.NSMUCOwner +
-		"'><x xmlns='jabber:x:data' type='submit'/></query></iq>"
-	if err := m.c.Write([]byte(form)); err != nil {
+	if err := m.c.Write([]byte(m.createForm())); err != nil {
 		return 0, fmt.Errorf("%s: configure %s: %w", m.user, m.room, err)
 	}
 	var err error
@@ -117,6 +179,30 @@ func (m *member) join(ctx context.Context) (time.Duration, error) {
 		return 0, fmt.Errorf("%s: %w", m.user, err)
 	}
 	return took, nil
+}
+
+// post sends n groupchat messages to the member's room and waits for the
+// echo of the last: the room (and any archive behind it) has them all.
+func (m *member) post(ctx context.Context, n int) error {
+	for i := range n {
+		id := m.user + "-fill-" + strconv.Itoa(i)
+		if i == n-1 {
+			m.echoWant.Store(&id)
+		}
+		msg := "<message to='" + escAttr(m.room) + "' type='groupchat' id='" + escAttr(id) + "'><body>message " +
+			strconv.Itoa(i) + " of " + strconv.Itoa(n) + ", as history for those who join later</body></message>"
+		if err := m.c.Write([]byte(msg)); err != nil {
+			return fmt.Errorf("%s: post to %s: %w", m.user, m.room, err)
+		}
+	}
+	if n <= 0 {
+		return nil
+	}
+	var v struct{}
+	if err := wait(ctx, m, m.echoCh, &v); err != nil {
+		return fmt.Errorf("%s: the echo of the last of %d messages: %w", m.user, n, err)
+	}
+	return nil
 }
 
 // wait receives from ch into v, giving up after JoinTimeout, when ctx ends
@@ -157,6 +243,9 @@ func joinAll(ctx context.Context, c *Common, what string, ms []*member) error {
 		label := what + ": rooms created"
 		if gi == 1 {
 			label = what + ": others joined"
+		}
+		for _, m := range group {
+			m.persistent = c.Persistent
 		}
 		err := parallel(ctx, c, label, len(group), c.LoginConcurrency, func(ctx context.Context, i int) error {
 			_, err := group[i].join(ctx)

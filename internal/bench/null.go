@@ -28,6 +28,15 @@ type NullConfig struct {
 	// service, which separates the cost of those elements from the cost of
 	// the service.
 	IDs bool
+	// Presence makes joins cost what a full service's cost in stanzas:
+	// each join's presence goes to the room's occupants, and the joiner
+	// gets one presence per occupant, then its self-presence, then an
+	// empty subject (XEP-0045 §7.2.3, §7.2.15), each from bytes encoded
+	// once per occupant with only the addressee spliced in. Leaving is
+	// broadcast too. With IDs each presence carries the occupant's
+	// occupant-id (XEP-0421). Without it only the joiner hears of a join,
+	// and no subject.
+	Presence bool
 }
 
 // RunNull connects the null component and serves until ctx ends (then it
@@ -39,8 +48,9 @@ type NullConfig struct {
 // forgets them on unavailable presence, accepts any owner form, answers
 // disco#info, and sends each groupchat message with a body to every
 // occupant, built from bytes encoded once per message. There is no
-// presence broadcast, history, subject, or permission check. What it
-// achieves on a server is the ceiling for any external component there.
+// presence broadcast (unless NullConfig.Presence), history, subject, or
+// permission check. What it achieves on a server is the ceiling for any
+// external component there.
 func RunNull(ctx context.Context, cfg NullConfig) error {
 	if cfg.Server == "" {
 		cfg.Server = "127.0.0.1:5347"
@@ -66,6 +76,7 @@ func RunNull(ctx context.Context, cfg NullConfig) error {
 		sc:     NewScanner(nc, 64<<10, maxStanza),
 		rooms:  map[string]*nullRoom{},
 		ids:    cfg.IDs,
+		pres:   cfg.Presence,
 	}
 	err = n.handshake(cfg.Secret)
 	if err == nil {
@@ -89,6 +100,7 @@ type nullComp struct {
 	in      int64
 	out     int64
 	ids     bool   // NullConfig.IDs
+	pres    bool   // NullConfig.Presence
 	suffix  []byte // scratch: what follows the body
 }
 
@@ -97,12 +109,18 @@ type nullRoom struct {
 	occ    []nullOcc
 	byNick map[string]int // index in occ
 	byJID  map[string]int
+	joins  int // occupant-ids handed out
 }
 
 type nullOcc struct {
 	nick, jid string
 	to        []byte // " to='<jid>'>", what differs per recipient
 	owner     bool
+	// With NullConfig.Presence, the occupant's presence as others see
+	// it: head is "<presence from='<room>/<nick>'" and tail what follows
+	// the addressee; encoded once at the join.
+	head, tail []byte
+	oid        int // its occupant-id, with IDs
 }
 
 // handshake opens the component stream (XEP-0114) and authenticates.
@@ -202,7 +220,17 @@ func (n *nullComp) presence(st, from, to, bare, nick, typ []byte) {
 			room.remove(i) // a nick change, done as leave and join
 		}
 		room.add(nullOcc{nick: string(nick), jid: string(from), owner: created})
+		if n.pres {
+			n.broadcastJoin(room, len(room.occ)-1)
+		}
 		n.selfPresence(room, len(room.occ)-1, nil, created)
+		if n.pres {
+			n.w.WriteString("<message type='groupchat' from=")
+			n.w.Write(appendQuoted(n.prefix[:0], []byte(room.jid)))
+			n.w.Write(room.occ[len(room.occ)-1].to)
+			n.w.WriteString("<subject/></message>")
+			n.out++
+		}
 	case "unavailable":
 		room := n.rooms[string(bare)]
 		if room == nil {
@@ -213,6 +241,9 @@ func (n *nullComp) presence(st, from, to, bare, nick, typ []byte) {
 			return
 		}
 		n.selfPresence(room, i, []byte("unavailable"), false)
+		if n.pres {
+			n.broadcastLeave(room, i)
+		}
 		n.leave(room, i)
 	case "error":
 		n.dropGhost(bare, from)
@@ -260,6 +291,56 @@ func (r *nullRoom) remove(i int) {
 	r.occ = r.occ[:last]
 }
 
+// broadcastJoin encodes the presence of occupant j once, sends it to
+// every other occupant, and sends j the presence of each of them.
+func (n *nullComp) broadcastJoin(room *nullRoom, j int) {
+	o := &room.occ[j]
+	o.head = append(append([]byte(nil), "<presence from="...), appendQuoted(n.prefix[:0], []byte(room.jid+"/"+o.nick))...)
+	tail := []byte("<x xmlns='" + stanza.NSMUCUser + "'>")
+	if o.owner {
+		tail = append(tail, "<item affiliation='owner' role='moderator'/>"...)
+	} else {
+		tail = append(tail, "<item affiliation='none' role='participant'/>"...)
+	}
+	tail = append(tail, "</x>"...)
+	if n.ids {
+		room.joins++
+		o.oid = room.joins
+		tail = fmt.Appendf(tail, "<occupant-id xmlns='urn:xmpp:occupant-id:0' id='%022d'/>", o.oid)
+	}
+	o.tail = append(tail, "</presence>"...)
+	for i := range room.occ {
+		if i == j {
+			continue
+		}
+		p := &room.occ[i]
+		n.w.Write(o.head)
+		n.w.Write(p.to)
+		n.w.Write(o.tail)
+		n.w.Write(p.head)
+		n.w.Write(o.to)
+		n.w.Write(p.tail)
+	}
+	n.out += 2 * int64(len(room.occ)-1)
+}
+
+// broadcastLeave tells the other occupants that occupant j left.
+func (n *nullComp) broadcastLeave(room *nullRoom, j int) {
+	o := &room.occ[j]
+	head := append(append(n.scratch[:0], "<presence type='unavailable' from="...), appendQuoted(n.prefix[:0], []byte(room.jid+"/"+o.nick))...)
+	n.scratch = head
+	const tail = "<x xmlns='" + stanza.NSMUCUser + "'><item affiliation='none' role='none'/></x></presence>"
+	for i := range room.occ {
+		if i == j {
+			continue
+		}
+		n.w.Write(head)
+		n.w.Write(room.occ[i].to)
+		n.w.WriteString(tail)
+	}
+	n.out += int64(len(room.occ) - 1)
+}
+
 func (n *nullComp) selfPresence(room *nullRoom, i int, typ []byte, created bool) {
 	o := &room.occ[i]
 	w := n.w
@@ -285,7 +366,13 @@ func (n *nullComp) selfPresence(room *nullRoom, i int, typ []byte, created bool)
 	if created {
 		w.WriteString("<status code='201'/>")
 	}
-	w.WriteString("</x></presence>")
+	w.WriteString("</x>")
+	if typ == nil && o.oid != 0 {
+		// The joiner's own occupant-id, as the others got it.
+		n.scratch = fmt.Appendf(n.scratch[:0], "<occupant-id xmlns='urn:xmpp:occupant-id:0' id='%022d'/>", o.oid)
+		w.Write(n.scratch)
+	}
+	w.WriteString("</presence>")
 	n.out++
 }
 

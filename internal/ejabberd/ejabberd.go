@@ -78,6 +78,10 @@ type Options struct {
 	// queued for one client or component session (max_fsm_queue), beyond
 	// which the session is closed; a load test may briefly queue more.
 	MaxQueue int
+	// Archive, with MUC, serves the rooms as deployments do: persistent
+	// by default and archived (XEP-0313) by mod_mam, in Mnesia like the
+	// rest of this server's data (SQL would need a database set up).
+	Archive bool
 }
 
 // Server is one ejabberd VM and the files it owns.
@@ -367,6 +371,12 @@ modules:
     history_size: 20
     default_room_options:
       max_users: 100000
+{{- if .Archive}}
+      persistent: true
+      mam: true
+  # Rooms as deployed: persistent and archived, in Mnesia (default_db).
+  mod_mam: {}
+{{- end}}
 {{- end}}
 `))
 
@@ -405,6 +415,7 @@ func (s *Server) writeConfig() error {
 		"MaxQueue":      s.opts.MaxQueue,
 		"Backlog":       s.opts.Backlog,
 		"MUC":           s.opts.MUC,
+		"Archive":       s.opts.Archive,
 	})
 	if err != nil {
 		return err

@@ -22,6 +22,8 @@ type (
 var (
 	// Available reports why Prosody cannot be used here, or nil.
 	Available = prosody.Available
+	// ArchiveAvailable reports why Options.Archive cannot work here, or nil.
+	ArchiveAvailable = prosody.ArchiveAvailable
 	// Launch starts Prosody for a program, which ends it with Close.
 	Launch = prosody.Launch
 	// SelfSigned writes a self-signed certificate for Options.TLSCert.

@@ -74,6 +74,11 @@ type Options struct {
 	PubSub string
 	// PubSubAdmins are the bare JIDs that own PubSub's nodes.
 	PubSubAdmins []string
+	// Archive, with MUC, serves the rooms as deployments do: persistent
+	// by default, and every room's messages archived (XEP-0313) by
+	// mod_muc_mam in SQLite through mod_storage_sql, which needs LuaDBI's
+	// SQLite driver (ArchiveAvailable).
+	Archive bool
 }
 
 // Server is one Prosody process and the files it owns.
@@ -94,6 +99,35 @@ func Available() error {
 		return fmt.Errorf("%s is not on PATH (apt-get install prosody): %w", binary, err)
 	}
 	return nil
+}
+
+// ArchiveAvailable reports why Options.Archive cannot work here, or nil:
+// mod_storage_sql needs LuaDBI's SQLite3 driver for the Lua that runs
+// Prosody (Debian: lua-dbi-sqlite3).
+func ArchiveAvailable() error {
+	if err := Available(); err != nil {
+		return err
+	}
+	lua := "lua5.4"
+	if path, err := exec.LookPath(binary); err == nil {
+		if b, err := os.ReadFile(path); err == nil {
+			first, _, _ := strings.Cut(string(b), "\n")
+			if f := strings.Fields(strings.TrimPrefix(first, "#!")); len(f) > 0 {
+				lua = f[len(f)-1] // "/usr/bin/env lua5.4" or "/usr/bin/lua5.4"
+			}
+		}
+	}
+	out, err := exec.Command(lua, "-e", `local DBI = require "DBI"; assert(DBI.Connect("SQLite3", ":memory:"))`).CombinedOutput()
+	if err != nil {
+		return fmt.Errorf("prosody: no SQLite driver for mod_storage_sql in %s (apt-get install lua-dbi-sqlite3): %v: %s",
+			lua, err, firstLine(out))
+	}
+	return nil
+}
+
+func firstLine(b []byte) string {
+	line, _, _ := strings.Cut(strings.TrimSpace(string(b)), "\n")
+	return line
 }
 
 // Launch writes a config, starts Prosody and waits until its client and
@@ -248,6 +282,16 @@ Component {{lua .MUC}} "muc"
 	muc_room_cache_size = 100000
 	muc_room_default_history_length = 20
 	muc_tombstones = false
+{{- if .Archive}}
+	-- Rooms as deployed: persistent, and archived (XEP-0313) in SQLite;
+	-- the accounts stay in memory.
+	storage = "sql"
+	sql = { driver = "SQLite3", database = "muc.sqlite" }
+	modules_enabled = { "muc_mam" }
+	muc_room_default_persistent = true
+	muc_log_by_default = true
+	muc_log_all_rooms = true
+{{- end}}
 {{- end}}
 {{- if .PubSub}}
 
@@ -300,6 +344,7 @@ func (s *Server) writeConfig() error {
 		"MUC":           s.opts.MUC,
 		"PubSub":        s.opts.PubSub,
 		"PubSubAdmins":  s.opts.PubSubAdmins,
+		"Archive":       s.opts.Archive,
 	})
 	if err != nil {
 		return err

@@ -53,3 +53,33 @@ func TestPubSubConfig(t *testing.T) {
 		}
 	}
 }
+
+// Archive adds to the own MUC what makes its rooms persistent and archived
+// in SQLite; without it the config is as before.
+func TestConfigArchive(t *testing.T) {
+	lines := []string{`storage = "sql"`, `sql = { driver = "SQLite3", database = "muc.sqlite" }`,
+		`modules_enabled = { "muc_mam" }`, `muc_room_default_persistent = true`, `muc_log_all_rooms = true`}
+	for _, tc := range []struct {
+		muc     string
+		archive bool
+		want    bool
+	}{{"muc.localhost", true, true}, {"muc.localhost", false, false}, {"", true, false}} {
+		var b strings.Builder
+		err := configTemplate.Execute(&b, map[string]any{"Host": "localhost", "Component": "conference.localhost",
+			"Pidfile": "p", "Data": "d", "Certs": "c", "Log": "l", "Secret": "s", "C2SPort": 1, "ComponentPort": 2,
+			"MUC": tc.muc, "Archive": tc.archive, "LogLevel": "warn"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		cfg := b.String()
+		for _, l := range lines {
+			if strings.Contains(cfg, "\t"+l+"\n") != tc.want {
+				t.Errorf("MUC %q, Archive %v: line %q present: %v\n%s", tc.muc, tc.archive, l, !tc.want, cfg)
+			}
+		}
+		// The archive's storage is the MUC's alone: accounts stay in memory.
+		if !strings.Contains(cfg, "\nstorage = \"memory\"\n") {
+			t.Errorf("global storage changed:\n%s", cfg)
+		}
+	}
+}
