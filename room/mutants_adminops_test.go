@@ -3,6 +3,7 @@ package room
 import (
 	"context"
 	"testing"
+	"time"
 
 	"chorus/store"
 )
@@ -93,5 +94,26 @@ func TestUnbanIsStored(t *testing.T) {
 	}
 	if err := m.g.Unban("spammer@localhost"); err != nil {
 		t.Fatalf("unban without a store: %v", err)
+	}
+}
+
+// TestPurgeEverythingBefore: a cut after the newest message purges the
+// whole history and archive, including what the archive had queued and
+// not yet written.
+func TestPurgeEverythingBefore(t *testing.T) {
+	h, st := newSQLHarness(t)
+	roomWithJuliet(h)
+	h.send(juliet, `<message to='`+room1+`' type='groupchat'><body>one</body></message>`)
+	h.send(juliet, `<message to='`+room1+`' type='groupchat'><body>two</body></message>`)
+	n, err := h.g.Purge(room1, h.clock().Add(time.Hour))
+	if err != nil || n != 2 {
+		t.Fatalf("purge = %d, %v; want 2", n, err)
+	}
+	h.g.archive.sync()
+	if page, err := st.Query(context.Background(), store.Query{Room: room1}); err != nil || len(page.Messages) != 0 {
+		t.Fatalf("archive after purge = %+v, %v", page, err)
+	}
+	if hist := pick(h.send(nurse, join("Nurse")), nurse, "message"); len(hist) != 1 || hist[0].Child(NSClient, "subject") == nil {
+		t.Fatalf("history after purge = %v", hist)
 	}
 }
