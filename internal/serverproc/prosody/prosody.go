@@ -66,6 +66,14 @@ type Options struct {
 	// children with the soft limit it started with, often 1024, too few
 	// for thousands of clients.
 	MaxFiles uint64
+	// MulticastModule, when set, is the path of
+	// contrib/prosody/mod_chorus_multicast.lua: Prosody then serves a
+	// XEP-0033 multicast service at "multicast." + Host that only the
+	// component may use, listed in Host's disco#items.
+	MulticastModule string
+	// MulticastMax, when set with MulticastModule, is the service's
+	// chorus_multicast_max_addresses (default the module's, 50).
+	MulticastMax int
 }
 
 // Server is one Prosody process and the files it owns.
@@ -225,6 +233,9 @@ s2s_ports = {}
 s2s_direct_tls_ports = {}
 http_ports = {}
 https_ports = {}
+{{- if .Multicast}}
+plugin_paths = { {{lua .PluginDir}} }
+{{- end}}
 
 VirtualHost {{lua .Host}}
 
@@ -240,6 +251,15 @@ Component {{lua .MUC}} "muc"
 	muc_room_cache_size = 100000
 	muc_room_default_history_length = 20
 	muc_tombstones = false
+{{- end}}
+{{- if .Multicast}}
+
+-- XEP-0033 multicast for the component only (mod_chorus_multicast).
+Component {{lua .Multicast}} "chorus_multicast"
+	chorus_multicast_from = { {{lua .Component}} }
+{{- if .MulticastMax}}
+	chorus_multicast_max_addresses = {{.MulticastMax}}
+{{- end}}
 {{- end}}
 `))
 
@@ -262,7 +282,29 @@ func luaString(s string) string {
 	return b.String()
 }
 
+// MulticastJID is the address of the multicast service
+// (Options.MulticastModule), or "" without one.
+func (s *Server) MulticastJID() string {
+	if s.opts.MulticastModule == "" {
+		return ""
+	}
+	return "multicast." + s.Host()
+}
+
 func (s *Server) writeConfig() error {
+	plugins := filepath.Join(s.Dir(), "plugins")
+	if s.opts.MulticastModule != "" {
+		src, err := os.ReadFile(s.opts.MulticastModule)
+		if err != nil {
+			return fmt.Errorf("prosody: multicast module: %w", err)
+		}
+		if err := os.Mkdir(plugins, 0o700); err != nil {
+			return err
+		}
+		if err := os.WriteFile(filepath.Join(plugins, "mod_chorus_multicast.lua"), src, 0o600); err != nil {
+			return err
+		}
+	}
 	var b bytes.Buffer
 	err := configTemplate.Execute(&b, map[string]any{
 		"Pidfile":       filepath.Join(s.Dir(), "prosody.pid"),
@@ -280,6 +322,9 @@ func (s *Server) writeConfig() error {
 		"TLSKey":        s.opts.TLSKey,
 		"LogLevel":      s.opts.LogLevel,
 		"MUC":           s.opts.MUC,
+		"Multicast":     s.MulticastJID(),
+		"MulticastMax":  s.opts.MulticastMax,
+		"PluginDir":     plugins,
 	})
 	if err != nil {
 		return err
