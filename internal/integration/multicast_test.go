@@ -11,6 +11,7 @@ import (
 	"chorus/internal/ejabberd"
 	"chorus/internal/prosody"
 	"chorus/internal/scansion"
+	"chorus/room"
 	"chorus/stanza"
 )
 
@@ -167,6 +168,12 @@ func TestMulticastEjabberd(t *testing.T) {
 // that sends a stanza with addresses to the multicast service itself is
 // refused and nobody gets it.
 func multicastScenario(t *testing.T, srv multicastServer, m *component.Metrics) {
+	multicastScenarioWith(t, srv, m, false)
+}
+
+// multicastScenarioWith is multicastScenario; refused says the service
+// refuses Chorus, which then falls back to one stanza per recipient.
+func multicastScenarioWith(t *testing.T, srv multicastServer, m *component.Metrics, refused bool) {
 	ctx := context.Background()
 	roomJID := "mc@" + Service
 	names := []string{"alice", "bob", "carol", "dave", "erin"}
@@ -275,11 +282,12 @@ func multicastScenario(t *testing.T, srv multicastServer, m *component.Metrics) 
 	if n := counter(t, m, "chorus_multicast_stanzas_total"); n == 0 {
 		t.Error("no stanza went through the multicast service")
 	}
-	if n := counter(t, m, "chorus_multicast_fallbacks_total"); n != 0 {
-		t.Errorf("%v stanzas fell back to one per recipient", n)
-	}
-	if !m.MulticastInUse() {
-		t.Error("multicast no longer in use")
+	fallbacks := counter(t, m, "chorus_multicast_fallbacks_total")
+	switch {
+	case refused && (fallbacks == 0 || m.MulticastInUse()):
+		t.Errorf("refused: %v fallbacks, in use %v; want some, and not in use", fallbacks, m.MulticastInUse())
+	case !refused && (fallbacks != 0 || !m.MulticastInUse()):
+		t.Errorf("%v stanzas fell back to one per recipient, in use %v", fallbacks, m.MulticastInUse())
 	}
 }
 
@@ -292,3 +300,139 @@ func count(st []*stanza.Element, match func(*stanza.Element) bool) int {
 	}
 	return n
 }
+
+// TestMulticastProsodyRefusalFallsBack: a service that refuses the
+// component (its domain is not in chorus_multicast_from) costs nothing but
+// a round trip: each refused stanza goes again once per recipient, and
+// everyone still gets everything exactly once.
+func TestMulticastProsodyRefusalFallsBack(t *testing.T) {
+	if testing.Short() {
+		t.Skip("integration with Prosody skipped in -short mode")
+	}
+	require(t, prosody.Available())
+	p, err := prosody.Start(t, prosody.Options{Host: Host, Component: Service,
+		MulticastModule: prosody.MulticastModule(), MulticastMax: mcLimit, MulticastFrom: "elsewhere." + Host})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := multicastServer{p.C2SAddr(), p.ComponentAddr(), p.Secret(), p.MulticastJID()}
+	m := startMulticastChorus(t, srv)
+	multicastScenarioWith(t, srv, m, true)
+}
+
+// TestMulticastProsodyModule drives mod_chorus_multicast directly from the
+// component's link (Chorus's own multicast off): its disco information and
+// limit, its refusals of stanzas it cannot deliver, and its copies, which
+// carry neither the addresses nor any other recipient's.
+func TestMulticastProsodyModule(t *testing.T) {
+	if testing.Short() {
+		t.Skip("integration with Prosody skipped in -short mode")
+	}
+	require(t, prosody.Available())
+	p, err := prosody.Start(t, prosody.Options{Host: Host, Component: Service,
+		MulticastModule: prosody.MulticastModule(), MulticastMax: mcLimit})
+	if err != nil {
+		t.Fatal(err)
+	}
+	svc := p.MulticastJID()
+	ctx := context.Background()
+	bob := dialMC(ctx, t, p.C2SAddr(), "bob@"+Host+"/b")
+	carol := dialMC(ctx, t, p.C2SAddr(), "carol@"+Host+"/c")
+
+	got := make(chan *stanza.Element, 64)
+	var sender component.Sender
+	runCtx, cancel := context.WithCancel(ctx)
+	done := make(chan error, 1)
+	go func() {
+		done <- component.Run(runCtx, component.Config{Domain: Service, Secret: p.Secret(), Server: p.ComponentAddr(),
+			Sender: &sender, MinBackoff: 50 * time.Millisecond},
+			rawHandler(func(st *stanza.Element) { got <- st }))
+	}()
+	t.Cleanup(func() { cancel(); <-done })
+	for deadline := time.Now().Add(linkSetup); !sender.Up(); time.Sleep(10 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatal("the component did not connect")
+		}
+	}
+	send := func(to, raw string) {
+		t.Helper()
+		if err := sender.Send([]room.Out{room.To1(to, stanza.MustParse(raw))}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	reply := func(id string) *stanza.Element {
+		t.Helper()
+		timeout := time.After(10 * time.Second)
+		for {
+			select {
+			case st := <-got:
+				if st.Attr("id") == id {
+					return st
+				}
+			case <-timeout:
+				t.Fatalf("no answer to %s", id)
+			}
+		}
+	}
+	const from = "room@" + Service + "/nick"
+
+	// Listed in the host's items; the feature and the limit in its info.
+	send(Host, `<iq type='get' id='items' from='`+Service+`' to='`+Host+`'><query xmlns='http://jabber.org/protocol/disco#items'/></iq>`)
+	if r := reply("items"); !strings.Contains(r.String(), "jid='"+svc+"'") {
+		t.Errorf("the host's items do not list %s: %s", svc, r)
+	}
+	send(svc, `<iq type='get' id='info' from='`+Service+`' to='`+svc+`'><query xmlns='http://jabber.org/protocol/disco#info'/></iq>`)
+	info := reply("info")
+	if s := info.String(); !strings.Contains(s, "var='"+nsAddressIntegration+"'") ||
+		!strings.Contains(s, "<field var='message'><value>2</value></field>") {
+		t.Errorf("disco#info lacks the feature or the limit: %s", s)
+	}
+
+	refusals := []struct{ id, body, cond string }{
+		{"none", ``, "bad-request"},
+		{"empty", `<addresses xmlns='` + nsAddressIntegration + `'/>`, "bad-request"},
+		{"badjid", `<addresses xmlns='` + nsAddressIntegration + `'><address type='bcc' jid='@@'/></addresses>`, "bad-request"},
+		{"many", `<addresses xmlns='` + nsAddressIntegration + `'><address type='bcc' jid='` + bob.jid + `'/>` +
+			`<address type='bcc' jid='` + carol.jid + `'/><address type='bcc' jid='dave@localhost/d'/></addresses>`, "not-acceptable"},
+	}
+	for _, r := range refusals {
+		send(svc, `<message type='groupchat' id='`+r.id+`' from='`+from+`' to='`+svc+`'><body>refused</body>`+r.body+`</message>`)
+		e := reply(r.id)
+		if e.Attr("type") != "error" || e.Attr("from") != svc || string(stanza.ErrorOf(e).Condition) != r.cond {
+			t.Errorf("%s: got %s, want a %s error from %s", r.id, e, r.cond, svc)
+		}
+		if r.id == "many" && e.Child(nsAddressIntegration, "addresses") == nil {
+			t.Errorf("the refusal does not carry the addresses it refused: %s", e)
+		}
+	}
+
+	send(svc, `<message type='groupchat' id='ok' from='`+from+`' to='`+svc+`'><body>hi</body><addresses xmlns='`+nsAddressIntegration+`'>`+
+		`<address type='bcc' jid='`+bob.jid+`'/><address type='to' jid='`+carol.jid+`'/></addresses></message>`)
+	send(svc, `<presence id='p' from='`+from+`' to='`+svc+`'><addresses xmlns='`+nsAddressIntegration+`'>`+
+		`<address type='bcc' jid='`+bob.jid+`'/><address type='bcc' jid='`+carol.jid+`'/></addresses></presence>`)
+	for _, c := range []*mcClient{bob, carol} {
+		c.until(ctx, t, "the presence", func(e *stanza.Element) bool { return e.Attr("id") == "p" })
+		for _, e := range c.seen {
+			raw := e.String()
+			if e.Attr("to") != c.jid || e.Attr("from") != from || strings.Contains(raw, nsAddressIntegration) {
+				t.Errorf("%s got %s", c.jid, raw)
+			}
+			if e.ChildText(stanza.NSClient, "body") == "refused" {
+				t.Errorf("%s got a refused stanza: %s", c.jid, raw)
+			}
+		}
+		if n := count(c.seen, hasBody("hi")); n != 1 {
+			t.Errorf("%s got the message %d times", c.jid, n)
+		}
+	}
+}
+
+// rawHandler hands every stanza the link reads to f.
+type rawHandler func(*stanza.Element)
+
+func (h rawHandler) HandleAt(_ room.Address, st *stanza.Element) []room.Out {
+	h(st)
+	return nil
+}
+
+func (h rawHandler) Shutdown() []room.Out { return nil }

@@ -10,6 +10,7 @@ package prosody
 
 import (
 	"bytes"
+	"cmp"
 	"errors"
 	"fmt"
 	"maps"
@@ -74,6 +75,10 @@ type Options struct {
 	// MulticastMax, when set with MulticastModule, is the service's
 	// chorus_multicast_max_addresses (default the module's, 50).
 	MulticastMax int
+	// MulticastFrom, when set with MulticastModule, replaces the component
+	// as the only domain allowed to use the service
+	// (chorus_multicast_from), for tests of a refusing service.
+	MulticastFrom string
 }
 
 // Server is one Prosody process and the files it owns.
@@ -256,7 +261,7 @@ Component {{lua .MUC}} "muc"
 
 -- XEP-0033 multicast for the component only (mod_chorus_multicast).
 Component {{lua .Multicast}} "chorus_multicast"
-	chorus_multicast_from = { {{lua .Component}} }
+	chorus_multicast_from = { {{lua .MulticastFrom}} }
 {{- if .MulticastMax}}
 	chorus_multicast_max_addresses = {{.MulticastMax}}
 {{- end}}
@@ -324,6 +329,7 @@ func (s *Server) writeConfig() error {
 		"MUC":           s.opts.MUC,
 		"Multicast":     s.MulticastJID(),
 		"MulticastMax":  s.opts.MulticastMax,
+		"MulticastFrom": cmp.Or(s.opts.MulticastFrom, s.Component()),
 		"PluginDir":     plugins,
 	})
 	if err != nil {
