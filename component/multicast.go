@@ -3,6 +3,7 @@ package component
 import (
 	"crypto/rand"
 	"encoding/hex"
+	"io"
 	"strconv"
 	"strings"
 	"sync"
@@ -324,7 +325,7 @@ func multicastable(o room.Out) bool {
 // recipient learns another's; 'to' and 'cc' would be). It reports false,
 // having written nothing, when a batch would be too large for the server:
 // then o goes out per recipient.
-func (l *link) writeMulticast(w interface{ Write([]byte) (int, error) }, o room.Out, svc *mcService, buf []byte) ([]byte, bool, error) {
+func (l *link) writeMulticast(w io.Writer, o room.Out, svc *mcService, buf []byte) ([]byte, bool, error) {
 	to := make([]string, 0, len(o.To))
 	for _, t := range o.To {
 		if t != "" {

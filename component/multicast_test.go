@@ -347,3 +347,32 @@ func TestMulticastRediscoversAfterReconnect(t *testing.T) {
 		t.Errorf("m2 went to the service %d times, want once", n)
 	}
 }
+
+// TestMulticastReadLimits: the limits form is read by its FORM_TYPE, a
+// number or "infinite" per kind, capped; anything else leaves the default.
+func TestMulticastReadLimits(t *testing.T) {
+	form := func(formType string, fields ...string) *stanza.Element {
+		x := stanza.New(nsData, "x", "type", "result").
+			Add(stanza.New(nsData, "field", "var", "FORM_TYPE", "type", "hidden").Add(stanza.New(nsData, "value").AddText(formType)))
+		for i := 0; i+1 < len(fields); i += 2 {
+			x.Add(stanza.New(nsData, "field", "var", fields[i]).Add(stanza.New(nsData, "value").AddText(fields[i+1])))
+		}
+		return stanza.New(stanza.NSDiscoInfo, "query").Add(x)
+	}
+	for i, tc := range []struct {
+		q         *stanza.Element
+		msg, pres int
+	}{
+		{form(nsAddress, "message", "40", "presence", "infinite"), 40, maxMulticastBatch},
+		{form(nsAddress, "message", "500"), maxMulticastBatch, defaultMulticastBatch},
+		{form(nsAddress, "message", "-3", "presence", "x"), defaultMulticastBatch, defaultMulticastBatch},
+		{form("urn:other", "message", "40"), defaultMulticastBatch, defaultMulticastBatch},
+		{stanza.New(stanza.NSDiscoInfo, "query"), defaultMulticastBatch, defaultMulticastBatch},
+	} {
+		var svc mcService
+		readLimits(tc.q, &svc)
+		if m, p := svc.batchFor("message"), svc.batchFor("presence"); m != tc.msg || p != tc.pres {
+			t.Errorf("%d: batches %d/%d, want %d/%d", i, m, p, tc.msg, tc.pres)
+		}
+	}
+}
