@@ -159,8 +159,11 @@ func (m *multicast) intercept(st *stanza.Element) bool {
 	}
 	if typ == "error" && (st.Local == "message" || st.Local == "presence") {
 		if svc := m.svc.Load(); svc != nil && st.Attr("from") == svc.jid {
-			m.refused(svc, st)
-			return true
+			// Not every error from the service's address need be a
+			// refusal of ours (when the service is the server's own
+			// domain): one that matches no stanza sent and carries no
+			// addresses goes on to the rooms.
+			return m.refused(svc, st) || st.Child(nsAddress, "addresses") != nil
 		}
 	}
 	return false
@@ -256,13 +259,8 @@ func readLimits(q *stanza.Element, svc *mcService) {
 
 // refused handles the service's error for a multicast stanza: the stanza
 // goes again, once per recipient, and the link stops using the service.
-func (m *multicast) refused(svc *mcService, st *stanza.Element) {
-	if !m.off.Swap(true) {
-		m.l.r.cfg.Metrics.multicastInUse(false)
-		m.l.r.log.Warn().Str("service", svc.jid).Str("condition", string(stanza.ErrorOf(st).Condition)).
-			Str("text", clip(stanza.ErrorOf(st).Text)).
-			Msg("multicast: the service refused a stanza; sending one stanza per recipient until the next connection (check the server allows the component to use its multicast service)")
-	}
+// It reports false when st answers no stanza sent (recently).
+func (m *multicast) refused(svc *mcService, st *stanza.Element) bool {
 	first := ""
 	if a := st.Child(nsAddress, "addresses"); a != nil {
 		if ad := a.Child(nsAddress, "address"); ad != nil {
@@ -271,10 +269,17 @@ func (m *multicast) refused(svc *mcService, st *stanza.Element) {
 	}
 	sent, ok := m.take(st.Local, st.Attr("to"), st.Attr("id"), first)
 	if !ok {
-		return // too old, or not ours: nothing to resend
+		return false
+	}
+	if !m.off.Swap(true) {
+		m.l.r.cfg.Metrics.multicastInUse(false)
+		e := stanza.ErrorOf(st)
+		m.l.r.log.Warn().Str("service", svc.jid).Str("condition", string(e.Condition)).Str("text", clip(e.Text)).
+			Msg("multicast: the service refused a stanza; sending one stanza per recipient until the next connection (check the server allows the component to use its multicast service)")
 	}
 	m.l.r.cfg.Metrics.multicastFallback()
 	m.l.enqueue([]room.Out{{To: sent.to, Stanza: sent.st}}, time.Time{})
+	return true
 }
 
 // remember keeps a multicast stanza sent, for its refusal. It runs on the

@@ -376,3 +376,30 @@ func TestMulticastReadLimits(t *testing.T) {
 		}
 	}
 }
+
+// TestMulticastUnrelatedErrorPassesOn: an error from the service's address
+// that answers no multicast stanza reaches the rooms and leaves multicast
+// in use.
+func TestMulticastUnrelatedErrorPassesOn(t *testing.T) {
+	r := startMulticastRig(t, &fakehost.MulticastOptions{}, true)
+	waitFor(t, "multicast in use", r.metrics.MulticastInUse)
+	// Sent directly (one recipient) without addresses: the service
+	// answers bad-request, to a stanza the link never sent through it.
+	r.send(t, room.To1(fakeMulticastJID, groupchat("x1", "not a multicast")))
+	waitFor(t, "the error at the handler", func() bool {
+		r.mu.Lock()
+		defer r.mu.Unlock()
+		for _, st := range r.handled {
+			if st.Attr("id") == "x1" && st.Attr("type") == "error" && st.Attr("from") == fakeMulticastJID {
+				return true
+			}
+		}
+		return false
+	})
+	if !r.metrics.MulticastInUse() {
+		t.Error("an unrelated error stopped multicast")
+	}
+	if v := metricValue(t, r.metrics, "chorus_multicast_fallbacks_total"); v != 0 {
+		t.Errorf("chorus_multicast_fallbacks_total = %v, want 0", v)
+	}
+}
