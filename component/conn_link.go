@@ -160,7 +160,9 @@ func (l *link) serve(ctx context.Context) error {
 	if l.mc != nil {
 		// Each link discovers anew: the server may have changed while
 		// the link was down.
+		l.hmu.Lock()
 		l.enqueue(l.mc.start(), time.Time{})
+		l.hmu.Unlock()
 	}
 	if rs, ok := l.r.h.(Resyncer); ok && l.resync {
 		l.hmu.Lock()
