@@ -109,7 +109,8 @@ type multicast struct {
 
 	mu     sync.Mutex
 	asked  map[string]string // request id -> address asked
-	recent []mcSent          // oldest first
+	recent []mcSent          // oldest first, from head on
+	head   int
 }
 
 func newMulticast(l *link) *multicast {
@@ -283,17 +284,19 @@ func (m *multicast) refused(svc *mcService, st *stanza.Element) bool {
 }
 
 // remember keeps a multicast stanza sent, for its refusal. It runs on the
-// writer.
+// writer, once per batch: the oldest entries are skipped by moving head,
+// and the slice is compacted only now and then.
 func (m *multicast) remember(s mcSent) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	drop := 0
-	for drop < len(m.recent) && (len(m.recent)-drop >= mcRecentMax || s.at.Sub(m.recent[drop].at) > mcRecentTTL) {
-		drop++
+	for m.head < len(m.recent) && (len(m.recent)-m.head >= mcRecentMax || s.at.Sub(m.recent[m.head].at) > mcRecentTTL) {
+		m.recent[m.head] = mcSent{}
+		m.head++
 	}
-	if drop > 0 {
-		clear(m.recent[:drop])
-		m.recent = append(m.recent[:0], m.recent[drop:]...)
+	if m.head > 0 && m.head >= len(m.recent)/2 {
+		n := copy(m.recent, m.recent[m.head:])
+		clear(m.recent[n:])
+		m.recent, m.head = m.recent[:n], 0
 	}
 	m.recent = append(m.recent, s)
 }
@@ -304,9 +307,10 @@ func (m *multicast) remember(s mcSent) {
 func (m *multicast) take(local, from, id, first string) (mcSent, bool) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	for i, s := range m.recent {
-		if s.local == local && s.from == from && s.id == id && (first == "" || s.first == first) {
-			m.recent = append(m.recent[:i], m.recent[i+1:]...)
+	for i := m.head; i < len(m.recent); i++ {
+		s := m.recent[i]
+		if s.st != nil && s.local == local && s.from == from && s.id == id && (first == "" || s.first == first) {
+			m.recent[i] = mcSent{at: s.at} // taken; keeps its place for the expiry
 			return s, true
 		}
 	}

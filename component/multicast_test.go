@@ -403,3 +403,33 @@ func TestMulticastUnrelatedErrorPassesOn(t *testing.T) {
 		t.Errorf("chorus_multicast_fallbacks_total = %v, want 0", v)
 	}
 }
+
+// TestMulticastRememberBounded: the stanzas kept for refusals are bounded
+// in number and age, and each refusal takes the oldest match once.
+func TestMulticastRememberBounded(t *testing.T) {
+	m := &multicast{}
+	st := groupchat("m", "x")
+	t0 := time.Unix(1000, 0)
+	for i := range mcRecentMax + 10 {
+		m.remember(mcSent{local: "message", from: "r", id: fmt.Sprint(i), first: "a", to: []string{"a", "b"}, st: st, at: t0})
+	}
+	if n := len(m.recent) - m.head; n != mcRecentMax {
+		t.Fatalf("%d kept, want %d", n, mcRecentMax)
+	}
+	if _, ok := m.take("message", "r", "0", ""); ok {
+		t.Error("the oldest, beyond the bound, was still kept")
+	}
+	if _, ok := m.take("message", "r", fmt.Sprint(mcRecentMax+9), "a"); !ok {
+		t.Error("the newest was not kept")
+	}
+	if _, ok := m.take("message", "r", fmt.Sprint(mcRecentMax+9), "a"); ok {
+		t.Error("taken twice")
+	}
+	m.remember(mcSent{local: "message", from: "r", id: "late", st: st, at: t0.Add(mcRecentTTL + time.Second)})
+	if n := len(m.recent) - m.head; n != 1 {
+		t.Errorf("%d kept after the others expired, want 1", n)
+	}
+	if _, ok := m.take("message", "r", fmt.Sprint(mcRecentMax), ""); ok {
+		t.Error("an expired one was still kept")
+	}
+}
