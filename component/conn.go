@@ -85,6 +85,11 @@ type Config struct {
 	// Sender, if set, is attached to each link while it is up, so that
 	// stanzas no inbound stanza caused (an operator's) can be sent.
 	Sender *Sender
+	// Multicast, if set, makes each link look for the server's XEP-0033
+	// multicast service and send a message or presence for several
+	// recipients once, through it (see multicast.go); without one found,
+	// or after it refused a stanza, one stanza per recipient as usual.
+	Multicast bool
 }
 
 // ErrHalted, as the cause of the cancellation of Run's context

@@ -84,6 +84,8 @@ type link struct {
 	// streamErr, when set before out is closed, is the stream error
 	// condition the writer sends before closing the stream.
 	streamErr string
+
+	mc *multicast // nil unless Config.Multicast
 }
 
 // mailbox is one room's queue of inbound work; a goroutine drains it
@@ -133,7 +135,7 @@ type batch struct {
 }
 
 func newLink(r *runner, nc net.Conn, tr xml.TokenReader) *link {
-	return &link{
+	l := &link{
 		boxes:      map[string]*mailbox{},
 		r:          r,
 		nc:         nc,
@@ -143,6 +145,10 @@ func newLink(r *runner, nc net.Conn, tr xml.TokenReader) *link {
 		out:        make(chan batch, queueLen),
 		writerDone: make(chan struct{}),
 	}
+	if r.cfg.Multicast {
+		l.mc = newMulticast(l)
+	}
+	return l
 }
 
 // serve runs the link until it fails or ctx is cancelled, and returns why it
@@ -150,6 +156,14 @@ func newLink(r *runner, nc net.Conn, tr xml.TokenReader) *link {
 func (l *link) serve(ctx context.Context) error {
 	defer l.nc.Close()
 	go l.writeLoop()
+	defer l.mc.end()
+	if l.mc != nil {
+		// Each link discovers anew: the server may have changed while
+		// the link was down.
+		l.hmu.Lock()
+		l.enqueue(l.mc.start(), time.Time{})
+		l.hmu.Unlock()
+	}
 	if rs, ok := l.r.h.(Resyncer); ok && l.resync {
 		l.hmu.Lock()
 		if outs := rs.Reconnected(); len(outs) > 0 {
@@ -336,6 +350,9 @@ func (l *link) dispatch(st *stanza.Element) {
 	}
 	if e := l.r.log.Debug(); e.Enabled() {
 		e.Str("stanza", st.String()).Msg("recv")
+	}
+	if l.mc.intercept(st) {
+		return
 	}
 	in := inbound{st: st, to: to, read: read, change: true}
 	if rd, ok := l.r.h.(Reader); ok {
@@ -757,6 +774,20 @@ func (l *link) writeBatch(bw *bufio.Writer, batch []room.Out, buf []byte) ([]byt
 			l.r.log.Warn().Str("stanza", o.Stanza.Local).Str("from", o.Stanza.Attr("from")).Int("bytes", len(buf)).
 				Int("recipients", len(o.To)).Msg("dropped outbound stanza: larger than the server takes from a component")
 			continue
+		}
+		if svc := l.mc.active(); svc != nil && multicastable(o) {
+			var done bool
+			var err error
+			if buf, done, err = l.writeMulticast(bw, o, svc, buf); err != nil {
+				return buf, err
+			}
+			if done {
+				continue
+			}
+			// Too large with its addresses: one per recipient, as
+			// without multicast.
+			buf, cut = o.Stanza.AppendShared(buf[:0])
+			head, tail = buf[:cut], buf[cut:]
 		}
 		n := 0
 		for _, to := range o.To {

@@ -103,6 +103,10 @@ type Metrics struct {
 	storeTime  [numAllOps]prometheus.Observer
 	storeErrs  [numAllOps]prometheus.Counter
 	roomsAdded atomic.Bool
+
+	mcInUse                 atomic.Bool
+	mcStanzas, mcRecipients prometheus.Counter
+	mcFallbacks             prometheus.Counter
 }
 
 // NewMetrics returns the metrics on a registry of their own, with the Go
@@ -146,6 +150,20 @@ func NewMetrics() *Metrics {
 		"Time from reading a stanza to flushing the stanzas it caused to the server socket: "+
 			"room handling, synchronous store writes, the send queue and encoding. Stanzas that cause no output are not observed.",
 		[]float64{.00005, .0001, .00025, .0005, .001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5})
+
+	m.mcStanzas = f.counter("multicast_stanzas_total",
+		"Stanzas written to the server's XEP-0033 multicast service, each for a batch of recipients.")
+	m.mcRecipients = f.counter("multicast_recipients_total",
+		"Recipients reached through the multicast service (also counted in chorus_stanzas_out_total).")
+	m.mcFallbacks = f.counter("multicast_fallbacks_total",
+		"Multicast stanzas the service refused and that were sent again, one per recipient.")
+	f.gaugeFunc("multicast_in_use", "1 while the link sends stanzas for several recipients through a multicast service, 0 otherwise.",
+		func() float64 {
+			if m.mcInUse.Load() {
+				return 1
+			}
+			return 0
+		})
 
 	storeTime := f.histogramVec("store_seconds", "Duration of store calls, by operation.", "op",
 		[]float64{.0001, .00025, .0005, .001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5})
@@ -290,6 +308,32 @@ func (m *Metrics) sent(st *stanza.Element, n int) {
 	}
 	c.Add(float64(n))
 }
+
+// multicastSent counts stanzas written to the multicast service for
+// recipients in all.
+func (m *Metrics) multicastSent(stanzas, recipients int) {
+	if m != nil {
+		m.mcStanzas.Add(float64(stanzas))
+		m.mcRecipients.Add(float64(recipients))
+	}
+}
+
+// multicastFallback counts a refused multicast stanza sent again.
+func (m *Metrics) multicastFallback() {
+	if m != nil {
+		m.mcFallbacks.Inc()
+	}
+}
+
+// multicastInUse follows whether the link uses a multicast service.
+func (m *Metrics) multicastInUse(on bool) {
+	if m != nil {
+		m.mcInUse.Store(on)
+	}
+}
+
+// MulticastInUse reports whether the link uses a multicast service now.
+func (m *Metrics) MulticastInUse() bool { return m != nil && m.mcInUse.Load() }
 
 // flushed observes the fan-out time of the stanzas read at reads, whose
 // output has just been flushed. Zero times (output not caused by a read,

@@ -40,6 +40,7 @@ type config struct {
 	Pprof       bool     `envconfig:"CHORUS_PPROF" default:"false" desc:"true mounts Go's profiler at /debug/pprof/ on the HTTP listener"`
 	AdminSocket string   `envconfig:"CHORUS_ADMIN_SOCKET" default:"chorus-admin.sock" desc:"Unix socket of the operators' API that chorus admin uses, created with mode 0600; empty disables it"`
 	RTBL        []string `envconfig:"CHORUS_RTBL" desc:"comma-separated real-time block lists to follow, each pubsub-service/node (e.g. xmppbl.org/muc_bans_sha256): users they list may not enter rooms where they are not affiliated, and are removed when listed"`
+	Multicast   string   `envconfig:"CHORUS_MULTICAST" default:"auto" desc:"auto: find the server's XEP-0033 multicast service at each connection and send a message or presence for several occupants once, through it (falls back to one stanza per recipient without one, or when it refuses); off: always one stanza per recipient"`
 	OnStop      string   `envconfig:"CHORUS_ON_STOP" default:"keep" desc:"what stopping Chorus does to the occupants: keep (they stay in their rooms and find themselves still joined when Chorus is back: restarts, upgrades) or kick (each leaves with status 332: taking the service down for good)"`
 
 	// Limits (0 disables a limit).
@@ -192,6 +193,12 @@ func (c *config) check() error {
 	case "keep", "kick":
 	default:
 		return fmt.Errorf("CHORUS_ON_STOP=%q is not keep or kick", c.OnStop)
+	}
+
+	switch c.Multicast = strings.ToLower(strings.TrimSpace(c.Multicast)); c.Multicast {
+	case "auto", "off":
+	default:
+		return fmt.Errorf("CHORUS_MULTICAST=%q is not auto or off", c.Multicast)
 	}
 
 	switch c.LogFormat = strings.ToLower(c.LogFormat); c.LogFormat {

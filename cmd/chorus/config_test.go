@@ -322,6 +322,9 @@ func withDefaultLimits(c config) config {
 	if c.OnStop == "" {
 		c.OnStop = "keep"
 	}
+	if c.Multicast == "" {
+		c.Multicast = "auto"
+	}
 	switch c.AdminSocket {
 	case "":
 		c.AdminSocket = "chorus-admin.sock"
@@ -329,6 +332,38 @@ func withDefaultLimits(c config) config {
 		c.AdminSocket = ""
 	}
 	return c
+}
+
+// TestMulticastConfig: CHORUS_MULTICAST is auto (the default) or off, in
+// any case; anything else names the variable.
+func TestMulticastConfig(t *testing.T) {
+	for i, tc := range []struct {
+		val, want, err string
+		unset          bool
+	}{
+		{unset: true, want: "auto"},
+		{val: " OFF ", want: "off"},
+		{val: "auto", want: "auto"},
+		{val: "on", err: `CHORUS_MULTICAST="on" is not auto or off`},
+		{val: "", err: "CHORUS_MULTICAST"},
+	} {
+		env := map[string]string{"CHORUS_DOMAIN": "conference.example.com", "CHORUS_SECRET": "s3cret"}
+		if !tc.unset {
+			env["CHORUS_MULTICAST"] = tc.val
+		}
+		setEnv(t, env)
+		c, err := loadConfig()
+		switch {
+		case tc.err != "":
+			if err == nil || !strings.Contains(err.Error(), tc.err) {
+				t.Errorf("%d: error %v, want one containing %q", i, err, tc.err)
+			}
+		case err != nil:
+			t.Errorf("%d: %v", i, err)
+		case c.Multicast != tc.want:
+			t.Errorf("%d: Multicast %q, want %q", i, c.Multicast, tc.want)
+		}
+	}
 }
 
 // TestRTBLConfig: CHORUS_RTBL names block lists as service/node, several

@@ -174,6 +174,7 @@ func serve(ctx context.Context, cfg config, leaser store.Leaser, h component.Han
 		Sender:  sender,
 
 		MaxStanzaBytes: cfg.MaxStanza,
+		Multicast:      cfg.Multicast == "auto",
 	}, h)
 	if err != nil {
 		log.Error().Err(err).Msg("chorus cannot run")

@@ -28,7 +28,15 @@ log = { { levels = { min = "info" }, to = "console" } }
 -- is not published), and the shared secret guards it.
 component_interfaces = { "*" }
 
+-- mod_chorus_multicast, copied here by the Dockerfile (see the README's
+-- "Server-side fan-out"): Chorus sends a broadcast once, Prosody copies it.
+plugin_paths = { "/usr/local/lib/prosody/modules" }
+
 VirtualHost(domain)
 
 Component("conference." .. domain)
 	component_secret = ENV_CHORUS_SECRET
+
+-- XEP-0033 multicast for Chorus only.
+Component("multicast." .. domain) "chorus_multicast"
+	chorus_multicast_from = { "conference." .. domain }

@@ -82,6 +82,24 @@ type Options struct {
 	// by default and archived (XEP-0313) by mod_mam, in Mnesia like the
 	// rest of this server's data (SQL would need a database set up).
 	Archive bool
+	// Multicast, when set, enables mod_multicast (XEP-0033) at
+	// "multicast." + Host with an access rule that lets only the component
+	// use it, as the README's configuration does.
+	Multicast bool
+	// MulticastLimit, when set with Multicast, is the service's limit of
+	// addresses per message and per presence for senders outside Host,
+	// as the component is; ejabberd then advertises it (unset: its default
+	// of 20, not advertised).
+	MulticastLimit int
+}
+
+// MulticastJID is the address of mod_multicast (Options.Multicast), or
+// "" without it.
+func (s *Server) MulticastJID() string {
+	if !s.opts.Multicast {
+		return ""
+	}
+	return "multicast." + s.Host()
 }
 
 // Server is one ejabberd VM and the files it owns.
@@ -337,11 +355,19 @@ listen:
 acl:
   local:
     user_regexp: ""
+{{- if .Multicast}}
+  chorus:
+    server: {{yaml .Component}}
+{{- end}}
 access_rules:
   local:
     allow: local
   c2s:
     allow: all
+{{- if .Multicast}}
+  multicast:
+    allow: chorus
+{{- end}}
 
 # mod_muc only when Options.MUC asks: the component serves the MUC domain.
 # mod_vcard_xupdate adds the avatar hash to clients' presence, as
@@ -353,6 +379,18 @@ modules:
   mod_roster: {}
   mod_vcard: {}
   mod_vcard_xupdate: {}
+{{- if .Multicast}}
+  # XEP-0033 for the component only; the component's domain is not one of
+  # hosts, so the "remote" limits are the ones that apply to it.
+  mod_multicast:
+    access: multicast
+{{- if .MulticastLimit}}
+    limits:
+      remote:
+        message: {{.MulticastLimit}}
+        presence: {{.MulticastLimit}}
+{{- end}}
+{{- end}}
 {{- if .MUC}}
   # Sized for load tests: occupants a room (default 200, also the rooms'
   # own default), presence broadcast to rooms of up to 1000, rooms a user
@@ -404,18 +442,20 @@ func erlString(s string) string {
 func (s *Server) writeConfig() error {
 	var b bytes.Buffer
 	err := configTemplate.Execute(&b, map[string]any{
-		"Host":          s.Host(),
-		"Component":     s.Component(),
-		"Secret":        s.Secret(),
-		"Extauth":       s.inst.perl + " " + extauthScript,
-		"C2SPort":       s.C2SPort(),
-		"ComponentPort": s.ComponentPort(),
-		"LogLevel":      logLevels[s.opts.LogLevel],
-		"AuthPoolSize":  s.opts.AuthPoolSize,
-		"MaxQueue":      s.opts.MaxQueue,
-		"Backlog":       s.opts.Backlog,
-		"MUC":           s.opts.MUC,
-		"Archive":       s.opts.Archive,
+		"Host":           s.Host(),
+		"Component":      s.Component(),
+		"Secret":         s.Secret(),
+		"Extauth":        s.inst.perl + " " + extauthScript,
+		"C2SPort":        s.C2SPort(),
+		"ComponentPort":  s.ComponentPort(),
+		"LogLevel":       logLevels[s.opts.LogLevel],
+		"AuthPoolSize":   s.opts.AuthPoolSize,
+		"MaxQueue":       s.opts.MaxQueue,
+		"Backlog":        s.opts.Backlog,
+		"MUC":            s.opts.MUC,
+		"Multicast":      s.opts.Multicast,
+		"MulticastLimit": s.opts.MulticastLimit,
+		"Archive":        s.opts.Archive,
 	})
 	if err != nil {
 		return err

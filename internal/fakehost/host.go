@@ -5,6 +5,8 @@ import (
 	"errors"
 	"net"
 	"sync"
+
+	"chorus/stanza"
 )
 
 // Options configure a Host.
@@ -19,6 +21,11 @@ type Options struct {
 	Secret string
 	// Logf, if set, receives a line per connection event and routed stanza.
 	Logf func(format string, args ...any)
+	// Multicast, if set, gives the host a XEP-0033 multicast service.
+	Multicast *MulticastOptions
+	// OnRoute, if set, sees every stanza the host routes (after the
+	// component's have been checked), in order; it must not block.
+	OnRoute func(st *stanza.Element)
 }
 
 // Host is a running fake server. Its methods are safe for concurrent use.
@@ -34,6 +41,7 @@ type Host struct {
 	sessions map[string]*c2sSession // bound clients by full JID
 	comp     *stream                // the authenticated component, if any
 	compSig  chan struct{}          // closed and replaced when comp changes
+	mcRefuse bool                   // see SetMulticastRefuse
 }
 
 // Start listens on two loopback ports, one for clients and one for the

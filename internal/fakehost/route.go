@@ -64,10 +64,15 @@ func (h *Host) trackPresence(s *c2sSession, st *stanza.Element) {
 // route delivers st according to its 'to' like a server with one local
 // domain and one component, and no server-to-server links.
 func (h *Host) route(st *stanza.Element) {
+	if h.opts.OnRoute != nil {
+		h.opts.OnRoute(st)
+	}
 	to, ok := parseJID(st.Attr("to"))
 	switch {
 	case !ok:
 		h.bounce(st, "jid-malformed")
+	case to.local == "" && to.resource == "" && to.domain == h.multicastJID():
+		h.toMulticast(st)
 	case to.domain == strings.ToLower(h.opts.ComponentDomain):
 		h.mu.Lock()
 		comp := h.comp
@@ -79,8 +84,9 @@ func (h *Host) route(st *stanza.Element) {
 		h.deliver(comp, st)
 	case to.domain != strings.ToLower(h.opts.Domain):
 		h.bounce(st, "remote-server-not-found")
+	case to.local == "" && h.domainDisco(st):
 	case to.local == "":
-		// The host itself offers no services.
+		// The host itself offers no other services.
 		if isRequest(st) {
 			h.bounce(st, "service-unavailable")
 		}

@@ -6,6 +6,8 @@ package prosody
 
 import (
 	"os"
+	"path/filepath"
+	"runtime"
 	"testing"
 
 	"chorus/internal/serverproc/prosody"
@@ -67,4 +69,11 @@ func Start(tb testing.TB, opts Options) (*Server, error) {
 		return nil, err
 	}
 	return s, nil
+}
+
+// MulticastModule is the path of contrib/prosody/mod_chorus_multicast.lua
+// in this source tree, for Options.MulticastModule.
+func MulticastModule() string {
+	_, file, _, _ := runtime.Caller(0)
+	return filepath.Join(filepath.Dir(file), "..", "..", "contrib", "prosody", "mod_chorus_multicast.lua")
 }

@@ -10,6 +10,7 @@ package prosody
 
 import (
 	"bytes"
+	"cmp"
 	"errors"
 	"fmt"
 	"maps"
@@ -79,6 +80,18 @@ type Options struct {
 	// mod_muc_mam in SQLite through mod_storage_sql, which needs LuaDBI's
 	// SQLite driver (ArchiveAvailable).
 	Archive bool
+	// MulticastModule, when set, is the path of
+	// contrib/prosody/mod_chorus_multicast.lua: Prosody then serves a
+	// XEP-0033 multicast service at "multicast." + Host that only the
+	// component may use, listed in Host's disco#items.
+	MulticastModule string
+	// MulticastMax, when set with MulticastModule, is the service's
+	// chorus_multicast_max_addresses (default the module's, 50).
+	MulticastMax int
+	// MulticastFrom, when set with MulticastModule, replaces the component
+	// as the only domain allowed to use the service
+	// (chorus_multicast_from), for tests of a refusing service.
+	MulticastFrom string
 }
 
 // Server is one Prosody process and the files it owns.
@@ -267,6 +280,9 @@ s2s_ports = {}
 s2s_direct_tls_ports = {}
 http_ports = {}
 https_ports = {}
+{{- if .Multicast}}
+plugin_paths = { {{lua .PluginDir}} }
+{{- end}}
 
 VirtualHost {{lua .Host}}
 
@@ -303,6 +319,15 @@ Component {{lua .PubSub}} "pubsub"
 	storage = "internal"
 	pubsub_max_items = 10000
 {{- end}}
+{{- if .Multicast}}
+
+-- XEP-0033 multicast for the component only (mod_chorus_multicast).
+Component {{lua .Multicast}} "chorus_multicast"
+	chorus_multicast_from = { {{lua .MulticastFrom}} }
+{{- if .MulticastMax}}
+	chorus_multicast_max_addresses = {{.MulticastMax}}
+{{- end}}
+{{- end}}
 `))
 
 // luaString quotes s as a Lua string literal.
@@ -324,7 +349,29 @@ func luaString(s string) string {
 	return b.String()
 }
 
+// MulticastJID is the address of the multicast service
+// (Options.MulticastModule), or "" without one.
+func (s *Server) MulticastJID() string {
+	if s.opts.MulticastModule == "" {
+		return ""
+	}
+	return "multicast." + s.Host()
+}
+
 func (s *Server) writeConfig() error {
+	plugins := filepath.Join(s.Dir(), "plugins")
+	if s.opts.MulticastModule != "" {
+		src, err := os.ReadFile(s.opts.MulticastModule)
+		if err != nil {
+			return fmt.Errorf("prosody: multicast module: %w", err)
+		}
+		if err := os.Mkdir(plugins, 0o700); err != nil {
+			return err
+		}
+		if err := os.WriteFile(filepath.Join(plugins, "mod_chorus_multicast.lua"), src, 0o600); err != nil {
+			return err
+		}
+	}
 	var b bytes.Buffer
 	err := configTemplate.Execute(&b, map[string]any{
 		"Pidfile":       filepath.Join(s.Dir(), "prosody.pid"),
@@ -345,6 +392,10 @@ func (s *Server) writeConfig() error {
 		"PubSub":        s.opts.PubSub,
 		"PubSubAdmins":  s.opts.PubSubAdmins,
 		"Archive":       s.opts.Archive,
+		"Multicast":     s.MulticastJID(),
+		"MulticastMax":  s.opts.MulticastMax,
+		"MulticastFrom": cmp.Or(s.opts.MulticastFrom, s.Component()),
+		"PluginDir":     plugins,
 	})
 	if err != nil {
 		return err
