@@ -498,13 +498,16 @@ func startInstance(ctx context.Context, bins binaries, dir string, r run) (*inst
 		if err := os.Mkdir(filepath.Join(dir, "prosody"), 0o700); err != nil {
 			return nil, err
 		}
-		// Hook: when Prosody's side of XEP-0033 exists in the sandbox's
-		// options, it is enabled here for serverMulticast(r.target).
-		srv, err := prosody.Launch(prosody.Options{
+		o := prosody.Options{
 			Host: host, Component: componentDomain, Dir: filepath.Join(dir, "prosody"),
 			LogLevel: "warn", MUC: mucDomain, MaxFiles: serverFiles(),
 			Archive: r.deployed && r.target == targetOwn,
-		})
+		}
+		if serverMulticast(r.target) {
+			// The module Chorus ships for Prosody, from this checkout.
+			o.MulticastModule = filepath.Join(bins.root, "contrib", "prosody", "mod_chorus_multicast.lua")
+		}
+		srv, err := prosody.Launch(o)
 		if err != nil {
 			return nil, err
 		}
@@ -523,6 +526,9 @@ func startInstance(ctx context.Context, bins binaries, dir string, r run) (*inst
 			MaxQueue:     1_000_000,
 			Backlog:      1024,
 			Archive:      r.deployed && r.target == targetOwn,
+			Multicast:    serverMulticast(r.target),
+			// As README configures it: 50 addresses a stanza.
+			MulticastLimit: 50,
 		})
 		if err != nil {
 			return nil, err
@@ -603,9 +609,9 @@ func chorusMulticast(target string) string {
 	return "auto"
 }
 
-// serverMulticast reports whether the server should offer XEP-0033 to the
-// target; the hook for the server side, which the sandbox's servers do not
-// have yet.
+// serverMulticast reports whether the server offers XEP-0033 to the
+// target: Prosody with the module from contrib/prosody, ejabberd with
+// mod_multicast, each open to the component only.
 func serverMulticast(target string) bool { return target == targetChorus }
 
 // stopGrace is how long a component may take to stop after SIGTERM. Right
