@@ -189,8 +189,8 @@ shot discover
 click "$browser" 155 514 # Command
 wait_for "the command list" window '^Command List$'
 adhoc=$(window '^Command List$')
-xdotool windowmove "$adhoc" 290 60
-xdotool windowsize "$adhoc" 700 680
+xdotool windowmove "$adhoc" 290 20
+xdotool windowsize "$adhoc" 700 760
 sleep 1
 shot commands "$adhoc"
 
@@ -201,11 +201,11 @@ run_command() {
 	sleep 1
 }
 complete() {
-	click "$adhoc" 627 638
+	click "$adhoc" 627 718
 	wait_for "the result" sh -c "xdotool getwindowname $adhoc | grep -q '^Completed$'"
 }
 back_to_commands() {
-	click "$adhoc" 621 638
+	click "$adhoc" 621 718
 	wait_for "the command list" sh -c "xdotool getwindowname $adhoc | grep -q '^Command List$'"
 }
 
@@ -220,6 +220,14 @@ complete
 shot room-information "$adhoc"
 back_to_commands
 
+run_command 6 # Announce to all rooms
+type_into "$adhoc" 400 150 "Maintenance tonight at 22:00 UTC: the rooms will be back within minutes."
+shot announce-form "$adhoc"
+complete
+wait_for "the announcement to reach bob" grep -q "Maintenance tonight" "$work/spammer.log"
+shot announce-done "$adhoc"
+back_to_commands
+
 run_command 4 # Ban from the service
 type_into "$adhoc" 400 150 "bob@localhost"
 type_into "$adhoc" 400 196 "Spam"
@@ -227,12 +235,6 @@ shot ban-form "$adhoc"
 complete
 wait_for "bob's removal" grep -q "removed from the room" "$work/spammer.log"
 shot ban-done "$adhoc"
-back_to_commands
-
-run_command 6 # Announce to all rooms
-type_into "$adhoc" 400 150 "Spam from bob@localhost was removed and the account banned. Maintenance tonight at 22:00 UTC."
-shot announce-form "$adhoc"
-complete
 
 # Close the command window and the browser: the room shows what the
 # other occupants saw.
