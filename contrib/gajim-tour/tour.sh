@@ -249,6 +249,8 @@ shot room-after
 
 log "what the other client saw:"
 cat "$work/spammer.log"
+# Expected: Gajim 1.7.3 fails to draw the announcement, a message from the
+# room itself (ChatControl._on_gc_message_received, an empty nick).
 if grep -q Traceback "$work/gajim.log"; then
 	log "Gajim reported errors:"
 	grep -B2 -A25 Traceback "$work/gajim.log"
