@@ -236,29 +236,41 @@ func linesField(v, label string, lines []string) forms.Field {
 	return forms.Field{Var: v, Type: forms.TextMulti, Label: label, Values: lines}
 }
 
-// cmdRooms lists every room, stored or in memory, as a table.
+// cmdRooms lists every room, stored or in memory, one line each. A
+// table (XEP-0004 §3.4, <reported/> and <item/>) would be the natural
+// shape, but Gajim 1.7, the desktop client most administrators use,
+// cannot show one as a command's result (it fails and stays on
+// "Executing…"); a text-multi field reads well everywhere.
 func (rt *Router) cmdRooms(*forms.Form) (commandDone, error) {
 	rooms, err := rt.rooms.AdminRooms()
 	if err != nil {
 		return commandDone{}, stanza.Error{Type: stanza.Wait, Condition: stanza.InternalServerError, Text: "The rooms could not be read: " + err.Error()}
 	}
-	f := &forms.Form{Title: "Rooms", Reported: []forms.Field{
-		{Var: "jid", Type: forms.JIDSingle, Label: "Address"},
-		{Var: "name", Type: forms.TextSingle, Label: "Name"},
-		{Var: "occupants", Type: forms.TextSingle, Label: "Occupants"},
-		{Var: "persistent", Type: forms.Boolean, Label: "Persistent"},
-		{Var: "public", Type: forms.Boolean, Label: "Public"},
-	}}
+	lines := make([]string, 0, len(rooms))
 	for _, r := range rooms {
-		f.Items = append(f.Items, []forms.Field{
-			{Var: "jid", Values: []string{r.JID}},
-			textField("name", "", r.Name),
-			textField("occupants", "", strconv.Itoa(r.Occupants)),
-			{Var: "persistent", Values: []string{forms.Bool(r.Persistent)}},
-			{Var: "public", Values: []string{forms.Bool(r.Public)}},
-		})
+		line := r.JID
+		if r.Name != "" {
+			line += " (" + r.Name + ")"
+		}
+		occupants := "1 occupant"
+		if r.Occupants != 1 {
+			occupants = strconv.Itoa(r.Occupants) + " occupants"
+		}
+		line += ": " + occupants
+		if r.Persistent {
+			line += ", persistent"
+		}
+		if r.Public {
+			line += ", public"
+		}
+		lines = append(lines, line)
 	}
-	return commandDone{notes: []*stanza.Element{infoNote(fmt.Sprintf("%d rooms", len(rooms)))}, result: f}, nil
+	count := "1 room"
+	if len(rooms) != 1 {
+		count = strconv.Itoa(len(rooms)) + " rooms"
+	}
+	f := (&forms.Form{Title: "Rooms"}).Add(linesField("rooms", "Rooms", lines))
+	return commandDone{notes: []*stanza.Element{infoNote(count)}, result: f}, nil
 }
 
 func roomInfoForm(*Router) (*forms.Form, error) {

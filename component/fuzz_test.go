@@ -85,6 +85,7 @@ var fuzzSeeds = []string{
 	`<iq type='set' id='11' to='room@conference.localhost'><moderate xmlns='urn:xmpp:message-moderate:1' id='x'><retract xmlns='urn:xmpp:message-retract:1'/></moderate></iq>`,
 	`<iq type='get' id='12' to='room@conference.localhost'><query xmlns='urn:unknown'/><query xmlns='urn:other'/></iq>`,
 	`<iq type='set' id='13' to='room@conference.localhost'><vCard xmlns='vcard-temp'><PHOTO><BINVAL>!!</BINVAL></PHOTO></vCard></iq>`,
+	`<iq type='set' id='14' to='room@conference.localhost'><apply-to xmlns='urn:xmpp:fasten:0' id='x'><moderate xmlns='urn:xmpp:message-moderate:0'><retract xmlns='urn:xmpp:message-retract:0'/></moderate></apply-to></iq>`,
 }
 
 func FuzzRouter(f *testing.F) {

@@ -27,6 +27,7 @@ var routes = [...]route{
 	{kind: "iq", iqType: "get", ns: NSRegister, local: "query", handle: (*Room).register},
 	{kind: "iq", iqType: "set", ns: NSRegister, local: "query", handle: (*Room).register},
 	{kind: "iq", iqType: "set", ns: NSModerate, local: "moderate", handle: (*Room).moderate},
+	{kind: "iq", iqType: "set", ns: NSFasten, local: "apply-to", handle: (*Room).moderate},
 	{kind: "iq", iqType: "get", ns: NSVCard, local: "vCard", handle: (*Room).vcardGet},
 	{kind: "iq", iqType: "set", ns: NSVCard, local: "vCard", handle: (*Room).vcardSet},
 }

@@ -486,3 +486,58 @@ func TestNonAnonymousRoom(t *testing.T) {
 		t.Errorf("real JID shown in a semi-anonymous room: %v", out)
 	}
 }
+
+// TestModerationV0: a moderation in XEP-0425 version 0.2, as Gajim 1.7
+// sends it (a fastening of the message's stanza id), is carried out, and
+// every retraction is broadcast in both versions, so that clients of
+// either understand it.
+func TestModerationV0(t *testing.T) {
+	h := newHarness(t)
+	h.createRoom()
+	h.send(juliet, join("Juliet"))
+	info := h.send(juliet, `<iq type='get' id='i' to='`+room1+`'><query xmlns='http://jabber.org/protocol/disco#info'/></iq>`)[0].String()
+	if !strings.Contains(info, "'"+NSModerateV0+"'") {
+		t.Errorf("version 0 not advertised: %s", info)
+	}
+	out := h.send(juliet, `<message type='groupchat' id='bad' to='`+room1+`'><body>rude</body></message>`)
+	sid := out[0].Child(NSStanzaID, "stanza-id").Attr("id")
+	mod := `<iq type='set' id='mod' to='` + room1 + `'><apply-to xmlns='urn:xmpp:fasten:0' id='` + sid + `'>` +
+		`<moderate xmlns='urn:xmpp:message-moderate:0'><retract xmlns='urn:xmpp:message-retract:0'/><reason>spam</reason></moderate></apply-to></iq>`
+	if out := h.send(juliet, mod); len(out) != 1 || condition(out[0]) != "auth/forbidden" {
+		t.Errorf("participant moderated: %v", out)
+	}
+	other := `<iq type='set' id='x' to='` + room1 + `'><apply-to xmlns='urn:xmpp:fasten:0' id='` + sid + `'><x xmlns='urn:example'/></apply-to></iq>`
+	if out := h.send(romeo, other); len(out) != 1 || condition(out[0]) != "cancel/feature-not-implemented" {
+		t.Errorf("another fastening: %v", out)
+	}
+	out = h.send(romeo, mod)
+	if res := pick(out, romeo, "iq"); len(res) != 1 || res[0].Attr("type") != "result" {
+		t.Fatalf("moderation: %v", out)
+	}
+	ret := pick(out, juliet, "message")
+	if len(ret) != 1 {
+		t.Fatalf("broadcast: %v", out)
+	}
+	v0 := child(ret[0], NSFasten, "apply-to", NSModerateV0, "moderated")
+	if ret[0].Attr("from") != room1 || child(ret[0], NSFasten, "apply-to").Attr("id") != sid ||
+		v0.Attr("by") != room1+"/Romeo" || v0.Child(NSRetractV0, "retract") == nil || v0.ChildText(NSModerateV0, "reason") != "spam" {
+		t.Errorf("version 0 broadcast: %v", ret[0])
+	}
+	if child(ret[0], NSRetract, "retract").Attr("id") != sid ||
+		child(ret[0], NSRetract, "retract", NSRetract, "reason").Text() != "spam" {
+		t.Errorf("version 1 broadcast: %v", ret[0])
+	}
+	out = h.send("tybalt@localhost/x", join("Tybalt"))
+	if s := fmtAll(pick(out, "tybalt@localhost/x", "message")); strings.Contains(s, "rude") || !strings.Contains(s, "retracted") {
+		t.Errorf("history after moderation: %s", s)
+	}
+	// A version 1 request is broadcast in version 0 too.
+	out = h.send(juliet, `<message type='groupchat' to='`+room1+`'><body>again</body></message>`)
+	sid = out[0].Child(NSStanzaID, "stanza-id").Attr("id")
+	out = h.send(romeo, `<iq type='set' id='m1' to='`+room1+`'><moderate xmlns='urn:xmpp:message-moderate:1' id='`+sid+`'><retract xmlns='urn:xmpp:message-retract:1'/></moderate></iq>`)
+	ret = pick(out, juliet, "message")
+	if len(ret) != 1 || child(ret[0], NSFasten, "apply-to").Attr("id") != sid ||
+		child(ret[0], NSFasten, "apply-to", NSModerateV0, "moderated", NSRetractV0, "retract") == nil {
+		t.Errorf("version 1 request, version 0 broadcast: %v", out)
+	}
+}

@@ -13,6 +13,15 @@ const (
 	NSRetract  = "urn:xmpp:message-retract:1"
 )
 
+// XEP-0425 version 0.2, still all that some clients speak (Gajim 1.7, as
+// in Debian 12): the request and the broadcast wrap the moderation in a
+// fastening (XEP-0422) of the message's stanza id.
+const (
+	NSModerateV0 = "urn:xmpp:message-moderate:0"
+	NSRetractV0  = "urn:xmpp:message-retract:0"
+	NSFasten     = "urn:xmpp:fasten:0"
+)
+
 var moderationFeature = feature{
 	name: "moderation",
 	disco: func(r *Room) []string {
@@ -20,28 +29,29 @@ var moderationFeature = feature{
 			// XEP-0424 (Discovering support): a service that archives
 			// retractions MUST advertise the namespace, and one that
 			// leaves tombstones MUST advertise #tombstone.
-			return []string{NSModerate, NSRetract, NSRetract + "#tombstone"}
+			return []string{NSModerate, NSModerateV0, NSRetract, NSRetract + "#tombstone"}
 		}
-		return []string{NSModerate}
+		return []string{NSModerate, NSModerateV0}
 	},
 }
 
 // moderate handles a moderator's request to retract someone's message
 // (XEP-0425, Use Case): the room broadcasts a retraction naming the moderator,
 // and the history and the archive keep only a tombstone. The message may
-// be anywhere in the archive, not only in the recent history.
+// be anywhere in the archive, not only in the recent history. Requests of
+// either version of XEP-0425 are accepted, and the broadcast carries both,
+// so that every occupant's client understands it whoever moderated.
 func (r *Room) moderate(req *request) {
-	m := req.st.FirstChild()
 	mod := r.occupantBySession(req.from)
 	if mod == nil || mod.Role != affiliations.Moderator {
 		r.replyError(req, errForbidden.withText("Only moderators may moderate messages"))
 		return
 	}
-	if m.Child(NSRetract, "retract") == nil {
+	id, text, ok := moderationRequest(req.st.FirstChild())
+	if !ok {
 		r.replyError(req, errFeatureNotImpl.withText("Only retraction is supported"))
 		return
 	}
-	id := m.Attr("id")
 	orig, i, e := r.findMessage(req, id)
 	if e != nil {
 		r.replyError(req, e)
@@ -49,23 +59,30 @@ func (r *Room) moderate(req *request) {
 	}
 	// XEP-0425: <moderated/> names the moderator, by occupant JID and,
 	// since the nick may change, by occupant id (XEP-0421).
-	moderated := stanza.New(NSModerate, "moderated", "by", r.occupantJID(mod.Nick)).
+	by := r.occupantJID(mod.Nick)
+	moderated := stanza.New(NSModerate, "moderated", "by", by).
 		Add(stanza.New(NSOccupantID, "occupant-id", "id", r.occupantID(mod.Bare)))
 	var reason *stanza.Element
-	if text := m.ChildText(NSModerate, "reason"); text != "" {
+	if text != "" {
 		reason = stanza.New(NSRetract, "reason").AddText(text)
 	}
 	retract := stanza.New(NSRetract, "retract", "id", id).Add(moderated)
 	if reason != nil {
 		retract.Add(reason)
 	}
+	// XEP-0425 v0.2 (Use Case): the same retraction as a fastening.
+	moderatedV0 := stanza.New(NSModerateV0, "moderated", "by", by).Add(stanza.New(NSRetractV0, "retract"))
+	if text != "" {
+		moderatedV0.Add(stanza.New(NSModerateV0, "reason").AddText(text))
+	}
+	applyTo := stanza.New(NSFasten, "apply-to", "id", id).Add(moderatedV0)
 	tomb := r.tombstone(orig, moderated, reason)
 	if i >= 0 {
 		r.history.replace(i, tomb)
 	}
 	r.archiveReplace(id, tomb)
 
-	msg := stanza.New(NSClient, "message", "from", r.jid, "type", "groupchat", "id", r.svc.newID()).Add(retract)
+	msg := stanza.New(NSClient, "message", "from", r.jid, "type", "groupchat", "id", r.svc.newID()).Add(retract).Add(applyTo)
 	sid := r.svc.newID()
 	msg.Add(stanza.New(NSStanzaID, "stanza-id", "id", sid, "by", r.jid))
 	// XEP-0424 (Business Rules; XEP-0425 follows it): the retraction
@@ -75,6 +92,23 @@ func (r *Room) moderate(req *request) {
 	r.archiveMessage(msg, sid)
 	r.send(req.from, iqResult(req.st))
 	r.sendTo(r.allSessions(nil), msg)
+}
+
+// moderationRequest reads a moderation request of either version of
+// XEP-0425: the moderated message's stanza id and the reason. ok is false
+// for a request that asks for something other than retraction.
+func moderationRequest(p *stanza.Element) (id, reason string, ok bool) {
+	if p.Is(NSFasten, "apply-to") {
+		m := p.Child(NSModerateV0, "moderate")
+		if m == nil || m.Child(NSRetractV0, "retract") == nil {
+			return "", "", false
+		}
+		return p.Attr("id"), m.ChildText(NSModerateV0, "reason"), true
+	}
+	if p.Child(NSRetract, "retract") == nil {
+		return "", "", false
+	}
+	return p.Attr("id"), p.ChildText(NSModerate, "reason"), true
 }
 
 // tombstone is what the history and the archive keep of a retracted
@@ -115,7 +149,8 @@ func retractedID(req *request) string {
 	st := req.st
 	switch {
 	case req.nick != "":
-	case st.Local == "iq" && req.typ == "set" && len(st.Children()) == 1 && st.FirstChild().Is(NSModerate, "moderate"):
+	case st.Local == "iq" && req.typ == "set" && len(st.Children()) == 1 &&
+		(st.FirstChild().Is(NSModerate, "moderate") || st.FirstChild().Is(NSFasten, "apply-to")):
 		return st.FirstChild().Attr("id")
 	case st.Local == "message" && req.typ == "groupchat":
 		if rt := st.Child(NSRetract, "retract"); rt != nil {
