@@ -588,16 +588,14 @@ func testAdminAdHoc(ctx context.Context, t *testing.T, s *adminService) {
 		t.Errorf("an administrator is offered %v, want %v", nodes, commandNodes)
 	}
 
-	// List rooms: a table, no input.
+	// List rooms: no input; one line per room, starting with its address,
+	// in a text field (clients such as Gajim render no tables).
 	cmd := admin.run(ctx, "urn:chorus:muc:admin#rooms")
-	// forms.Parse reads no table: its rows are read here (XEP-0004 §3.4).
 	var listed []string
-	if x := cmd.Child(forms.NS, "x"); x != nil && x.Attr("type") == "result" {
-		for _, item := range x.ChildrenNamed(forms.NS, "item") {
-			for _, f := range item.ChildrenNamed(forms.NS, "field") {
-				if f.Attr("var") == "jid" {
-					listed = append(listed, f.ChildText(forms.NS, "value"))
-				}
+	if list, err := forms.Parse(cmd.Child(forms.NS, "x")); err == nil {
+		if f := list.Field("rooms"); f != nil {
+			for _, line := range f.Values {
+				listed = append(listed, strings.TrimSuffix(strings.Fields(line)[0], ":"))
 			}
 		}
 	}
