@@ -775,7 +775,7 @@ func (l *link) writeBatch(bw *bufio.Writer, batch []room.Out, buf []byte) ([]byt
 				Int("recipients", len(o.To)).Msg("dropped outbound stanza: larger than the server takes from a component")
 			continue
 		}
-		if svc := l.mc.active(); svc != nil && multicastable(o) {
+		if svc := l.mc.active(); svc != nil && multicastable(o, svc) {
 			var done bool
 			var err error
 			if buf, done, err = l.writeMulticast(bw, o, svc, buf); err != nil {

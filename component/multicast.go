@@ -19,9 +19,17 @@ import (
 // (§2.2: disco#items of the server's domain, then disco#info of the domain
 // and of each item, for the feature nsAddress) and then sends each message
 // or presence for several recipients once, to the service, with one bcc
-// address per recipient; the server makes the copies. An Out for one
-// recipient, and any IQ, still goes out directly (§3: addresses MUST NOT
-// be in an IQ).
+// address per recipient; the server makes the copies.
+//
+// While the service is in use, a message or presence for one recipient
+// goes through it too, with one bcc address: the service is a hop of its
+// own (ejabberd's mod_multicast is a process apart), so a stanza sent
+// directly could overtake a broadcast sent before it to the same occupant,
+// and XEP-0045 rooms keep their order per recipient. Only three kinds go
+// directly: IQs (§3: addresses MUST NOT be in an IQ), errors (answers to
+// one sender; the services drop them, RFC 6120 §8.3.1 forbids an error
+// about an error, so a refusal could never come back) and stanzas to the
+// service itself.
 //
 // A service that refuses a stanza answers with an error to its 'from' (a
 // room or occupant address of ours). The link takes such errors before the
@@ -324,9 +332,15 @@ func (m *multicast) end() {
 	}
 }
 
-// multicastable reports whether o may go through the service.
-func multicastable(o room.Out) bool {
-	return len(o.To) > 1 && (o.Stanza.Local == "message" || o.Stanza.Local == "presence")
+// multicastable reports whether o goes through svc: every message and
+// presence but errors, whatever the number of recipients, so that all the
+// copies for one recipient take the same path and keep their order.
+func multicastable(o room.Out, svc *mcService) bool {
+	if len(o.To) == 0 || o.Stanza.Attr("type") == "error" || (o.Stanza.Local != "message" && o.Stanza.Local != "presence") {
+		return false
+	}
+	// A stanza to the service itself is not a copy for it to make.
+	return len(o.To) > 1 || o.To[0] != svc.jid
 }
 
 // writeMulticast writes o to svc in batches, each with one bcc address per
@@ -341,7 +355,7 @@ func (l *link) writeMulticast(w io.Writer, o room.Out, svc *mcService, buf []byt
 			to = append(to, t)
 		}
 	}
-	if len(to) < 2 {
+	if len(to) == 0 {
 		return buf, false, nil
 	}
 	n := svc.batchFor(o.Stanza.Local)

@@ -138,8 +138,9 @@ func bccOf(t *testing.T, st *stanza.Element) []string {
 // several recipients goes to it once per batch of at most the advertised
 // limit, with bcc addresses only and each recipient in exactly one batch;
 // the server's copies carry no addresses. Two Outs never share a stanza,
-// an Out for one recipient and an IQ go out directly, and the order per
-// recipient holds. The rooms never see the discovery answers.
+// an Out for one recipient goes through the service too with one address,
+// an IQ and an error go out directly, and the order per recipient holds.
+// The rooms never see the discovery answers.
 func TestMulticastBatchesWithinLimit(t *testing.T) {
 	r := startMulticastRig(t, &fakehost.MulticastOptions{Limit: 3}, true)
 	waitFor(t, "multicast in use", r.metrics.MulticastInUse)
@@ -147,17 +148,22 @@ func TestMulticastBatchesWithinLimit(t *testing.T) {
 	a, b := recipients("a", 7), recipients("b", 2)
 	iq := stanza.New(stanza.NSClient, "iq", "type", "get", "id", "q1", "from", "room@"+testDomain).
 		Add(stanza.New("urn:xmpp:ping", "ping"))
+	errSt := stanza.New(stanza.NSClient, "message", "from", "room@"+testDomain, "type", "error", "id", "e1").
+		Add(stanza.New(stanza.NSClient, "error", "type", "modify").Add(stanza.New(stanza.NSStanzas, "not-acceptable")))
 	r.send(t,
 		room.Out{To: a, Stanza: groupchat("m1", "one")},
 		room.To1(a[0], groupchat("m2", "private")),
 		room.Out{To: b, Stanza: groupchat("m3", "other audience")},
 		room.Out{To: b, Stanza: iq},
+		room.To1(a[1], errSt),
 	)
-	waitFor(t, "copies", func() bool { return len(r.copiesTo(b[1], "m3")) == 1 && len(r.copiesTo(b[1], "q1")) == 1 })
+	waitFor(t, "copies", func() bool {
+		return len(r.copiesTo(b[1], "m3")) == 1 && len(r.copiesTo(b[1], "q1")) == 1 && len(r.copiesTo(a[1], "e1")) == 1
+	})
 
 	svc := r.toService()
-	if len(svc) != 4 { // 3+3+1 for m1, 2 for m3
-		t.Fatalf("%d stanzas to the service, want 4: %v", len(svc), svc)
+	if len(svc) != 5 { // 3+3+1 for m1, 1 for m2, 2 for m3
+		t.Fatalf("%d stanzas to the service, want 5: %v", len(svc), svc)
 	}
 	seen := map[string]string{}
 	for _, st := range svc {
@@ -175,8 +181,8 @@ func TestMulticastBatchesWithinLimit(t *testing.T) {
 			}
 		}
 	}
-	if len(seen) != len(a)+len(b) {
-		t.Errorf("%d addresses in all, want %d", len(seen), len(a)+len(b))
+	if len(seen) != len(a)+len(b)+1 {
+		t.Errorf("%d addresses in all, want %d", len(seen), len(a)+len(b)+1)
 	}
 	for _, to := range a {
 		got := r.copiesTo(to, "m1")
@@ -187,14 +193,25 @@ func TestMulticastBatchesWithinLimit(t *testing.T) {
 			t.Errorf("copy to %s carries the addresses: %s", to, got[0])
 		}
 	}
-	// m2 (one recipient) and the IQ never reach the service.
+	// m2 (one recipient) goes through the service with its one address;
+	// the IQ and the error never reach it.
 	if n := len(r.copiesTo(a[0], "m2")); n != 1 {
 		t.Errorf("m2 delivered %d times", n)
 	}
+	m2 := 0
 	for _, st := range svc {
-		if st.Attr("id") == "m2" || st.Local == "iq" {
+		switch {
+		case st.Attr("id") == "m2":
+			m2++
+			if jids := bccOf(t, st); len(jids) != 1 || jids[0] != a[0] {
+				t.Errorf("m2 through the service to %v, want %s alone", jids, a[0])
+			}
+		case st.Local == "iq" || st.Attr("type") == "error":
 			t.Errorf("went through the service: %s", st)
 		}
+	}
+	if m2 != 1 {
+		t.Errorf("m2 went through the service %d times, want once", m2)
 	}
 	// Order for a[0]: m1, then m2.
 	var order []string
@@ -211,8 +228,46 @@ func TestMulticastBatchesWithinLimit(t *testing.T) {
 		}
 	}
 	r.mu.Unlock()
-	if v := metricValue(t, r.metrics, "chorus_multicast_stanzas_total"); v != 4 {
-		t.Errorf("chorus_multicast_stanzas_total = %v, want 4", v)
+	if v := metricValue(t, r.metrics, "chorus_multicast_stanzas_total"); v != 5 {
+		t.Errorf("chorus_multicast_stanzas_total = %v, want 5", v)
+	}
+}
+
+// TestMulticastOrderPerRecipient: a service slower than the server's
+// direct route (here, one that holds its copies until released, as
+// ejabberd's mod_multicast, a process of its own, may lag) must not let a
+// stanza for one occupant overtake a broadcast sent before it: the
+// broadcast, a private message and a self-presence for a[0], and another
+// broadcast, reach a[0] in the order the room sent them. Errors and IQs,
+// which go directly, are not held.
+func TestMulticastOrderPerRecipient(t *testing.T) {
+	r := startMulticastRig(t, &fakehost.MulticastOptions{Hold: true}, true)
+	waitFor(t, "multicast in use", r.metrics.MulticastInUse)
+
+	a := recipients("a", 3)
+	self := stanza.New(stanza.NSClient, "presence", "from", "room@"+testDomain+"/a0", "type", "unavailable", "id", "p1").
+		Add(stanza.New(stanza.NSMUCUser, "x").Add(stanza.New(stanza.NSMUCUser, "status", "code", "110")))
+	mark := stanza.New(stanza.NSClient, "iq", "type", "get", "id", "mark", "from", "room@"+testDomain).
+		Add(stanza.New("urn:xmpp:ping", "ping"))
+	r.send(t,
+		room.Out{To: a, Stanza: groupchat("m1", "to all")},
+		room.To1(a[0], groupchat("m2", "private")),
+		room.Out{To: a, Stanza: groupchat("m3", "to all again")},
+		room.To1(a[0], self),
+		room.To1(a[0], mark),
+	)
+	// The IQ goes directly, after the others: once the server has routed
+	// it, it has taken (and held, or delivered) everything before it.
+	waitFor(t, "the IQ", func() bool { return len(r.copiesTo(a[0], "mark")) == 1 })
+	r.host.ReleaseMulticast()
+	waitFor(t, "p1", func() bool { return len(r.copiesTo(a[0], "p1")) == 1 })
+
+	var order []string
+	for _, st := range r.find(func(st *stanza.Element) bool { return st.Attr("to") == a[0] && st.Local != "iq" }) {
+		order = append(order, st.Attr("id"))
+	}
+	if got := strings.Join(order, ","); got != "m1,m2,m3,p1" {
+		t.Errorf("a0 got %s, want m1,m2,m3,p1, the order the room sent them in", got)
 	}
 }
 

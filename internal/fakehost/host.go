@@ -35,13 +35,15 @@ type Host struct {
 	compLn net.Listener
 	wg     sync.WaitGroup
 
-	mu       sync.Mutex
-	closed   bool
-	conns    map[net.Conn]struct{}
-	sessions map[string]*c2sSession // bound clients by full JID
-	comp     *stream                // the authenticated component, if any
-	compSig  chan struct{}          // closed and replaced when comp changes
-	mcRefuse bool                   // see SetMulticastRefuse
+	mu         sync.Mutex
+	closed     bool
+	conns      map[net.Conn]struct{}
+	sessions   map[string]*c2sSession // bound clients by full JID
+	comp       *stream                // the authenticated component, if any
+	compSig    chan struct{}          // closed and replaced when comp changes
+	mcRefuse   bool                   // see SetMulticastRefuse
+	mcHeld     []*stanza.Element      // the service's copies held (MulticastOptions.Hold)
+	mcReleased bool                   // ReleaseMulticast has been called
 }
 
 // Start listens on two loopback ports, one for clients and one for the

@@ -25,6 +25,11 @@ type MulticastOptions struct {
 	// Refuse makes the service answer every stanza with forbidden, as a
 	// service whose access policy excludes the sender.
 	Refuse bool
+	// Hold makes the service keep the copies it makes, in order, until
+	// ReleaseMulticast, while everything else is routed at once: the
+	// worst case of a service that is a hop of its own, as ejabberd's
+	// mod_multicast (a process apart) is.
+	Hold bool
 }
 
 // multicastJID is the service's address, or "" without one.
@@ -44,6 +49,30 @@ func (h *Host) SetMulticastRefuse(refuse bool) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	h.mcRefuse = refuse
+}
+
+// ReleaseMulticast stops holding the multicast service's copies (see
+// MulticastOptions.Hold) and routes those held so far, in the order they
+// were made. It reports how many it routed.
+func (h *Host) ReleaseMulticast() int {
+	n := 0
+	for {
+		h.mu.Lock()
+		held := h.mcHeld
+		h.mcHeld = nil
+		if len(held) == 0 {
+			// Only now, so that no copy made meanwhile overtakes the
+			// held ones.
+			h.mcReleased = true
+			h.mu.Unlock()
+			return n
+		}
+		h.mu.Unlock()
+		for _, c := range held {
+			h.route(c)
+		}
+		n += len(held)
+	}
 }
 
 // domainDisco answers a disco request to the host's own domain; it
@@ -117,10 +146,21 @@ func (h *Host) toMulticast(st *stanza.Element) {
 	case opts.Limit > 0 && len(to) > opts.Limit:
 		h.bounceKeep(st, "not-acceptable")
 	default:
+		copies := make([]*stanza.Element, 0, len(to))
 		for _, t := range to {
 			c := st.ShallowCopy()
 			c.RemoveChildren(func(e *stanza.Element) bool { return e.Is(nsAddress, "addresses") })
 			c.SetAttr("to", t)
+			copies = append(copies, c)
+		}
+		h.mu.Lock()
+		if opts.Hold && !h.mcReleased {
+			h.mcHeld = append(h.mcHeld, copies...)
+			h.mu.Unlock()
+			return
+		}
+		h.mu.Unlock()
+		for _, c := range copies {
 			h.route(c)
 		}
 	}
