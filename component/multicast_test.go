@@ -438,8 +438,9 @@ func TestMulticastReadLimits(t *testing.T) {
 func TestMulticastUnrelatedErrorPassesOn(t *testing.T) {
 	r := startMulticastRig(t, &fakehost.MulticastOptions{}, true)
 	waitFor(t, "multicast in use", r.metrics.MulticastInUse)
-	// Sent directly (one recipient) without addresses: the service
-	// answers bad-request, to a stanza the link never sent through it.
+	// To the service itself, so sent directly without addresses: the
+	// service answers bad-request, to a stanza the link never sent
+	// through it.
 	r.send(t, room.To1(fakeMulticastJID, groupchat("x1", "not a multicast")))
 	waitFor(t, "the error at the handler", func() bool {
 		r.mu.Lock()
