@@ -27,9 +27,9 @@ import (
 // directly could overtake a broadcast sent before it to the same occupant,
 // and XEP-0045 rooms keep their order per recipient. Only three kinds go
 // directly: IQs (§3: addresses MUST NOT be in an IQ), errors (answers to
-// one sender; the services drop them, RFC 6120 §8.3.1 forbids an error
-// about an error, so a refusal could never come back) and stanzas to the
-// service itself.
+// one sender; Prosody's module drops them, and a service that refuses one
+// cannot say so, RFC 6120 §8.3.1: no error about an error, so it would be
+// lost without a fallback) and stanzas to the service itself.
 //
 // A service that refuses a stanza answers with an error to its 'from' (a
 // room or occupant address of ours). The link takes such errors before the
