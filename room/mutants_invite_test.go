@@ -152,3 +152,22 @@ func TestWhoMayInvite(t *testing.T) {
 		}
 	}
 }
+
+// TestMembersOnlyInviteNeedsMembership: the members-only feature's own
+// check (XEP-0045 §9.3) refuses an invitation from someone who is not a
+// member, even when the room's state would let one be in it: the room
+// is made members-only here behind the back of the change that would
+// have removed them.
+func TestMembersOnlyInviteNeedsMembership(t *testing.T) {
+	h := newHarness(t)
+	h.createRoom()
+	h.send(juliet, join("Juliet"))
+	h.g.rooms[room1].cfg.MembersOnly = true
+	out := h.send(juliet, inviteReq("nurse@localhost"))
+	if len(pick(out, "nurse@localhost", "message")) != 0 {
+		t.Fatalf("a non-member's invitation went out: %v", out)
+	}
+	if e := pick(out, juliet, "message"); len(e) != 1 || condition(e[0]) != "auth/forbidden" {
+		t.Fatalf("refusal = %v", out)
+	}
+}
