@@ -90,7 +90,7 @@ func (g *Registry) mam(r *Room, req *request) []Out {
 		}
 		return []Out{To1(req.from, iqResult(req.st).Add(stanza.New(NSMAM, "query").Add(x)))}
 	}
-	sq, err := parseMAMQuery(q)
+	sq, countOnly, err := parseMAMQuery(q)
 	if err != nil {
 		return reply(err)
 	}
@@ -105,8 +105,17 @@ func (g *Registry) mam(r *Room, req *request) []Out {
 	case qerr != nil:
 		return storeErr(qerr)
 	}
-	outs := make([]Out, 0, len(page.Messages)+1)
 	queryID := q.Attr("queryid")
+	if countOnly {
+		// XEP-0059 §2.6: max 0 asks whether (and how much) there is, so
+		// no item is sent; complete says whether the archive holds none.
+		fin := stanza.New(NSMAM, "fin", "queryid", queryID).Add(stanza.New(NSRSM, "set"))
+		if len(page.Messages) == 0 {
+			fin.SetAttr("complete", "true")
+		}
+		return []Out{To1(req.from, iqResult(req.st).Add(fin))}
+	}
+	outs := make([]Out, 0, len(page.Messages)+1)
 	for _, m := range page.Messages {
 		orig, err := stanza.Parse(string(m.Stanza))
 		if err != nil {
@@ -151,12 +160,11 @@ func (r *Room) mayReadArchive(req *request) *stanzaError {
 
 // parseMAMQuery reads the query form and the RSM set (XEP-0313 §4.1,
 // XEP-0059).
-func parseMAMQuery(q *stanza.Element) (store.Query, *stanzaError) {
-	var sq store.Query
+func parseMAMQuery(q *stanza.Element) (sq store.Query, countOnly bool, e *stanzaError) {
 	if x := q.Child(forms.NS, "x"); x != nil {
 		f, err := forms.Parse(x)
 		if err != nil || (f.FormType() != "" && f.FormType() != NSMAM) {
-			return sq, errBadRequest.withText("Unknown query form")
+			return sq, false, errBadRequest.withText("Unknown query form")
 		}
 		for _, fd := range f.Fields {
 			v := fd.Value()
@@ -166,7 +174,7 @@ func parseMAMQuery(q *stanza.Element) (store.Query, *stanzaError) {
 			case "with":
 				j, ok := parseJID(v)
 				if !ok {
-					return sq, errJIDMalformed.withText("Bad 'with'")
+					return sq, false, errJIDMalformed.withText("Bad 'with'")
 				}
 				sq.With = j.String()
 			case "start":
@@ -182,7 +190,7 @@ func parseMAMQuery(q *stanza.Element) (store.Query, *stanzaError) {
 				// an id not in the archive is item-not-found (the store's
 				// ErrNotFound).
 				if len(fd.Values) > maxQueryIDs {
-					return sq, newError(errModify, "policy-violation").withText("At most " + strconv.Itoa(maxQueryIDs) + " ids")
+					return sq, false, newError(errModify, "policy-violation").withText("At most " + strconv.Itoa(maxQueryIDs) + " ids")
 				}
 				for _, id := range fd.Values {
 					if id != "" {
@@ -190,14 +198,14 @@ func parseMAMQuery(q *stanza.Element) (store.Query, *stanzaError) {
 					}
 				}
 				if len(sq.IDs) == 0 {
-					return sq, errBadRequest.withText("Empty 'ids'")
+					return sq, false, errBadRequest.withText("Empty 'ids'")
 				}
 			default:
 				// XEP-0313 §4.1.5: an unknown field MUST be refused so.
-				return sq, errFeatureNotImpl.withText("Unsupported field " + fd.Var)
+				return sq, false, errFeatureNotImpl.withText("Unsupported field " + fd.Var)
 			}
 			if perr != nil {
-				return sq, errBadRequest.withText("Bad date in " + fd.Var)
+				return sq, false, errBadRequest.withText("Bad date in " + fd.Var)
 			}
 		}
 	}
@@ -205,11 +213,13 @@ func parseMAMQuery(q *stanza.Element) (store.Query, *stanzaError) {
 		if m := set.Child(NSRSM, "max"); m != nil {
 			n, err := strconv.Atoi(m.Text())
 			if err != nil || n < 0 {
-				return sq, errBadRequest.withText("Bad RSM max")
+				return sq, false, errBadRequest.withText("Bad RSM max")
 			}
 			sq.Max = n
 			if n == 0 {
-				sq.Max = 1 // a count-only request still needs a valid page
+				// A count-only request: one item tells whether there
+				// is any, and none is sent.
+				sq.Max, countOnly = 1, true
 			}
 		}
 		if a := set.Child(NSRSM, "after"); a != nil {
@@ -224,9 +234,9 @@ func parseMAMQuery(q *stanza.Element) (store.Query, *stanzaError) {
 		}
 	}
 	if sq.After != "" && (sq.Before != "" || sq.Last) {
-		return sq, errBadRequest.withText("Page either after or before an item")
+		return sq, false, errBadRequest.withText("Page either after or before an item")
 	}
-	return sq, nil
+	return sq, countOnly, nil
 }
 
 // mamMetadata answers an archive metadata request (XEP-0313 §5): the id
