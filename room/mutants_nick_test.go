@@ -24,3 +24,11 @@ func TestControlOnlyNickRefused(t *testing.T) {
 		}
 	}
 }
+
+// TestEmptyNickSaysSo: an empty nick is refused as empty, whichever
+// path asks.
+func TestEmptyNickSaysSo(t *testing.T) {
+	if e := nickError(""); e == nil || e.Condition != "jid-malformed" || e.Text != textNickEmpty {
+		t.Errorf("empty nick: %+v", e)
+	}
+}

@@ -52,6 +52,9 @@ const (
 // refuses every invisible nick, and with jid-malformed: the nick is an
 // address that cannot name anyone.
 func nickError(nick string) *stanzaError {
+	if nick == "" {
+		return errJIDMalformed.withText(textNickEmpty)
+	}
 	if asciiNick(nick) {
 		// Printable ASCII is unchanged by Resourceprep and has no
 		// bidirectional text: visible if anything but spaces.
