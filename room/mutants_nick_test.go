@@ -32,3 +32,16 @@ func TestEmptyNickSaysSo(t *testing.T) {
 		t.Errorf("empty nick: %+v", e)
 	}
 }
+
+// TestPresenceKeepsUnknownAttributes: what an occupant's presence says
+// reaches the others unchanged, attributes of extensions included, as
+// Prosody's MUC relays them; only the addressing is the room's.
+func TestPresenceKeepsUnknownAttributes(t *testing.T) {
+	h := newHarness(t)
+	h.createRoom()
+	out := h.send(juliet, `<presence to='`+room1+`/Juliet' id='j1' ext='kept'><x xmlns='http://jabber.org/protocol/muc'/></presence>`)
+	p := pick(out, romeo, "presence")
+	if len(p) != 1 || p[0].Attr("ext") != "kept" || p[0].Attr("to") != romeo || p[0].Attr("from") != room1+"/Juliet" {
+		t.Fatalf("Romeo sees %v", p)
+	}
+}
