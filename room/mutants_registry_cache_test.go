@@ -49,3 +49,16 @@ func TestAbsentCacheBounded(t *testing.T) {
 		t.Error("the newest entry is not remembered")
 	}
 }
+
+// TestLiveIntervalDefault: live state without an interval is written at
+// the default pace; a chosen interval is kept.
+func TestLiveIntervalDefault(t *testing.T) {
+	p := newLiveProbe(t)
+	for _, tc := range []struct{ set, want time.Duration }{{0, defaultLiveInterval}, {time.Hour, time.Hour}} {
+		g := NewRegistry(Options{Domain: "conference.localhost", Store: p, Live: p, LiveInterval: tc.set})
+		if got := g.svc.live.interval; got != tc.want {
+			t.Errorf("LiveInterval %v: writes every %v, want %v", tc.set, got, tc.want)
+		}
+		g.Close()
+	}
+}

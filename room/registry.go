@@ -245,9 +245,6 @@ func (g *Registry) expireOnce() {
 // Close writes what the archive queue holds and stops background work.
 // The store itself belongs to the caller.
 func (g *Registry) Close() {
-	if g.archive == nil && g.svc.live == nil {
-		return
-	}
 	g.closing.Do(func() { close(g.stop) }) // also ends the rooms' background writers
 	g.stopped.Wait()
 	if g.archive != nil {
