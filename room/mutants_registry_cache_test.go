@@ -2,6 +2,7 @@ package room
 
 import (
 	"fmt"
+	"strings"
 	"testing"
 	"time"
 )
@@ -60,5 +61,28 @@ func TestLiveIntervalDefault(t *testing.T) {
 			t.Errorf("LiveInterval %v: writes every %v, want %v", tc.set, got, tc.want)
 		}
 		g.Close()
+	}
+}
+
+// TestShutdownReportsLiveStateFailure: when the service stops emptying
+// its rooms and the live state cannot be cleared, the operator hears of
+// it; when it can, of nothing.
+func TestShutdownReportsLiveStateFailure(t *testing.T) {
+	for _, fail := range []bool{false, true} {
+		p := newLiveProbe(t)
+		var errs []error
+		h := newLiveHarness(t, p, OnStopKick, &errs)
+		h.createRoom()
+		p.setFail(fail)
+		if out := h.g.Shutdown(); len(out) == 0 {
+			t.Fatalf("fail %v: nobody told of the stop", fail)
+		}
+		reported := false
+		for _, err := range errs {
+			reported = reported || strings.Contains(err.Error(), "live state")
+		}
+		if reported != fail {
+			t.Errorf("store failing %v: reported %v (%v)", fail, reported, errs)
+		}
 	}
 }
