@@ -752,6 +752,7 @@ func (l *link) writeLoop() {
 // writeBatch encodes each stanza once per recipient. Write errors stick in
 // bw and surface at Flush.
 func (l *link) writeBatch(bw *bufio.Writer, batch []room.Out, buf []byte) ([]byte, error) {
+	var iqTo map[string]bool // recipients of the batch's IQs, once multicast asks
 	for _, o := range batch {
 		if o.Stanza == nil {
 			continue
@@ -775,22 +776,31 @@ func (l *link) writeBatch(bw *bufio.Writer, batch []room.Out, buf []byte) ([]byt
 				Int("recipients", len(o.To)).Msg("dropped outbound stanza: larger than the server takes from a component")
 			continue
 		}
+		direct := o.To
 		if svc := l.mc.active(); svc != nil && multicastable(o, svc) {
-			var done bool
-			var err error
-			if buf, done, err = l.writeMulticast(bw, o, svc, buf); err != nil {
-				return buf, err
+			if iqTo == nil {
+				iqTo = iqRecipients(batch)
 			}
-			if done {
-				continue
+			mc, alone := splitByIQ(o, iqTo)
+			if len(mc.To) > 0 {
+				var done bool
+				var err error
+				if buf, done, err = l.writeMulticast(bw, mc, svc, buf); err != nil {
+					return buf, err
+				}
+				if done {
+					direct = alone
+				} // else too large with its addresses: one per recipient
+				if len(direct) == 0 {
+					continue
+				}
+				// writeMulticast wrote over the encoding.
+				buf, cut = o.Stanza.AppendShared(buf[:0])
+				head, tail = buf[:cut], buf[cut:]
 			}
-			// Too large with its addresses: one per recipient, as
-			// without multicast.
-			buf, cut = o.Stanza.AppendShared(buf[:0])
-			head, tail = buf[:cut], buf[cut:]
 		}
 		n := 0
-		for _, to := range o.To {
+		for _, to := range direct {
 			if to == "" {
 				// The server would answer bad-request to a stanza without to.
 				l.r.log.Error().Str("stanza", o.Stanza.Local).Str("from", o.Stanza.Attr("from")).

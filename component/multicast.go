@@ -29,7 +29,12 @@ import (
 // directly: IQs (§3: addresses MUST NOT be in an IQ), errors (answers to
 // one sender; Prosody's module drops them, and a service that refuses one
 // cannot say so, RFC 6120 §8.3.1: no error about an error, so it would be
-// lost without a fallback) and stanzas to the service itself.
+// lost without a fallback) and stanzas to the service itself. A service
+// that advertises nsInOrder (Chorus's module for Prosody) delivers each
+// stanza before the server reads the next one from the link, so there a
+// stanza for one recipient goes directly, which spares the server the
+// addresses. In one answer, what goes with an IQ to the same recipient
+// goes directly as the IQ does (splitByIQ).
 //
 // A service that refuses a stanza answers with an error to its 'from' (a
 // room or occupant address of ours). The link takes such errors before the
@@ -44,6 +49,13 @@ import (
 // nsAddress is XEP-0033's namespace, its disco feature and its limits'
 // FORM_TYPE (§2.3).
 const nsAddress = "http://jabber.org/protocol/address"
+
+// nsInOrder is the disco feature of a multicast service that delivers each
+// stanza, in the order received, before the server reads the next stanza
+// from the sender: Chorus's own module for Prosody, which runs in Prosody's
+// one thread. Through such a service, copies and stanzas sent directly
+// keep their order without both taking the same path.
+const nsInOrder = "urn:chorus:multicast#in-order"
 
 // nsData is XEP-0004's namespace, for the limits form (XEP-0128).
 const nsData = "jabber:x:data"
@@ -79,6 +91,7 @@ type mcService struct {
 	jid                   string
 	msgLimit, presLimit   int
 	advertisedLimitsFound bool
+	inOrder               bool // advertises nsInOrder
 }
 
 // batchFor is how many addresses one stanza of kind local may carry.
@@ -213,16 +226,19 @@ func (m *multicast) answer(st *stanza.Element) {
 	if q == nil {
 		return
 	}
-	found := false
+	found, inOrder := false, false
 	for _, f := range q.ChildrenNamed(stanza.NSDiscoInfo, "feature") {
-		if f.Attr("var") == nsAddress {
+		switch f.Attr("var") {
+		case nsAddress:
 			found = true
+		case nsInOrder:
+			inOrder = true
 		}
 	}
 	if !found {
 		return
 	}
-	svc := &mcService{jid: asked}
+	svc := &mcService{jid: asked, inOrder: inOrder}
 	readLimits(q, svc)
 	if !m.svc.CompareAndSwap(nil, svc) {
 		return
@@ -339,8 +355,44 @@ func multicastable(o room.Out, svc *mcService) bool {
 	if len(o.To) == 0 || o.Stanza.Attr("type") == "error" || (o.Stanza.Local != "message" && o.Stanza.Local != "presence") {
 		return false
 	}
-	// A stanza to the service itself is not a copy for it to make.
-	return len(o.To) > 1 || o.To[0] != svc.jid
+	// A stanza to the service itself is not a copy for it to make; one
+	// for one recipient needs the service only to keep its place.
+	return len(o.To) > 1 || (o.To[0] != svc.jid && !svc.inOrder)
+}
+
+// iqRecipients returns the recipients of the IQs in batch, one room's
+// answer to one stanza; an empty map when there are none.
+func iqRecipients(batch []room.Out) map[string]bool {
+	m := map[string]bool{}
+	for _, o := range batch {
+		if o.Stanza != nil && o.Stanza.Local == "iq" {
+			for _, to := range o.To {
+				m[to] = true
+			}
+		}
+	}
+	return m
+}
+
+// splitByIQ splits o's recipients into those it may reach through the
+// service and those that also get an IQ in the same answer. An IQ never
+// goes through the service (XEP-0033 §3), so what comes with it to the
+// same recipient goes directly too, or a path with one more hop (ejabberd's
+// mod_multicast) would let the IQ overtake it: a MAM query's results
+// before the <fin/> that ends them (XEP-0313 §4.2), say.
+func splitByIQ(o room.Out, iqTo map[string]bool) (mc room.Out, alone []string) {
+	if len(iqTo) == 0 {
+		return o, nil
+	}
+	mc = room.Out{Stanza: o.Stanza, To: make([]string, 0, len(o.To))}
+	for _, to := range o.To {
+		if iqTo[to] {
+			alone = append(alone, to)
+		} else {
+			mc.To = append(mc.To, to)
+		}
+	}
+	return mc, alone
 }
 
 // writeMulticast writes o to svc in batches, each with one bcc address per

@@ -154,9 +154,9 @@ func TestMulticastBatchesWithinLimit(t *testing.T) {
 		room.Out{To: a, Stanza: groupchat("m1", "one")},
 		room.To1(a[0], groupchat("m2", "private")),
 		room.Out{To: b, Stanza: groupchat("m3", "other audience")},
-		room.Out{To: b, Stanza: iq},
 		room.To1(a[1], errSt),
 	)
+	r.send(t, room.Out{To: b, Stanza: iq}) // an answer of its own: see TestMulticastIQAnswerStaysInOrder
 	waitFor(t, "copies", func() bool {
 		return len(r.copiesTo(b[1], "m3")) == 1 && len(r.copiesTo(b[1], "q1")) == 1 && len(r.copiesTo(a[1], "e1")) == 1
 	})
@@ -254,10 +254,11 @@ func TestMulticastOrderPerRecipient(t *testing.T) {
 		room.To1(a[0], groupchat("m2", "private")),
 		room.Out{To: a, Stanza: groupchat("m3", "to all again")},
 		room.To1(a[0], self),
-		room.To1(a[0], mark),
 	)
-	// The IQ goes directly, after the others: once the server has routed
-	// it, it has taken (and held, or delivered) everything before it.
+	// The IQ, in an answer of its own, goes directly, after the others:
+	// once the server has routed it, it has taken (and held, or
+	// delivered) everything before it.
+	r.send(t, room.To1(a[0], mark))
 	waitFor(t, "the IQ", func() bool { return len(r.copiesTo(a[0], "mark")) == 1 })
 	r.host.ReleaseMulticast()
 	waitFor(t, "p1", func() bool { return len(r.copiesTo(a[0], "p1")) == 1 })
@@ -268,6 +269,64 @@ func TestMulticastOrderPerRecipient(t *testing.T) {
 	}
 	if got := strings.Join(order, ","); got != "m1,m2,m3,p1" {
 		t.Errorf("a0 got %s, want m1,m2,m3,p1, the order the room sent them in", got)
+	}
+}
+
+// TestMulticastIQAnswerStaysInOrder: in one answer, what goes with an IQ
+// to the same recipient goes directly as the IQ does, so a MAM query's
+// results reach the client before the <fin/> (XEP-0313 §4.2) even when the
+// service holds its copies; the other recipients of a broadcast in that
+// answer still get theirs through the service.
+func TestMulticastIQAnswerStaysInOrder(t *testing.T) {
+	r := startMulticastRig(t, &fakehost.MulticastOptions{Hold: true}, true)
+	waitFor(t, "multicast in use", r.metrics.MulticastInUse)
+	a := recipients("a", 3)
+	res := func(id string) *stanza.Element {
+		return stanza.New(stanza.NSClient, "message", "from", "room@"+testDomain, "id", id).
+			Add(stanza.New("urn:xmpp:mam:2", "result", "queryid", "q", "id", "x"+id))
+	}
+	fin := stanza.New(stanza.NSClient, "iq", "type", "result", "id", "fin", "from", "room@"+testDomain).
+		Add(stanza.New("urn:xmpp:mam:2", "fin", "queryid", "q"))
+	r.send(t,
+		room.To1(a[0], res("r1")),
+		room.Out{To: a, Stanza: groupchat("b1", "to all")},
+		room.To1(a[0], res("r2")),
+		room.To1(a[0], fin),
+	)
+	waitFor(t, "the fin", func() bool { return len(r.copiesTo(a[0], "fin")) == 1 })
+	var order []string
+	for _, st := range r.find(func(st *stanza.Element) bool { return st.Attr("to") == a[0] }) {
+		order = append(order, st.Attr("id"))
+	}
+	if got := strings.Join(order, ","); got != "r1,b1,r2,fin" {
+		t.Errorf("a0 got %s before the service's copies were released, want r1,b1,r2,fin", got)
+	}
+	r.host.ReleaseMulticast()
+	waitFor(t, "the others' copies", func() bool { return len(r.copiesTo(a[2], "b1")) == 1 })
+	if n := len(r.copiesTo(a[0], "b1")); n != 1 {
+		t.Errorf("a0 got b1 %d times", n)
+	}
+	for _, st := range r.toService() {
+		for _, j := range bccOf(t, st) {
+			if j == a[0] {
+				t.Errorf("a0 addressed through the service: %s", st)
+			}
+		}
+	}
+}
+
+// TestMulticastInOrderServiceSparesSingles: through a service that
+// delivers in order (urn:chorus:multicast#in-order), a stanza for one
+// recipient goes directly; broadcasts still go through it.
+func TestMulticastInOrderServiceSparesSingles(t *testing.T) {
+	r := startMulticastRig(t, &fakehost.MulticastOptions{InOrder: true}, true)
+	waitFor(t, "multicast in use", r.metrics.MulticastInUse)
+	a := recipients("a", 3)
+	r.send(t, room.Out{To: a, Stanza: groupchat("m1", "to all")}, room.To1(a[0], groupchat("m2", "private")))
+	waitFor(t, "copies", func() bool { return len(r.copiesTo(a[2], "m1")) == 1 && len(r.copiesTo(a[0], "m2")) == 1 })
+	svc := r.toService()
+	if len(svc) != 1 || svc[0].Attr("id") != "m1" {
+		t.Fatalf("through the service: %v, want m1 alone", svc)
 	}
 }
 

@@ -82,6 +82,10 @@ module:hook("iq/host", function (event)
 			:tag("feature", { var = xmlns_disco_info }):up()
 			:tag("feature", { var = xmlns_disco_items }):up()
 			:tag("feature", { var = xmlns_address }):up()
+			-- Each copy is delivered before the next stanza from the
+			-- component is read: Chorus may send a stanza for one
+			-- recipient directly and its order still holds.
+			:tag("feature", { var = "urn:chorus:multicast#in-order" }):up()
 			:tag("x", { xmlns = "jabber:x:data", type = "result" })
 				:tag("field", { var = "FORM_TYPE", type = "hidden" }):text_tag("value", xmlns_address):up()
 				:tag("field", { var = "message" }):text_tag("value", limit):up()
@@ -141,10 +145,14 @@ local function multicast(event)
 	-- The copies carry no <addresses/> at all: with only bcc addresses that
 	-- is what XEP-0033 §4.6 asks, and for to/cc, which only an allowed
 	-- sender can use here, it keeps every recipient's address private too.
-	local body = st.clone(stanza);
-	body:remove_children("addresses", xmlns_address);
+	-- One copy serves every recipient, its 'to' set for each in turn, as
+	-- Prosody's own MUC routes a broadcast (room_mt:route_to_occupant):
+	-- whatever keeps a stanza past its delivery (stream management,
+	-- offline storage, archives) clones or serialises it. A copy per
+	-- recipient would cost more than the parsing multicast saves.
+	local copy = st.clone(stanza);
+	copy:remove_children("addresses", xmlns_address);
 	for _, to in ipairs(targets) do
-		local copy = st.clone(body);
 		copy.attr.to = to;
 		-- Routed as if the sender had sent it directly (XEP-0033 §3: the
 		-- 'from' stays the sender's), in order, before the next stanza

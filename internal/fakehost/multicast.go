@@ -30,6 +30,10 @@ type MulticastOptions struct {
 	// worst case of a service that is a hop of its own, as ejabberd's
 	// mod_multicast (a process apart) is.
 	Hold bool
+	// InOrder advertises urn:chorus:multicast#in-order, as Chorus's
+	// module for Prosody does: the service delivers each stanza before
+	// the next one is read.
+	InOrder bool
 }
 
 // multicastJID is the service's address, or "" without one.
@@ -111,6 +115,9 @@ func (h *Host) toMulticast(st *stanza.Element) {
 			q := stanza.New(stanza.NSDiscoInfo, "query").
 				Add(stanza.New(stanza.NSDiscoInfo, "identity", "category", "service", "type", "multicast")).
 				Add(stanza.New(stanza.NSDiscoInfo, "feature", "var", nsAddress))
+			if opts.InOrder {
+				q.Add(stanza.New(stanza.NSDiscoInfo, "feature", "var", "urn:chorus:multicast#in-order"))
+			}
 			if opts.Limit > 0 {
 				n := strconv.Itoa(opts.Limit)
 				q.Add(stanza.New(nsData, "x", "type", "result").

@@ -3,6 +3,7 @@ package integration
 import (
 	"context"
 	"fmt"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -13,6 +14,7 @@ import (
 	"chorus/internal/scansion"
 	"chorus/room"
 	"chorus/stanza"
+	"chorus/store"
 )
 
 // Server-side fan-out through XEP-0033: Chorus sends a message or presence
@@ -498,3 +500,58 @@ func (h rawHandler) HandleAt(_ room.Address, st *stanza.Element) []room.Out {
 }
 
 func (h rawHandler) Shutdown() []room.Out { return nil }
+
+// TestMulticastEjabberdMAMOrder: through ejabberd's mod_multicast, a MAM
+// query's results reach the client before the <fin/> that ends them
+// (XEP-0313 §4.2), although the results are messages and the <fin/> an
+// IQ, which never goes through the service. With the results through
+// mod_multicast (a process apart), the IQ overtook some of them.
+func TestMulticastEjabberdMAMOrder(t *testing.T) {
+	srv := multicastOnEjabberd(t)
+	st, err := store.Open(context.Background(), "sqlite:"+filepath.Join(t.TempDir(), "chorus.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	m := component.NewMetrics()
+	t.Cleanup(RunChorusWith(t, srv.component, srv.secret, st, func(c *component.Config) {
+		c.Multicast = true
+		c.Metrics = m
+	}))
+	for deadline := time.Now().Add(15 * time.Second); !m.MulticastInUse(); time.Sleep(10 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatal("Chorus did not find the server's multicast service")
+		}
+	}
+	ctx := context.Background()
+	roomJID := "archive@" + Service
+	alice := dialMC(ctx, t, srv.c2s, "alice@"+Host+"/mam")
+	bob := dialMC(ctx, t, srv.c2s, "bob@"+Host+"/mam")
+	alice.enter(ctx, t, roomJID, "alice")
+	alice.send(t, `<iq type='set' id='cfg' to='`+roomJID+`'><query xmlns='http://jabber.org/protocol/muc#owner'><x xmlns='jabber:x:data' type='submit'>`+
+		`<field var='FORM_TYPE'><value>http://jabber.org/protocol/muc#roomconfig</value></field>`+
+		`<field var='muc#roomconfig_persistentroom'><value>1</value></field></x></query></iq>`)
+	alice.until(ctx, t, "the room configured", func(e *stanza.Element) bool { return e.Attr("id") == "cfg" && e.Attr("type") == "result" })
+	bob.enter(ctx, t, roomJID, "bob")
+	const n = 30
+	for i := range n {
+		alice.send(t, fmt.Sprintf(`<message type='groupchat' to='%s' id='m%d'><body>m%d</body></message>`, roomJID, i, i))
+	}
+	alice.until(ctx, t, "the last message", hasBody(fmt.Sprintf("m%d", n-1)))
+	for q := range 20 {
+		id := fmt.Sprintf("q%d", q)
+		bob.seen = bob.seen[:0]
+		bob.send(t, `<iq type='set' id='`+id+`' to='`+roomJID+`'><query xmlns='urn:xmpp:mam:2' queryid='`+id+`'>`+
+			`<set xmlns='http://jabber.org/protocol/rsm'><max>`+fmt.Sprint(n)+`</max><before/></set></query></iq>`)
+		bob.until(ctx, t, "the fin of "+id, func(e *stanza.Element) bool { return e.Local == "iq" && e.Attr("id") == id })
+		got := 0
+		for _, e := range bob.seen {
+			if r := e.Child("urn:xmpp:mam:2", "result"); r != nil && r.Attr("queryid") == id {
+				got++
+			}
+		}
+		if got != n {
+			t.Fatalf("query %d: %d results before the <fin/>, want %d", q, got, n)
+		}
+	}
+}
