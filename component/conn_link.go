@@ -752,7 +752,9 @@ func (l *link) writeLoop() {
 // writeBatch encodes each stanza once per recipient. Write errors stick in
 // bw and surface at Flush.
 func (l *link) writeBatch(bw *bufio.Writer, batch []room.Out, buf []byte) ([]byte, error) {
-	var iqTo map[string]bool // recipients of the batch's IQs, once multicast asks
+	// Recipients of the batch's IQs, read once the first multicast asks.
+	var iqTo map[string]bool
+	iqRead := false
 	for _, o := range batch {
 		if o.Stanza == nil {
 			continue
@@ -778,8 +780,8 @@ func (l *link) writeBatch(bw *bufio.Writer, batch []room.Out, buf []byte) ([]byt
 		}
 		direct := o.To
 		if svc := l.mc.active(); svc != nil && multicastable(o, svc) {
-			if iqTo == nil {
-				iqTo = iqRecipients(batch)
+			if !iqRead {
+				iqTo, iqRead = iqRecipients(batch), true
 			}
 			mc, alone := splitByIQ(o, iqTo)
 			if len(mc.To) > 0 {

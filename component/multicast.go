@@ -361,11 +361,15 @@ func multicastable(o room.Out, svc *mcService) bool {
 }
 
 // iqRecipients returns the recipients of the IQs in batch, one room's
-// answer to one stanza; an empty map when there are none.
+// answer to one stanza; nil (no allocation) when there are none, as in
+// every broadcast.
 func iqRecipients(batch []room.Out) map[string]bool {
-	m := map[string]bool{}
+	var m map[string]bool
 	for _, o := range batch {
 		if o.Stanza != nil && o.Stanza.Local == "iq" {
+			if m == nil {
+				m = map[string]bool{}
+			}
 			for _, to := range o.To {
 				m[to] = true
 			}
