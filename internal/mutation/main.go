@@ -13,7 +13,9 @@
 //
 // EFFICACY and COVERAGE are the minimum percentages for that package.
 // With -plant, every mutant gremlins reports as NOT COVERED is first
-// planted by hand and the package's tests run against it (plant.go).
+// planted by hand and the package's tests run against it (plant.go); so is
+// every listed mutant gremlins reports KILLED, to tell a test that failed
+// for another reason from a list entry gone stale.
 package main
 
 import (
@@ -139,7 +141,8 @@ type result struct {
 	Uncovered                           []mutant // not covered, not listed
 	Stale                               []listed // listed, but not a survivor or uncovered
 	Elapsed                             float64
-	Planted, PlantedKilled              int // NOT COVERED mutants planted by hand, and caught
+	Planted, PlantedKilled              int      // NOT COVERED mutants planted by hand, and caught
+	Flaky                               []mutant // listed, killed in gremlins' run, lived when planted again
 }
 
 func pct(n, d int) float64 {
@@ -261,6 +264,9 @@ func judge(w io.Writer, t target, res result) bool {
 	for _, m := range res.Uncovered {
 		fmt.Fprintf(w, "  not covered: %s\n", m)
 	}
+	for _, m := range res.Flaky {
+		fmt.Fprintf(w, "  WARNING: %s was killed in gremlins' run but lives when planted again: a test of %s failed for another reason there (flaky under load?)\n", m, res.Pkg)
+	}
 	return ok
 }
 
@@ -303,6 +309,7 @@ func run(args []string, w io.Writer) error {
 			return fmt.Errorf("%s: %w", t.Report, err)
 		}
 		var planted, caught int
+		var flaky []mutant
 		if *plant {
 			start := time.Now()
 			pl := planter{dir: ".", timeout: *timeout, run: goTest}
@@ -312,10 +319,13 @@ func run(args []string, w io.Writer) error {
 			if planted, caught, err = pl.plantUncovered(t.Pkg, &rep, *workers); err != nil {
 				return fmt.Errorf("%s: planting: %w", t.Pkg, err)
 			}
+			if flaky, err = pl.recheckListedKills(t.Pkg, &rep, list, *workers); err != nil {
+				return fmt.Errorf("%s: planting listed mutants again: %w", t.Pkg, err)
+			}
 			rep.Elapsed += time.Since(start).Seconds()
 		}
 		res := tally(t.Pkg, rep, list)
-		res.Planted, res.PlantedKilled = planted, caught
+		res.Planted, res.PlantedKilled, res.Flaky = planted, caught, flaky
 		if !judge(w, t, res) {
 			pass = false
 		}

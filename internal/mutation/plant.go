@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"go/scanner"
 	"go/token"
@@ -160,21 +161,18 @@ func splitPos(pos string) (file string, line, col int, err error) {
 	return pos[:j], line, col, nil
 }
 
-// plantUncovered plants every NOT COVERED mutant of rep, workers at a
-// time, and rewrites its status in rep: KILLED when the tests caught it,
-// TIMED OUT when they did not finish, dropped when it does not compile
-// (gremlins drops those too). It returns how many it planted and killed.
-func (pl planter) plantUncovered(pkg string, rep *report, workers int) (planted, killedN int, err error) {
-	type job struct{ f, m int }
-	var jobs []job
+// plantEach plants, workers at a time, every mutant of rep that pick
+// chooses, and returns the mutants with what became of each.
+func (pl planter) plantEach(pkg string, rep *report, pick func(status string, mu mutant) bool, workers int) ([]planting, error) {
+	var jobs []planting
 	for fi, f := range rep.Files {
 		for mi, m := range f.Mutations {
-			if m.Status == notCovered {
-				jobs = append(jobs, job{fi, mi})
+			mu := mutant{fmt.Sprintf("%s:%d:%d", path.Join(pkg, f.FileName), m.Line, m.Column), m.Type}
+			if pick(m.Status, mu) {
+				jobs = append(jobs, planting{f: fi, m: mi, mutant: mu})
 			}
 		}
 	}
-	results := make([]string, len(jobs))
 	errs := make([]error, len(jobs))
 	next := make(chan int)
 	var wg sync.WaitGroup
@@ -183,11 +181,7 @@ func (pl planter) plantUncovered(pkg string, rep *report, workers int) (planted,
 		go func() {
 			defer wg.Done()
 			for i := range next {
-				j := jobs[i]
-				f := rep.Files[j.f]
-				m := f.Mutations[j.m]
-				mu := mutant{fmt.Sprintf("%s:%d:%d", path.Join(pkg, f.FileName), m.Line, m.Column), m.Type}
-				results[i], errs[i] = pl.plant(pkg, mu)
+				jobs[i].outcome, errs[i] = pl.plant(pkg, jobs[i].mutant)
 			}
 		}()
 	}
@@ -196,13 +190,30 @@ func (pl planter) plantUncovered(pkg string, rep *report, workers int) (planted,
 	}
 	close(next)
 	wg.Wait()
-	for i, j := range jobs {
-		if errs[i] != nil {
-			return planted, killedN, errs[i]
-		}
+	return jobs, errors.Join(errs...)
+}
+
+// planting is one mutant planted by hand: where it is in the report, and
+// its outcome.
+type planting struct {
+	f, m int
+	mutant
+	outcome string
+}
+
+// plantUncovered plants every NOT COVERED mutant of rep and rewrites its
+// status in rep: KILLED when the tests caught it, TIMED OUT when they did
+// not finish, dropped when it does not compile (gremlins drops those too).
+// It returns how many it planted and killed.
+func (pl planter) plantUncovered(pkg string, rep *report, workers int) (planted, killedN int, err error) {
+	jobs, err := pl.plantEach(pkg, rep, func(s string, _ mutant) bool { return s == notCovered }, workers)
+	if err != nil {
+		return 0, 0, err
+	}
+	for _, j := range jobs {
 		planted++
 		m := &rep.Files[j.f].Mutations[j.m]
-		switch results[i] {
+		switch j.outcome {
 		case plantKilled:
 			m.Status = killed
 			killedN++
@@ -213,4 +224,30 @@ func (pl planter) plantUncovered(pkg string, rep *report, workers int) (planted,
 		}
 	}
 	return planted, killedN, nil
+}
+
+// recheckListedKills plants again every mutant that the list accepts as a
+// survivor but gremlins reports KILLED. A listed mutant that the tests let
+// through when planted again was "killed" by a test that failed for
+// another reason (a flaky test, usually on a loaded machine): its status
+// goes back to LIVED, so the list is not called stale for it, and it is
+// returned so the report can name it. One that is killed again stays
+// KILLED, and the list entry is stale.
+func (pl planter) recheckListedKills(pkg string, rep *report, list []listed, workers int) ([]mutant, error) {
+	accepted := map[mutant]bool{}
+	for _, l := range list {
+		accepted[l.mutant] = true
+	}
+	jobs, err := pl.plantEach(pkg, rep, func(s string, mu mutant) bool { return s == killed && accepted[mu] }, workers)
+	if err != nil {
+		return nil, err
+	}
+	var flaky []mutant
+	for _, j := range jobs {
+		if j.outcome == plantLived {
+			rep.Files[j.f].Mutations[j.m].Status = lived
+			flaky = append(flaky, j.mutant)
+		}
+	}
+	return flaky, nil
 }

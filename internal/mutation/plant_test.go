@@ -148,3 +148,71 @@ func TestPlantUncovered(t *testing.T) {
 		t.Error("the checkout's file was changed")
 	}
 }
+
+// TestRecheckListedKills: a listed mutant that gremlins counted as killed
+// is planted again; if it then lives, it was a test failing for another
+// reason, and it goes back to LIVED. One killed again stays KILLED, and
+// unlisted kills are not planted at all.
+func TestRecheckListedKills(t *testing.T) {
+	dir := t.TempDir()
+	if err := os.MkdirAll(filepath.Join(dir, "pkg"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	src := filepath.Join(dir, "pkg", "rules.go")
+	if err := os.WriteFile(src, []byte(plantSrc), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	var rep report
+	if err := json.Unmarshal([]byte(`{"files": [{"file_name": "rules.go", "mutations": [
+	  {"type": "CONDITIONALS_BOUNDARY", "status": "KILLED", "line": 5, "column": 9},
+	  {"type": "CONDITIONALS_NEGATION", "status": "KILLED", "line": 7, "column": 9},
+	  {"type": "ARITHMETIC_BASE", "status": "KILLED", "line": 10, "column": 11}]}]}`), &rep); err != nil {
+		t.Fatal(err)
+	}
+	list := []listed{
+		{mutant: mutant{"pkg/rules.go:5:9", "CONDITIONALS_BOUNDARY"}, Why: "equivalent"},
+		{mutant: mutant{"pkg/rules.go:7:9", "CONDITIONALS_NEGATION"}, Why: "equivalent"},
+	}
+	var mu sync.Mutex
+	runs := 0
+	pl := planter{dir: dir, timeout: time.Minute, run: func(ctx context.Context, d string, args ...string) ([]byte, error) {
+		b, _ := os.ReadFile(args[len(args)-2])
+		var o struct{ Replace map[string]string }
+		if err := json.Unmarshal(b, &o); err != nil {
+			t.Fatal(err)
+		}
+		planted, _ := os.ReadFile(o.Replace[src])
+		mu.Lock()
+		runs++
+		mu.Unlock()
+		switch s := string(planted); {
+		case strings.Contains(s, "a <= b"): // lives now: the first kill was noise
+			return []byte("ok\n"), nil
+		case strings.Contains(s, "a != b"): // killed again: the entry is stale
+			return []byte("--- FAIL: TestF\nFAIL\n"), errors.New("exit status 1")
+		}
+		t.Fatalf("planted a mutant the list does not name:\n%s", planted)
+		return nil, nil
+	}}
+	flaky, err := pl.recheckListedKills("pkg", &rep, list, 2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if runs != 2 {
+		t.Errorf("%d test runs, want 2", runs)
+	}
+	if len(flaky) != 1 || flaky[0] != list[0].mutant {
+		t.Errorf("flaky %v, want %v", flaky, list[0].mutant)
+	}
+	var got []string
+	for _, m := range rep.Files[0].Mutations {
+		got = append(got, m.Status)
+	}
+	if want := []string{lived, killed, killed}; strings.Join(got, ",") != strings.Join(want, ",") {
+		t.Errorf("statuses %v, want %v", got, want)
+	}
+	res := tally("pkg", rep, list)
+	if len(res.Stale) != 1 || res.Stale[0].mutant != list[1].mutant {
+		t.Errorf("stale %v, want only %v", res.Stale, list[1].mutant)
+	}
+}
