@@ -755,6 +755,7 @@ func (l *link) writeBatch(bw *bufio.Writer, batch []room.Out, buf []byte) ([]byt
 	// Recipients of the batch's IQs, read once the first multicast asks.
 	var iqTo map[string]bool
 	iqRead := false
+	now := time.Now()
 	for _, o := range batch {
 		if o.Stanza == nil {
 			continue
@@ -779,7 +780,7 @@ func (l *link) writeBatch(bw *bufio.Writer, batch []room.Out, buf []byte) ([]byt
 			continue
 		}
 		direct := o.To
-		if svc := l.mc.active(); svc != nil && multicastable(o, svc) {
+		if svc := l.mc.active(); svc != nil && l.mc.multicastable(o, svc, now) {
 			if !iqRead {
 				iqTo, iqRead = iqRecipients(batch), true
 			}

@@ -22,10 +22,14 @@ import (
 // address per recipient; the server makes the copies.
 //
 // While the service is in use, a message or presence for one recipient
-// goes through it too, with one bcc address: the service is a hop of its
-// own (ejabberd's mod_multicast is a process apart), so a stanza sent
-// directly could overtake a broadcast sent before it to the same occupant,
-// and XEP-0045 rooms keep their order per recipient. Only three kinds go
+// who had copies through it goes through it too, with one bcc address: the
+// service is a hop of its own (ejabberd's mod_multicast is a process
+// apart), so a stanza sent directly could overtake a broadcast sent before
+// it to the same occupant, and XEP-0045 rooms keep their order per
+// recipient. A recipient with no copy through the service for a while (see
+// mcReached) has nothing there to overtake: a joiner, whose occupant list,
+// own presence, history and subject are all for them alone, gets those
+// directly, which spares the server the addresses and the extra hop. Only three kinds go
 // directly: IQs (§3: addresses MUST NOT be in an IQ), errors (answers to
 // one sender; Prosody's module drops them, and a service that refuses one
 // cannot say so, RFC 6120 §8.3.1: no error about an error, so it would be
@@ -73,6 +77,13 @@ const defaultMulticastBatch = 20
 // maxMulticastBatch caps an advertised limit (or "infinite"): larger
 // stanzas save little and grow towards the server's stanza size limit.
 const maxMulticastBatch = 100
+
+// mcReachedWindow is how long a recipient of a copy through the service
+// counts as reached through it: stanzas for them alone then take the same
+// path. A service delivers in milliseconds; after one to two windows
+// without a copy, nothing for that recipient is still in it, and the
+// record is dropped, so it stays as small as the recent recipients.
+const mcReachedWindow = 60 * time.Second
 
 // maxDiscoItems bounds the items of the server's domain that are asked
 // for their features.
@@ -127,6 +138,11 @@ type multicast struct {
 
 	svc atomic.Pointer[mcService] // nil until one is found
 	off atomic.Bool               // refused on this link: one stanza per recipient
+
+	// Recipients of copies through the service in the current window and
+	// the one before (mcReachedWindow); the writer alone uses them.
+	reached, reachedPrev map[string]struct{}
+	reachedSince         time.Time
 
 	mu     sync.Mutex
 	asked  map[string]string // request id -> address asked
@@ -349,15 +365,55 @@ func (m *multicast) end() {
 }
 
 // multicastable reports whether o goes through svc: every message and
-// presence but errors, whatever the number of recipients, so that all the
-// copies for one recipient take the same path and keep their order.
-func multicastable(o room.Out, svc *mcService) bool {
+// presence for several recipients but errors, and one for one recipient
+// when that recipient had copies through svc lately, so that it keeps its
+// place behind them.
+func (m *multicast) multicastable(o room.Out, svc *mcService, now time.Time) bool {
 	if len(o.To) == 0 || o.Stanza.Attr("type") == "error" || (o.Stanza.Local != "message" && o.Stanza.Local != "presence") {
 		return false
 	}
+	if len(o.To) > 1 {
+		return true
+	}
 	// A stanza to the service itself is not a copy for it to make; one
 	// for one recipient needs the service only to keep its place.
-	return len(o.To) > 1 || (o.To[0] != svc.jid && !svc.inOrder)
+	return o.To[0] != svc.jid && !svc.inOrder && m.wasReached(o.To[0], now)
+}
+
+// markReached records that to gets a copy through the service.
+func (m *multicast) markReached(to string, now time.Time) {
+	switch age := now.Sub(m.reachedSince); {
+	case m.reached == nil:
+		m.reached, m.reachedSince = map[string]struct{}{}, now
+	case age >= mcReachedWindow:
+		// A new window. Marks go into the current one only in its first
+		// mcReachedWindow, so each is kept for at least that long.
+		m.reachedPrev = m.reached
+		if age >= 2*mcReachedWindow {
+			m.reachedPrev = nil
+		}
+		m.reached, m.reachedSince = map[string]struct{}{}, now
+	}
+	m.reached[to] = struct{}{}
+}
+
+// wasReached reports whether to got a copy through the service in this
+// window or the one before.
+func (m *multicast) wasReached(to string, now time.Time) bool {
+	if m.reached == nil {
+		return false
+	}
+	if now.Sub(m.reachedSince) >= 2*mcReachedWindow {
+		// The newest mark is at least a window old: everything sent
+		// through the service is delivered.
+		m.reached, m.reachedPrev = nil, nil
+		return false
+	}
+	if _, ok := m.reached[to]; ok {
+		return true
+	}
+	_, ok := m.reachedPrev[to]
+	return ok
 }
 
 // iqRecipients returns the recipients of the IQs in batch, one room's
@@ -436,6 +492,9 @@ func (l *link) writeMulticast(w io.Writer, o room.Out, svc *mcService, buf []byt
 		pieces = append(pieces, piece{chunk, buf[start:]})
 	}
 	now := time.Now()
+	for _, t := range to {
+		l.mc.markReached(t, now)
+	}
 	for _, p := range pieces {
 		if e := l.r.log.Debug(); e.Enabled() {
 			e.Str("stanza", string(p.enc)).Msg("send")

@@ -315,6 +315,85 @@ func TestMulticastIQAnswerStaysInOrder(t *testing.T) {
 	}
 }
 
+// TestMulticastSinglesToNewRecipientGoDirectly: a recipient with no copy
+// through the service yet (a joiner getting the occupant list, its own
+// presence and the history) gets stanzas for them alone directly, even
+// while the service holds its copies; once a broadcast went through the
+// service to them, the next one for them alone waits behind it.
+func TestMulticastSinglesToNewRecipientGoDirectly(t *testing.T) {
+	r := startMulticastRig(t, &fakehost.MulticastOptions{Hold: true}, true)
+	waitFor(t, "multicast in use", r.metrics.MulticastInUse)
+	a := recipients("a", 3)
+	joiner := a[2]
+	r.send(t,
+		room.To1(joiner, stanza.New(stanza.NSClient, "presence", "from", "room@"+testDomain+"/a0", "id", "list")),
+		room.To1(joiner, groupchat("hist", "history")),
+		room.Out{To: a, Stanza: groupchat("b1", "to all")},
+		room.To1(joiner, groupchat("pm", "private")),
+	)
+	waitFor(t, "the direct ones", func() bool { return len(r.copiesTo(joiner, "hist")) == 1 })
+	var order []string
+	for _, st := range r.find(func(st *stanza.Element) bool { return st.Attr("to") == joiner }) {
+		order = append(order, st.Attr("id"))
+	}
+	if got := strings.Join(order, ","); got != "list,hist" {
+		t.Errorf("before the service's copies were released the joiner got %s, want list,hist", got)
+	}
+	r.host.ReleaseMulticast()
+	waitFor(t, "pm", func() bool { return len(r.copiesTo(joiner, "pm")) == 1 })
+	order = order[:0]
+	for _, st := range r.find(func(st *stanza.Element) bool { return st.Attr("to") == joiner }) {
+		order = append(order, st.Attr("id"))
+	}
+	if got := strings.Join(order, ","); got != "list,hist,b1,pm" {
+		t.Errorf("the joiner got %s, want list,hist,b1,pm", got)
+	}
+}
+
+// TestMulticastReachedWindow: a recipient counts as reached through the
+// service for at least mcReachedWindow after its last copy, and is
+// forgotten within two windows, so the record does not grow with every
+// recipient the link ever served.
+func TestMulticastReachedWindow(t *testing.T) {
+	var m multicast
+	t0 := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	w := mcReachedWindow
+	if m.wasReached("a", t0) {
+		t.Fatal("reached before any copy")
+	}
+	m.markReached("a", t0)
+	m.markReached("b", t0.Add(w-time.Second))
+	for _, c := range []struct {
+		to   string
+		at   time.Duration
+		want bool
+	}{
+		{"a", 0, true}, {"a", w - time.Nanosecond, true}, {"b", 2*w - 2*time.Second, true},
+		{"c", time.Second, false},
+	} {
+		if got := m.wasReached(c.to, t0.Add(c.at)); got != c.want {
+			t.Errorf("%s at +%v: reached %v, want %v", c.to, c.at, got, c.want)
+		}
+	}
+	// A mark in a new window keeps the last one's marks for one more.
+	m.markReached("c", t0.Add(w+time.Second))
+	if !m.wasReached("b", t0.Add(w+2*time.Second)) || !m.wasReached("c", t0.Add(w+2*time.Second)) {
+		t.Error("b or c forgotten less than a window after its mark")
+	}
+	if m.wasReached("a", t0.Add(3*w+time.Second)) || m.wasReached("c", t0.Add(3*w+time.Second)) {
+		t.Error("remembered past two windows")
+	}
+	if m.reached != nil || m.reachedPrev != nil {
+		t.Error("the record is kept after both windows ended")
+	}
+	// After a long quiet spell the next mark starts afresh.
+	m.markReached("d", t0.Add(10*w))
+	m.markReached("e", t0.Add(12*w))
+	if m.wasReached("d", t0.Add(12*w)) {
+		t.Error("d remembered two windows after its mark")
+	}
+}
+
 // TestMulticastInOrderServiceSparesSingles: through a service that
 // delivers in order (urn:chorus:multicast#in-order), a stanza for one
 // recipient goes directly; broadcasts still go through it.
