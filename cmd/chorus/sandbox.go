@@ -19,6 +19,7 @@ import (
 	"github.com/rs/zerolog"
 
 	"chorus/component"
+	prosodymodules "chorus/contrib/prosody"
 	"chorus/internal/serverproc/prosody"
 	"chorus/room"
 	"chorus/stanza"
@@ -55,6 +56,7 @@ type sandboxInfo struct {
 	Dir           string // everything the sandbox writes; removed at the end
 	C2S           string // client listener, host:port
 	ComponentAddr string // Prosody's component listener, host:port
+	Multicast     string // Prosody's XEP-0033 service for the component
 	Accounts      []sandboxAccount
 	Fingerprint   string // SHA-256 of the self-signed certificate
 }
@@ -141,15 +143,22 @@ func runSandbox(ctx context.Context, o sandboxOptions, stdout, stderr io.Writer)
 	if port != 0 && !portFree(port) {
 		port = 0 // taken, e.g. by a system Prosody: any free one will do
 	}
+	// The Prosody module Chorus ships for server-side fan-out, as a
+	// deployment that follows README would have it.
+	module := filepath.Join(dir, "mod_chorus_multicast.lua")
+	if err := os.WriteFile(module, prosodymodules.MulticastModule, 0o600); err != nil {
+		return fail("%v", err)
+	}
 	srv, err := prosody.Launch(prosody.Options{
-		Host:      sandboxHost,
-		Component: sandboxService,
-		C2SPort:   port,
-		Users:     users,
-		TLSCert:   cert,
-		TLSKey:    key,
-		Dir:       filepath.Join(dir, "prosody"),
-		Logf:      func(f string, a ...any) { log.Info().Msgf(f, a...) },
+		Host:            sandboxHost,
+		Component:       sandboxService,
+		C2SPort:         port,
+		Users:           users,
+		TLSCert:         cert,
+		TLSKey:          key,
+		Dir:             filepath.Join(dir, "prosody"),
+		Logf:            func(f string, a ...any) { log.Info().Msgf(f, a...) },
+		MulticastModule: module,
 	})
 	if err != nil {
 		return fail("starting prosody: %v", err)
@@ -159,7 +168,7 @@ func runSandbox(ctx context.Context, o sandboxOptions, stdout, stderr io.Writer)
 			fmt.Fprintf(stderr, "chorus sandbox: stopping prosody: %v\n", err)
 		}
 	})
-	info.C2S, info.ComponentAddr = srv.C2SAddr(), srv.ComponentAddr()
+	info.C2S, info.ComponentAddr, info.Multicast = srv.C2SAddr(), srv.ComponentAddr(), srv.MulticastJID()
 
 	// The same embedded store as a real deployment, so persistent rooms
 	// and the archive behave as they would there.
@@ -189,10 +198,11 @@ func runSandbox(ctx context.Context, o sandboxOptions, stdout, stderr io.Writer)
 	done := make(chan error, 1)
 	go func() {
 		done <- component.Run(runCtx, component.Config{
-			Domain: sandboxService,
-			Secret: srv.Secret(),
-			Server: srv.ComponentAddr(),
-			Logger: log,
+			Domain:    sandboxService,
+			Secret:    srv.Secret(),
+			Server:    srv.ComponentAddr(),
+			Logger:    log,
+			Multicast: true,
 			OnState: func(ok bool) {
 				if ok {
 					select {
@@ -341,7 +351,7 @@ func printSandbox(w io.Writer, info sandboxInfo) {
 Chorus sandbox: a throwaway Prosody with Chorus attached.
 
   Server       %s   (XMPP domain %s)
-  MUC service  %s
+  MUC service  %s   (fan-out through %s, XEP-0033)
   Sample room  %s   (persistent, public; %s owns it)
   Accounts     %-16s password %s   (Chorus service administrator)
                %-16s password %s
@@ -362,7 +372,7 @@ Connect a client as %s, and as %s in a second one:
 Ctrl-C stops Chorus and Prosody and deletes the directory.
 `,
 		info.C2S, sandboxHost,
-		sandboxService,
+		sandboxService, info.Multicast,
 		sandboxRoom, alice.JID,
 		alice.JID, alice.Password,
 		bob.JID, bob.Password,

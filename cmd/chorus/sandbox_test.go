@@ -148,6 +148,35 @@ func TestSandbox(t *testing.T) {
 	}
 	join(bob, "bob")
 
+	// The sandbox's Prosody carries the multicast module and Chorus uses
+	// it: the room's messages reach the occupants through it, without
+	// the addresses.
+	if !strings.Contains(out, info.Multicast) || info.Multicast == "" {
+		t.Errorf("output lacks the multicast service %q:\n%s", info.Multicast, out)
+	}
+	for deadline := time.Now().Add(10 * time.Second); !strings.Contains(stderr.String(), "multicast: sending stanzas for several recipients once"); time.Sleep(20 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("Chorus did not take up the multicast service; stderr:\n%s", stderr.String())
+		}
+	}
+	err = bob.Send(stanza.New(stanza.NSClient, "message", "to", sandboxRoom, "type", "groupchat", "id", "mc1").
+		Add(stanza.New(stanza.NSClient, "body").AddText("through the server")))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for deadline := time.Now().Add(10 * time.Second); ; {
+		st, err := alice.Next(ctx, time.Until(deadline))
+		if err != nil {
+			t.Fatalf("waiting for bob's message: %v", err)
+		}
+		if st.Local == "message" && st.Attr("id") == "mc1" {
+			if st.Attr("from") != sandboxRoom+"/bob" || strings.Contains(st.String(), "http://jabber.org/protocol/address") {
+				t.Errorf("alice got %s", st)
+			}
+			break
+		}
+	}
+
 	// Stopping tells occupants the service goes away.
 	cancel()
 	awaitPresence(t, alice, sandboxRoom+"/alice", "332")
