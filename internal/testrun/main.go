@@ -9,11 +9,18 @@ import (
 	"os"
 	"os/exec"
 	"regexp"
+	"sort"
 	"strings"
 )
 
 func main() {
 	args := []string{"test", "-json", "-race", "-p", "1"}
+	if !hasFlag(os.Args[1:], "timeout") {
+		// go test's own 10 minutes is a deadline for one package's whole
+		// binary; the integration tests come near it on a busy two-core
+		// machine. The bound is there to end a hang, not to judge speed.
+		args = append(args, "-timeout", "30m")
+	}
 	args = append(args, os.Args[1:]...)
 	if !namesPackage(os.Args[1:]) {
 		args = append(args, "./...")
@@ -59,6 +66,20 @@ func namesPackage(args []string) bool {
 	return false
 }
 
+// hasFlag reports whether args set the go test flag name.
+func hasFlag(args []string, name string) bool {
+	for _, a := range args {
+		if !strings.HasPrefix(a, "-") {
+			continue // a value or a package
+		}
+		a = strings.TrimLeft(a, "-")
+		if a == name || strings.HasPrefix(a, name+"=") {
+			return true
+		}
+	}
+	return false
+}
+
 // event is one line of go test -json (see go doc cmd/test2json).
 type event struct {
 	Action  string
@@ -76,11 +97,12 @@ type report struct {
 	buf                    map[string][]string // a running test's output lines
 	skips                  []skip
 	fails                  []string
+	failedIn               map[string]int // failed tests per package
 	passed, failed, nskips int
 }
 
 func newReport(w io.Writer) *report {
-	return &report{w: w, buf: map[string][]string{}}
+	return &report{w: w, buf: map[string][]string{}, failedIn: map[string]int{}}
 }
 
 // read consumes the event stream. A line that is not an event (go vet's or
@@ -110,6 +132,9 @@ func (r *report) handle(e event) {
 		if e.Action == "output" && e.Output != "PASS\n" && !strings.HasPrefix(e.Output, "=== ") {
 			fmt.Fprint(r.w, e.Output)
 		}
+		if e.Action == "fail" {
+			r.unfinished(e.Package)
+		}
 	case e.Action == "output":
 		r.buf[key] = append(r.buf[key], e.Output)
 	case e.Action == "pass":
@@ -121,6 +146,7 @@ func (r *report) handle(e event) {
 		delete(r.buf, key)
 	case e.Action == "fail":
 		r.failed++
+		r.failedIn[e.Package]++
 		r.fails = append(r.fails, e.Package+" "+e.Test)
 		for _, l := range r.buf[key] {
 			if !isFrame(l) {
@@ -128,6 +154,45 @@ func (r *report) handle(e event) {
 			}
 		}
 		delete(r.buf, key)
+	}
+}
+
+// unfinished reports the tests of pkg that never ended, its binary having
+// failed: a timeout's or a crash's panic is written as the running test's
+// output, and that test gets no fail event of its own. Each counts as
+// failed, with its output up to the goroutine dump.
+func (r *report) unfinished(pkg string) {
+	var keys []string
+	for k := range r.buf {
+		if strings.HasPrefix(k, pkg+" ") {
+			keys = append(keys, k)
+		}
+	}
+	sort.Strings(keys)
+	if len(keys) == 0 && r.failedIn[pkg] == 0 {
+		// Failed outside any test (TestMain, a crash between tests):
+		// what it wrote is printed already.
+		r.failed++
+		r.fails = append(r.fails, pkg+" (the package, outside its tests)")
+	}
+	for _, k := range keys {
+		r.failed++
+		r.fails = append(r.fails, k+" (did not finish)")
+		dump := 0
+		for _, l := range r.buf[k] {
+			switch {
+			case dump > 0:
+				dump++
+			case strings.HasPrefix(l, "goroutine ") && strings.HasSuffix(strings.TrimSpace(l), ":"):
+				dump = 1
+			case !isFrame(l):
+				fmt.Fprint(r.w, l)
+			}
+		}
+		if dump > 0 {
+			fmt.Fprintf(r.w, "\t(goroutine dump of %d lines left out)\n", dump)
+		}
+		delete(r.buf, k)
 	}
 }
 

@@ -67,3 +67,75 @@ func TestNamesPackage(t *testing.T) {
 		}
 	}
 }
+
+// TestReportUnfinished: a binary that times out writes its panic as the
+// running tests' output and sends no fail event for them; they count as
+// failed, with their output up to the goroutine dump. A package failing
+// outside any test counts once.
+func TestReportUnfinished(t *testing.T) {
+	const timeout = `{"Action":"start","Package":"p"}
+{"Action":"run","Package":"p","Test":"TestOK"}
+{"Action":"pass","Package":"p","Test":"TestOK"}
+{"Action":"run","Package":"p","Test":"TestSlow"}
+{"Action":"output","Package":"p","Test":"TestSlow","Output":"=== RUN   TestSlow\n"}
+{"Action":"run","Package":"p","Test":"TestSlow/sub"}
+{"Action":"output","Package":"p","Test":"TestSlow/sub","Output":"=== RUN   TestSlow/sub\n"}
+{"Action":"output","Package":"p","Test":"TestSlow/sub","Output":"    x_test.go:4: waiting\n"}
+{"Action":"output","Package":"p","Test":"TestSlow/sub","Output":"panic: test timed out after 1s\n"}
+{"Action":"output","Package":"p","Test":"TestSlow/sub","Output":"\trunning tests:\n"}
+{"Action":"output","Package":"p","Test":"TestSlow/sub","Output":"\t\tTestSlow/sub (1s)\n"}
+{"Action":"output","Package":"p","Test":"TestSlow/sub","Output":"\n"}
+{"Action":"output","Package":"p","Test":"TestSlow/sub","Output":"goroutine 5 [running]:\n"}
+{"Action":"output","Package":"p","Test":"TestSlow/sub","Output":"testing.(*M).startAlarm.func1()\n"}
+{"Action":"output","Package":"p","Output":"FAIL\tp\t1.012s\n"}
+{"Action":"fail","Package":"p"}
+{"Action":"start","Package":"q"}
+{"Action":"output","Package":"q","Output":"TestMain: no database\n"}
+{"Action":"output","Package":"q","Output":"FAIL\tq\t0.01s\n"}
+{"Action":"fail","Package":"q"}
+`
+	var b strings.Builder
+	r := newReport(&b)
+	if err := r.read(strings.NewReader(timeout)); err != nil {
+		t.Fatal(err)
+	}
+	r.summary()
+	want := `FAIL	p	1.012s
+    x_test.go:4: waiting
+panic: test timed out after 1s
+	running tests:
+		TestSlow/sub (1s)
+
+	(goroutine dump of 2 lines left out)
+TestMain: no database
+FAIL	q	0.01s
+
+0 skipped:
+3 failed:
+  p TestSlow (did not finish)
+  p TestSlow/sub (did not finish)
+  q (the package, outside its tests)
+1 passed, 3 failed, 0 skipped
+`
+	if got := b.String(); got != want {
+		t.Errorf("got\n%s\nwant\n%s", got, want)
+	}
+}
+
+func TestHasFlag(t *testing.T) {
+	for _, tc := range []struct {
+		args []string
+		want bool
+	}{
+		{nil, false},
+		{[]string{"-timeout", "5m"}, true},
+		{[]string{"-timeout=5m", "./room"}, true},
+		{[]string{"--timeout", "1h"}, true},
+		{[]string{"-run", "timeout"}, false}, // a value, not the flag
+		{[]string{"-run", "TestX"}, false},
+	} {
+		if got := hasFlag(tc.args, "timeout"); got != tc.want {
+			t.Errorf("hasFlag(%q) = %v, want %v", tc.args, got, tc.want)
+		}
+	}
+}
