@@ -71,23 +71,12 @@ func TestMutate(t *testing.T) {
 // an overlay naming the mutated copy of its file, and the outcome of the
 // test run decides the new status.
 func TestPlantUncovered(t *testing.T) {
-	dir := t.TempDir()
-	if err := os.MkdirAll(filepath.Join(dir, "pkg"), 0o755); err != nil {
-		t.Fatal(err)
-	}
-	src := filepath.Join(dir, "pkg", "rules.go")
-	if err := os.WriteFile(src, []byte(plantSrc), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	var rep report
-	if err := json.Unmarshal([]byte(`{"files": [{"file_name": "rules.go", "mutations": [
+	dir, src, rep := plantFixture(t, `
 	  {"type": "CONDITIONALS_BOUNDARY", "status": "NOT COVERED", "line": 5, "column": 9},
 	  {"type": "CONDITIONALS_NEGATION", "status": "NOT COVERED", "line": 7, "column": 9},
 	  {"type": "ARITHMETIC_BASE", "status": "NOT COVERED", "line": 10, "column": 11},
 	  {"type": "INCREMENT_DECREMENT", "status": "NOT COVERED", "line": 8, "column": 4},
-	  {"type": "ARITHMETIC_BASE", "status": "LIVED", "line": 6, "column": 13}]}]}`), &rep); err != nil {
-		t.Fatal(err)
-	}
+	  {"type": "ARITHMETIC_BASE", "status": "LIVED", "line": 6, "column": 13}`)
 	// The fake test run reads the planted line and answers as a suite
 	// would: it catches '<=', lets '!=' through, does not build '*' and
 	// never ends on '--'.
@@ -154,21 +143,10 @@ func TestPlantUncovered(t *testing.T) {
 // reason, and it goes back to LIVED. One killed again stays KILLED, and
 // unlisted kills are not planted at all.
 func TestRecheckListedKills(t *testing.T) {
-	dir := t.TempDir()
-	if err := os.MkdirAll(filepath.Join(dir, "pkg"), 0o755); err != nil {
-		t.Fatal(err)
-	}
-	src := filepath.Join(dir, "pkg", "rules.go")
-	if err := os.WriteFile(src, []byte(plantSrc), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	var rep report
-	if err := json.Unmarshal([]byte(`{"files": [{"file_name": "rules.go", "mutations": [
+	dir, src, rep := plantFixture(t, `
 	  {"type": "CONDITIONALS_BOUNDARY", "status": "KILLED", "line": 5, "column": 9},
 	  {"type": "CONDITIONALS_NEGATION", "status": "KILLED", "line": 7, "column": 9},
-	  {"type": "ARITHMETIC_BASE", "status": "KILLED", "line": 10, "column": 11}]}]}`), &rep); err != nil {
-		t.Fatal(err)
-	}
+	  {"type": "ARITHMETIC_BASE", "status": "KILLED", "line": 10, "column": 11}`)
 	list := []listed{
 		{mutant: mutant{"pkg/rules.go:5:9", "CONDITIONALS_BOUNDARY"}, Why: "equivalent"},
 		{mutant: mutant{"pkg/rules.go:7:9", "CONDITIONALS_NEGATION"}, Why: "equivalent"},
@@ -215,4 +193,23 @@ func TestRecheckListedKills(t *testing.T) {
 	if len(res.Stale) != 1 || res.Stale[0].mutant != list[1].mutant {
 		t.Errorf("stale %v, want only %v", res.Stale, list[1].mutant)
 	}
+}
+
+// plantFixture writes plantSrc as pkg/rules.go of a module in a new
+// directory and returns it, the file, and a report of the mutations given
+// (JSON objects of gremlins' "mutations" list) for that file.
+func plantFixture(t *testing.T, mutations string) (dir, src string, rep report) {
+	t.Helper()
+	dir = t.TempDir()
+	if err := os.MkdirAll(filepath.Join(dir, "pkg"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	src = filepath.Join(dir, "pkg", "rules.go")
+	if err := os.WriteFile(src, []byte(plantSrc), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := json.Unmarshal([]byte(`{"files": [{"file_name": "rules.go", "mutations": [`+mutations+`]}]}`), &rep); err != nil {
+		t.Fatal(err)
+	}
+	return dir, src, rep
 }
