@@ -29,8 +29,8 @@ import (
 // recipient. A recipient with no copy through the service for a while (see
 // mcReached) has nothing there to overtake: a joiner, whose occupant list,
 // own presence, history and subject are all for them alone, gets those
-// directly, which spares the server the addresses and the extra hop. Only three kinds go
-// directly: IQs (§3: addresses MUST NOT be in an IQ), errors (answers to
+// directly, which spares the server the addresses and the extra hop.
+// Only three kinds go directly: IQs (§3: addresses MUST NOT be in an IQ), errors (answers to
 // one sender; Prosody's module drops them, and a service that refuses one
 // cannot say so, RFC 6120 §8.3.1: no error about an error, so it would be
 // lost without a fallback) and stanzas to the service itself. A service
@@ -492,8 +492,12 @@ func (l *link) writeMulticast(w io.Writer, o room.Out, svc *mcService, buf []byt
 		pieces = append(pieces, piece{chunk, buf[start:]})
 	}
 	now := time.Now()
-	for _, t := range to {
-		l.mc.markReached(t, now)
+	if !svc.inOrder {
+		// Only a service that may deliver late needs singles to follow
+		// its copies; through an in-order one they never do.
+		for _, t := range to {
+			l.mc.markReached(t, now)
+		}
 	}
 	for _, p := range pieces {
 		if e := l.r.log.Debug(); e.Enabled() {
