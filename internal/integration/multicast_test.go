@@ -3,6 +3,7 @@ package integration
 import (
 	"context"
 	"fmt"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -488,6 +489,17 @@ func TestMulticastProsodyModule(t *testing.T) {
 		if n := count(c.seen, hasBody("hi")); n != 1 {
 			t.Errorf("%s got the message %d times", c.jid, n)
 		}
+	}
+
+	// The component's link is read in larger chunks, so that a turn of
+	// Prosody's loop can take several broadcasts (see the module); the
+	// refused senders' links are not touched.
+	log, err := os.ReadFile(p.LogPath())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := "Reading the link of " + Service + " 65536 bytes at a time"; strings.Count(string(log), want) != 1 {
+		t.Errorf("Prosody's log has not exactly one %q:\n%s", want, p.LogTail(40))
 	}
 }
 
