@@ -30,10 +30,11 @@ import (
 // mcReached) has nothing there to overtake: a joiner, whose occupant list,
 // own presence, history and subject are all for them alone, gets those
 // directly, which spares the server the addresses and the extra hop.
-// Only three kinds go directly: IQs (§3: addresses MUST NOT be in an IQ), errors (answers to
-// one sender; Prosody's module drops them, and a service that refuses one
-// cannot say so, RFC 6120 §8.3.1: no error about an error, so it would be
-// lost without a fallback) and stanzas to the service itself. A service
+// Whatever that record says, three kinds always go directly: IQs (§3:
+// addresses MUST NOT be in an IQ), errors (answers to one sender;
+// Prosody's module drops them, and a service that refuses one cannot say
+// so, RFC 6120 §8.3.1: no error about an error, so it would be lost
+// without a fallback) and stanzas to the service itself. A service
 // that advertises nsInOrder (Chorus's module for Prosody) delivers each
 // stanza before the server reads the next one from the link, so there a
 // stanza for one recipient goes directly, which spares the server the

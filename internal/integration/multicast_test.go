@@ -441,6 +441,14 @@ func TestMulticastProsodyModule(t *testing.T) {
 	}
 	const from = "room@" + Service + "/nick"
 
+	// A client's attempt is refused before the module touches its link.
+	mallory := dialMC(ctx, t, p.C2SAddr(), "mallory@"+Host+"/m")
+	mallory.send(t, `<message to='`+svc+`' id='spam'><addresses xmlns='`+nsAddressIntegration+`'>`+
+		`<address type='bcc' jid='`+carol.jid+`'/></addresses><body>spam</body></message>`)
+	if e := mallory.until(ctx, t, "the refusal", func(e *stanza.Element) bool { return e.Attr("id") == "spam" }); stanza.ErrorOf(e).Condition != stanza.Forbidden {
+		t.Errorf("a client's multicast got %s, want forbidden", e)
+	}
+
 	// Listed in the host's items; the feature and the limit in its info.
 	send(Host, `<iq type='get' id='items' from='`+Service+`' to='`+Host+`'><query xmlns='http://jabber.org/protocol/disco#items'/></iq>`)
 	if r := reply("items"); !strings.Contains(r.String(), "jid='"+svc+"'") {
@@ -493,13 +501,14 @@ func TestMulticastProsodyModule(t *testing.T) {
 
 	// The component's link is read in larger chunks, so that a turn of
 	// Prosody's loop can take several broadcasts (see the module); the
-	// refused senders' links are not touched.
+	// refused client's link is not touched.
 	log, err := os.ReadFile(p.LogPath())
 	if err != nil {
 		t.Fatal(err)
 	}
-	if want := "Reading the link of " + Service + " 65536 bytes at a time"; strings.Count(string(log), want) != 1 {
-		t.Errorf("Prosody's log has not exactly one %q:\n%s", want, p.LogTail(40))
+	want := "Reading the link of " + Service + " 65536 bytes at a time"
+	if strings.Count(string(log), want) != 1 || strings.Count(string(log), "Reading the link of ") != 1 {
+		t.Errorf("Prosody's log has not %q as its only such line:\n%s", want, p.LogTail(40))
 	}
 }
 
