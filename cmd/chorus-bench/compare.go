@@ -10,6 +10,8 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"maps"
+	"math"
 	"os"
 	"os/exec"
 	"os/signal"
@@ -110,7 +112,10 @@ type compareOpts struct {
 	memOccupants     int
 	memRooms         int
 	mamOccupants     int
-	out, markdown    string
+	// rounds repeats the whole plan per server, targets interleaved, so
+	// that each ratio is taken between runs made side by side.
+	rounds        int
+	out, markdown string
 }
 
 func (o compareOpts) deployed() bool { return o.profile == profileDeployed }
@@ -151,6 +156,7 @@ func runCompare(args []string) error {
 	memRooms := fs.Int("memory-rooms", 100, "rooms of the memory run")
 	out := fs.String("out", "bench-results.jsonl", "file for every JSON result line")
 	md := fs.String("markdown", "", "file for the markdown table too (it is always printed)")
+	rounds := fs.Int("rounds", 1, "times to run every target's scenarios on each server, one round after the other (own, chorus, own, chorus, ...); the table gives each figure's median with its range, and each ratio as the median of the ratios within a round")
 	err := parse(fs, args, "Runs fan-out, join storm and memory (and, with -profile deployed, the MAM\n"+
 		"query storm) against each server's own MUC, the null component and Chorus, each\n"+
 		"run on a fresh server, as separate processes, and prints a markdown table.\n"+
@@ -159,7 +165,10 @@ func runCompare(args []string) error {
 		return err
 	}
 	o := compareOpts{duration: *duration, joins: *joins, memOccupants: *memOcc, memRooms: *memRooms,
-		mamOccupants: *mamOcc, out: *out, markdown: *md}
+		mamOccupants: *mamOcc, rounds: *rounds, out: *out, markdown: *md}
+	if o.rounds < 1 {
+		return errors.New("compare: -rounds must be at least 1")
+	}
 	if o.servers, err = parseList(*servers, []string{"prosody", "ejabberd"}); err != nil {
 		return fmt.Errorf("compare: -servers: %w", err)
 	}
@@ -248,11 +257,16 @@ type run struct {
 	args           []string
 	prefix         string
 	deployed       bool // the deployed profile: persistent, archived rooms
+	round          int  // from 1; 0 in plans made before rounds
 }
 
 func (r run) label() string { return r.server + "/" + r.target }
 
-// plan lists the runs in order: per server, per target, every scenario.
+// plan lists the runs in order: per server, per round, per target, every
+// scenario. Rounds go one after the other rather than each target's runs
+// together: a machine's speed drifts over minutes (a virtual machine's
+// most of all), and interleaving lets the ratios within a round see the
+// same machine.
 // In the deployed profile every room is made persistent at creation, the
 // join storm's joiners take 20 messages of history from services that
 // keep it, and the MAM storm runs against the services with an archive
@@ -260,40 +274,50 @@ func (r run) label() string { return r.server + "/" + r.target }
 func plan(o compareOpts, servers []string) []run {
 	var runs []run
 	for _, srv := range servers {
-		for _, tg := range o.targets {
-			var tr []run
-			if o.runs(scenarioFanout) {
-				for _, n := range o.occupants {
-					tr = append(tr, run{server: srv, target: tg, scenario: scenarioFanout, args: []string{
-						"-rooms", "1", "-occupants", strconv.Itoa(n), "-senders", "1",
-						"-duration", o.duration.String()}, prefix: fmt.Sprintf("f%d-", n)})
-				}
+		for round := 1; round <= max(o.rounds, 1); round++ {
+			runs = append(runs, planRound(o, srv, round)...)
+		}
+	}
+	return runs
+}
+
+// planRound is one round of plan on one server.
+func planRound(o compareOpts, srv string, round int) []run {
+	var runs []run
+	for _, tg := range o.targets {
+		var tr []run
+		if o.runs(scenarioFanout) {
+			for _, n := range o.occupants {
+				tr = append(tr, run{server: srv, target: tg, scenario: scenarioFanout, args: []string{
+					"-rooms", "1", "-occupants", strconv.Itoa(n), "-senders", "1",
+					"-duration", o.duration.String()}, prefix: fmt.Sprintf("f%d-", n)})
 			}
-			if o.runs(scenarioJoin) {
-				args := []string{"-joins", strconv.Itoa(o.joins), "-rooms", "1"}
-				// null and null-ids send no subject, which ends a join
-				// with history; their joins stay as in the default profile.
-				if o.deployed() && (!isNull(tg) || tg == targetNullPresence) {
-					args = append(args, "-history", strconv.Itoa(deployedHistory))
-				}
-				tr = append(tr, run{server: srv, target: tg, scenario: scenarioJoin, args: args, prefix: "j-"})
+		}
+		if o.runs(scenarioJoin) {
+			args := []string{"-joins", strconv.Itoa(o.joins), "-rooms", "1"}
+			// null and null-ids send no subject, which ends a join
+			// with history; their joins stay as in the default profile.
+			if o.deployed() && (!isNull(tg) || tg == targetNullPresence) {
+				args = append(args, "-history", strconv.Itoa(deployedHistory))
 			}
-			if o.runs(scenarioMemory) {
-				tr = append(tr, run{server: srv, target: tg, scenario: scenarioMemory, args: []string{
-					"-occupants", strconv.Itoa(o.memOccupants), "-rooms", strconv.Itoa(o.memRooms)}, prefix: "m-"})
+			tr = append(tr, run{server: srv, target: tg, scenario: scenarioJoin, args: args, prefix: "j-"})
+		}
+		if o.runs(scenarioMemory) {
+			tr = append(tr, run{server: srv, target: tg, scenario: scenarioMemory, args: []string{
+				"-occupants", strconv.Itoa(o.memOccupants), "-rooms", strconv.Itoa(o.memRooms)}, prefix: "m-"})
+		}
+		if o.runs(scenarioMAM) && !isNull(tg) {
+			tr = append(tr, run{server: srv, target: tg, scenario: scenarioMAM, args: []string{
+				"-occupants", strconv.Itoa(o.mamOccupants), "-messages", strconv.Itoa(mamPages * mamPageSize),
+				"-pages", strconv.Itoa(mamPages), "-page-size", strconv.Itoa(mamPageSize)}, prefix: "q-"})
+		}
+		for _, r := range tr {
+			r.round = round
+			if o.deployed() {
+				r.deployed = true
+				r.args = append(r.args, "-persistent")
 			}
-			if o.runs(scenarioMAM) && !isNull(tg) {
-				tr = append(tr, run{server: srv, target: tg, scenario: scenarioMAM, args: []string{
-					"-occupants", strconv.Itoa(o.mamOccupants), "-messages", strconv.Itoa(mamPages * mamPageSize),
-					"-pages", strconv.Itoa(mamPages), "-page-size", strconv.Itoa(mamPageSize)}, prefix: "q-"})
-			}
-			for _, r := range tr {
-				if o.deployed() {
-					r.deployed = true
-					r.args = append(r.args, "-persistent")
-				}
-				runs = append(runs, r)
-			}
+			runs = append(runs, r)
 		}
 	}
 	return runs
@@ -344,12 +368,25 @@ func compare(ctx context.Context, o compareOpts) error {
 		if err := ctx.Err(); err != nil {
 			return err
 		}
-		fmt.Fprintf(os.Stderr, "compare: %s %s %s\n", r.label(), r.scenario, strings.Join(r.args, " "))
+		round := ""
+		if o.rounds > 1 {
+			round = fmt.Sprintf("round %d of %d: ", r.round, o.rounds)
+		}
+		fmt.Fprintf(os.Stderr, "compare: %s%s %s %s\n", round, r.label(), r.scenario, strings.Join(r.args, " "))
 		lines, err := runOne(ctx, bins, filepath.Join(work, fmt.Sprintf("run%d", i)), r, o)
-		for _, l := range lines {
-			outFile.Write(append(bytes.TrimSpace(l), '\n'))
+		for k, l := range lines {
+			l = bytes.TrimSpace(l)
+			if o.rounds > 1 && len(l) > 1 && l[0] == '{' {
+				// Each line says its round, so that the file alone tells them apart.
+				l = append([]byte(fmt.Sprintf(`{"round":%d,`, r.round)), l[1:]...)
+				lines[k] = l
+			}
+			outFile.Write(append(l, '\n'))
 		}
 		res, perr := parseResults(bytes.NewReader(bytes.Join(lines, []byte("\n"))))
+		for k := range res {
+			res[k].Round = r.round
+		}
 		results = append(results, res...)
 		if err == nil && perr != nil {
 			err = perr
@@ -783,6 +820,7 @@ func machineFacts(ctx context.Context, root string) facts {
 type result struct {
 	Scenario string `json:"scenario"`
 	Label    string `json:"label"`
+	Round    int    `json:"round"` // compare's round, with -rounds above 1
 	Fanout   bench.FanoutResult
 	Join     bench.JoinResult
 	Memory   bench.MemoryResult
@@ -1000,6 +1038,10 @@ func renderMarkdown(w io.Writer, f facts, o compareOpts, servers, skipped []stri
 	}
 	fmt.Fprintf(w, "\n- Run %s. Each scenario on a fresh server (log level warn) and component; "+
 		"load tool, server and component are separate processes on the same machine.\n", orDash(f.Date))
+	if o.rounds > 1 {
+		fmt.Fprintf(w, "- Rounds: %d, one after the other, each running every target in turn. A figure is the median "+
+			"of the rounds, its range in brackets; a ratio is the median of the ratios within each round.\n", o.rounds)
+	}
 	fmt.Fprintf(w, "- Fan-out: 1 room, 1 sender as fast as its echoes come back, %v measured. "+
 		"\"tool\" is the load tool's CPU; near %d cores the machine, not the service, is the limit "+
 		"(and a server using one core, such as Prosody, is saturated at 1).\n"+
@@ -1042,7 +1084,7 @@ func renderMarkdown(w io.Writer, f facts, o compareOpts, servers, skipped []stri
 		fmt.Fprintf(w, "| %s |\n|---|%s\n", strings.Join(head, " | "), strings.Repeat("--:|", len(head)-1))
 		for _, rw := range rows(o) {
 			cells := []string{rw.name}
-			vals := map[string]float64{}
+			vals := map[string]map[int]float64{} // target -> round -> value
 			for _, t := range o.targets {
 				if rw.skip != nil {
 					if why := rw.skip(t); why != "" {
@@ -1050,31 +1092,61 @@ func renderMarkdown(w io.Writer, f facts, o compareOpts, servers, skipped []stri
 						continue
 					}
 				}
-				r, ok := find(results, srv, t, rw.match)
-				if !ok {
+				rs := findRounds(results, srv, t, rw.match)
+				if len(rs) == 0 {
 					cells = append(cells, "—")
 					continue
 				}
 				if rw.value == nil {
-					cells = append(cells, orDash(rw.note(r)))
+					var notes []string
+					for _, r := range rs {
+						notes = append(notes, orDash(rw.note(r)))
+					}
+					cells = append(cells, strings.Join(notes, "; "))
 					continue
 				}
-				v, ok := rw.value(r)
-				if !ok {
+				var got []float64
+				var with []result // the results behind got
+				for _, r := range rs {
+					if v, ok := rw.value(r); ok {
+						if vals[t] == nil {
+							vals[t] = map[int]float64{}
+						}
+						vals[t][r.Round] = v
+						got = append(got, v)
+						with = append(with, r)
+					}
+				}
+				if len(got) == 0 {
 					cells = append(cells, "—")
 					continue
 				}
-				vals[t] = v
-				c := formatNumber(v)
-				if rw.note != nil {
-					if n := rw.note(r); n != "" {
-						c += " (" + n + ")"
+				// The note (the tool's CPU, losses) is the run's nearest
+				// the median.
+				m := median(got)
+				mid := 0
+				for i, v := range got {
+					if math.Abs(v-m) < math.Abs(got[mid]-m) {
+						mid = i
 					}
+				}
+				var extra []string
+				if len(got) > 1 {
+					extra = append(extra, formatNumber(slices.Min(got))+"–"+formatNumber(slices.Max(got)))
+				}
+				if rw.note != nil {
+					if n := rw.note(with[mid]); n != "" {
+						extra = append(extra, n)
+					}
+				}
+				c := formatNumber(m)
+				if len(extra) > 0 {
+					c += " (" + strings.Join(extra, "; ") + ")"
 				}
 				cells = append(cells, c)
 			}
 			for _, b := range ratioBases {
-				cells = append(cells, ratio(vals, targetChorus, b))
+				cells = append(cells, pairedRatio(vals[targetChorus], vals[b]))
 			}
 			fmt.Fprintf(w, "| %s |\n", strings.Join(cells, " | "))
 		}
@@ -1089,26 +1161,55 @@ func renderMarkdown(w io.Writer, f facts, o compareOpts, servers, skipped []stri
 	}
 }
 
-// find returns the last result of server and target matching m.
-func find(results []result, server, target string, m func(result) bool) (result, bool) {
-	for i := len(results) - 1; i >= 0; i-- {
-		r := results[i]
+// findRounds returns, for each round in order, the last result of server
+// and target matching m.
+func findRounds(results []result, server, target string, m func(result) bool) []result {
+	last := map[int]result{}
+	for _, r := range results {
 		if r.server() == server && r.target() == target && m(r) {
-			return r, true
+			last[r.Round] = r
 		}
 	}
-	return result{}, false
+	rounds := slices.Sorted(maps.Keys(last))
+	out := make([]result, 0, len(rounds))
+	for _, n := range rounds {
+		out = append(out, last[n])
+	}
+	return out
 }
 
-// ratio formats vals[a]/vals[b], or a dash when either is missing, b is
-// not positive or a is negative (a memory delta lost in the noise).
-func ratio(vals map[string]float64, a, b string) string {
-	x, okx := vals[a]
-	y, oky := vals[b]
-	if !okx || !oky || y <= 0 || x < 0 {
+// pairedRatio formats the median over the rounds of a[round]/b[round],
+// with their range when there are several; a dash when no round has both,
+// b is not positive or a is negative (a memory delta lost in the noise).
+// Dividing within a round, rather than median by median, keeps a drift of
+// the machine between rounds out of the ratio.
+func pairedRatio(a, b map[int]float64) string {
+	var rs []float64
+	for round, x := range a {
+		if y, ok := b[round]; ok && y > 0 && x >= 0 {
+			rs = append(rs, x/y)
+		}
+	}
+	if len(rs) == 0 {
 		return "—"
 	}
-	return strconv.FormatFloat(x/y, 'f', 2, 64) + "×"
+	s := formatRatio(median(rs))
+	if len(rs) > 1 {
+		s += " (" + formatRatio(slices.Min(rs)) + "–" + formatRatio(slices.Max(rs)) + ")"
+	}
+	return s
+}
+
+func formatRatio(r float64) string { return strconv.FormatFloat(r, 'f', 2, 64) + "×" }
+
+// median of vs (not empty), the mean of the middle two for an even count.
+func median(vs []float64) float64 {
+	s := slices.Sorted(slices.Values(vs))
+	n := len(s)
+	if n%2 == 1 {
+		return s[n/2]
+	}
+	return (s[n/2-1] + s[n/2]) / 2
 }
 
 // formatNumber prints large figures as grouped integers and small ones

@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"fmt"
 	"slices"
 	"strings"
 	"testing"
@@ -29,21 +30,29 @@ func TestFormatNumber(t *testing.T) {
 	}
 }
 
-func TestRatio(t *testing.T) {
-	vals := map[string]float64{"chorus": 90, "null": 100, "own": 45, "zero": 0, "negative": -5}
+func TestPairedRatio(t *testing.T) {
+	one := func(v float64) map[int]float64 { return map[int]float64{0: v} }
 	for _, tc := range []struct {
-		a, b, want string
+		name string
+		a, b map[int]float64
+		want string
 	}{
-		{"chorus", "null", "0.90×"},
-		{"chorus", "own", "2.00×"},
-		{"chorus", "zero", "—"},
-		{"chorus", "missing", "—"},
-		{"missing", "null", "—"},
-		{"chorus", "negative", "—"},
-		{"negative", "null", "—"},
+		{"one round", one(90), one(100), "0.90×"},
+		{"above one", one(90), one(45), "2.00×"},
+		{"zero base", one(90), one(0), "—"},
+		{"missing base", one(90), nil, "—"},
+		{"missing value", nil, one(100), "—"},
+		{"negative base", one(90), one(-5), "—"},
+		{"negative value", one(-5), one(100), "—"},
+		// Divided within each round: 0.8, 1.0, 1.2, whatever the medians
+		// of a and b (110 and 100) would say.
+		{"rounds", map[int]float64{1: 80, 2: 110, 3: 120}, map[int]float64{1: 100, 2: 110, 3: 100}, "1.00× (0.80×–1.20×)"},
+		// Only rounds with both count.
+		{"unpaired round", map[int]float64{1: 50, 2: 90}, map[int]float64{2: 100, 3: 10}, "0.90×"},
+		{"even count", map[int]float64{1: 90, 2: 110}, map[int]float64{1: 100, 2: 100}, "1.00× (0.90×–1.10×)"},
 	} {
-		if got := ratio(vals, tc.a, tc.b); got != tc.want {
-			t.Errorf("ratio(%s, %s) = %q, want %q", tc.a, tc.b, got, tc.want)
+		if got := pairedRatio(tc.a, tc.b); got != tc.want {
+			t.Errorf("%s: pairedRatio = %q, want %q", tc.name, got, tc.want)
 		}
 	}
 }
@@ -115,6 +124,56 @@ progress: not JSON
 {"scenario":"memory","label":"prosody/own","occupants":1000,"rooms":10,"rss_before_kib":{"server":10000},"rss_after_kib":{"server":12000},"bytes_per_occupant":{"server":2048}}
 {"scenario":"memory","label":"prosody/chorus","occupants":1000,"rooms":10,"rss_before_kib":{"server":10000,"component":8000},"rss_after_kib":{"server":10500,"component":9000},"bytes_per_occupant":{"server":512,"component":1024}}
 `
+
+func TestPlanRounds(t *testing.T) {
+	o := compareOpts{targets: []string{"own", "chorus"}, occupants: []int{100}, duration: 3 * time.Second, rounds: 2}
+	var got []string
+	for _, r := range plan(o, []string{"prosody", "ejabberd"}) {
+		got = append(got, fmt.Sprintf("%d %s %s", r.round, r.label(), r.scenario))
+	}
+	// Per server, the rounds one after the other, targets interleaved.
+	want := []string{
+		"1 prosody/own fanout", "1 prosody/chorus fanout",
+		"2 prosody/own fanout", "2 prosody/chorus fanout",
+		"1 ejabberd/own fanout", "1 ejabberd/chorus fanout",
+		"2 ejabberd/own fanout", "2 ejabberd/chorus fanout",
+	}
+	if !slices.Equal(got, want) {
+		t.Errorf("plan:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+}
+
+func TestRenderMarkdownRounds(t *testing.T) {
+	// Three rounds in which the machine slows down: the own MUC's figures
+	// fall from 10,000 to 6,000 and Chorus's with them, each round's
+	// Chorus at 0.9, 1.0 and 1.1 of the own MUC beside it.
+	lines := `{"round":1,"scenario":"fanout","label":"prosody/own","rooms":1,"occupants":100,"seconds":10,"deliveries_per_sec":10000,"cpu_cores":{"tool":0.1,"server":1}}
+{"round":1,"scenario":"fanout","label":"prosody/chorus","rooms":1,"occupants":100,"seconds":10,"deliveries_per_sec":9000,"cpu_cores":{"tool":0.1,"server":1,"component":0.1}}
+{"round":2,"scenario":"fanout","label":"prosody/own","rooms":1,"occupants":100,"seconds":10,"deliveries_per_sec":8000,"cpu_cores":{"tool":0.2,"server":1}}
+{"round":2,"scenario":"fanout","label":"prosody/chorus","rooms":1,"occupants":100,"seconds":10,"deliveries_per_sec":8000,"lost":2,"cpu_cores":{"tool":0.2,"server":0.9,"component":0.1}}
+{"round":3,"scenario":"fanout","label":"prosody/own","rooms":1,"occupants":100,"seconds":10,"deliveries_per_sec":6000,"cpu_cores":{"tool":0.3,"server":1}}
+{"round":3,"scenario":"fanout","label":"prosody/chorus","rooms":1,"occupants":100,"seconds":10,"deliveries_per_sec":6600,"cpu_cores":{"tool":0.3,"server":0.8,"component":0.1}}
+`
+	rs, err := parseResults(strings.NewReader(lines))
+	if err != nil {
+		t.Fatal(err)
+	}
+	o := compareOpts{targets: []string{"own", "chorus"}, occupants: []int{100}, duration: 10 * time.Second, rounds: 3}
+	var b bytes.Buffer
+	renderMarkdown(&b, facts{}, o, []string{"prosody"}, nil, rs, nil)
+	for _, want := range []string{
+		// Medians with their ranges; the note is the median run's.
+		"| fan-out 1×100, deliveries/s | 8,000 (6,000–10,000; tool 0.20 cores) | 8,000 (6,600–9,000; tool 0.20 cores, 2 lost) | 1.00× (0.90×–1.10×) |",
+		// A row of notes alone lists each round's.
+		"| fan-out 1×100, CPU cores, server / component | 1.00; 1.00; 1.00 | 1.00 / 0.10; 0.90 / 0.10; 0.80 / 0.10 | — |",
+		"- Rounds: 3, one after the other, each running every target in turn. A figure is the median of the rounds, " +
+			"its range in brackets; a ratio is the median of the ratios within each round.",
+	} {
+		if !strings.Contains(b.String(), want+"\n") {
+			t.Errorf("markdown lacks %q:\n%s", want, b.String())
+		}
+	}
+}
 
 func TestParseResults(t *testing.T) {
 	rs, err := parseResults(strings.NewReader(sampleLines))
