@@ -1097,52 +1097,8 @@ func renderMarkdown(w io.Writer, f facts, o compareOpts, servers, skipped []stri
 					cells = append(cells, "—")
 					continue
 				}
-				if rw.value == nil {
-					var notes []string
-					for _, r := range rs {
-						notes = append(notes, orDash(rw.note(r)))
-					}
-					cells = append(cells, strings.Join(notes, "; "))
-					continue
-				}
-				var got []float64
-				var with []result // the results behind got
-				for _, r := range rs {
-					if v, ok := rw.value(r); ok {
-						if vals[t] == nil {
-							vals[t] = map[int]float64{}
-						}
-						vals[t][r.Round] = v
-						got = append(got, v)
-						with = append(with, r)
-					}
-				}
-				if len(got) == 0 {
-					cells = append(cells, "—")
-					continue
-				}
-				// The note (the tool's CPU, losses) is the run's nearest
-				// the median.
-				m := median(got)
-				mid := 0
-				for i, v := range got {
-					if math.Abs(v-m) < math.Abs(got[mid]-m) {
-						mid = i
-					}
-				}
-				var extra []string
-				if len(got) > 1 {
-					extra = append(extra, formatNumber(slices.Min(got))+"–"+formatNumber(slices.Max(got)))
-				}
-				if rw.note != nil {
-					if n := rw.note(with[mid]); n != "" {
-						extra = append(extra, n)
-					}
-				}
-				c := formatNumber(m)
-				if len(extra) > 0 {
-					c += " (" + strings.Join(extra, "; ") + ")"
-				}
+				c, v := cell(rw, rs)
+				vals[t] = v
 				cells = append(cells, c)
 			}
 			for _, b := range ratioBases {
@@ -1159,6 +1115,54 @@ func renderMarkdown(w io.Writer, f facts, o compareOpts, servers, skipped []stri
 		}
 		fmt.Fprintln(w)
 	}
+}
+
+// cell is a row's figure for one target over its rounds' results (at
+// least one): the median value with its range and the note of the run
+// nearest the median, and the values by round for the ratios (nil when
+// none); a row of notes alone lists each round's note.
+func cell(rw row, rs []result) (string, map[int]float64) {
+	if rw.value == nil {
+		var notes []string
+		for _, r := range rs {
+			notes = append(notes, orDash(rw.note(r)))
+		}
+		return strings.Join(notes, "; "), nil
+	}
+	var got []float64
+	var with []result // the results behind got
+	byRound := map[int]float64{}
+	for _, r := range rs {
+		if v, ok := rw.value(r); ok {
+			byRound[r.Round] = v
+			got = append(got, v)
+			with = append(with, r)
+		}
+	}
+	if len(got) == 0 {
+		return "—", nil
+	}
+	m := median(got)
+	mid := 0
+	for i, v := range got {
+		if math.Abs(v-m) < math.Abs(got[mid]-m) {
+			mid = i
+		}
+	}
+	var extra []string
+	if len(got) > 1 {
+		extra = append(extra, formatNumber(slices.Min(got))+"–"+formatNumber(slices.Max(got)))
+	}
+	if rw.note != nil {
+		if n := rw.note(with[mid]); n != "" {
+			extra = append(extra, n)
+		}
+	}
+	c := formatNumber(m)
+	if len(extra) > 0 {
+		c += " (" + strings.Join(extra, "; ") + ")"
+	}
+	return c, byRound
 }
 
 // findRounds returns, for each round in order, the last result of server
