@@ -4,6 +4,7 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"io"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -19,7 +20,8 @@ import (
 // (§2.2: disco#items of the server's domain, then disco#info of the domain
 // and of each item, for the feature nsAddress) and then sends each message
 // or presence for several recipients once, to the service, with one bcc
-// address per recipient; the server makes the copies.
+// address per recipient (or all of them in one list, to a service that
+// takes one: nsBccList); the server makes the copies.
 //
 // While the service is in use, a message or presence for one recipient
 // who had copies through it goes through it too, with one bcc address: the
@@ -61,6 +63,21 @@ const nsAddress = "http://jabber.org/protocol/address"
 // one thread. Through such a service, copies and stanzas sent directly
 // keep their order without both taking the same path.
 const nsInOrder = "urn:chorus:multicast#in-order"
+
+// nsBccList is the disco feature, and the namespace of the element, of a
+// multicast service that also takes a stanza's recipients as one
+// <bcc xmlns='urn:chorus:multicast:bcc'/> whose text is their JIDs
+// separated by tabs (Chorus's module for Prosody). A JID cannot hold a tab
+// (RFC 7622 §3.3.1 and §3.4.1 disallow control characters, as RFC 6122's
+// Nodeprep and Resourceprep prohibit them), so the list is unambiguous.
+// The recipients are the same as with bcc addresses, and the copies carry
+// neither form; what changes is the parsing: with Prosody's parser an
+// <address/> element costs about 7 µs per recipient, a JID in the list
+// under 1, against some 60 µs for all the rest of a delivery.
+const nsBccList = "urn:chorus:multicast:bcc"
+
+// bccListSep separates the JIDs of a bcc list.
+const bccListSep = "\t"
 
 // nsData is XEP-0004's namespace, for the limits form (XEP-0128).
 const nsData = "jabber:x:data"
@@ -104,6 +121,7 @@ type mcService struct {
 	msgLimit, presLimit   int
 	advertisedLimitsFound bool
 	inOrder               bool // advertises nsInOrder
+	bccList               bool // advertises nsBccList
 }
 
 // batchFor is how many addresses one stanza of kind local may carry.
@@ -202,7 +220,7 @@ func (m *multicast) intercept(st *stanza.Element) bool {
 			// refusal of ours (when the service is the server's own
 			// domain): one that matches no stanza sent and carries no
 			// addresses goes on to the rooms.
-			return m.refused(svc, st) || st.Child(nsAddress, "addresses") != nil
+			return m.refused(svc, st) || st.Child(nsAddress, "addresses") != nil || st.Child(nsBccList, "bcc") != nil
 		}
 	}
 	return false
@@ -243,19 +261,21 @@ func (m *multicast) answer(st *stanza.Element) {
 	if q == nil {
 		return
 	}
-	found, inOrder := false, false
+	found, inOrder, bccList := false, false, false
 	for _, f := range q.ChildrenNamed(stanza.NSDiscoInfo, "feature") {
 		switch f.Attr("var") {
 		case nsAddress:
 			found = true
 		case nsInOrder:
 			inOrder = true
+		case nsBccList:
+			bccList = true
 		}
 	}
 	if !found {
 		return
 	}
-	svc := &mcService{jid: asked, inOrder: inOrder}
+	svc := &mcService{jid: asked, inOrder: inOrder, bccList: bccList}
 	readLimits(q, svc)
 	if !m.svc.CompareAndSwap(nil, svc) {
 		return
@@ -263,6 +283,7 @@ func (m *multicast) answer(st *stanza.Element) {
 	m.l.r.cfg.Metrics.multicastInUse(true)
 	m.l.r.log.Info().Str("service", svc.jid).Int("message_batch", svc.batchFor("message")).
 		Int("presence_batch", svc.batchFor("presence")).Bool("limits_advertised", svc.advertisedLimitsFound).
+		Bool("bcc_list", svc.bccList).
 		Msg("multicast: sending stanzas for several recipients once, through the server's XEP-0033 service")
 }
 
@@ -303,13 +324,7 @@ func readLimits(q *stanza.Element, svc *mcService) {
 // goes again, once per recipient, and the link stops using the service.
 // It reports false when st answers no stanza sent (recently).
 func (m *multicast) refused(svc *mcService, st *stanza.Element) bool {
-	first := ""
-	if a := st.Child(nsAddress, "addresses"); a != nil {
-		if ad := a.Child(nsAddress, "address"); ad != nil {
-			first = ad.Attr("jid")
-		}
-	}
-	sent, ok := m.take(st.Local, st.Attr("to"), st.Attr("id"), first)
+	sent, ok := m.take(st.Local, st.Attr("to"), st.Attr("id"), firstRecipient(st))
 	if !ok {
 		return false
 	}
@@ -322,6 +337,22 @@ func (m *multicast) refused(svc *mcService, st *stanza.Element) bool {
 	m.l.r.cfg.Metrics.multicastFallback()
 	m.l.enqueue([]room.Out{{To: sent.to, Stanza: sent.st}}, time.Time{})
 	return true
+}
+
+// firstRecipient is the first recipient listed in a refusal that carries
+// the recipients back, in either form, or "".
+func firstRecipient(st *stanza.Element) string {
+	if a := st.Child(nsAddress, "addresses"); a != nil {
+		if ad := a.Child(nsAddress, "address"); ad != nil {
+			return ad.Attr("jid")
+		}
+		return ""
+	}
+	if l := st.Child(nsBccList, "bcc"); l != nil {
+		first, _, _ := strings.Cut(l.Text(), bccListSep)
+		return first
+	}
+	return ""
 }
 
 // remember keeps a multicast stanza sent, for its refusal. It runs on the
@@ -458,9 +489,10 @@ func splitByIQ(o room.Out, iqTo map[string]bool) (mc room.Out, alone []string) {
 
 // writeMulticast writes o to svc in batches, each with one bcc address per
 // recipient (XEP-0033 §4: bcc addresses are not forwarded to anyone, so no
-// recipient learns another's; 'to' and 'cc' would be). It reports false,
-// having written nothing, when a batch would be too large for the server:
-// then o goes out per recipient.
+// recipient learns another's; 'to' and 'cc' would be), or with the same
+// recipients as a bcc list when svc takes one. It reports false, having
+// written nothing, when a batch would be too large for the server: then o
+// goes out per recipient.
 func (l *link) writeMulticast(w io.Writer, o room.Out, svc *mcService, buf []byte) ([]byte, bool, error) {
 	to := make([]string, 0, len(o.To))
 	for _, t := range o.To {
@@ -479,12 +511,8 @@ func (l *link) writeMulticast(w io.Writer, o room.Out, svc *mcService, buf []byt
 	var pieces []piece
 	for i := 0; i < len(to); i += n {
 		chunk := to[i:min(i+n, len(to))]
-		addrs := stanza.New(nsAddress, "addresses")
-		for _, t := range chunk {
-			addrs.Add(stanza.New(nsAddress, "address", "type", "bcc", "jid", t))
-		}
 		c := o.Stanza.ShallowCopy()
-		c.Add(addrs)
+		c.Add(recipientsElement(chunk, svc.bccList))
 		start := len(buf)
 		buf = c.AppendWithTo(buf, svc.jid)
 		if len(buf)-start > maxOutStanzaBytes {
@@ -513,4 +541,19 @@ func (l *link) writeMulticast(w io.Writer, o room.Out, svc *mcService, buf []byt
 	l.r.cfg.Metrics.sent(o.Stanza, len(to))
 	l.r.cfg.Metrics.multicastSent(len(pieces), len(to))
 	return buf, true, nil
+}
+
+// recipientsElement lists to for the service: as a bcc list when the
+// service takes one, else as XEP-0033 bcc addresses. A recipient that
+// could not be told apart in a list (a tab, which no valid JID holds) gets
+// the addresses, which need no separator.
+func recipientsElement(to []string, bccList bool) *stanza.Element {
+	if bccList && !slices.ContainsFunc(to, func(t string) bool { return strings.Contains(t, bccListSep) }) {
+		return stanza.New(nsBccList, "bcc").AddText(strings.Join(to, bccListSep))
+	}
+	addrs := stanza.New(nsAddress, "addresses")
+	for _, t := range to {
+		addrs.Add(stanza.New(nsAddress, "address", "type", "bcc", "jid", t))
+	}
+	return addrs
 }

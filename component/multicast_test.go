@@ -459,7 +459,13 @@ func TestMulticastOffNeverDiscovers(t *testing.T) {
 // link stops using the service, logs that once, and the refusals never
 // reach the rooms.
 func TestMulticastRefusalFallsBack(t *testing.T) {
-	r := startMulticastRig(t, &fakehost.MulticastOptions{Limit: 2, Refuse: true}, true)
+	for _, list := range []bool{false, true} {
+		t.Run(fmt.Sprintf("bcc_list=%v", list), func(t *testing.T) { testMulticastRefusalFallsBack(t, list) })
+	}
+}
+
+func testMulticastRefusalFallsBack(t *testing.T, bccList bool) {
+	r := startMulticastRig(t, &fakehost.MulticastOptions{Limit: 2, Refuse: true, BccList: bccList}, true)
 	waitFor(t, "multicast in use", r.metrics.MulticastInUse)
 	to := recipients("u", 5)
 	r.send(t, room.Out{To: to, Stanza: groupchat("m1", "hi")})
@@ -498,6 +504,80 @@ func TestMulticastRefusalFallsBack(t *testing.T) {
 	for _, st := range r.handled {
 		if st.Attr("from") == fakeMulticastJID {
 			t.Errorf("the handler saw the service's refusal: %s", st)
+		}
+	}
+}
+
+// TestMulticastBccList: to a service that takes a bcc list, each batch
+// carries its recipients as one list, in order and separated by tabs,
+// within the limit and without XEP-0033 addresses; every recipient gets
+// one copy, which carries neither form.
+func TestMulticastBccList(t *testing.T) {
+	r := startMulticastRig(t, &fakehost.MulticastOptions{Limit: 3, BccList: true}, true)
+	waitFor(t, "multicast in use", r.metrics.MulticastInUse)
+	to := recipients("u", 7)
+	r.send(t, room.Out{To: to, Stanza: groupchat("m1", "hi")})
+	waitFor(t, "copies", func() bool { return len(r.copiesTo(to[6], "m1")) == 1 })
+	svc := r.toService()
+	if len(svc) != 3 {
+		t.Fatalf("%d stanzas to the service, want 3", len(svc))
+	}
+	var listed []string
+	for _, st := range svc {
+		lists := st.ChildrenNamed(nsBccList, "bcc")
+		if len(lists) != 1 || st.Child(nsAddress, "addresses") != nil {
+			t.Fatalf("want one bcc list and no addresses: %s", st)
+		}
+		jids := strings.Split(lists[0].Text(), "\t")
+		if len(jids) > 3 {
+			t.Errorf("a list of %d over the limit 3", len(jids))
+		}
+		listed = append(listed, jids...)
+	}
+	if strings.Join(listed, " ") != strings.Join(to, " ") {
+		t.Errorf("listed %v, want %v", listed, to)
+	}
+	for _, j := range to {
+		got := r.copiesTo(j, "m1")
+		if len(got) != 1 {
+			t.Fatalf("%s got m1 %d times", j, len(got))
+		}
+		if got[0].Child(nsBccList, "bcc") != nil || got[0].Child(nsAddress, "addresses") != nil {
+			t.Errorf("the copy to %s carries recipients: %s", j, got[0])
+		}
+	}
+}
+
+// TestRecipientsElement: a list only for a service that takes one, and
+// addresses whenever a recipient could not be told apart in a list.
+func TestRecipientsElement(t *testing.T) {
+	for _, c := range []struct {
+		to   []string
+		list bool
+		want string
+	}{
+		{[]string{"a@h/r", "b@h/r s"}, true, "<bcc xmlns='urn:chorus:multicast:bcc'>a@h/r\tb@h/r s</bcc>"},
+		{[]string{"a@h/r", "b@h/r"}, false, "<addresses xmlns='http://jabber.org/protocol/address'><address type='bcc' jid='a@h/r'/><address type='bcc' jid='b@h/r'/></addresses>"},
+		{[]string{"a@h/r", "b@h/\tr"}, true, "<addresses xmlns='http://jabber.org/protocol/address'><address type='bcc' jid='a@h/r'/><address type='bcc' jid='b@h/&#x9;r'/></addresses>"},
+	} {
+		if got := recipientsElement(c.to, c.list).String(); got != c.want {
+			t.Errorf("recipientsElement(%q, %v) = %s, want %s", c.to, c.list, got, c.want)
+		}
+	}
+}
+
+// TestFirstRecipient: a refusal is told apart from the other batches of
+// its stanza by the first recipient it carries back, in either form.
+func TestFirstRecipient(t *testing.T) {
+	for _, c := range []struct{ raw, want string }{
+		{"<message><addresses xmlns='http://jabber.org/protocol/address'><address type='bcc' jid='b@h/r'/><address type='bcc' jid='c@h/r'/></addresses></message>", "b@h/r"},
+		{"<message><bcc xmlns='urn:chorus:multicast:bcc'>b@h/r\tc@h/r</bcc></message>", "b@h/r"},
+		{"<message><bcc xmlns='urn:chorus:multicast:bcc'>b@h/r</bcc></message>", "b@h/r"},
+		{"<message><addresses xmlns='http://jabber.org/protocol/address'/></message>", ""},
+		{"<message><body>x</body></message>", ""},
+	} {
+		if got := firstRecipient(stanza.MustParse(c.raw)); got != c.want {
+			t.Errorf("firstRecipient(%s) = %q, want %q", c.raw, got, c.want)
 		}
 	}
 }

@@ -7,10 +7,11 @@ import (
 	"chorus/stanza"
 )
 
-// XEP-0033 namespaces.
+// XEP-0033 namespaces, and that of Chorus's bcc list.
 const (
 	nsAddress = "http://jabber.org/protocol/address"
 	nsData    = "jabber:x:data"
+	nsBccList = "urn:chorus:multicast:bcc"
 )
 
 // MulticastOptions give the host a XEP-0033 multicast service, listed in
@@ -34,6 +35,10 @@ type MulticastOptions struct {
 	// module for Prosody does: the service delivers each stanza before
 	// the next one is read.
 	InOrder bool
+	// BccList advertises urn:chorus:multicast:bcc, as Chorus's module
+	// for Prosody does, and takes the recipients as one <bcc/> element
+	// listing their JIDs separated by tabs, besides XEP-0033 addresses.
+	BccList bool
 }
 
 // multicastJID is the service's address, or "" without one.
@@ -118,6 +123,9 @@ func (h *Host) toMulticast(st *stanza.Element) {
 			if opts.InOrder {
 				q.Add(stanza.New(stanza.NSDiscoInfo, "feature", "var", "urn:chorus:multicast#in-order"))
 			}
+			if opts.BccList {
+				q.Add(stanza.New(stanza.NSDiscoInfo, "feature", "var", nsBccList))
+			}
 			if opts.Limit > 0 {
 				n := strconv.Itoa(opts.Limit)
 				q.Add(stanza.New(nsData, "x", "type", "result").
@@ -145,6 +153,10 @@ func (h *Host) toMulticast(st *stanza.Element) {
 			to = append(to, a.Attr("jid"))
 		}
 	}
+	list := st.Child(nsBccList, "bcc")
+	if list != nil && opts.BccList && addrs == nil {
+		to = strings.Split(list.Text(), "\t")
+	}
 	switch {
 	case refuse:
 		h.bounceKeep(st, "forbidden")
@@ -156,7 +168,7 @@ func (h *Host) toMulticast(st *stanza.Element) {
 		copies := make([]*stanza.Element, 0, len(to))
 		for _, t := range to {
 			c := st.ShallowCopy()
-			c.RemoveChildren(func(e *stanza.Element) bool { return e.Is(nsAddress, "addresses") })
+			c.RemoveChildren(func(e *stanza.Element) bool { return e.Is(nsAddress, "addresses") || e.Is(nsBccList, "bcc") })
 			c.SetAttr("to", t)
 			copies = append(copies, c)
 		}

@@ -27,6 +27,10 @@ import (
 
 const nsAddressIntegration = "http://jabber.org/protocol/address"
 
+// nsBccListIntegration is the namespace of Chorus's bcc list, which the
+// Prosody module takes (see component.nsBccList).
+const nsBccListIntegration = "urn:chorus:multicast:bcc"
+
 // mcLimit is the services' limit of addresses per stanza in these tests.
 const mcLimit = 2
 
@@ -287,7 +291,7 @@ func multicastScenarioWith(t *testing.T, srv multicastServer, m *component.Metri
 			if e.Attr("to") != c.jid {
 				t.Errorf("%s received a stanza addressed to %q: %s", c.jid, e.Attr("to"), raw)
 			}
-			if strings.Contains(raw, nsAddressIntegration) {
+			if strings.Contains(raw, nsAddressIntegration) || strings.Contains(raw, nsBccListIntegration) {
 				t.Errorf("%s received extended addresses: %s", c.jid, raw)
 			}
 			if e.ChildText(stanza.NSClient, "body") == "spam" {
@@ -448,6 +452,11 @@ func TestMulticastProsodyModule(t *testing.T) {
 	if e := mallory.until(ctx, t, "the refusal", func(e *stanza.Element) bool { return e.Attr("id") == "spam" }); stanza.ErrorOf(e).Condition != stanza.Forbidden {
 		t.Errorf("a client's multicast got %s, want forbidden", e)
 	}
+	// Nor may a client use the bcc list.
+	mallory.send(t, `<message to='`+svc+`' id='spam2'><bcc xmlns='`+nsBccListIntegration+`'>`+carol.jid+`</bcc><body>spam</body></message>`)
+	if e := mallory.until(ctx, t, "the refusal", func(e *stanza.Element) bool { return e.Attr("id") == "spam2" }); stanza.ErrorOf(e).Condition != stanza.Forbidden {
+		t.Errorf("a client's bcc list got %s, want forbidden", e)
+	}
 
 	// Listed in the host's items; the feature and the limit in its info.
 	send(Host, `<iq type='get' id='items' from='`+Service+`' to='`+Host+`'><query xmlns='http://jabber.org/protocol/disco#items'/></iq>`)
@@ -456,7 +465,7 @@ func TestMulticastProsodyModule(t *testing.T) {
 	}
 	send(svc, `<iq type='get' id='info' from='`+Service+`' to='`+svc+`'><query xmlns='http://jabber.org/protocol/disco#info'/></iq>`)
 	info := reply("info")
-	if s := info.String(); !strings.Contains(s, "var='"+nsAddressIntegration+"'") ||
+	if s := info.String(); !strings.Contains(s, "var='"+nsAddressIntegration+"'") || !strings.Contains(s, "var='"+nsBccListIntegration+"'") ||
 		!strings.Contains(s, "<field var='message'><value>2</value></field>") {
 		t.Errorf("disco#info lacks the feature or the limit: %s", s)
 	}
@@ -467,6 +476,12 @@ func TestMulticastProsodyModule(t *testing.T) {
 		{"badjid", `<addresses xmlns='` + nsAddressIntegration + `'><address type='bcc' jid='@@'/></addresses>`, "bad-request"},
 		{"many", `<addresses xmlns='` + nsAddressIntegration + `'><address type='bcc' jid='` + bob.jid + `'/>` +
 			`<address type='bcc' jid='` + carol.jid + `'/><address type='bcc' jid='dave@localhost/d'/></addresses>`, "not-acceptable"},
+		{"list-empty", `<bcc xmlns='` + nsBccListIntegration + `'/>`, "bad-request"},
+		{"list-badjid", `<bcc xmlns='` + nsBccListIntegration + `'>` + bob.jid + "\t@@</bcc>", "bad-request"},
+		{"list-gap", `<bcc xmlns='` + nsBccListIntegration + `'>` + bob.jid + "\t\t" + carol.jid + `</bcc>`, "bad-request"},
+		{"list-many", `<bcc xmlns='` + nsBccListIntegration + `'>` + bob.jid + "\t" + carol.jid + "\tdave@localhost/d</bcc>", "not-acceptable"},
+		{"both", `<bcc xmlns='` + nsBccListIntegration + `'>` + bob.jid + `</bcc><addresses xmlns='` + nsAddressIntegration + `'>` +
+			`<address type='bcc' jid='` + carol.jid + `'/></addresses>`, "bad-request"},
 	}
 	for _, r := range refusals {
 		send(svc, `<message type='groupchat' id='`+r.id+`' from='`+from+`' to='`+svc+`'><body>refused</body>`+r.body+`</message>`)
@@ -477,17 +492,22 @@ func TestMulticastProsodyModule(t *testing.T) {
 		if r.id == "many" && e.Child(nsAddressIntegration, "addresses") == nil {
 			t.Errorf("the refusal does not carry the addresses it refused: %s", e)
 		}
+		if r.id == "list-many" && e.Child(nsBccListIntegration, "bcc") == nil {
+			t.Errorf("the refusal does not carry the list it refused: %s", e)
+		}
 	}
 
 	send(svc, `<message type='groupchat' id='ok' from='`+from+`' to='`+svc+`'><body>hi</body><addresses xmlns='`+nsAddressIntegration+`'>`+
 		`<address type='bcc' jid='`+bob.jid+`'/><address type='to' jid='`+carol.jid+`'/></addresses></message>`)
+	send(svc, `<message type='groupchat' id='okl' from='`+from+`' to='`+svc+`'><body>listed</body><bcc xmlns='`+nsBccListIntegration+`'>`+
+		bob.jid+"\t"+carol.jid+`</bcc></message>`)
 	send(svc, `<presence id='p' from='`+from+`' to='`+svc+`'><addresses xmlns='`+nsAddressIntegration+`'>`+
 		`<address type='bcc' jid='`+bob.jid+`'/><address type='bcc' jid='`+carol.jid+`'/></addresses></presence>`)
 	for _, c := range []*mcClient{bob, carol} {
 		c.until(ctx, t, "the presence", func(e *stanza.Element) bool { return e.Attr("id") == "p" })
 		for _, e := range c.seen {
 			raw := e.String()
-			if e.Attr("to") != c.jid || e.Attr("from") != from || strings.Contains(raw, nsAddressIntegration) {
+			if e.Attr("to") != c.jid || e.Attr("from") != from || strings.Contains(raw, nsAddressIntegration) || strings.Contains(raw, nsBccListIntegration) {
 				t.Errorf("%s got %s", c.jid, raw)
 			}
 			if e.ChildText(stanza.NSClient, "body") == "refused" {
@@ -496,6 +516,9 @@ func TestMulticastProsodyModule(t *testing.T) {
 		}
 		if n := count(c.seen, hasBody("hi")); n != 1 {
 			t.Errorf("%s got the message %d times", c.jid, n)
+		}
+		if n := count(c.seen, hasBody("listed")); n != 1 {
+			t.Errorf("%s got the listed message %d times", c.jid, n)
 		}
 	}
 
