@@ -19,8 +19,9 @@
 // With Config.Multicast each link looks for the server's XEP-0033
 // multicast service, and the writer then sends a message or presence for
 // several recipients once, to the service, with bcc addresses (or one bcc
-// list, to a service that takes it) in batches within its limits; a refusal from the service is taken by the reader
-// and the stanza sent again per recipient (multicast.go).
+// list, to a service that takes it) in batches within its limits; a
+// refusal from the service is taken by the reader and the stanza sent
+// again per recipient (multicast.go).
 //
 // Router is the Handler the service runs: it answers stanzas addressed to
 // the service itself and passes those for rooms and occupants to the room

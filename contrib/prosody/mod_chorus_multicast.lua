@@ -142,12 +142,13 @@ local function addressed(addresses)
 end
 
 -- listed returns the JIDs of a bcc list, or nil when one of them has no
--- valid JID (as an empty one, between two tabs, has not). The same check
--- as for an address; a JID in a list costs Prosody a fraction of what
--- parsing an <address/> element does.
+-- valid JID (as an empty one, between two tabs, has not) or the list holds
+-- elements, not text alone. The same check as for an address; a JID in a
+-- list costs Prosody a fraction of what parsing an <address/> element does.
 local function listed(list)
 	local targets = {};
-	local text = list:get_text();
+	local text = list:get_text(); -- nil when the list holds an element
+	if not text then return nil; end
 	if text == "" then return targets; end
 	for to in (text.."\t"):gmatch("([^\t]*)\t") do
 		if not jid_host(to) then return nil; end

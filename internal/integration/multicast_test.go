@@ -478,6 +478,7 @@ func TestMulticastProsodyModule(t *testing.T) {
 			`<address type='bcc' jid='` + carol.jid + `'/><address type='bcc' jid='dave@localhost/d'/></addresses>`, "not-acceptable"},
 		{"list-empty", `<bcc xmlns='` + nsBccListIntegration + `'/>`, "bad-request"},
 		{"list-badjid", `<bcc xmlns='` + nsBccListIntegration + `'>` + bob.jid + "\t@@</bcc>", "bad-request"},
+		{"list-tags", `<bcc xmlns='` + nsBccListIntegration + `'>` + bob.jid + `<x/></bcc>`, "bad-request"},
 		{"list-gap", `<bcc xmlns='` + nsBccListIntegration + `'>` + bob.jid + "\t\t" + carol.jid + `</bcc>`, "bad-request"},
 		{"list-many", `<bcc xmlns='` + nsBccListIntegration + `'>` + bob.jid + "\t" + carol.jid + "\tdave@localhost/d</bcc>", "not-acceptable"},
 		{"both", `<bcc xmlns='` + nsBccListIntegration + `'>` + bob.jid + `</bcc><addresses xmlns='` + nsAddressIntegration + `'>` +
